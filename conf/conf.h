@@ -1,0 +1,58 @@
+/* conf.h - the configuration: loaded from an INI file, immutable once loaded. */
+#ifndef XP_CONF_H
+#define XP_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../proxy/dname.h"
+#include "../proxy/netaddr.h"
+
+#define CONF_MAX_LISTEN 16
+#define CONF_MAX_ALLOW 64
+#define CONF_ERR_MAX 512
+
+struct conf_zone {
+	uint8_t wire[DNAME_MAXLEN];        /* lowercase wire form */
+	size_t wire_len;
+	char name[DNAME_TEXT_MAX];         /* presentation, lowercase, trailing dot */
+	struct cidr allow[CONF_MAX_ALLOW];
+	size_t n_allow;
+};
+
+struct conf {
+	char *path;                        /* file it was loaded from */
+	int log_level;                     /* enum log_level */
+
+	/* [inbound] */
+	struct netaddr listen[CONF_MAX_LISTEN];
+	size_t n_listen;
+	char *cert;                        /* absolute, or relative to the config file's dir */
+	char *key;
+	struct netaddr backend;
+	unsigned handshake_timeout;        /* seconds */
+	unsigned idle_timeout;             /* seconds */
+	unsigned max_clients;              /* concurrent TLS connections */
+
+	struct conf_zone *zones;
+	size_t n_zones;
+};
+
+/* Loads and validates FILE. On failure returns NULL and writes
+ * "FILE:LINE: reason" (or "FILE: reason") into err. */
+struct conf *conf_load(const char *path, char err[CONF_ERR_MAX]);
+
+/* Same, from a string; `name` stands in for the file name in messages and
+ * relative paths resolve against the current directory. */
+struct conf *conf_parse_string(const char *text, const char *name, char err[CONF_ERR_MAX]);
+
+void conf_free(struct conf *conf);
+
+/* The effective settings, in the same INI syntax (for -t). */
+void conf_print(const struct conf *conf, FILE *out);
+
+/* Zone with exactly this (lowercase wire) apex, or NULL. */
+const struct conf_zone *conf_zone_find(const struct conf *conf, const uint8_t *wire, size_t len);
+
+#endif

@@ -1,0 +1,112 @@
+/* main.c - command line, configuration check, start-up and the event loop. */
+#include <ev.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "log.h"
+#include "server.h"
+#include "tls.h"
+#include "version.h"
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: xotproxy -c FILE [-t] [-f]\n"
+	        "  DNS zone transfers over TLS (RFC 9103): a TLS 1.3 front for legacy primaries.\n"
+	        "  -c, --config FILE  configuration file (INI)\n"
+	        "  -t, --test         check the configuration, print the effective settings, exit\n"
+	        "  -f, --foreground   run in the foreground (the default; logs go to stderr)\n"
+	        "  -V, --version      print the version\n"
+	        "  -h, --help         this help\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "test", no_argument, NULL, 't' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = NULL;
+	bool check = false;
+	int opt;
+	while ((opt = getopt_long(argc, argv, "c:tfVh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': path = optarg; break;
+		case 't': check = true; break;
+		case 'f': break;
+		case 'V':
+			printf("xotproxy %s (wolfSSL %s, libev %d.%d)\n", XOTPROXY_VERSION,
+			       wolfSSL_lib_version(), ev_version_major(), ev_version_minor());
+			return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (path == NULL || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+
+	char err[CONF_ERR_MAX];
+	struct conf *conf = conf_load(path, err);
+	if (conf == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	log_threshold = (enum log_level)conf->log_level;
+	if (tls_init() < 0) {
+		fprintf(stderr, "cannot initialise wolfSSL\n");
+		conf_free(conf);
+		return 1;
+	}
+	char terr[TLS_ERR_MAX];
+	WOLFSSL_CTX *tls = tls_server_ctx_new(conf->cert, conf->key, terr);
+	if (tls == NULL) {
+		fprintf(stderr, "%s: %s\n", path, terr);
+		conf_free(conf);
+		tls_cleanup();
+		return 1;
+	}
+	if (check) {
+		conf_print(conf, stdout);
+		printf("; configuration OK\n");
+		wolfSSL_CTX_free(tls);
+		conf_free(conf);
+		tls_cleanup();
+		return 0;
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	struct server srv;
+	memset(&srv, 0, sizeof(srv));
+	srv.loop = ev_default_loop(EVFLAG_AUTO);
+	srv.conf = conf;
+	srv.tls = tls;
+	int rc = 1;
+	if (server_listen(&srv) == 0) {
+		char backend[NETADDR_TEXT_MAX];
+		netaddr_format((const struct sockaddr *)&conf->backend.ss, backend);
+		log_info("xotproxy %s started: backend %s, %zu zones, max-clients %u", XOTPROXY_VERSION,
+		         backend, conf->n_zones, conf->max_clients);
+		server_start(&srv);
+		ev_run(srv.loop, 0);
+		log_info("stopped");
+		rc = 0;
+	}
+	server_close_listeners(&srv);
+	wolfSSL_CTX_free(tls);
+	conf_free(conf);
+	tls_cleanup();
+	ev_loop_destroy(srv.loop);
+	return rc;
+}

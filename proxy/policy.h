@@ -1,0 +1,23 @@
+/* policy.h - the verdict on one parsed query: forward, or answer it locally
+ * (REFUSED with EDE 18/21, FORMERR, BADVERS) and why. Deny by default. */
+#ifndef XP_POLICY_H
+#define XP_POLICY_H
+
+#include <stdbool.h>
+#include <sys/socket.h>
+
+#include "conf.h"
+#include "dnsmsg.h"
+
+struct verdict {
+	bool forward;
+	enum dns_rcode rcode;     /* when !forward */
+	int ede;                  /* DNS_EDE_* or DNS_EDE_NONE */
+	const char *reason;       /* for the log: "acl", "unknown zone", ... */
+	const struct conf_zone *zone;
+};
+
+struct verdict policy_check(const struct conf *conf, const struct dns_query *q,
+                            const struct sockaddr *peer);
+
+#endif

@@ -1,0 +1,190 @@
+/* server.c - listening sockets, accept with max-clients and EMFILE backoff,
+ * signals and graceful stop. */
+#include "server.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "log.h"
+
+#define ACCEPT_BACKOFF 1.0     /* seconds to pause accepting after EMFILE/ENFILE */
+#define STOP_GRACE 10.0        /* seconds in-flight transfers get at shutdown */
+
+static int
+listen_one(struct listener *l)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&l->addr.ss;
+	char text[NETADDR_TEXT_MAX];
+	netaddr_format(sa, text);
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		log_error("listen %s: socket: %s", text, strerror(errno));
+		return -1;
+	}
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (sa->sa_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, sa, l->addr.len) < 0 || listen(fd, 1024) < 0) {
+		log_error("listen %s: %s", text, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	l->fd = fd;
+	log_info("listening on %s", text);
+	return 0;
+}
+
+int
+server_listen(struct server *srv)
+{
+	for (size_t i = 0; i < srv->conf->n_listen; i++) {
+		struct listener *l = &srv->listeners[i];
+		l->addr = srv->conf->listen[i];
+		l->srv = srv;
+		if (listen_one(l) < 0) {
+			srv->n_listeners = i;
+			server_close_listeners(srv);
+			return -1;
+		}
+		srv->n_listeners = i + 1;
+	}
+	return 0;
+}
+
+void
+server_close_listeners(struct server *srv)
+{
+	for (size_t i = 0; i < srv->n_listeners; i++) {
+		ev_io_stop(srv->loop, &srv->listeners[i].io);
+		close(srv->listeners[i].fd);
+	}
+	srv->n_listeners = 0;
+	ev_timer_stop(srv->loop, &srv->accept_backoff);
+}
+
+static void
+accept_enable(struct server *srv, bool on)
+{
+	srv->accept_paused = !on;
+	for (size_t i = 0; i < srv->n_listeners; i++) {
+		if (on)
+			ev_io_start(srv->loop, &srv->listeners[i].io);
+		else
+			ev_io_stop(srv->loop, &srv->listeners[i].io);
+	}
+}
+
+static void
+accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct listener *l = w->data;
+	struct server *srv = l->srv;
+	/* Bounded batch per wake-up so one listener cannot starve the loop. */
+	for (int i = 0; i < 64 && !srv->accept_paused; i++) {
+		struct sockaddr_storage peer;
+		socklen_t len = sizeof(peer);
+		int fd = accept4(l->fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				/* Without a pause, a pending connection we cannot take
+				 * would wake us at 100% CPU (libev manual). */
+				log_warning("accept: %s; pausing accepts for %.0f s", strerror(errno), ACCEPT_BACKOFF);
+				accept_enable(srv, false);
+				ev_timer_set(&srv->accept_backoff, ACCEPT_BACKOFF, 0);
+				ev_timer_start(loop, &srv->accept_backoff);
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+			           errno != ECONNABORTED) {
+				log_warning("accept: %s", strerror(errno));
+			}
+			return;
+		}
+		conn_accept(srv, fd, (struct sockaddr *)&peer, len);
+		if (srv->n_conns >= srv->conf->max_clients) {
+			log_warning("max-clients (%u) reached; pausing accepts", srv->conf->max_clients);
+			accept_enable(srv, false);
+		}
+	}
+}
+
+static void
+backoff_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct server *srv = w->data;
+	if (!srv->stopping && srv->n_conns < srv->conf->max_clients)
+		accept_enable(srv, true);
+}
+
+void
+server_conn_gone(struct server *srv)
+{
+	srv->n_conns--;
+	if (srv->stopping) {
+		if (srv->n_conns == 0)
+			ev_break(srv->loop, EVBREAK_ALL);
+		return;
+	}
+	if (srv->accept_paused && srv->n_conns < srv->conf->max_clients &&
+	    !ev_is_active(&srv->accept_backoff))
+		accept_enable(srv, true);
+}
+
+static void
+stop_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct server *srv = w->data;
+	log_info("stop: %u connections still open after %.0f s, closing them", srv->n_conns, STOP_GRACE);
+	while (srv->conns != NULL)
+		conn_kill(srv->conns);
+}
+
+static void
+signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct server *srv = w->data;
+	if (srv->stopping) {
+		log_info("second signal %d: closing all connections now", w->signum);
+		stop_deadline_cb(loop, &srv->stop_deadline, 0);
+		ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	log_info("signal %d: stopping; %u connections open", w->signum, srv->n_conns);
+	srv->stopping = true;
+	server_close_listeners(srv);
+	ev_timer_set(&srv->stop_deadline, STOP_GRACE, 0);
+	ev_timer_start(loop, &srv->stop_deadline);
+	ev_unref(loop);                   /* the deadline alone must not keep us running */
+	struct conn *c = srv->conns;
+	while (c != NULL) {
+		struct conn *next = conn_next(c);
+		conn_stop(c);                 /* may free c */
+		c = next;
+	}
+	if (srv->n_conns == 0)
+		ev_break(loop, EVBREAK_ALL);
+}
+
+void
+server_start(struct server *srv)
+{
+	ev_signal_init(&srv->sig_int, signal_cb, SIGINT);
+	ev_signal_init(&srv->sig_term, signal_cb, SIGTERM);
+	srv->sig_int.data = srv->sig_term.data = srv;
+	ev_signal_start(srv->loop, &srv->sig_int);
+	ev_signal_start(srv->loop, &srv->sig_term);
+	ev_unref(srv->loop);
+	ev_unref(srv->loop);
+	ev_init(&srv->accept_backoff, backoff_cb);
+	srv->accept_backoff.data = srv;
+	ev_init(&srv->stop_deadline, stop_deadline_cb);
+	srv->stop_deadline.data = srv;
+	for (size_t i = 0; i < srv->n_listeners; i++) {
+		ev_io_init(&srv->listeners[i].io, accept_cb, srv->listeners[i].fd, EV_READ);
+		srv->listeners[i].io.data = &srv->listeners[i];
+	}
+	accept_enable(srv, true);
+}

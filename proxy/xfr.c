@@ -1,0 +1,75 @@
+/* xfr.c - completion rules for SOA, AXFR and IXFR answer streams. */
+#include "xfr.h"
+
+#include <string.h>
+
+#include "dnsmsg.h"
+
+int
+serial_cmp(uint32_t a, uint32_t b)
+{
+	if (a == b)
+		return 0;
+	uint32_t d = b - a;           /* modulo 2^32 */
+	if (d == 0x80000000u)
+		return 2;
+	return d < 0x80000000u ? -1 : 1;
+}
+
+void
+xfr_init(struct xfr *x, uint16_t id, uint16_t qtype, const uint8_t *zone, size_t zone_len,
+         bool has_client_serial, uint32_t client_serial, double start)
+{
+	memset(x, 0, sizeof(*x));
+	x->id = id;
+	x->qtype = qtype;
+	memcpy(x->zone, zone, zone_len);
+	x->has_client_serial = has_client_serial;
+	x->client_serial = client_serial;
+	x->start = start;
+}
+
+void
+xfr_frame_begin(struct xfr *x, const uint8_t hdr[12])
+{
+	uint8_t rcode = hdr[3] & 0x0F;
+	if (rcode != 0)
+		x->rcode = rcode;
+	x->frame_soas = 0;
+	x->frame_ancount = rd16(hdr + 6);
+}
+
+void
+xfr_soa(struct xfr *x, uint32_t serial)
+{
+	x->soa_seen++;
+	x->frame_soas++;
+	if (x->soa_seen == 1) {
+		x->first_serial = serial;
+		return;
+	}
+	if (x->qtype == DNS_TYPE_AXFR && x->soa_seen == 2)
+		x->done = true;
+	/* IXFR: SOAs come as head, then (old, new) pairs, then the head again,
+	 * so the closing SOA is at an even position and repeats the head's
+	 * serial; an AXFR-style answer closes at position 2 the same way. */
+	if (x->qtype == DNS_TYPE_IXFR && x->soa_seen % 2 == 0 && serial == x->first_serial)
+		x->done = true;
+}
+
+bool
+xfr_frame_end(struct xfr *x, size_t frame_len)
+{
+	x->messages++;
+	x->bytes += frame_len + 2;
+	if (x->rcode != 0 || (x->qtype != DNS_TYPE_AXFR && x->qtype != DNS_TYPE_IXFR))
+		x->done = true;
+	/* IXFR shape (a): one lone SOA, and the client is up to date (or newer). */
+	if (x->qtype == DNS_TYPE_IXFR && x->messages == 1 && x->soa_seen == 1 &&
+	    x->frame_ancount == 1 && x->has_client_serial) {
+		int c = serial_cmp(x->first_serial, x->client_serial);
+		if (c == 0 || c == -1)
+			x->done = true;
+	}
+	return x->done;
+}

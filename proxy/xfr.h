@@ -1,0 +1,45 @@
+/* xfr.h - one outstanding query on a connection and the rules that decide
+ * when its answer stream is complete: SOA after one message; AXFR at the
+ * second SOA (RFC 5936 §2.2); IXFR in any of its three shapes (RFC 1995 §4):
+ * a lone SOA not newer than the client's, AXFR-style, or incremental; any
+ * message with a non-zero RCODE ends the stream. */
+#ifndef XP_XFR_H
+#define XP_XFR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dname.h"
+
+struct xfr {
+	uint16_t id;
+	uint16_t qtype;
+	uint8_t zone[DNAME_MAXLEN];   /* qname, lowercase wire */
+	bool has_client_serial;       /* IXFR: serial the client holds */
+	uint32_t client_serial;
+	double start;                 /* ev_now at the query */
+
+	unsigned messages;
+	uint64_t bytes;               /* including length prefixes */
+	unsigned soa_seen;            /* SOA RRs in answer sections so far */
+	uint32_t first_serial;
+	unsigned frame_soas;          /* SOAs in the current message */
+	unsigned frame_ancount;
+	uint8_t rcode;                /* last non-zero RCODE seen */
+	bool done;
+};
+
+void xfr_init(struct xfr *x, uint16_t id, uint16_t qtype, const uint8_t *zone, size_t zone_len,
+              bool has_client_serial, uint32_t client_serial, double start);
+
+/* Feed the events of one response message, in order. xfr_frame_end returns
+ * true when this message completed the answer stream. */
+void xfr_frame_begin(struct xfr *x, const uint8_t hdr[12]);
+void xfr_soa(struct xfr *x, uint32_t serial);
+bool xfr_frame_end(struct xfr *x, size_t frame_len);
+
+/* RFC 1982 serial arithmetic: -1 a<b, 0 equal, 1 a>b, 2 undefined. */
+int serial_cmp(uint32_t a, uint32_t b);
+
+#endif

@@ -1,0 +1,43 @@
+/* tls.h - wolfSSL server context and per-connection sessions for XoT:
+ * TLS 1.3 only, ALPN "dot", session tickets, no early data (RFC 9103 §7.1-7.3,
+ * RFC 8310 §9, RFC 8446 App. E.5). */
+#ifndef XP_TLS_H
+#define XP_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "tls_lib.h"
+
+#define TLS_ERR_MAX 256
+
+enum tls_io {
+	TLS_IO_OK = 0,
+	TLS_IO_WANT_READ,
+	TLS_IO_WANT_WRITE,
+	TLS_IO_EOF,          /* close_notify or transport closed */
+	TLS_IO_ERR,
+};
+
+int tls_init(void);
+void tls_cleanup(void);
+
+/* Loads a PEM chain and key (ECDSA or RSA) into a TLS 1.3 server context.
+ * Returns NULL with a reason in err. */
+WOLFSSL_CTX *tls_server_ctx_new(const char *cert, const char *key, char err[TLS_ERR_MAX]);
+
+/* A server session on a connected non-blocking socket, ALPN "dot" required
+ * when offered (a list without it fails with no_application_protocol). */
+WOLFSSL *tls_session_new(WOLFSSL_CTX *ctx, int fd);
+
+/* Maps a wolfSSL return value (<= 0) to an I/O result; on TLS_IO_ERR a
+ * description goes to err (if not NULL). */
+enum tls_io tls_io_result(WOLFSSL *ssl, int ret, char err[TLS_ERR_MAX]);
+
+/* True if the handshake negotiated ALPN "dot" (XOT-01). */
+bool tls_alpn_is_dot(WOLFSSL *ssl);
+
+/* "TLSv1.3 TLS13-AES128-GCM-SHA256" for logs. */
+void tls_describe(WOLFSSL *ssl, char *out, size_t len);
+
+#endif
