@@ -1,0 +1,35 @@
+/* run_unit.c - registers every CUnit suite and runs them. The exit status is
+ * computed from the failure counters (CU_basic_run_tests returns 0 even when
+ * tests fail), read before the registry is cleaned up. */
+#include <CUnit/Basic.h>
+#include <stdio.h>
+
+#include "unit.h"
+
+int
+main(void)
+{
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	int (*const suites[])(void) = {
+		test_ring_register, test_respscan_register, test_dnsmsg_register,
+		test_xfr_register, test_policy_register, test_netaddr_register,
+		test_conf_register,
+	};
+	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
+		if (suites[i]() != 0) {
+			fprintf(stderr, "suite registration failed: %s\n", CU_get_error_msg());
+			CU_cleanup_registry();
+			return 2;
+		}
+	}
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	unsigned tests = CU_get_number_of_tests_run();
+	unsigned failed = CU_get_number_of_tests_failed();
+	unsigned asserts_failed = CU_get_number_of_failures();
+	unsigned suites_failed = CU_get_number_of_suites_failed();
+	CU_cleanup_registry();
+	printf("\n%u passed, %u failed\n", tests - failed, failed);
+	return (failed || asserts_failed || suites_failed) ? 1 : 0;
+}
