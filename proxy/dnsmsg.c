@@ -220,7 +220,8 @@ dnsmsg_build_error(const struct dns_query *q, enum dns_rcode rcode, int ede,
 		wr16(out + p, DNS_OPT_EDE);
 		wr16(out + p + 2, (uint16_t)(2 + text_len));
 		wr16(out + p + 4, (uint16_t)ede);
-		memcpy(out + p + 6, ede_text, text_len);
+		if (text_len > 0)
+			memcpy(out + p + 6, ede_text, text_len);
 		p += 6 + text_len;
 	}
 	if (q->has_padding) {                  /* RFC 7830, RFC 8467 §4.1: 468-octet blocks */
