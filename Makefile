@@ -1,6 +1,7 @@
 # xotproxy - DNS zone transfer over TLS (RFC 9103) sidecar proxy.
 # Targets: all (./xotproxy), test, unit, integ, asan, run, deps, fuzz, bench, clean.
 
+SHELL   := /bin/bash
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
@@ -10,8 +11,9 @@ BUILD   ?= build/default
 
 PKGS      := libev inih
 DEP_LIBS  := $(shell pkg-config --libs inih 2>/dev/null || echo -linih) -lev
-WOLF_CFLAGS := $(shell pkg-config --cflags wolfssl 2>/dev/null)
-WOLF_LIBS   := $(shell pkg-config --libs wolfssl 2>/dev/null || echo -lwolfssl)
+# wolfSSL: a project-local static build with AES-NI/SP asm by default
+# (WOLFSSL=system for Debian's library); see mk/wolfssl.mk.
+include mk/wolfssl.mk
 
 LIB_SRCS  := $(filter-out proxy/main.c,$(wildcard proxy/*.c tls/*.c conf/*.c))
 MAIN_SRC  := proxy/main.c
@@ -24,12 +26,12 @@ UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 ALL_CFLAGS = $(CFLAGS) $(WARN) $(WOLF_CFLAGS)
 LDLIBS_ALL = $(WOLF_LIBS) $(DEP_LIBS)
 
-.PHONY: all test unit integ asan asan-unit run deps clean fuzz bench check-deps
+.PHONY: all test unit integ asan asan-unit run deps clean distclean fuzz bench check-deps
 
 all: xotproxy
 
 xotproxy: $(BUILD)/xotproxy
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@
 
 $(BUILD)/xotproxy: $(LIB_OBJS) $(MAIN_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
@@ -37,7 +39,7 @@ $(BUILD)/xotproxy: $(LIB_OBJS) $(MAIN_OBJ)
 $(BUILD)/unit_tests: $(LIB_OBJS) $(UNIT_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL) -lcunit
 
-$(BUILD)/%.o: %.c
+$(BUILD)/%.o: %.c $(WOLF_DEP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -68,7 +70,26 @@ test: check-deps
 run: check-deps xotproxy
 	scripts/demo.sh ./xotproxy
 
+# libFuzzer targets, FUZZ_SECONDS each (clang). Seeds: tests/fuzz/corpus/NAME.
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS := dnsmsg respscan conf
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined
+fuzz: check-deps
+	@mkdir -p build/fuzz tests/fuzz/artifacts
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  clang $(FUZZ_FLAGS) $(CPPFLAGS) $(WOLF_CFLAGS) -o build/fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c \
+	    proxy/dnsmsg.c proxy/dname.c proxy/respscan.c proxy/netaddr.c proxy/log.c conf/conf.c $(DEP_LIBS); \
+	  cp -r tests/fuzz/corpus/$$t build/fuzz/corpus-$$t 2>/dev/null || mkdir -p build/fuzz/corpus-$$t; \
+	  echo "fuzz_$$t: $(FUZZ_SECONDS) s"; \
+	  build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=tests/fuzz/artifacts/$$t- build/fuzz/corpus-$$t tests/fuzz/corpus/$$t 2>&1 \
+	    | grep -E '^(stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)' ; \
+	  test $${PIPESTATUS[0]:-0} = 0; \
+	done
+
 clean:
-	rm -rf build xotproxy
+	rm -rf $(filter-out $(WOLF_PRESERVE),$(wildcard build/*)) xotproxy
+
+distclean: clean wolfssl-distclean
 
 -include $(LIB_OBJS:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_OBJS:.o=.d)

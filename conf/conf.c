@@ -1,0 +1,800 @@
+/* conf.c - the configuration: loaded from an INI file (inih), immutable once loaded.
+ *
+ * inih (Debian's build) gives the handler no line numbers and never calls it
+ * for a section header, so an empty "[zone x]" would be invisible to it. We
+ * therefore feed inih through our own line reader (ini_parse_stream): the
+ * reader counts lines, hands inih one whole line per call, and handles
+ * "[section]" lines itself (inih then sees a blank line). The handler sees
+ * only key = value pairs, with ps->lineno the line being parsed.
+ *
+ * Every error stores a reason naming the key and the offending value; the
+ * message is "FILE:LINE: reason", or "FILE: reason" when no line applies. */
+#include "conf.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "log.h"
+
+#define CONF_MAX_ZONES 10000
+#define CONF_MAX_FILE (1024 * 1024)
+#define QUOTE_MAX 80                    /* quoted value in messages */
+#define TOKEN_MAX 128                   /* one listen/allow entry */
+
+#define DEFAULT_LISTEN_PORT 853         /* XOT-03 */
+#define DEFAULT_BACKEND_PORT 53
+
+enum section { SEC_NONE, SEC_GLOBAL, SEC_INBOUND, SEC_ZONE };
+
+enum key_id {
+	K_LOG_LEVEL, K_LISTEN, K_CERT, K_KEY, K_BACKEND,
+	K_HANDSHAKE_TIMEOUT, K_IDLE_TIMEOUT, K_MAX_CLIENTS, K_ALLOW, K_COUNT
+};
+
+struct key_def {
+	enum section sec;
+	const char *name;
+	unsigned min, max;                  /* integer keys only */
+};
+
+static const struct key_def keys[K_COUNT] = {
+	[K_LOG_LEVEL] = { SEC_GLOBAL, "log-level", 0, 0 },
+	[K_LISTEN] = { SEC_INBOUND, "listen", 0, 0 },
+	[K_CERT] = { SEC_INBOUND, "cert", 0, 0 },
+	[K_KEY] = { SEC_INBOUND, "key", 0, 0 },
+	[K_BACKEND] = { SEC_INBOUND, "backend", 0, 0 },
+	[K_HANDSHAKE_TIMEOUT] = { SEC_INBOUND, "handshake-timeout", 1, 3600 },
+	[K_IDLE_TIMEOUT] = { SEC_INBOUND, "idle-timeout", 1, 86400 },
+	[K_MAX_CLIENTS] = { SEC_INBOUND, "max-clients", 1, 1000000 },
+	[K_ALLOW] = { SEC_ZONE, "allow", 0, 0 },
+};
+
+struct parse_state {
+	struct conf *conf;
+	const char *name;                   /* file name for messages */
+	const char *text;                   /* input, not NUL-terminated */
+	size_t len, pos;
+	int lineno;                         /* line last handed to inih */
+
+	enum section sec;
+	int global_line, inbound_line;      /* 0: not seen */
+	int key_line[K_COUNT];              /* 0: not seen (K_ALLOW: in this zone) */
+	int *zone_lines;                    /* header line of each zone */
+	size_t zone_cap;
+
+	bool failed;
+	int err_line;                       /* 0: message without a line */
+	char reason[CONF_ERR_MAX];
+};
+
+static void fail(struct parse_state *ps, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+fail(struct parse_state *ps, int line, const char *fmt, ...)
+{
+	va_list ap;
+	if (ps->failed)
+		return;
+	ps->failed = true;
+	ps->err_line = line;
+	va_start(ap, fmt);
+	vsnprintf(ps->reason, sizeof(ps->reason), fmt, ap);
+	va_end(ap);
+}
+
+static void set_err(char err[CONF_ERR_MAX], const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void
+set_err(char err[CONF_ERR_MAX], const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, CONF_ERR_MAX, fmt, ap);
+	va_end(ap);
+}
+
+/* s as a double-quoted, escaped, possibly shortened string for messages. */
+static const char *
+quote(const char *s, char out[QUOTE_MAX])
+{
+	size_t o = 0;
+	out[o++] = '"';
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (o + 8 >= QUOTE_MAX) {
+			memcpy(out + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (c == '"' || c == '\\')
+			o += (size_t)snprintf(out + o, QUOTE_MAX - o, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			o += (size_t)snprintf(out + o, QUOTE_MAX - o, "\\x%02x", c);
+		else
+			out[o++] = (char)c;
+	}
+	out[o++] = '"';
+	out[o] = '\0';
+	return out;
+}
+
+static const char *
+section_label(const struct parse_state *ps, char *buf, size_t size)
+{
+	switch (ps->sec) {
+	case SEC_GLOBAL:
+		return "[global]";
+	case SEC_INBOUND:
+		return "[inbound]";
+	case SEC_ZONE:
+		snprintf(buf, size, "[zone %s]", ps->conf->zones[ps->conf->n_zones - 1].name);
+		return buf;
+	default:
+		return "(no section)";
+	}
+}
+
+/* --- values ------------------------------------------------------------ */
+
+/* Decimal integer in [min, max]: digits only, no sign, no suffix. */
+static int
+parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
+{
+	unsigned long v = 0;
+	if (*s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (unsigned long)(*s - '0');
+		if (v > max)
+			return -1;
+	}
+	if (v < min)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* Next whitespace-separated token of *p into tok; returns its length
+ * (0 at the end). Tokens too long for tok are cut; the caller sees the
+ * cut token fail to parse. */
+static size_t
+next_token(const char **p, char tok[TOKEN_MAX])
+{
+	const char *s = *p;
+	size_t n = 0;
+	while (isspace((unsigned char)*s))
+		s++;
+	const char *start = s;
+	while (*s != '\0' && !isspace((unsigned char)*s))
+		s++;
+	n = (size_t)(s - start);
+	if (n >= TOKEN_MAX) {
+		memcpy(tok, start, TOKEN_MAX - 1);
+		tok[TOKEN_MAX - 1] = '\0';
+	} else {
+		memcpy(tok, start, n);
+		tok[n] = '\0';
+	}
+	*p = s;
+	return n;
+}
+
+static bool
+netaddr_equal(const struct netaddr *a, const struct netaddr *b)
+{
+	return a->len == b->len && memcmp(&a->ss, &b->ss, a->len) == 0;
+}
+
+static int
+set_listen(struct parse_state *ps, const char *value)
+{
+	struct conf *c = ps->conf;
+	char tok[TOKEN_MAX], q[QUOTE_MAX];
+	const char *p = value;
+	c->n_listen = 0;
+	while (next_token(&p, tok) > 0) {
+		struct netaddr na;
+		if (netaddr_parse(tok, DEFAULT_LISTEN_PORT, &na) < 0) {
+			fail(ps, ps->lineno, "listen: %s is not an address or address:port", quote(tok, q));
+			return -1;
+		}
+		for (size_t i = 0; i < c->n_listen; i++) {
+			if (netaddr_equal(&c->listen[i], &na)) {
+				fail(ps, ps->lineno, "listen: %s is listed twice", quote(tok, q));
+				return -1;
+			}
+		}
+		if (c->n_listen == CONF_MAX_LISTEN) {
+			fail(ps, ps->lineno, "listen: more than %d addresses", CONF_MAX_LISTEN);
+			return -1;
+		}
+		c->listen[c->n_listen++] = na;
+	}
+	if (c->n_listen == 0) {
+		fail(ps, ps->lineno, "listen: needs at least one address");
+		return -1;
+	}
+	return 0;
+}
+
+/* AXFR-08: the allow list is the only way in; empty means nobody. */
+static int
+set_allow(struct parse_state *ps, const char *value)
+{
+	struct conf_zone *z = &ps->conf->zones[ps->conf->n_zones - 1];
+	char tok[TOKEN_MAX], q[QUOTE_MAX];
+	const char *p = value;
+	while (next_token(&p, tok) > 0) {
+		struct cidr c;
+		if (cidr_parse(tok, &c) < 0) {
+			fail(ps, ps->lineno,
+			     "allow: %s is not an address or a CIDR prefix with zero host bits",
+			     quote(tok, q));
+			return -1;
+		}
+		if (z->n_allow == CONF_MAX_ALLOW) {
+			fail(ps, ps->lineno, "allow: more than %d entries", CONF_MAX_ALLOW);
+			return -1;
+		}
+		z->allow[z->n_allow++] = c;
+	}
+	return 0;
+}
+
+static int
+set_path(struct parse_state *ps, const char *key, const char *value, char **dst)
+{
+	if (*value == '\0') {
+		fail(ps, ps->lineno, "%s: empty file name", key);
+		return -1;
+	}
+	if (*value == '#' || *value == ';') {
+		/* "cert =#x": not a comment to inih, but it would be after conf_print */
+		char q[QUOTE_MAX];
+		fail(ps, ps->lineno, "%s: %s starts with a comment character", key, quote(value, q));
+		return -1;
+	}
+	char *copy = strdup(value);
+	if (copy == NULL) {
+		fail(ps, ps->lineno, "out of memory");
+		return -1;
+	}
+	free(*dst);
+	*dst = copy;
+	return 0;
+}
+
+static int
+set_value(struct parse_state *ps, enum key_id k, const char *value)
+{
+	struct conf *c = ps->conf;
+	const struct key_def *d = &keys[k];
+	char q[QUOTE_MAX];
+	unsigned *num = NULL;
+	int lvl;
+
+	switch (k) {
+	case K_LOG_LEVEL:
+		lvl = log_level_parse(value);
+		if (lvl < 0) {
+			fail(ps, ps->lineno, "log-level: %s is not one of error, warning, info, debug",
+			     quote(value, q));
+			return -1;
+		}
+		c->log_level = lvl;
+		return 0;
+	case K_LISTEN:
+		return set_listen(ps, value);
+	case K_CERT:
+		return set_path(ps, d->name, value, &c->cert);
+	case K_KEY:
+		return set_path(ps, d->name, value, &c->key);
+	case K_BACKEND:
+		/* PRX-06: plaintext upstream; the default is loopback */
+		if (netaddr_parse(value, DEFAULT_BACKEND_PORT, &c->backend) < 0) {
+			fail(ps, ps->lineno, "backend: %s is not an address or address:port",
+			     quote(value, q));
+			return -1;
+		}
+		return 0;
+	case K_HANDSHAKE_TIMEOUT:
+		num = &c->handshake_timeout;
+		break;
+	case K_IDLE_TIMEOUT:
+		num = &c->idle_timeout;
+		break;
+	case K_MAX_CLIENTS:
+		num = &c->max_clients;
+		break;
+	case K_ALLOW:
+		return set_allow(ps, value);
+	case K_COUNT:
+		break;
+	}
+	if (num == NULL || parse_uint(value, d->min, d->max, num) < 0) {
+		fail(ps, ps->lineno, "%s: %s is not an integer in %u..%u", d->name, quote(value, q),
+		     d->min, d->max);
+		return -1;
+	}
+	return 0;
+}
+
+/* inih handler: one key = value line. Returns 0 (error) or 1. */
+static int
+handle_pair(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_state *ps = user;
+	char q[QUOTE_MAX], label[DNAME_TEXT_MAX + 16];
+	(void)section;                      /* ours (ps->sec) is authoritative */
+
+	if (ps->failed)
+		return 0;
+	if (value == NULL) {
+		fail(ps, ps->lineno, "%s: missing value", quote(name, q));
+		return 0;
+	}
+	if (ps->sec == SEC_NONE) {
+		fail(ps, ps->lineno, "key %s outside any section", quote(name, q));
+		return 0;
+	}
+	for (int k = 0; k < K_COUNT; k++) {
+		if (keys[k].sec != ps->sec || strcmp(keys[k].name, name) != 0)
+			continue;
+		if (ps->key_line[k] != 0) {
+			fail(ps, ps->lineno, "duplicate key %s in %s (first on line %d)",
+			     keys[k].name, section_label(ps, label, sizeof(label)), ps->key_line[k]);
+			return 0;
+		}
+		ps->key_line[k] = ps->lineno;
+		return set_value(ps, (enum key_id)k, value) < 0 ? 0 : 1;
+	}
+	fail(ps, ps->lineno, "unknown key %s in %s", quote(name, q),
+	     section_label(ps, label, sizeof(label)));
+	return 0;
+}
+
+/* --- sections ---------------------------------------------------------- */
+
+static int
+open_zone(struct parse_state *ps, const char *zname)
+{
+	struct conf *c = ps->conf;
+	uint8_t wire[DNAME_MAXLEN];
+	char q[QUOTE_MAX];
+	int len = -1;
+
+	bool has_space = false;
+	for (const char *s = zname; *s != '\0'; s++)
+		has_space |= isspace((unsigned char)*s) != 0;
+	if (!has_space)
+		len = dname_from_text(zname, wire);
+	if (len < 0) {
+		fail(ps, ps->lineno, "zone name %s is not a valid domain name", quote(zname, q));
+		return -1;
+	}
+	if (len == 1) {
+		fail(ps, ps->lineno, "zone name %s: the root zone cannot be proxied", quote(zname, q));
+		return -1;
+	}
+	for (size_t i = 0; i < c->n_zones; i++) {
+		if (c->zones[i].wire_len == (size_t)len && memcmp(c->zones[i].wire, wire, (size_t)len) == 0) {
+			fail(ps, ps->lineno, "duplicate zone %s (first on line %d)", c->zones[i].name,
+			     ps->zone_lines[i]);
+			return -1;
+		}
+	}
+	if (c->n_zones == CONF_MAX_ZONES) {
+		fail(ps, ps->lineno, "more than %d zones", CONF_MAX_ZONES);
+		return -1;
+	}
+	if (c->n_zones == ps->zone_cap) {
+		size_t cap = ps->zone_cap ? ps->zone_cap * 2 : 8;
+		struct conf_zone *zones = realloc(c->zones, cap * sizeof(*zones));
+		if (zones == NULL)
+			goto oom;
+		c->zones = zones;
+		int *lines = realloc(ps->zone_lines, cap * sizeof(*lines));
+		if (lines == NULL)
+			goto oom;
+		ps->zone_lines = lines;
+		ps->zone_cap = cap;
+	}
+	struct conf_zone *z = &c->zones[c->n_zones];
+	memset(z, 0, sizeof(*z));
+	memcpy(z->wire, wire, (size_t)len);
+	z->wire_len = (size_t)len;
+	dname_to_text(z->wire, z->name);
+	ps->zone_lines[c->n_zones++] = ps->lineno;
+	ps->key_line[K_ALLOW] = 0;
+	ps->sec = SEC_ZONE;
+	return 0;
+oom:
+	fail(ps, ps->lineno, "out of memory");
+	return -1;
+}
+
+static int
+open_unique(struct parse_state *ps, enum section sec, int *seen_line, const char *label)
+{
+	if (*seen_line != 0) {
+		fail(ps, ps->lineno, "duplicate %s section (first on line %d)", label, *seen_line);
+		return -1;
+	}
+	*seen_line = ps->lineno;
+	ps->sec = sec;
+	return 0;
+}
+
+/* A "[...]" line (leading blanks already skipped). Modifies line. */
+static int
+open_section(struct parse_state *ps, char *line)
+{
+	char q[QUOTE_MAX];
+	char *name = line + 1;
+	char *close = strchr(name, ']');
+	if (close == NULL) {
+		fail(ps, ps->lineno, "syntax error: section header without ']'");
+		return -1;
+	}
+	const char *rest = close + 1;
+	while (isspace((unsigned char)*rest))
+		rest++;
+	if (*rest != '\0' && *rest != '#' && *rest != ';') {
+		fail(ps, ps->lineno, "syntax error: text after section header");
+		return -1;
+	}
+	*close = '\0';
+	if (strcmp(name, "global") == 0)
+		return open_unique(ps, SEC_GLOBAL, &ps->global_line, "[global]");
+	if (strcmp(name, "inbound") == 0)
+		return open_unique(ps, SEC_INBOUND, &ps->inbound_line, "[inbound]");
+	if (strncmp(name, "zone", 4) == 0 && (name[4] == '\0' || isspace((unsigned char)name[4]))) {
+		char *z = name + 4, *end;
+		while (isspace((unsigned char)*z))
+			z++;
+		end = z + strlen(z);
+		while (end > z && isspace((unsigned char)end[-1]))
+			*--end = '\0';
+		if (*z == '\0') {
+			fail(ps, ps->lineno, "[zone] needs a zone name: [zone example.com]");
+			return -1;
+		}
+		return open_zone(ps, z);
+	}
+	fail(ps, ps->lineno, "unknown section [%s] (expected global, inbound or zone NAME)",
+	     quote(name, q));
+	return -1;
+}
+
+/* --- the line reader ---------------------------------------------------- */
+
+/* ini_reader: hands inih the next whole line, always '\n'-terminated, so
+ * inih's line count equals ours. Section lines are handled here and passed
+ * on as blank lines. Returns NULL at the end or on an error. */
+static char *
+read_line(char *buf, int num, void *stream)
+{
+	struct parse_state *ps = stream;
+	if (ps->failed || ps->pos >= ps->len)
+		return NULL;
+	const char *line = ps->text + ps->pos;
+	const char *nl = memchr(line, '\n', ps->len - ps->pos);
+	size_t n = nl != NULL ? (size_t)(nl - line) : ps->len - ps->pos;
+	ps->pos += n + (nl != NULL);
+	ps->lineno++;
+	if (ps->lineno == 1 && n >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0) {
+		line += 3;                  /* UTF-8 byte order mark */
+		n -= 3;
+	}
+	if (num < 3 || n > (size_t)num - 2) {
+		fail(ps, ps->lineno, "line too long (more than %d characters)", num - 2);
+		return NULL;
+	}
+	if (memchr(line, '\0', n) != NULL) {
+		fail(ps, ps->lineno, "NUL byte in line");
+		return NULL;
+	}
+	memcpy(buf, line, n);
+	buf[n] = '\n';
+	buf[n + 1] = '\0';
+
+	char *start = buf;
+	while (isspace((unsigned char)*start))
+		start++;
+	if (*start == '[') {
+		buf[n] = '\0';
+		if (open_section(ps, start) < 0)
+			return NULL;
+		buf[0] = '\n';
+		buf[1] = '\0';
+	}
+	return buf;
+}
+
+/* --- load ----------------------------------------------------------------- */
+
+static void
+set_defaults(struct conf *c)
+{
+	c->log_level = XP_LOG_INFO;
+	c->handshake_timeout = 10;
+	c->idle_timeout = 30;
+	c->max_clients = 1024;
+	/* PRX-06: the plaintext backend defaults to loopback */
+	netaddr_parse("127.0.0.1:53", 0, &c->backend);
+}
+
+static int
+finish(struct parse_state *ps)
+{
+	struct conf *c = ps->conf;
+	if (ps->key_line[K_LISTEN] == 0) {
+		/* XOT-03: port 853 by default, all addresses */
+		netaddr_parse("0.0.0.0:853", 0, &c->listen[0]);
+		netaddr_parse("[::]:853", 0, &c->listen[1]);
+		c->n_listen = 2;
+	}
+	if (ps->inbound_line == 0) {
+		fail(ps, 0, "[inbound] section is required (with cert and key)");
+		return -1;
+	}
+	if (c->cert == NULL) {
+		fail(ps, ps->inbound_line, "[inbound] cert is required");
+		return -1;
+	}
+	if (c->key == NULL) {
+		fail(ps, ps->inbound_line, "[inbound] key is required");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+configure_inih(void)
+{
+	ini_stop_on_first_error = true;
+	ini_allow_multiline = false;
+	ini_allow_bom = false;              /* read_line strips it */
+	ini_allow_inline_comments = true;
+	ini_inline_comment_prefixes = ";#";
+	ini_start_comment_prefixes = ";#";
+	ini_use_stack = false;
+	ini_max_line = 4096;
+	ini_allow_realloc = true;
+	ini_initial_alloc = 4096;
+	ini_allow_no_value = false;
+}
+
+static struct conf *
+parse_text(const char *text, size_t len, const char *name, char err[CONF_ERR_MAX])
+{
+	struct parse_state ps;
+	memset(&ps, 0, sizeof(ps));
+	ps.name = name;
+	ps.text = text;
+	ps.len = len;
+	ps.conf = calloc(1, sizeof(*ps.conf));
+	if (ps.conf == NULL || (ps.conf->path = strdup(name)) == NULL) {
+		set_err(err, "%s: out of memory", name);
+		free(ps.conf);
+		return NULL;
+	}
+	set_defaults(ps.conf);
+
+	configure_inih();
+	int rc = ini_parse_stream(read_line, &ps, handle_pair, &ps);
+	if (!ps.failed) {
+		if (rc == -2)
+			fail(&ps, 0, "out of memory");
+		else if (rc > 0)
+			fail(&ps, rc, "syntax error (expected key = value, [section] or # comment)");
+		else if (rc < 0)
+			fail(&ps, 0, "parse error");
+		else
+			finish(&ps);
+	}
+	free(ps.zone_lines);
+	if (ps.failed) {
+		if (ps.err_line > 0)
+			set_err(err, "%s:%d: %s", name, ps.err_line, ps.reason);
+		else
+			set_err(err, "%s: %s", name, ps.reason);
+		conf_free(ps.conf);
+		return NULL;
+	}
+	return ps.conf;
+}
+
+struct conf *
+conf_parse_string(const char *text, const char *name, char err[CONF_ERR_MAX])
+{
+	if (name == NULL)
+		name = "(string)";
+	return parse_text(text, strlen(text), name, err);
+}
+
+/* "dir/" + rel, dir made absolute; NULL on OOM. */
+static char *
+resolve_path(const char *conf_path, const char *rel)
+{
+	if (rel[0] == '/')
+		return strdup(rel);
+	char *dir = strdup(conf_path);
+	if (dir == NULL)
+		return NULL;
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		slash[1] = '\0';            /* "/x.ini" -> "/" */
+	else
+		*slash = '\0';
+	char *abs = realpath(dir, NULL);
+	const char *base = abs != NULL ? abs : dir;
+	size_t blen = strlen(base);
+	const char *sep = (blen > 0 && base[blen - 1] == '/') ? "" : "/";
+	size_t size = blen + strlen(sep) + strlen(rel) + 1;
+	char *out = malloc(size);
+	if (out != NULL)
+		snprintf(out, size, "%s%s%s", base, sep, rel);
+	free(abs);
+	free(dir);
+	return out;
+}
+
+static int
+resolve_one(char **field, const char *conf_path)
+{
+	char *r = resolve_path(conf_path, *field);
+	if (r == NULL)
+		return -1;
+	free(*field);
+	*field = r;
+	return 0;
+}
+
+/* Reads the whole file; NULL with err set on failure. */
+static char *
+read_file(const char *path, size_t *len, char err[CONF_ERR_MAX])
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL) {
+		set_err(err, "%s: cannot open: %s", path, strerror(errno));
+		return NULL;
+	}
+	char *buf = malloc(CONF_MAX_FILE + 1);
+	if (buf == NULL) {
+		fclose(f);
+		set_err(err, "%s: out of memory", path);
+		return NULL;
+	}
+	size_t n = fread(buf, 1, CONF_MAX_FILE + 1, f);
+	int read_error = ferror(f);
+	int saved = errno;
+	fclose(f);
+	if (read_error) {
+		free(buf);
+		set_err(err, "%s: read error: %s", path, strerror(saved));
+		return NULL;
+	}
+	if (n > CONF_MAX_FILE) {
+		free(buf);
+		set_err(err, "%s: file is too large (more than %d bytes)", path, CONF_MAX_FILE);
+		return NULL;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+struct conf *
+conf_load(const char *path, char err[CONF_ERR_MAX])
+{
+	size_t len;
+	char *text = read_file(path, &len, err);
+	if (text == NULL)
+		return NULL;
+	struct conf *c = parse_text(text, len, path, err);
+	free(text);
+	if (c == NULL)
+		return NULL;
+	if (resolve_one(&c->cert, path) < 0 || resolve_one(&c->key, path) < 0) {
+		set_err(err, "%s: out of memory", path);
+		conf_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+conf_free(struct conf *conf)
+{
+	if (conf == NULL)
+		return;
+	free(conf->path);
+	free(conf->cert);
+	free(conf->key);
+	free(conf->zones);
+	free(conf);
+}
+
+const struct conf_zone *
+conf_zone_find(const struct conf *conf, const uint8_t *wire, size_t len)
+{
+	for (size_t i = 0; i < conf->n_zones; i++) {
+		const struct conf_zone *z = &conf->zones[i];
+		if (z->wire_len == len && memcmp(z->wire, wire, len) == 0)
+			return z;
+	}
+	return NULL;
+}
+
+/* --- print ---------------------------------------------------------------- */
+
+/* Zone name for a section header: letters, digits, '-', '_', '*' as is,
+ * everything else \DDD, so it always reads back through dname_from_text. */
+static void
+print_zone_name(const struct conf_zone *z, FILE *out)
+{
+	for (size_t i = 0; z->wire[i] != 0; i += (size_t)z->wire[i] + 1) {
+		for (size_t j = 1; j <= z->wire[i]; j++) {
+			unsigned char ch = z->wire[i + j];
+			if (isalnum(ch) || ch == '-' || ch == '_' || ch == '*')
+				fputc(ch, out);
+			else
+				fprintf(out, "\\%03u", ch);
+		}
+		fputc('.', out);
+	}
+}
+
+void
+conf_print(const struct conf *conf, FILE *out)
+{
+	char buf[NETADDR_TEXT_MAX], cbuf[CIDR_TEXT_MAX];
+
+	fputs("# xotproxy effective configuration, from ", out);
+	for (const char *p = conf->path; p != NULL && *p != '\0'; p++)
+		fputc(((unsigned char)*p < 0x20 || *p == 0x7f) ? '?' : *p, out);
+	fputs("\n\n[global]\n", out);
+	fprintf(out, "log-level = %s\n", log_level_name((enum log_level)conf->log_level));
+
+	fputs("\n[inbound]\nlisten =", out);
+	for (size_t i = 0; i < conf->n_listen; i++) {
+		netaddr_format_hostport((const struct sockaddr *)&conf->listen[i].ss, buf);
+		fprintf(out, " %s", buf);
+	}
+	fprintf(out, "\ncert = %s\nkey = %s\n", conf->cert ? conf->cert : "",
+	        conf->key ? conf->key : "");
+	netaddr_format_hostport((const struct sockaddr *)&conf->backend.ss, buf);
+	fprintf(out, "backend = %s\n", buf);
+	fprintf(out, "handshake-timeout = %u\n", conf->handshake_timeout);
+	fprintf(out, "idle-timeout = %u\n", conf->idle_timeout);
+	fprintf(out, "max-clients = %u\n", conf->max_clients);
+
+	if (conf->n_zones == 0)
+		fputs("\n# no [zone ...] sections: every transfer is refused\n", out);
+	for (size_t i = 0; i < conf->n_zones; i++) {
+		const struct conf_zone *z = &conf->zones[i];
+		fputs("\n[zone ", out);
+		print_zone_name(z, out);
+		fputs("]\nallow =", out);
+		for (size_t j = 0; j < z->n_allow; j++) {
+			cidr_format(&z->allow[j], cbuf);
+			fprintf(out, " %s", cbuf);
+		}
+		if (z->n_allow == 0)
+			fputs(" # nobody (deny by default)", out);
+		fputc('\n', out);
+	}
+}
