@@ -12,8 +12,8 @@
 #include "conf.h"
 #include "dname.h"
 #include "log.h"
+#include "unit.h"
 
-int test_conf_register(void);
 
 #define SA(na) ((const struct sockaddr *)&(na).ss)
 

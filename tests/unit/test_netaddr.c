@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "netaddr.h"
+#include "unit.h"
 
-int test_netaddr_register(void);
 
 /* A socket address as accept() would fill it in. */
 static struct sockaddr_storage
