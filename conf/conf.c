@@ -33,7 +33,7 @@
 enum section { SEC_NONE, SEC_GLOBAL, SEC_INBOUND, SEC_ZONE };
 
 enum key_id {
-	K_LOG_LEVEL, K_LISTEN, K_CERT, K_KEY, K_BACKEND,
+	K_LOG_LEVEL, K_USER, K_LISTEN, K_CERT, K_KEY, K_BACKEND,
 	K_HANDSHAKE_TIMEOUT, K_IDLE_TIMEOUT, K_MAX_CLIENTS, K_ALLOW, K_COUNT
 };
 
@@ -45,6 +45,7 @@ struct key_def {
 
 static const struct key_def keys[K_COUNT] = {
 	[K_LOG_LEVEL] = { SEC_GLOBAL, "log-level", 0, 0 },
+	[K_USER] = { SEC_GLOBAL, "user", 0, 0 },
 	[K_LISTEN] = { SEC_INBOUND, "listen", 0, 0 },
 	[K_CERT] = { SEC_INBOUND, "cert", 0, 0 },
 	[K_KEY] = { SEC_INBOUND, "key", 0, 0 },
@@ -274,6 +275,29 @@ set_path(struct parse_state *ps, const char *key, const char *value, char **dst)
 	return 0;
 }
 
+/* A POSIX-portable user name; whether it exists is checked at start-up. */
+static int
+set_user(struct parse_state *ps, const char *value)
+{
+	char q[QUOTE_MAX];
+	size_t n = strlen(value);
+	bool ok = n > 0 && n <= 32 && value[0] != '-';
+	for (size_t i = 0; ok && i < n; i++)
+		ok = isalnum((unsigned char)value[i]) || strchr("._-", value[i]) != NULL;
+	if (!ok) {
+		fail(ps, ps->lineno, "user: %s is not a user name", quote(value, q));
+		return -1;
+	}
+	char *copy = strdup(value);
+	if (copy == NULL) {
+		fail(ps, ps->lineno, "out of memory");
+		return -1;
+	}
+	free(ps->conf->user);
+	ps->conf->user = copy;
+	return 0;
+}
+
 static int
 set_value(struct parse_state *ps, enum key_id k, const char *value)
 {
@@ -293,6 +317,8 @@ set_value(struct parse_state *ps, enum key_id k, const char *value)
 		}
 		c->log_level = lvl;
 		return 0;
+	case K_USER:
+		return set_user(ps, value);
 	case K_LISTEN:
 		return set_listen(ps, value);
 	case K_CERT:
@@ -722,6 +748,7 @@ conf_free(struct conf *conf)
 	if (conf == NULL)
 		return;
 	free(conf->path);
+	free(conf->user);
 	free(conf->cert);
 	free(conf->key);
 	free(conf->zones);
@@ -768,6 +795,8 @@ conf_print(const struct conf *conf, FILE *out)
 		fputc(((unsigned char)*p < 0x20 || *p == 0x7f) ? '?' : *p, out);
 	fputs("\n\n[global]\n", out);
 	fprintf(out, "log-level = %s\n", log_level_name((enum log_level)conf->log_level));
+	if (conf->user != NULL)
+		fprintf(out, "user = %s\n", conf->user);
 
 	fputs("\n[inbound]\nlisten =", out);
 	for (size_t i = 0; i < conf->n_listen; i++) {

@@ -24,6 +24,7 @@ struct conf_zone {
 struct conf {
 	char *path;                        /* file it was loaded from */
 	int log_level;                     /* enum log_level */
+	char *user;                        /* drop root to this user after binding, or NULL */
 
 	/* [inbound] */
 	struct netaddr listen[CONF_MAX_LISTEN];

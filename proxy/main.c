@@ -8,6 +8,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "privdrop.h"
 #include "server.h"
 #include "tls.h"
 #include "version.h"
@@ -77,6 +78,18 @@ main(int argc, char **argv)
 		tls_cleanup();
 		return 1;
 	}
+	char perr[PRIVDROP_ERR_MAX];
+	if (conf->user != NULL && privdrop_check_user(conf->user, perr) < 0) {
+		fprintf(stderr, "%s: %s\n", path, perr);
+		wolfSSL_CTX_free(tls);
+		conf_free(conf);
+		tls_cleanup();
+		return 1;
+	}
+	unsigned mode;
+	if (file_mode_too_open(conf->key, &mode) == 1)
+		log_warning("private key %s is accessible by group or others (mode %04o); chmod 600 it",
+		            conf->key, mode);
 	if (check) {
 		conf_print(conf, stdout);
 		printf("; configuration OK\n");
@@ -93,16 +106,24 @@ main(int argc, char **argv)
 	srv.conf = conf;
 	srv.tls = tls;
 	int rc = 1;
-	if (server_listen(&srv) == 0) {
-		char backend[NETADDR_TEXT_MAX];
-		netaddr_format((const struct sockaddr *)&conf->backend.ss, backend);
-		log_info("xotproxy %s started: backend %s, %zu zones, max-clients %u", XOTPROXY_VERSION,
-		         backend, conf->n_zones, conf->max_clients);
-		server_start(&srv);
-		ev_run(srv.loop, 0);
-		log_info("stopped");
-		rc = 0;
+	if (server_listen(&srv) < 0)
+		goto out;
+	if (conf->user != NULL) {
+		if (privdrop_to(conf->user, perr) < 0) {
+			log_error("%s; refusing to run as root", perr);
+			goto out;
+		}
+		log_info("running as user %s", conf->user);
 	}
+	char backend[NETADDR_TEXT_MAX];
+	netaddr_format((const struct sockaddr *)&conf->backend.ss, backend);
+	log_info("xotproxy %s started: backend %s, %zu zones, max-clients %u", XOTPROXY_VERSION,
+	         backend, conf->n_zones, conf->max_clients);
+	server_start(&srv);
+	ev_run(srv.loop, 0);
+	log_info("stopped");
+	rc = 0;
+out:
 	server_close_listeners(&srv);
 	wolfSSL_CTX_free(tls);
 	conf_free(conf);
