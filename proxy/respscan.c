@@ -118,6 +118,73 @@ rdata_used(struct respscan *s, size_t n)
 		s->rd_left -= n;
 }
 
+/* Skips a name at p[q..n); returns the position after it, or 0 if it does
+ * not end inside the buffer or is not a plain well-formed name (the slow path
+ * then takes over and decides). */
+static size_t
+fast_name(const uint8_t *p, size_t q, size_t n)
+{
+	unsigned octets = 0;
+	while (q < n) {
+		uint8_t b = p[q];
+		if ((b & 0xC0) == 0xC0)
+			return q + 2 <= n ? q + 2 : 0;
+		if ((b & 0xC0) != 0)
+			return 0;
+		if (b == 0)
+			return q + 1;
+		octets += b + 1u;
+		if (octets > 255)
+			return 0;
+		q += (size_t)b + 1;
+	}
+	return 0;
+}
+
+/* The fast path: consumes whole questions and answer RRs lying entirely in
+ * p[0..n) (n is already bounded by the frame), with no per-octet state.
+ * Returns octets used; anything partial or odd is left to the slow path. */
+static size_t
+fast_records(struct respscan *s, const uint8_t *p, size_t n)
+{
+	size_t pos = 0;
+	while (s->qd_left > 0 || s->an_left > 0) {
+		size_t q = fast_name(p, pos, n);
+		if (q == 0)
+			break;
+		if (s->qd_left > 0) {
+			if (n - q < 4)
+				break;
+			s->qd_left--;
+			pos = q + 4;
+			continue;
+		}
+		if (n - q < 10)
+			break;
+		uint16_t type = (uint16_t)(p[q] << 8 | p[q + 1]);
+		size_t rdlen = (size_t)(p[q + 8] << 8 | p[q + 9]);
+		q += 10;
+		if (n - q < rdlen)
+			break;
+		if (type == DNS_TYPE_SOA) {
+			size_t end = q + rdlen;
+			size_t r = fast_name(p, q, end);
+			r = r != 0 ? fast_name(p, r, end) : 0;
+			if (r == 0 || end - r < 4)
+				break;
+			s->an_left--;
+			pos = end;
+			if (s->ops->soa)
+				s->ops->soa(s->ctx, (uint32_t)p[r] << 24 | (uint32_t)p[r + 1] << 16 |
+				                    (uint32_t)p[r + 2] << 8 | p[r + 3]);
+			continue;
+		}
+		s->an_left--;
+		pos = q + rdlen;
+	}
+	return pos;
+}
+
 /* Transitions that need no input. */
 static void
 settle(struct respscan *s)
@@ -149,6 +216,13 @@ step(struct respscan *s, const uint8_t *p, size_t n)
 	size_t used;
 	bool done;
 
+	if (s->st == ST_RDATA && s->skip == 0)
+		s->st = ST_NEXT;
+	if (s->st == ST_NEXT) {
+		used = fast_records(s, p, n);
+		if (used > 0)
+			return used;
+	}
 	settle(s);
 	switch (s->st) {
 	case ST_HDR:
