@@ -63,12 +63,25 @@ tls_cleanup(void)
 	wolfSSL_Cleanup();
 }
 
+/* Why loading a PEM file failed: the file itself (errno), else wolfSSL's
+ * queued error code (the load functions return only 0 or a generic value). */
 static void
-lib_error(char err[TLS_ERR_MAX], const char *what, const char *path, int code)
+load_error(char err[TLS_ERR_MAX], const char *what, const char *path)
 {
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		snprintf(err, TLS_ERR_MAX, "%s %s: %s", what, path, strerror(errno));
+		return;
+	}
+	fclose(f);
+	unsigned long code = wolfSSL_ERR_get_error();
+	if (code == 0) {
+		snprintf(err, TLS_ERR_MAX, "%s %s: not a valid PEM file of the expected kind", what, path);
+		return;
+	}
 	char buf[WOLFSSL_MAX_ERROR_SZ];
-	wolfSSL_ERR_error_string((unsigned long)code, buf);
-	snprintf(err, TLS_ERR_MAX, "%s %s: %s (%d)", what, path, buf, code);
+	wolfSSL_ERR_error_string(code, buf);
+	snprintf(err, TLS_ERR_MAX, "%s %s: %s", what, path, buf);
 }
 
 WOLFSSL_CTX *
@@ -79,14 +92,12 @@ tls_server_ctx_new(const char *cert, const char *key, char err[TLS_ERR_MAX])
 		snprintf(err, TLS_ERR_MAX, "cannot create TLS context");
 		return NULL;
 	}
-	int ret = wolfSSL_CTX_use_certificate_chain_file(ctx, cert);
-	if (ret != WOLFSSL_SUCCESS) {
-		lib_error(err, "cannot load certificate chain", cert, ret);
+	if (wolfSSL_CTX_use_certificate_chain_file(ctx, cert) != WOLFSSL_SUCCESS) {
+		load_error(err, "cannot load certificate chain", cert);
 		goto fail;
 	}
-	ret = wolfSSL_CTX_use_PrivateKey_file(ctx, key, WOLFSSL_FILETYPE_PEM);
-	if (ret != WOLFSSL_SUCCESS) {
-		lib_error(err, "cannot load private key", key, ret);
+	if (wolfSSL_CTX_use_PrivateKey_file(ctx, key, WOLFSSL_FILETYPE_PEM) != WOLFSSL_SUCCESS) {
+		load_error(err, "cannot load private key", key);
 		goto fail;
 	}
 	if (wolfSSL_CTX_check_private_key(ctx) != WOLFSSL_SUCCESS) {
