@@ -26,7 +26,7 @@ UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 ALL_CFLAGS = $(CFLAGS) $(WARN) $(WOLF_CFLAGS)
 LDLIBS_ALL = $(WOLF_LIBS) $(DEP_LIBS)
 
-.PHONY: all test unit integ asan asan-unit run deps clean distclean fuzz bench check-deps
+.PHONY: all test unit integ integ-asan integ-valgrind asan-unit run deps clean distclean fuzz bench check-deps
 
 all: xotproxy
 
@@ -62,10 +62,27 @@ asan-unit: check-deps
 	$(MAKE) --no-print-directory BUILD=build/asan CFLAGS="$(ASAN_FLAGS)" build/asan/unit_tests build/asan/xotproxy
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build/asan/unit_tests
 
+# The integration suite against the ASan+UBSan binary: any report fails the
+# run (reports go to files, which must not exist afterwards).
+integ-asan: asan-unit
+	rm -rf build/asan/reports && mkdir -p build/asan/reports
+	ASAN_OPTIONS=detect_leaks=1:log_path=$(CURDIR)/build/asan/reports/asan \
+	UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/build/asan/reports/ubsan \
+	  tests/integ/run.sh build/asan/xotproxy
+	@if ls build/asan/reports/* >/dev/null 2>&1; then \
+	  echo "sanitizer reports:"; cat build/asan/reports/*; exit 1; fi; echo "sanitizers: 0 reports"
+
+# One scenario (AXFR/IXFR/SOA of the 100k zone) under valgrind memcheck.
+integ-valgrind: check-deps xotproxy
+	XOT_WRAP="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1" \
+	  tests/integ/run.sh ./xotproxy t01_
+
 test: check-deps
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory integ
-	$(MAKE) --no-print-directory asan-unit
+	$(MAKE) --no-print-directory integ-asan
+	$(MAKE) --no-print-directory integ-valgrind
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=30
 
 run: check-deps xotproxy
 	scripts/demo.sh ./xotproxy

@@ -345,11 +345,13 @@ EOF
 # "listening on 127.0.0.1#PORT" line and the listening socket.
 start_proxy() {
 	local name=$1 ini=$2 port=$3
-	bg_start "$name" "$XOT_BIN" -c "$ini"
+	# XOT_WRAP: a command to run the proxy under (e.g. valgrind); the PID stays the proxy's.
+	# shellcheck disable=SC2086
+	bg_start "$name" ${XOT_WRAP:-} "$XOT_BIN" -c "$ini"
 	local pid=$LAST_PID
 	PROXY_PID=$pid
 	PROXY_LOG=$T/$name.log
-	if ! wait_until 20 grep -q "listening on 127.0.0.1#$port" "$PROXY_LOG"; then
+	if ! wait_until 60 grep -q "listening on 127.0.0.1#$port" "$PROXY_LOG"; then
 		alive "$pid" || note "$name exited"
 		tail -n 20 "$PROXY_LOG"
 		fail "$name: no 'listening on 127.0.0.1#$port' within 20s"
