@@ -488,6 +488,7 @@ up_read(struct conn *c)
 	} else if (cnt == 2 && iov[0].iov_len + iov[1].iov_len > limit) {
 		iov[1].iov_len = limit - iov[0].iov_len;
 	}
+	size_t want = iov[0].iov_len + (cnt == 2 ? iov[1].iov_len : 0);
 	ssize_t n = readv(c->up_fd, iov, cnt);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -512,6 +513,10 @@ up_read(struct conn *c)
 		got -= part;
 	}
 	ring_commit_write(&c->u2c, (size_t)n);
+	/* A short read drained the socket: wait for readiness instead of paying
+	 * for a readv that would only say EAGAIN. */
+	if ((size_t)n < want)
+		c->up_rd_blk = EV_READ;
 	return true;
 }
 

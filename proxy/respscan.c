@@ -121,18 +121,18 @@ rdata_used(struct respscan *s, size_t n)
 /* Skips a name at p[q..n); returns the position after it, or 0 if it does
  * not end inside the buffer or is not a plain well-formed name (the slow path
  * then takes over and decides). */
-static size_t
+static inline __attribute__((always_inline)) size_t
 fast_name(const uint8_t *p, size_t q, size_t n)
 {
 	unsigned octets = 0;
 	while (q < n) {
 		uint8_t b = p[q];
-		if ((b & 0xC0) == 0xC0)
+		if (b >= 0xC0)                   /* compression pointer: the usual end */
 			return q + 2 <= n ? q + 2 : 0;
-		if ((b & 0xC0) != 0)
-			return 0;
 		if (b == 0)
 			return q + 1;
+		if (b > 63)
+			return 0;                    /* 0x40/0x80 label types */
 		octets += b + 1u;
 		if (octets > 255)
 			return 0;
@@ -147,41 +147,40 @@ fast_name(const uint8_t *p, size_t q, size_t n)
 static size_t
 fast_records(struct respscan *s, const uint8_t *p, size_t n)
 {
-	size_t pos = 0;
-	while (s->qd_left > 0 || s->an_left > 0) {
-		size_t q = fast_name(p, pos, n);
-		if (q == 0)
+	size_t pos = 0, q;
+	unsigned qd = s->qd_left, an = s->an_left;
+	while (qd > 0) {
+		q = fast_name(p, pos, n);
+		if (q == 0 || n - q < 4)
+			goto out;
+		qd--;
+		pos = q + 4;
+	}
+	while (an > 0) {
+		q = fast_name(p, pos, n);
+		if (q == 0 || n - q < 10)
 			break;
-		if (s->qd_left > 0) {
-			if (n - q < 4)
-				break;
-			s->qd_left--;
-			pos = q + 4;
-			continue;
-		}
-		if (n - q < 10)
-			break;
-		uint16_t type = (uint16_t)(p[q] << 8 | p[q + 1]);
-		size_t rdlen = (size_t)(p[q + 8] << 8 | p[q + 9]);
+		const uint8_t *f = p + q;
+		size_t rdlen = (size_t)(f[8] << 8 | f[9]);
 		q += 10;
 		if (n - q < rdlen)
 			break;
-		if (type == DNS_TYPE_SOA) {
+		if (f[0] == 0 && f[1] == DNS_TYPE_SOA) {
 			size_t end = q + rdlen;
 			size_t r = fast_name(p, q, end);
 			r = r != 0 ? fast_name(p, r, end) : 0;
 			if (r == 0 || end - r < 4)
 				break;
-			s->an_left--;
-			pos = end;
 			if (s->ops->soa)
 				s->ops->soa(s->ctx, (uint32_t)p[r] << 24 | (uint32_t)p[r + 1] << 16 |
 				                    (uint32_t)p[r + 2] << 8 | p[r + 3]);
-			continue;
 		}
-		s->an_left--;
+		an--;
 		pos = q + rdlen;
 	}
+out:
+	s->qd_left = qd;
+	s->an_left = an;
 	return pos;
 }
 
