@@ -86,6 +86,9 @@ main(int argc, char **argv)
 		tls_cleanup();
 		return 1;
 	}
+	if (!netaddr_is_loopback((const struct sockaddr *)&conf->backend.ss))   /* PRX-06 */
+		log_warning("backend is not a loopback address: zone data and TSIG-signed messages "
+		            "travel in plaintext to it");
 	unsigned mode;
 	if (file_mode_too_open(conf->key, &mode) == 1)
 		log_warning("private key %s is accessible by group or others (mode %04o); chmod 600 it",
