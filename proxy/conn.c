@@ -74,9 +74,10 @@ struct conn {
 	bool stopping;                  /* server shutdown: no new queries */
 	size_t wr_len;                  /* length passed to the pending wolfSSL_write */
 
-	/* queries from the client; the first in_fwd octets are a frame already
+	/* queries from the client (IN_BUF_SIZE octets, allocated while query
+	 * bytes are buffered); the first in_fwd octets are a frame already
 	 * allowed, of which in_sent have gone to the backend */
-	uint8_t in[IN_BUF_SIZE];
+	uint8_t *in;
 	size_t in_len, in_fwd, in_sent;
 
 	/* one local answer waiting for a frame boundary */
@@ -195,6 +196,9 @@ conn_close(struct conn *c, bool notify, const char *abort_reason)
 	close(c->cli_fd);
 	c->cli_fd = -1;
 	ring_cleanup(&c->u2c);
+	free(c->in);
+	c->in = NULL;
+	c->in_len = c->in_fwd = c->in_sent = 0;
 	c->state = CONN_CLOSED;
 }
 
@@ -450,7 +454,7 @@ up_write(struct conn *c)
 static size_t
 up_read_limit(struct conn *c)
 {
-	size_t room = ring_room(&c->u2c);
+	size_t room = ring_allocated(&c->u2c) ? ring_room(&c->u2c) : RING_SIZE;
 	if (c->local_len == 0)
 		return room;
 	if (respscan_at_boundary(&c->scan))
@@ -480,6 +484,10 @@ up_read(struct conn *c)
 	size_t limit = up_read_limit(c);
 	if (limit == 0)
 		return false;
+	if (ensure_ring(c) < 0) {
+		conn_close(c, false, "out of memory");
+		return true;
+	}
 	struct iovec iov[2];
 	int cnt = ring_write_iov(&c->u2c, iov);
 	if (iov[0].iov_len >= limit) {
@@ -553,8 +561,7 @@ handle_query(struct conn *c, const uint8_t *msg, size_t len)
 		return;
 	}
 	struct inflight *f = &c->inflight[c->n_inflight++];
-	xfr_init(&f->xfr, q.id, q.qtype, q.qname_lower, q.qname_len, q.has_ixfr_serial,
-	         q.ixfr_serial, ev_now(c->srv->loop));
+	xfr_init(&f->xfr, q.id, q.qtype, q.has_ixfr_serial, q.ixfr_serial, ev_now(c->srv->loop));
 	f->zone = v.zone;
 	memcpy(f->echo.qname, q.qname, q.qname_len);
 	f->echo.qname_len = q.qname_len;
@@ -649,13 +656,27 @@ cli_handshake(struct conn *c)
 	}
 }
 
+/* Reads decrypted query bytes. An idle connection holds no query buffer: the
+ * first read goes to the stack and the buffer is allocated only if it
+ * returned data. */
 static bool
 cli_read(struct conn *c)
 {
-	if (c->state != CONN_OPEN || c->rd_blk || c->in_len == sizeof(c->in))
+	if (c->state != CONN_OPEN || c->rd_blk || c->in_len == IN_BUF_SIZE)
 		return false;
-	int ret = wolfSSL_read(c->ssl, c->in + c->in_len, (int)(sizeof(c->in) - c->in_len));
+	uint8_t probe[512];
+	uint8_t *dst = c->in != NULL ? c->in + c->in_len : probe;
+	int room = c->in != NULL ? (int)(IN_BUF_SIZE - c->in_len) : (int)sizeof(probe);
+	int ret = wolfSSL_read(c->ssl, dst, room);
 	if (ret > 0) {
+		if (c->in == NULL) {
+			c->in = malloc(IN_BUF_SIZE);
+			if (c->in == NULL) {
+				conn_close(c, false, "out of memory");
+				return true;
+			}
+			memcpy(c->in, probe, (size_t)ret);
+		}
 		c->in_len += (size_t)ret;
 		return true;
 	}
@@ -726,6 +747,19 @@ idle(const struct conn *c)
 	       (!ring_allocated(&c->u2c) || ring_len(&c->u2c) == 0);
 }
 
+/* An idle connection keeps only its TLS session and this struct: the query
+ * buffer and the relay ring are given back until they are needed again. */
+static void
+release_idle_buffers(struct conn *c)
+{
+	if (c->in != NULL && c->in_len == 0) {
+		free(c->in);
+		c->in = NULL;
+	}
+	if (ring_allocated(&c->u2c) && idle(c) && c->wr_len == 0 && respscan_at_boundary(&c->scan))
+		ring_cleanup(&c->u2c);
+}
+
 static void
 update_events(struct conn *c)
 {
@@ -734,7 +768,7 @@ update_events(struct conn *c)
 	if (c->state == CONN_HANDSHAKE) {
 		cev = c->hs_blk;
 	} else {
-		if (c->in_len < sizeof(c->in))
+		if (c->in_len < IN_BUF_SIZE)
 			cev |= c->rd_blk;
 		if (c->wr_len > 0 || (ring_allocated(&c->u2c) && ring_len(&c->u2c) > 0))
 			cev |= c->wr_blk;
@@ -775,8 +809,10 @@ conn_pump(struct conn *c)
 
 	if (c->state == CONN_OPEN && c->stopping && idle(c))
 		conn_close(c, true, NULL);
-	if (c->state != CONN_CLOSED)
+	if (c->state != CONN_CLOSED) {
+		release_idle_buffers(c);
 		update_events(c);
+	}
 }
 
 static void

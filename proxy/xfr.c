@@ -17,13 +17,12 @@ serial_cmp(uint32_t a, uint32_t b)
 }
 
 void
-xfr_init(struct xfr *x, uint16_t id, uint16_t qtype, const uint8_t *zone, size_t zone_len,
-         bool has_client_serial, uint32_t client_serial, double start)
+xfr_init(struct xfr *x, uint16_t id, uint16_t qtype, bool has_client_serial,
+         uint32_t client_serial, double start)
 {
 	memset(x, 0, sizeof(*x));
 	x->id = id;
 	x->qtype = qtype;
-	memcpy(x->zone, zone, zone_len);
 	x->has_client_serial = has_client_serial;
 	x->client_serial = client_serial;
 	x->start = start;

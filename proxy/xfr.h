@@ -10,12 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dname.h"
 
 struct xfr {
 	uint16_t id;
 	uint16_t qtype;
-	uint8_t zone[DNAME_MAXLEN];   /* qname, lowercase wire */
 	bool has_client_serial;       /* IXFR: serial the client holds */
 	uint32_t client_serial;
 	double start;                 /* ev_now at the query */
@@ -30,8 +28,8 @@ struct xfr {
 	bool done;
 };
 
-void xfr_init(struct xfr *x, uint16_t id, uint16_t qtype, const uint8_t *zone, size_t zone_len,
-              bool has_client_serial, uint32_t client_serial, double start);
+void xfr_init(struct xfr *x, uint16_t id, uint16_t qtype, bool has_client_serial,
+              uint32_t client_serial, double start);
 
 /* Feed the events of one response message, in order. xfr_frame_end returns
  * true when this message completed the answer stream. */
