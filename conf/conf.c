@@ -610,6 +610,8 @@ parse_text(const char *text, size_t len, const char *name, char err[CONF_ERR_MAX
 	ps.text = text;
 	ps.len = len;
 	ps.conf = calloc(1, sizeof(*ps.conf));
+	if (ps.conf != NULL)
+		ps.conf->refs = 1;
 	if (ps.conf == NULL || (ps.conf->path = strdup(name)) == NULL) {
 		set_err(err, "%s: out of memory", name);
 		free(ps.conf);
@@ -753,6 +755,20 @@ conf_free(struct conf *conf)
 	free(conf->key);
 	free(conf->zones);
 	free(conf);
+}
+
+struct conf *
+conf_ref(struct conf *conf)
+{
+	conf->refs++;
+	return conf;
+}
+
+void
+conf_unref(struct conf *conf)
+{
+	if (conf != NULL && --conf->refs == 0)
+		conf_free(conf);
 }
 
 const struct conf_zone *

@@ -22,6 +22,7 @@ struct conf_zone {
 };
 
 struct conf {
+	unsigned refs;                     /* conf_ref/conf_unref; 1 when loaded */
 	char *path;                        /* file it was loaded from */
 	int log_level;                     /* enum log_level */
 	char *user;                        /* drop root to this user after binding, or NULL */
@@ -49,6 +50,11 @@ struct conf *conf_load(const char *path, char err[CONF_ERR_MAX]);
 struct conf *conf_parse_string(const char *text, const char *name, char err[CONF_ERR_MAX]);
 
 void conf_free(struct conf *conf);
+
+/* Reference counting, so a reload can swap the configuration while
+ * connections finish on the one they started with. */
+struct conf *conf_ref(struct conf *conf);
+void conf_unref(struct conf *conf);      /* frees at zero; NULL is fine */
 
 /* The effective settings, in the same INI syntax (for -t). */
 void conf_print(const struct conf *conf, FILE *out);

@@ -62,6 +62,7 @@ struct conn {
 	enum conn_state state;
 	uint64_t id;
 	struct server *srv;
+	struct conf *conf;              /* the configuration it was accepted under */
 	struct conn *prev, *next;
 	struct sockaddr_storage peer;
 	char peer_text[NETADDR_TEXT_MAX];
@@ -214,6 +215,7 @@ conn_free(struct conn *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	c->magic = 0;
+	conf_unref(c->conf);
 	free(c);
 	server_conn_gone(srv);
 }
@@ -374,7 +376,7 @@ backend_failed(struct conn *c, const char *why)
 static void
 up_connect(struct conn *c)
 {
-	const struct netaddr *be = &c->srv->conf->backend;
+	const struct netaddr *be = &c->conf->backend;
 	int fd = socket(be->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		char why[96];
@@ -546,7 +548,7 @@ handle_query(struct conn *c, const uint8_t *msg, size_t len)
 		queue_answer(c, &q, DNS_RCODE_FORMERR, DNS_EDE_NONE, NULL);
 		return;
 	}
-	struct verdict v = policy_check(c->srv->conf, &q, (const struct sockaddr *)&c->peer);
+	struct verdict v = policy_check(c->conf, &q, (const struct sockaddr *)&c->peer);
 	if (v.forward && find_inflight(c, q.id) != NULL) {
 		/* TCP-02: an ID already in flight would make answers ambiguous. */
 		v.forward = false;
@@ -857,7 +859,7 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct conn *c = w->data;
 	assert(c->magic == CONN_MAGIC);
-	const struct conf *conf = c->srv->conf;
+	const struct conf *conf = c->conf;
 	double now = ev_now(loop), deadline;
 	if (c->state == CONN_HANDSHAKE)
 		deadline = c->accepted + conf->handshake_timeout;
@@ -908,6 +910,7 @@ conn_accept(struct server *srv, int fd, const struct sockaddr *peer, socklen_t p
 	c->state = CONN_HANDSHAKE;
 	c->id = ++srv->next_conn_id;
 	c->srv = srv;
+	c->conf = conf_ref(srv->conf);
 	c->cli_fd = fd;
 	c->up_fd = -1;
 	memcpy(&c->peer, peer, peer_len < sizeof(c->peer) ? peer_len : sizeof(c->peer));
@@ -919,7 +922,7 @@ conn_accept(struct server *srv, int fd, const struct sockaddr *peer, socklen_t p
 	c->cli_io.data = c;
 	ev_init(&c->timer, timer_cb);
 	c->timer.data = c;
-	c->timer.repeat = srv->conf->handshake_timeout;
+	c->timer.repeat = c->conf->handshake_timeout;
 	ev_timer_again(srv->loop, &c->timer);
 
 	c->next = srv->conns;

@@ -128,8 +128,8 @@ main(int argc, char **argv)
 	rc = 0;
 out:
 	server_close_listeners(&srv);
-	wolfSSL_CTX_free(tls);
-	conf_free(conf);
+	wolfSSL_CTX_free(srv.tls);            /* the current ones: a reload may have swapped them */
+	conf_unref(srv.conf);
 	tls_cleanup();
 	ev_loop_destroy(srv.loop);
 	return rc;

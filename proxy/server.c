@@ -168,14 +168,70 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		ev_break(loop, EVBREAK_ALL);
 }
 
+static bool
+same_listeners(const struct conf *a, const struct conf *b)
+{
+	if (a->n_listen != b->n_listen)
+		return false;
+	for (size_t i = 0; i < a->n_listen; i++)
+		if (a->listen[i].len != b->listen[i].len ||
+		    memcmp(&a->listen[i].ss, &b->listen[i].ss, a->listen[i].len) != 0)
+			return false;
+	return true;
+}
+
+/* SIGHUP: re-read the configuration, certificate and key. New connections
+ * use them; established ones finish on what they started with (both are
+ * reference counted). Any error keeps the running configuration. */
+static void
+reload(struct server *srv)
+{
+	char err[CONF_ERR_MAX];
+	struct conf *conf = conf_load(srv->conf->path, err);
+	if (conf == NULL) {
+		log_error("reload failed, keeping the running configuration: %s", err);
+		return;
+	}
+	char terr[TLS_ERR_MAX];
+	WOLFSSL_CTX *tls = tls_server_ctx_new(conf->cert, conf->key, terr);
+	if (tls == NULL) {
+		log_error("reload failed, keeping the running configuration: %s", terr);
+		conf_unref(conf);
+		return;
+	}
+	if (tls_copy_ticket_keys(srv->tls, tls) < 0)
+		log_warning("reload: session tickets issued before the reload will not resume");
+	if (!same_listeners(srv->conf, conf))
+		log_warning("reload: listen addresses changed; this needs a restart (still listening on the old ones)");
+	wolfSSL_CTX_free(srv->tls);          /* live sessions keep their own reference */
+	srv->tls = tls;
+	conf_unref(srv->conf);
+	srv->conf = conf;
+	log_threshold = (enum log_level)conf->log_level;
+	log_info("reloaded %s: %zu zones, max-clients %u", conf->path, conf->n_zones, conf->max_clients);
+	if (srv->accept_paused && srv->n_conns < conf->max_clients && !ev_is_active(&srv->accept_backoff))
+		accept_enable(srv, true);
+}
+
+static void
+hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct server *srv = w->data;
+	if (!srv->stopping)
+		reload(srv);
+}
+
 void
 server_start(struct server *srv)
 {
 	ev_signal_init(&srv->sig_int, signal_cb, SIGINT);
 	ev_signal_init(&srv->sig_term, signal_cb, SIGTERM);
-	srv->sig_int.data = srv->sig_term.data = srv;
+	ev_signal_init(&srv->sig_hup, hup_cb, SIGHUP);
+	srv->sig_int.data = srv->sig_term.data = srv->sig_hup.data = srv;
 	ev_signal_start(srv->loop, &srv->sig_int);
 	ev_signal_start(srv->loop, &srv->sig_term);
+	ev_signal_start(srv->loop, &srv->sig_hup);
+	ev_unref(srv->loop);                  /* signals alone keep nothing running */
 	ev_unref(srv->loop);
 	ev_unref(srv->loop);
 	ev_init(&srv->accept_backoff, backoff_cb);

@@ -35,7 +35,7 @@ struct server {
 	uint64_t next_conn_id;
 
 	bool stopping;
-	ev_signal sig_int, sig_term;
+	ev_signal sig_int, sig_term, sig_hup;
 	ev_timer stop_deadline;
 };
 

@@ -165,6 +165,16 @@ tls_alpn_is_dot(WOLFSSL *ssl)
 	       memcmp(p, "dot", 3) == 0;
 }
 
+int
+tls_copy_ticket_keys(WOLFSSL_CTX *from, WOLFSSL_CTX *to)
+{
+	unsigned char keys[WOLFSSL_TICKET_KEYS_SZ];
+	if (wolfSSL_CTX_get_tlsext_ticket_keys(from, keys, sizeof(keys)) != WOLFSSL_SUCCESS ||
+	    wolfSSL_CTX_set_tlsext_ticket_keys(to, keys, sizeof(keys)) != WOLFSSL_SUCCESS)
+		return -1;
+	return 0;
+}
+
 void
 tls_describe(WOLFSSL *ssl, char *out, size_t len)
 {

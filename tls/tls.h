@@ -37,6 +37,10 @@ enum tls_io tls_io_result(WOLFSSL *ssl, int ret, char err[TLS_ERR_MAX]);
 /* True if the handshake negotiated ALPN "dot" (XOT-01). */
 bool tls_alpn_is_dot(WOLFSSL *ssl);
 
+/* Copies the session-ticket keys so tickets issued by `from` still resume
+ * on `to` after a reload. Returns 0 or -1. */
+int tls_copy_ticket_keys(WOLFSSL_CTX *from, WOLFSSL_CTX *to);
+
 /* "TLSv1.3 TLS13-AES128-GCM-SHA256" for logs. */
 void tls_describe(WOLFSSL *ssl, char *out, size_t len);
 
