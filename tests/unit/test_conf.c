@@ -510,6 +510,30 @@ test_load(void)
 	conf_free(NULL);                 /* must be a no-op */
 }
 
+static void
+test_user_and_refs(void)
+{
+	struct conf *c = parse_ok("[global]\nuser = _xot-proxy\n[inbound]\ncert=c\nkey=k\n");
+	if (c == NULL)
+		return;
+	CU_ASSERT_STRING_EQUAL(c->user, "_xot-proxy");
+	CU_ASSERT_EQUAL(c->refs, 1);
+	CU_ASSERT_PTR_EQUAL(conf_ref(c), c);
+	CU_ASSERT_EQUAL(c->refs, 2);
+	conf_unref(c);
+	CU_ASSERT_EQUAL(c->refs, 1);
+	conf_unref(c);                          /* frees: ASan would flag a leak otherwise */
+	conf_unref(NULL);
+	c = parse_ok("[inbound]\ncert=c\nkey=k\n");
+	if (c != NULL)
+		CU_ASSERT_PTR_NULL(c->user);        /* no user: stay as started */
+	conf_free(c);
+	expect_err("[global]\nuser = bad user\n[inbound]\ncert=c\nkey=k\n", "t.ini:2:", "user");
+	expect_err("[global]\nuser = -x\n[inbound]\ncert=c\nkey=k\n", "t.ini:2:", "user");
+	expect_err("[global]\nuser = a\nuser = b\n[inbound]\ncert=c\nkey=k\n", "t.ini:3:", "user");
+	expect_err("[inbound]\nuser = a\ncert=c\nkey=k\n", "t.ini:2:", "user");   /* wrong section */
+}
+
 int
 test_conf_register(void)
 {
@@ -527,7 +551,8 @@ test_conf_register(void)
 	    CU_add_test(s, "CRLF and BOM", test_crlf_bom) == NULL ||
 	    CU_add_test(s, "zone names", test_zone_names) == NULL ||
 	    CU_add_test(s, "print round-trip", test_print) == NULL ||
-	    CU_add_test(s, "conf_load", test_load) == NULL)
+	    CU_add_test(s, "conf_load", test_load) == NULL ||
+	    CU_add_test(s, "user and refcount", test_user_and_refs) == NULL)
 		return -1;
 	return 0;
 }
