@@ -108,7 +108,8 @@ n=$(rrs "$T/dig-axfr.txt" | wc -l)
 [ "$n" = $((XOT_ZONE_SMALL_N + 1)) ] || fail "dig +tls AXFR carried $n records, expected $((XOT_ZONE_SMALL_N + 1))"
 
 # --- DOT-09: session tickets: a second connection resumes the first session.
-echo | openssl s_client -connect "127.0.0.1:$P" -servername xot.test -CAfile "$XOT_CA" -tls1_3 -alpn dot \
+# s_client writes the session when the ticket arrives: hold stdin open until then.
+wait_until 10 test -s "$T/sess.pem" | openssl s_client -connect "127.0.0.1:$P" -servername xot.test -CAfile "$XOT_CA" -tls1_3 -alpn dot \
 	-sess_out "$T/sess.pem" >"$T/sess1.txt" 2>&1
 assert_grep "$T/sess1.txt" '^New, TLSv1.3' "first session is a full TLS 1.3 handshake"
 [ -s "$T/sess.pem" ] || fail "no session ticket received"

@@ -26,7 +26,8 @@ start_proxy proxy "$T/xotproxy.ini" "$P"
 kdig_pin() { kdig @127.0.0.1 -p "$P" +tls-pin="$1" +time=10 +retry=0 small.test SOA; }
 kdig_pin "$PIN1" >"$T/before.txt" 2>&1 || fail "first certificate not served: $(tail -n 3 "$T/before.txt")"
 ok "serving the first certificate"
-echo | openssl s_client -connect "127.0.0.1:$P" -servername xot.test -CAfile "$XOT_CA" -tls1_3 -alpn dot \
+# s_client writes the session when the ticket arrives: hold stdin open until then.
+wait_until 10 test -s "$T/sess.pem" | openssl s_client -connect "127.0.0.1:$P" -servername xot.test -CAfile "$XOT_CA" -tls1_3 -alpn dot \
 	-sess_out "$T/sess.pem" >/dev/null 2>&1
 [ -s "$T/sess.pem" ] || fail "no session ticket before the reload"
 
