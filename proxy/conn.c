@@ -790,6 +790,37 @@ update_events(struct conn *c)
 	}
 }
 
+/* When the connection's current state runs out of time: the handshake
+ * deadline, the transfer progress deadline while answers are owed, or the
+ * idle deadline (TCP-05: only complete messages count as activity). */
+static double
+conn_deadline(const struct conn *c)
+{
+	const struct conf *conf = c->conf;
+	if (c->state == CONN_HANDSHAKE)
+		return c->accepted + conf->handshake_timeout;
+	if (c->n_inflight > 0)
+		return c->last_active + TRANSFER_TIMEOUT;
+	return c->last_active + conf->idle_timeout;
+}
+
+/* Activity only moves the deadline later, and the timer handles that
+ * lazily when it fires; but a state change can bring it earlier (a short
+ * idle timeout after the handshake, or after a transfer ends), and then the
+ * timer must be re-armed now. */
+static void
+conn_rearm_timer(struct conn *c)
+{
+	struct ev_loop *loop = c->srv->loop;
+	double left = conn_deadline(c) - ev_now(loop);
+	if (left < 0)
+		left = 0;
+	if (!ev_is_active(&c->timer) || ev_timer_remaining(loop, &c->timer) > left + 0.001) {
+		c->timer.repeat = left > 0 ? left : 0.001;
+		ev_timer_again(loop, &c->timer);
+	}
+}
+
 static void
 conn_pump(struct conn *c)
 {
@@ -814,6 +845,7 @@ conn_pump(struct conn *c)
 	if (c->state != CONN_CLOSED) {
 		release_idle_buffers(c);
 		update_events(c);
+		conn_rearm_timer(c);
 	}
 }
 
@@ -852,22 +884,14 @@ up_cb(struct ev_loop *loop, ev_io *w, int revents)
 	conn_after_event(c);
 }
 
-/* One timer per connection, re-armed lazily: on expiry it recomputes the
- * deadline for the current state and acts only if it has really passed. */
+/* The connection's one timer: on expiry it recomputes the deadline for the
+ * current state and acts only if it has really passed. */
 static void
 timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct conn *c = w->data;
 	assert(c->magic == CONN_MAGIC);
-	const struct conf *conf = c->conf;
-	double now = ev_now(loop), deadline;
-	if (c->state == CONN_HANDSHAKE)
-		deadline = c->accepted + conf->handshake_timeout;
-	else if (c->n_inflight > 0)
-		deadline = c->last_active + TRANSFER_TIMEOUT;
-	else
-		deadline = c->last_active + conf->idle_timeout;
-
+	double now = ev_now(loop), deadline = conn_deadline(c);
 	if (now < deadline) {
 		w->repeat = deadline - now;
 		ev_timer_again(loop, w);
@@ -888,23 +912,25 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* ---- lifecycle ---------------------------------------------------------- */
 
-void
+int
 conn_accept(struct server *srv, int fd, const struct sockaddr *peer, socklen_t peer_len)
 {
 	struct conn *c = calloc(1, sizeof(*c));
 	if (c == NULL) {
-		log_error("out of memory accepting a connection");
 		close(fd);
-		return;
+		errno = ENOMEM;
+		return -1;
 	}
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	errno = 0;
 	c->ssl = tls_session_new(srv->tls, fd);
 	if (c->ssl == NULL) {
-		log_error("cannot create a TLS session");
+		int err = errno != 0 ? errno : ENOMEM;   /* wolfSSL may need a descriptor to seed */
 		close(fd);
 		free(c);
-		return;
+		errno = err;
+		return -1;
 	}
 	c->magic = CONN_MAGIC;
 	c->state = CONN_HANDSHAKE;
@@ -934,6 +960,7 @@ conn_accept(struct server *srv, int fd, const struct sockaddr *peer, socklen_t p
 
 	conn_pump(c);                      /* the ClientHello may already be there */
 	conn_after_event(c);
+	return 0;
 }
 
 void

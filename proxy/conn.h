@@ -8,8 +8,10 @@
 struct server;
 struct conn;
 
-/* Takes ownership of fd (accepted, any blocking mode). */
-void conn_accept(struct server *srv, int fd, const struct sockaddr *peer, socklen_t peer_len);
+/* Takes ownership of fd (accepted, any blocking mode); the fd is closed on
+ * failure. Returns 0, or -1 with errno (ENOMEM, EMFILE...) when the
+ * connection could not be set up. */
+int conn_accept(struct server *srv, int fd, const struct sockaddr *peer, socklen_t peer_len);
 
 /* Server is stopping: close now if idle, otherwise once in-flight answers
  * have been relayed. */

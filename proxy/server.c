@@ -79,6 +79,24 @@ accept_enable(struct server *srv, bool on)
 	}
 }
 
+static bool
+out_of_resources(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
+
+/* Out of descriptors or memory: stop accepting for a while. Without the
+ * pause, a pending connection we cannot take would wake us at 100% CPU
+ * (libev manual, "accept()ing when you can't"). */
+static void
+accept_backoff(struct server *srv, const char *what)
+{
+	log_warning("%s: %s; pausing accepts for %.0f s", what, strerror(errno), ACCEPT_BACKOFF);
+	accept_enable(srv, false);
+	ev_timer_set(&srv->accept_backoff, ACCEPT_BACKOFF, 0);
+	ev_timer_start(srv->loop, &srv->accept_backoff);
+}
+
 static void
 accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -90,20 +108,21 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		socklen_t len = sizeof(peer);
 		int fd = accept4(l->fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-				/* Without a pause, a pending connection we cannot take
-				 * would wake us at 100% CPU (libev manual). */
-				log_warning("accept: %s; pausing accepts for %.0f s", strerror(errno), ACCEPT_BACKOFF);
-				accept_enable(srv, false);
-				ev_timer_set(&srv->accept_backoff, ACCEPT_BACKOFF, 0);
-				ev_timer_start(loop, &srv->accept_backoff);
-			} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-			           errno != ECONNABORTED) {
+			if (out_of_resources(errno))
+				accept_backoff(srv, "accept");
+			else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+			         errno != ECONNABORTED)
 				log_warning("accept: %s", strerror(errno));
-			}
 			return;
 		}
-		conn_accept(srv, fd, (struct sockaddr *)&peer, len);
+		if (conn_accept(srv, fd, (struct sockaddr *)&peer, len) < 0) {
+			if (out_of_resources(errno)) {
+				accept_backoff(srv, "new TLS session");
+				return;
+			}
+			log_error("new TLS session: %s", strerror(errno));
+			continue;
+		}
 		if (srv->n_conns >= srv->conf->max_clients) {
 			log_warning("max-clients (%u) reached; pausing accepts", srv->conf->max_clients);
 			accept_enable(srv, false);

@@ -45,7 +45,7 @@ CONFIGURE_ARGS="--enable-static --disable-shared
 --enable-aesgcm --enable-chacha --enable-poly1305
 --enable-aesni --enable-intelasm --enable-sp --enable-sp-asm
 --enable-opensslextra --enable-ip-alt-name"
-RECIPE_CPPFLAGS="-DWOLFSSL_ALT_NAMES -DWOLFSSL_FPKI"
+RECIPE_CPPFLAGS="-DWOLFSSL_ALT_NAMES -DWOLFSSL_FPKI -DWOLFSSL_GETRANDOM"
 RECIPE_CFLAGS="-O2 -g"
 SRC_PACKAGE=wolfssl
 # Macros options.h must define for the build to count as good.

@@ -1,7 +1,7 @@
 #!/bin/bash
 # run.sh - run the xotproxy integration tests.
 #
-# Usage: tests/integ/run.sh ./xotproxy [pattern]
+# Usage: tests/integ/run.sh ./xotproxy [regex]   (runs tests whose name matches)
 #
 # Makes the shared fixtures once (test CA and certificates, TSIG key, zones,
 # one named primary on a random 127.0.0.1 high port), then runs every
@@ -107,7 +107,7 @@ failed_names=()
 for t in "$XOT_INTEG_DIR"/t[0-9][0-9]_*.sh; do
 	[ -e "$t" ] || continue
 	name=$(basename "$t" .sh)
-	if [ -n "$pattern" ] && [[ $name != *"$pattern"* ]]; then
+	if [ -n "$pattern" ] && [[ ! $name =~ $pattern ]]; then
 		continue
 	fi
 	dir=$XOT_RUN/$name

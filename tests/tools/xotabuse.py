@@ -1,0 +1,768 @@
+#!/usr/bin/env python3
+"""xotabuse.py - abuse and fault-injection client for the XoT proxy, stdlib only.
+
+Loopback only: refuses any host outside 127.0.0.0/8 and ::1.
+
+Subcommands (see --help of each):
+
+  garbage   connect over TCP, send bytes that are not a ClientHello (random,
+            a fake TLS record, an HTTP request, a plaintext DNS query), read
+            until the peer closes; report what came back and when it closed.
+  session   TLS 1.3 + ALPN dot session that runs a script of steps:
+              q:NAME:TYPE[:OPT,...]  send one query, read its whole answer
+                                     stream (OPT: edns, qd=N (QDCOUNT 0 or
+                                     repeat the question N times), id=N,
+                                     hold=SECS (read nothing for SECS first))
+              pipe:N:NAME:TYPE[:hold=SECS]  N queries in one write, then
+                                     every answer stream to its end
+              rand:N[:SEED]          N pseudo-random frames (12..4094 octets);
+                                     each must get exactly one answer with its
+                                     ID and QR=1
+              frame:LEN[:noread]     one frame of LEN random octets; its one
+                                     answer is read unless noread
+              raw:HEX                send raw octets (inside TLS)
+              rawtcp:HEX             write octets on the TCP stream under
+                                     TLS (a forged or corrupt TLS record)
+              eof[:SECS]             expect the proxy to close within SECS
+                                     (default 5) and send no DNS data first
+              stuff:SECS:NAME:TYPE   pipeline queries for SECS without reading
+                                     any answer (until the proxy stops reading)
+              hold:SECS              do nothing for SECS (neither read nor write)
+              wait:PATH[:SECS]       wait until file PATH exists
+            --repeat N runs the script on N fresh connections.
+            One output line per step; exit 1 at the first failed step.
+  flood     open many TCP connections that never finish the TLS handshake
+            (silent, a partial ClientHello, a lone record header, or one
+            ClientHello byte every 0.5 s) and record when the proxy closes
+            each; or hold them open until a file appears (--until-file).
+  load      many concurrent XoT clients (asyncio), each doing the same query
+            on its own TLS connection; prints per-client digests of the answer
+            stream with the 2-octet message IDs zeroed (comparable with
+            --plain, a direct transfer over TCP from the backend).
+"""
+import argparse
+import asyncio
+import collections
+import hashlib
+import ipaddress
+import os
+import random
+import resource
+import selectors
+import socket
+import ssl
+import struct
+import sys
+import time
+
+TYPES = {"A": 1, "NS": 2, "SOA": 6, "TXT": 16, "AAAA": 28, "IXFR": 251, "AXFR": 252}
+RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED",
+          9: "NOTAUTH", 16: "BADVERS"}
+
+
+def loopback_only(host):
+    if not ipaddress.ip_address(host).is_loopback:
+        sys.exit("xotabuse: refusing non-loopback host %s" % host)
+
+
+def raise_nofile():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+# ---------------------------------------------------------------- DNS wire
+
+def name_wire(name):
+    out = b""
+    for label in name.strip(".").split("."):
+        if label:
+            out += bytes([len(label)]) + label.encode()
+    return out + b"\0"
+
+
+def build_query(qid, name, qtype, edns=False, qd=1):
+    q = name_wire(name) + struct.pack("!HH", qtype, 1)
+    ar = b"\0" + struct.pack("!HHIH", 41, 1232, 0, 0) if edns else b""
+    hdr = struct.pack("!HBBHHHH", qid, 0, 0, qd, 0, 0, 1 if ar else 0)
+    return hdr + q * qd + ar
+
+
+def frame(msg):
+    return struct.pack("!H", len(msg)) + msg
+
+
+def skip_name(m, p):
+    while True:
+        b = m[p]
+        if b & 0xC0 == 0xC0:
+            return p + 2
+        if b == 0:
+            return p + 1
+        p += b + 1
+
+
+def parse_answer(m):
+    """dict: id, qr, rcode (extended when an OPT is there), counts, SOA serials
+    in the answer section, EDE codes. Raises on malformed input."""
+    qid, fl1, fl2, qd, an, ns, ar = struct.unpack("!HBBHHHH", m[:12])
+    r = {"id": qid, "qr": fl1 >> 7, "rcode": fl2 & 0x0F, "qd": qd, "an": an, "ns": ns, "ar": ar,
+         "soas": [], "ede": [], "opt": False}
+    p = 12
+    for _ in range(qd):
+        p = skip_name(m, p) + 4
+    for sect, n in ((1, an), (2, ns), (3, ar)):
+        for _ in range(n):
+            p = skip_name(m, p)
+            rtype, _, ttl, rdlen = struct.unpack("!HHIH", m[p:p + 10])
+            p += 10
+            if sect == 1 and rtype == 6:
+                q = skip_name(m, skip_name(m, p))
+                r["soas"].append(struct.unpack("!I", m[q:q + 4])[0])
+            if rtype == 41:
+                r["opt"] = True
+                r["rcode"] |= (ttl >> 24) << 4
+                o, end = p, p + rdlen
+                while o + 4 <= end:
+                    code, olen = struct.unpack("!HH", m[o:o + 4])
+                    if code == 15 and olen >= 2:
+                        r["ede"].append(struct.unpack("!H", m[o + 4:o + 6])[0])
+                    o += 4 + olen
+            p += rdlen
+    return r
+
+
+# ------------------------------------------------------------------ garbage
+
+def make_client_hello(hostname="xot.test"):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.set_alpn_protocols(["dot"])
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out, server_hostname=hostname)
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return out.read()
+
+
+def cmd_garbage(a):
+    rng = random.Random(a.seed)
+    if a.kind == "random":
+        data = bytes(rng.randrange(256) for _ in range(a.bytes))
+        if data[0] == 0x16:
+            data = b"\x17" + data[1:]
+    elif a.kind == "tlsrecord":     # a handshake record header, then noise
+        body = bytes(rng.randrange(256) for _ in range(a.bytes))
+        data = b"\x16\x03\x01" + struct.pack("!H", len(body)) + body
+    elif a.kind == "http":
+        data = b"GET / HTTP/1.1\r\nHost: xot.test\r\n\r\n"
+    elif a.kind == "dns":           # plaintext DNS over TCP on the TLS port (DOT-01)
+        data = frame(build_query(0x5151, a.name, TYPES["SOA"]))
+    else:
+        sys.exit("unknown kind")
+    s = socket.create_connection((a.host, a.port), timeout=a.timeout)
+    t0 = time.monotonic()
+    got = b""
+    how = "timeout"
+    try:
+        s.sendall(data)
+        while True:
+            c = s.recv(65536)
+            if not c:
+                how = "eof"
+                break
+            got += c
+    except ConnectionResetError:
+        how = "reset"
+    except BrokenPipeError:
+        how = "reset"
+    except socket.timeout:
+        how = "timeout"
+    el = time.monotonic() - t0
+    dns = False
+    if a.kind == "dns" and len(got) >= 4 and got[2:4] == b"\x51\x51":
+        dns = True
+    tls_alert = len(got) >= 5 and got[0] == 0x15
+    print("garbage kind=%s sent=%d received=%d closed=%s after=%.3f dns_answer=%s first=%s tls_alert=%s"
+          % (a.kind, len(data), len(got), how, el, "yes" if dns else "no", got[:16].hex() or "-",
+             "yes" if tls_alert else "no"))
+    return 0 if how in ("eof", "reset") and not dns else 1
+
+
+# ------------------------------------------------------------------ session
+
+class Failed(Exception):
+    pass
+
+
+class Session:
+    def __init__(self, a):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+        ctx.set_alpn_protocols(["dot"])
+        if a.ca:
+            ctx.load_verify_locations(a.ca)
+        else:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        raw = socket.create_connection((a.host, a.port), timeout=a.timeout)
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if a.rcvbuf:
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, a.rcvbuf)
+        self.s = ctx.wrap_socket(raw, server_hostname=a.hostname, suppress_ragged_eofs=False)
+        if self.s.selected_alpn_protocol() != "dot":
+            raise Failed("ALPN dot not selected")
+        self.buf = b""
+        self.timeout = a.timeout
+        self.next_id = 0x2000
+
+    def recv_frame(self, timeout):
+        """One DNS message, or None at EOF. Raises Failed on timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if len(self.buf) >= 2:
+                n = struct.unpack("!H", self.buf[:2])[0]
+                if len(self.buf) >= 2 + n:
+                    m, self.buf = self.buf[2:2 + n], self.buf[2 + n:]
+                    return m
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise Failed("no answer within %.1f s" % timeout)
+            self.s.settimeout(left)
+            try:
+                c = self.s.recv(65536)
+            except socket.timeout:
+                raise Failed("no answer within %.1f s" % timeout)
+            except (ssl.SSLEOFError, ConnectionError) as e:
+                raise Failed("connection closed abruptly while waiting for an answer: %s" % e)
+            if not c:
+                raise Failed("connection closed (close_notify) while waiting for an answer")
+            self.buf += c
+
+    def send(self, data):
+        self.s.settimeout(self.timeout)
+        self.s.sendall(data)
+
+
+def step_query(ss, spec, out):
+    parts = spec.split(":")
+    name, qtype = parts[1], TYPES.get(parts[2].upper()) or int(parts[2])
+    opts = parts[3].split(",") if len(parts) > 3 and parts[3] else []
+    edns = "edns" in opts
+    qd = 1
+    qid = ss.next_id
+    ss.next_id += 1
+    for o in opts:
+        if o.startswith("qd="):
+            qd = int(o[3:])
+        elif o.startswith("id="):
+            qid = int(o[3:])
+    t0 = time.monotonic()
+    ss.send(frame(build_query(qid, name, qtype, edns, qd)))
+    hold = [float(o[5:]) for o in opts if o.startswith("hold=")]
+    if hold:                        # a slow reader: nothing is read for a while
+        out("q %s %s id=%d sent; not reading for %.1f s" % (name, parts[2].upper(), qid, hold[0]))
+        time.sleep(hold[0])
+    msgs = records = 0
+    soas = []
+    first = None
+    while True:
+        m = ss.recv_frame(ss.timeout)
+        r = parse_answer(m)
+        if r["id"] != qid or not r["qr"]:
+            raise Failed("answer with id %d qr %d to query id %d" % (r["id"], r["qr"], qid))
+        first = first or r
+        msgs += 1
+        records += r["an"]
+        soas += r["soas"]
+        if r["rcode"] or qtype != 252 or len(soas) >= 2:
+            break
+    el = time.monotonic() - t0
+    rc = first["rcode"]
+    out("q %s %s qd=%d id=%d rcode=%s ede=%s opt=%s msgs=%d records=%d soa=%s time=%.3f" % (
+        name, parts[2].upper(), qd, qid, RCODES.get(rc, str(rc)),
+        ",".join(map(str, first["ede"])) or "-", "yes" if first["opt"] else "no",
+        msgs, records, soas[0] if soas else "-", el))
+
+
+def step_pipe(ss, spec, out):
+    """pipe:N:NAME:TYPE[:hold=SECS]: N identical queries in one write, then
+    (after the hold) every answer stream to its end."""
+    parts = spec.split(":")
+    n, name, tname = int(parts[1]), parts[2], parts[3].upper()
+    qtype = TYPES.get(tname) or int(tname)
+    hold = float(parts[4][5:]) if len(parts) > 4 and parts[4].startswith("hold=") else 0
+    streams = {}
+    wire = b""
+    for _ in range(n):
+        qid = ss.next_id
+        ss.next_id += 1
+        streams[qid] = {"msgs": 0, "records": 0, "soas": 0, "rcode": 0, "done": False}
+        wire += frame(build_query(qid, name, qtype))
+    t0 = time.monotonic()
+    ss.send(wire)
+    if hold:
+        out("pipe %d x %s %s sent; not reading for %.1f s" % (n, name, tname, hold))
+        time.sleep(hold)
+    while not all(st["done"] for st in streams.values()):
+        m = ss.recv_frame(ss.timeout)
+        r = parse_answer(m)
+        st = streams.get(r["id"])
+        if st is None or not r["qr"]:
+            raise Failed("answer with unexpected id %d / qr %d" % (r["id"], r["qr"]))
+        if st["done"]:
+            raise Failed("message for id %d after its stream ended" % r["id"])
+        st["msgs"] += 1
+        st["records"] += r["an"]
+        st["soas"] += len(r["soas"])
+        st["rcode"] = r["rcode"]
+        st["done"] = r["rcode"] != 0 or qtype != 252 or st["soas"] >= 2
+    shapes = collections.Counter((RCODES.get(st["rcode"], st["rcode"]), st["msgs"], st["records"])
+                                 for st in streams.values())
+    out("pipe %d x %s %s complete: %s time=%.3f" % (n, name, tname, " ".join(
+        "[rcode=%s msgs=%d records=%d]x%d" % (k + (v,)) for k, v in shapes.items()), time.monotonic() - t0))
+
+
+def rand_frame(rng, i, length=None):
+    kind = i % 3
+    if length is not None or kind == 0:                 # pure noise
+        n = length if length is not None else rng.choice(
+            [12, 13, 17, 64, 300, 512, 1500, 4094, rng.randrange(12, 4095)])
+        return bytes(rng.randrange(256) for _ in range(n))
+    if kind == 1:                                       # header sane, body noise
+        body = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 300)))
+        return struct.pack("!HBBHHHH", rng.randrange(65536), 0, 0, 1, 0, 0, 0) + body
+    q = bytearray(build_query(rng.randrange(65536), "small.test", 6, edns=True))
+    for _ in range(rng.randrange(1, 4)):                # a mutated SOA query
+        q[rng.randrange(2, len(q))] = rng.randrange(256)
+    return bytes(q)
+
+
+def step_rand(ss, spec, out):
+    parts = spec.split(":")
+    n = int(parts[1])
+    rng = random.Random(int(parts[2]) if len(parts) > 2 else 1)
+    rcodes = collections.Counter()
+    t0 = time.monotonic()
+    for i in range(n):
+        f = rand_frame(rng, i)
+        qid = struct.unpack("!H", f[:2])[0]
+        ss.send(frame(f))
+        try:
+            m = ss.recv_frame(ss.timeout)
+        except Failed as e:
+            raise Failed("random frame %d (%d octets, %s...): %s" % (i, len(f), f[:16].hex(), e))
+        aid, fl = struct.unpack("!HB", m[:3])
+        if aid != qid or not fl & 0x80:
+            raise Failed("random frame %d: answer id %d qr %d, frame id %d" % (i, aid, fl >> 7, qid))
+        rcodes[RCODES.get(m[3] & 0x0F, str(m[3] & 0x0F))] += 1
+    out("rand %d frames answered one each, ids kept, rcodes %s, time=%.3f" % (
+        n, " ".join("%s=%d" % kv for kv in sorted(rcodes.items())), time.monotonic() - t0))
+
+
+def step_eof(ss, spec, out):
+    parts = spec.split(":")
+    secs = float(parts[1]) if len(parts) > 1 else 5.0
+    t0 = time.monotonic()
+    deadline = t0 + secs
+    data = ss.buf
+    how = None
+    while how is None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise Failed("connection still open after %.1f s (%d octets received)" % (secs, len(data)))
+        ss.s.settimeout(left)
+        try:
+            c = ss.s.recv(65536)
+            if not c:
+                how = "close_notify"
+            data += c
+        except socket.timeout:
+            continue
+        except ssl.SSLEOFError:
+            how = "abrupt"
+        except ssl.SSLError as e:
+            how = "tls-error(%s)" % e.reason
+        except ConnectionError as e:
+            how = "reset(%s)" % type(e).__name__
+    if data:
+        raise Failed("%d octets of DNS data before the close: %s" % (len(data), data[:32].hex()))
+    out("eof %s after %.3f s" % (how, time.monotonic() - t0))
+
+
+def step_stuff(ss, spec, out):
+    _, secs, name, qtype = spec.split(":")
+    q = frame(build_query(0x3333, name, TYPES.get(qtype.upper()) or int(qtype)))
+    batch = q * 64
+    sent = 0
+    t_end = time.monotonic() + float(secs)
+    ss.s.setblocking(False)
+    blocked_since = None
+    while time.monotonic() < t_end:
+        try:
+            n = ss.s.send(batch)
+            sent += n
+            blocked_since = None
+        except (ssl.SSLWantWriteError, ssl.SSLWantReadError, BlockingIOError):
+            blocked_since = blocked_since or time.monotonic()
+            time.sleep(0.01)
+    ss.s.setblocking(True)
+    out("stuff sent %d octets (%d queries) in %s s without reading; writes blocked for the last %.1f s" % (
+        sent, sent // len(q), secs, time.monotonic() - blocked_since if blocked_since else 0.0))
+
+
+def run_script(a, out):
+    ss = Session(a)
+    for i, spec in enumerate(a.steps):
+        kind = spec.split(":")[0]
+        if kind == "q":
+            step_query(ss, spec, out)
+        elif kind == "rand":
+            step_rand(ss, spec, out)
+        elif kind == "pipe":
+            step_pipe(ss, spec, out)
+        elif kind == "frame":
+            p = spec.split(":")
+            rng = random.Random(7)
+            f = rand_frame(rng, 0, int(p[1]))
+            qid = struct.unpack("!H", f[:2])[0]
+            ss.send(frame(f))
+            if "noread" in p[2:]:
+                out("frame %d octets sent (id %d), answer not read" % (len(f), qid))
+                continue
+            m = ss.recv_frame(ss.timeout)
+            if struct.unpack("!H", m[:2])[0] != qid or not m[2] & 0x80:
+                raise Failed("frame of %d octets: answer id %d, frame id %d" % (
+                    len(f), struct.unpack("!H", m[:2])[0], qid))
+            out("frame %d octets answered (id %d, rcode %s)" % (len(f), qid, RCODES.get(m[3] & 15, m[3] & 15)))
+        elif kind == "rawtcp":          # bypass TLS: bytes straight onto the TCP stream
+            data = bytes.fromhex(spec.split(":", 1)[1])
+            os.write(ss.s.fileno(), data)
+            out("rawtcp %d octets written under TLS: %s" % (len(data), data[:16].hex()))
+        elif kind == "raw":
+            data = bytes.fromhex(spec.split(":", 1)[1])
+            ss.send(data)
+            out("raw %d octets sent: %s" % (len(data), data[:16].hex()))
+        elif kind == "eof":
+            step_eof(ss, spec, out)
+        elif kind == "stuff":
+            step_stuff(ss, spec, out)
+        elif kind == "hold":
+            time.sleep(float(spec.split(":")[1]))
+            out("held %s s" % spec.split(":")[1])
+        elif kind == "wait":
+            p = spec.split(":")
+            secs = float(p[2]) if len(p) > 2 else 60
+            t_end = time.monotonic() + secs
+            out("waiting for %s" % p[1])
+            while not os.path.exists(p[1]):
+                if time.monotonic() > t_end:
+                    raise Failed("%s did not appear within %.0f s" % (p[1], secs))
+                time.sleep(0.05)
+            out("wait %s: there" % p[1])
+        else:
+            raise Failed("unknown step %s" % spec)
+    try:
+        ss.s.close()
+    except OSError:
+        pass
+
+
+def cmd_session(a):
+    def out(line):
+        if not a.quiet:
+            print("%d %s" % (rep, line), flush=True)
+    rep = 0
+    t0 = time.monotonic()
+    while rep < a.repeat:
+        rep += 1
+        try:
+            run_script(a, out)
+        except (Failed, ssl.SSLError, OSError) as e:
+            print("%d FAIL %s" % (rep, e), flush=True)
+            return 1
+        if a.until and os.path.exists(a.until):
+            break
+    print("session: %d connection(s) in %.3f s, every step passed" % (rep, time.monotonic() - t0), flush=True)
+    return 0
+
+
+# -------------------------------------------------------------------- flood
+
+def cmd_flood(a):
+    raise_nofile()
+    hello = make_client_hello()
+    sel = selectors.DefaultSelector()
+    modes = a.modes.split(",")
+    conns = []
+    t_start = time.monotonic()
+
+    class C:
+        pass
+    for i in range(a.count):
+        c = C()
+        c.mode = modes[i % len(modes)]
+        c.sock = socket.socket(socket.AF_INET6 if ":" in a.host else socket.AF_INET, socket.SOCK_STREAM)
+        c.sock.setblocking(False)
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)) if a.rst else None
+        c.sock.connect_ex((a.host, a.port))
+        c.t_conn = None
+        c.t_close = None
+        c.how = None
+        c.got = 0
+        c.sent = 0
+        c.next_drip = 0
+        conns.append(c)
+        sel.register(c.sock, selectors.EVENT_WRITE, c)
+    # connect completion
+    pending = a.count
+    t_end = time.monotonic() + 30
+    while pending and time.monotonic() < t_end:
+        for key, ev in sel.select(0.5):
+            c = key.data
+            if c.t_conn is None:
+                err = c.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                c.t_conn = time.monotonic()
+                pending -= 1
+                if err:
+                    c.how, c.t_close = "connect-error-%d" % err, c.t_conn
+                    sel.unregister(c.sock)
+                    continue
+                first = b""
+                if c.mode == "partial":
+                    first = hello[:len(hello) // 2]
+                elif c.mode == "header":
+                    first = hello[:5]
+                elif c.mode == "drip":
+                    first = hello[:1]
+                    c.next_drip = c.t_conn + 0.5
+                if first:
+                    try:
+                        c.sent = c.sock.send(first)
+                    except OSError:
+                        pass
+                sel.modify(c.sock, selectors.EVENT_READ, c)
+    connected = sum(1 for c in conns if c.t_conn is not None and c.how is None)
+    t_all = time.monotonic() - t_start
+    print("connected %d of %d in %.3f s (modes %s)" % (connected, a.count, t_all, a.modes), flush=True)
+    if a.status:
+        with open(a.status + ".tmp", "w") as f:
+            f.write("connected %d\n" % connected)
+        os.rename(a.status + ".tmp", a.status)
+    open_set = [c for c in conns if c.how is None]
+    deadline = time.monotonic() + a.wait
+    while open_set and time.monotonic() < deadline:
+        if a.until_file and os.path.exists(a.until_file):
+            break
+        now = time.monotonic()
+        for c in open_set:
+            if c.mode == "drip" and c.how is None and now >= c.next_drip and c.sent < len(hello):
+                try:
+                    c.sent += c.sock.send(hello[c.sent:c.sent + 1])
+                except OSError:
+                    pass
+                c.next_drip = now + 0.5
+        for key, ev in sel.select(0.1):
+            c = key.data
+            try:
+                d = c.sock.recv(65536)
+                if d:
+                    c.got += len(d)
+                    continue
+                c.how = "eof"
+            except ConnectionResetError:
+                c.how = "reset"
+            except OSError as e:
+                c.how = "error-%s" % e.errno
+            c.t_close = time.monotonic()
+            sel.unregister(c.sock)
+        open_set = [c for c in open_set if c.how is None]
+    closed = [c for c in conns if c.how in ("eof", "reset")]
+    life = sorted(c.t_close - c.t_conn for c in closed)
+    errors = collections.Counter(c.how for c in conns if c.how and c.how not in ("eof", "reset"))
+    print("closed_by_peer %d still_open %d errors %s" % (
+        len(closed), len(open_set), dict(errors) or "-"))
+    if life:
+        print("lifetime min %.3f median %.3f max %.3f s" % (life[0], life[len(life) // 2], life[-1]))
+        for m in modes:
+            lm = sorted(c.t_close - c.t_conn for c in closed if c.mode == m)
+            if lm:
+                print("lifetime mode %s n %d min %.3f max %.3f s" % (m, len(lm), lm[0], lm[-1]))
+    print("bytes_from_peer %d" % sum(c.got for c in conns))
+    print("last_close_after_start %.3f s" % (max((c.t_close for c in closed), default=t_start) - t_start))
+    for c in conns:
+        c.sock.close()
+    return 0
+
+
+# --------------------------------------------------------------------- load
+
+class Digest:
+    """SHA-256 over an answer stream with every message's 2-octet ID zeroed."""
+
+    def __init__(self):
+        self.h = hashlib.sha256()
+        self.msgs = self.records = self.octets = 0
+        self.soas = 0
+        self.rcode = 0
+
+    def feed(self, m):
+        self.h.update(b"\0\0" + m[2:])
+        r = parse_answer(m)
+        self.msgs += 1
+        self.records += r["an"]
+        self.octets += len(m)
+        self.soas += len(r["soas"])
+        self.rcode = r["rcode"]
+
+    def done(self, qtype):
+        return self.rcode != 0 or qtype != 252 or self.soas >= 2
+
+
+async def one_transfer(a, ctx, qtype, idx, results, gate, ready):
+    d = Digest()
+    t0 = time.monotonic()
+    err = None
+    w = None
+    try:
+        if ctx is None:
+            r, w = await asyncio.open_connection(a.host, a.port)
+        else:
+            r, w = await asyncio.open_connection(a.host, a.port, ssl=ctx, server_hostname=a.hostname,
+                                                 ssl_handshake_timeout=a.timeout)
+            if w.get_extra_info("ssl_object").selected_alpn_protocol() != "dot":
+                raise Failed("ALPN dot not selected")
+        ready.append(idx)
+        await gate.wait()
+        w.write(frame(build_query(0x4000 + idx % 0x8000, a.name, qtype)))
+        while not d.done(qtype):
+            n = struct.unpack("!H", await r.readexactly(2))[0]
+            d.feed(await r.readexactly(n))
+    except Exception as e:          # noqa: BLE001 - every failure is reported
+        err = "%s: %s" % (type(e).__name__, e)
+    if idx not in ready:
+        ready.append(idx)
+    if w is not None:
+        w.close()
+        try:
+            await asyncio.wait_for(w.wait_closed(), 5)
+        except Exception:           # noqa: BLE001
+            pass
+    results[idx] = (d, err, time.monotonic() - t0)
+
+
+async def load_main(a):
+    ctx = None
+    if not a.plain:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+        ctx.set_alpn_protocols(["dot"])
+        ctx.load_verify_locations(a.ca)
+    qtype = TYPES.get(a.type.upper()) or int(a.type)
+    results = [None] * a.clients
+    gate = asyncio.Event()
+    ready = []
+    tasks = [asyncio.create_task(one_transfer(a, ctx, qtype, i, results, gate, ready))
+             for i in range(a.clients)]
+    # Let every connection get established first, then release all queries at once.
+    t_conn = time.monotonic()
+    while len(ready) < a.clients and time.monotonic() - t_conn < a.connect_wait:
+        await asyncio.sleep(0.02)
+    print("load: %d of %d connections ready after %.3f s; queries released" % (
+        len(ready), a.clients, time.monotonic() - t_conn), flush=True)
+    gate.set()
+    try:
+        await asyncio.wait_for(asyncio.gather(*tasks), a.timeout)
+    except asyncio.TimeoutError:
+        pass
+    return results
+
+
+def cmd_load(a):
+    raise_nofile()
+    t0 = time.monotonic()
+    results = asyncio.run(load_main(a))
+    el = time.monotonic() - t0
+    digests = collections.Counter()
+    fails = 0
+    for i, res in enumerate(results):
+        if res is None:
+            print("client %d: did not finish" % i)
+            fails += 1
+            continue
+        d, err, t = res
+        if err or not d.done(TYPES.get(a.type.upper()) or int(a.type)):
+            print("client %d: %s after %d messages, %d records, %.2f s" % (i, err or "incomplete", d.msgs,
+                                                                          d.records, t))
+            fails += 1
+            continue
+        key = (d.h.hexdigest(), d.msgs, d.records, d.octets, d.rcode)
+        digests[key] += 1
+    for (h, msgs, recs, octets, rcode), n in digests.most_common():
+        print("digest %s messages %d records %d octets %d rcode %d clients %d" % (h, msgs, recs, octets,
+                                                                                 rcode, n))
+    print("load clients %d ok %d failed %d distinct_digests %d time %.3f s" % (
+        a.clients, a.clients - fails, fails, len(digests), el))
+    return 0 if fails == 0 and len(digests) == 1 else 1
+
+
+# --------------------------------------------------------------------- main
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    def common(p):
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--port", type=int, required=True)
+        p.add_argument("--timeout", type=float, default=10)
+    g = sub.add_parser("garbage")
+    common(g)
+    g.add_argument("--kind", choices=["random", "tlsrecord", "http", "dns"], default="random")
+    g.add_argument("--bytes", type=int, default=1024)
+    g.add_argument("--seed", type=int, default=1)
+    g.add_argument("--name", default="small.test")
+    s = sub.add_parser("session")
+    common(s)
+    s.add_argument("--ca")
+    s.add_argument("--hostname", default="xot.test")
+    s.add_argument("--repeat", type=int, default=1, help="run the script on N connections, one after another")
+    s.add_argument("--until", help="with --repeat: stop early once this file exists")
+    s.add_argument("--quiet", action="store_true", help="print only failures and the summary")
+    s.add_argument("--rcvbuf", type=int, default=0, help="SO_RCVBUF of the client socket")
+    s.add_argument("steps", nargs="+")
+    f = sub.add_parser("flood")
+    common(f)
+    f.add_argument("--count", type=int, default=1000)
+    f.add_argument("--modes", default="silent,partial,header,drip")
+    f.add_argument("--wait", type=float, default=20, help="seconds to wait for the proxy to close them")
+    f.add_argument("--until-file", help="close everything when this file appears")
+    f.add_argument("--status", help="file written once every connection is established")
+    f.add_argument("--rst", action="store_true", help="close with RST (SO_LINGER 0)")
+    ld = sub.add_parser("load")
+    common(ld)
+    ld.add_argument("--ca")
+    ld.add_argument("--hostname", default="xot.test")
+    ld.add_argument("--plain", action="store_true", help="plaintext TCP (a direct transfer from the backend)")
+    ld.add_argument("--clients", type=int, default=1)
+    ld.add_argument("--name", required=True)
+    ld.add_argument("--type", default="AXFR")
+    ld.add_argument("--connect-wait", type=float, default=20,
+                    help="max seconds to wait for all handshakes before releasing the queries")
+    a = ap.parse_args()
+    loopback_only(a.host)
+    if a.cmd == "garbage":
+        return cmd_garbage(a)
+    if a.cmd == "session":
+        return cmd_session(a)
+    if a.cmd == "flood":
+        return cmd_flood(a)
+    return cmd_load(a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
