@@ -88,6 +88,11 @@ test: check-deps
 run: check-deps xotproxy
 	scripts/demo.sh ./xotproxy
 
+# Benchmark vs direct TCP, haproxy, dnsdist and BIND's native XoT (issue 3):
+# about 5-6 min; BENCH_QUICK=1 for a ~30 s smoke run. Writes bench/results/latest.{tsv,md}.
+bench: check-deps xotproxy
+	bench/run.sh ./xotproxy
+
 # libFuzzer targets, FUZZ_SECONDS each (clang). Seeds: tests/fuzz/corpus/NAME.
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS := dnsmsg respscan conf
