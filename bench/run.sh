@@ -143,7 +143,7 @@ cat "$W/server.pem" "$W/server.key" >"$W/haproxy.pem"
 ZONES="small.test:40 z10k.test:10000 z100k.test:100000"
 [ "$QUICK" = 1 ] || ZONES="$ZONES z1m.test:1000000"
 for zn in $ZONES; do
-	"$BENCH_DIR/gen-zone.sh" "${zn%%:*}" "${zn#*:}" 1 >"$W/named/${zn%%:*}.zone" || die "zone generation failed"
+	"$BENCH_DIR/../tests/integ/gen-zone.sh" "${zn%%:*}" "${zn#*:}" 1 >"$W/named/${zn%%:*}.zone" || die "zone generation failed"
 done
 note "bench: zones generated: $ZONES"
 

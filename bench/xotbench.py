@@ -31,54 +31,8 @@ import sys
 import threading
 import time
 
-TYPES = {"SOA": 6, "IXFR": 251, "AXFR": 252}
-
-
-def name_wire(name):
-    out = b""
-    for label in name.strip(".").split("."):
-        if label:
-            out += bytes([len(label)]) + label.encode()
-    return out + b"\0"
-
-
-def build_query(qid, name, qtype, serial=None):
-    qd = name_wire(name) + struct.pack("!HH", qtype, 1)
-    ns = b""
-    if qtype == 251:
-        rdata = b"\0\0" + struct.pack("!IIIII", serial or 0, 0, 0, 0, 0)
-        ns = name_wire(name) + struct.pack("!HHIH", 6, 1, 0, len(rdata)) + rdata
-    hdr = struct.pack("!HBBHHHH", qid, 0, 0, 1, 0, 1 if ns else 0, 0)
-    q = hdr + qd + ns
-    return struct.pack("!H", len(q)) + q
-
-
-def skip_name(m, p):
-    while True:
-        b = m[p]
-        if b & 0xC0 == 0xC0:
-            return p + 2
-        if b == 0:
-            return p + 1
-        p += b + 1
-
-
-def answer_soas(m):
-    """Serials of the SOA records in the answer section of message m."""
-    qd, an = struct.unpack("!HH", m[4:8])
-    p = 12
-    for _ in range(qd):
-        p = skip_name(m, p) + 4
-    serials = []
-    for _ in range(an):
-        p = skip_name(m, p)
-        rtype, _, _, rdlen = struct.unpack("!HHIH", m[p:p + 10])
-        p += 10
-        if rtype == 6:
-            q = skip_name(m, skip_name(m, p))
-            serials.append(struct.unpack("!I", m[q:q + 4])[0])
-        p += rdlen
-    return serials
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "tools"))
+from dnswire import TYPES, answer_soas, build_query, frame  # noqa: E402
 
 
 def tls_context(ca, group=None):
@@ -135,7 +89,7 @@ def one_xfr(a, ctx, res, i):
     r = {"done": False, "msgs": 0, "records": 0, "bytes": 0, "rcode": 0, "error": None}
     try:
         s = connect(a, ctx, a.timeout)
-        s.sendall(build_query(0x2000 + i, a.zone, 252))
+        s.sendall(frame(build_query(0x2000 + i, a.zone, 252)))
         rd = Reader(s)
         h = hashlib.sha256()
         soas = 0
@@ -159,7 +113,7 @@ def one_xfr(a, ctx, res, i):
                     r["done"] = r["records"] == a.expect
                     break
             else:
-                soas += len(answer_soas(m))
+                soas += len(answer_soas(m)[0])
                 if soas >= 2:
                     r["done"] = True
                     break
@@ -221,7 +175,7 @@ def cmd_lat(a):
             rd = Reader(s)
             for i in range(a.warmup + a.kept):
                 qid = i & 0xFFFF
-                q = build_query(qid, a.zone, qtype, a.serial)
+                q = frame(build_query(qid, a.zone, qtype, a.serial))
                 t0 = time.perf_counter_ns()
                 query_once(s, rd, q, qid)
                 t1 = time.perf_counter_ns()
@@ -237,7 +191,7 @@ def cmd_lat(a):
         times = []
         try:
             for i in range(a.new):
-                q = build_query(0x4242, a.zone, qtype, a.serial)
+                q = frame(build_query(0x4242, a.zone, qtype, a.serial))
                 t0 = time.perf_counter_ns()
                 s = connect(a, ctx)
                 query_once(s, Reader(s), q, 0x4242)
@@ -276,7 +230,7 @@ def cmd_latmulti(a):
             out.setdefault(t.name, {})["kept_error"] = "%s" % e
     for i in range(a.warmup + a.kept):
         qid = i & 0xFFFF
-        q = build_query(qid, a.zone, qtype, a.serial)
+        q = frame(build_query(qid, a.zone, qtype, a.serial))
         for t in list(live):
             try:
                 t0 = time.perf_counter_ns()
@@ -292,7 +246,7 @@ def cmd_latmulti(a):
     for t in live:
         t.s.close()
     newlive = list(tg)
-    q = build_query(0x4242, a.zone, qtype, a.serial)
+    q = frame(build_query(0x4242, a.zone, qtype, a.serial))
     for i in range(a.new):
         for t in list(newlive):
             try:

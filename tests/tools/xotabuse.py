@@ -55,6 +55,8 @@ import struct
 import sys
 import time
 
+from dnswire import build_query, frame, skip_name
+
 TYPES = {"A": 1, "NS": 2, "SOA": 6, "TXT": 16, "AAAA": 28, "IXFR": 251, "AXFR": 252}
 RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED",
           9: "NOTAUTH", 16: "BADVERS"}
@@ -72,35 +74,6 @@ def raise_nofile():
 
 
 # ---------------------------------------------------------------- DNS wire
-
-def name_wire(name):
-    out = b""
-    for label in name.strip(".").split("."):
-        if label:
-            out += bytes([len(label)]) + label.encode()
-    return out + b"\0"
-
-
-def build_query(qid, name, qtype, edns=False, qd=1):
-    q = name_wire(name) + struct.pack("!HH", qtype, 1)
-    ar = b"\0" + struct.pack("!HHIH", 41, 1232, 0, 0) if edns else b""
-    hdr = struct.pack("!HBBHHHH", qid, 0, 0, qd, 0, 0, 1 if ar else 0)
-    return hdr + q * qd + ar
-
-
-def frame(msg):
-    return struct.pack("!H", len(msg)) + msg
-
-
-def skip_name(m, p):
-    while True:
-        b = m[p]
-        if b & 0xC0 == 0xC0:
-            return p + 2
-        if b == 0:
-            return p + 1
-        p += b + 1
-
 
 def parse_answer(m):
     """dict: id, qr, rcode (extended when an OPT is there), counts, SOA serials
@@ -262,7 +235,7 @@ def step_query(ss, spec, out):
         elif o.startswith("id="):
             qid = int(o[3:])
     t0 = time.monotonic()
-    ss.send(frame(build_query(qid, name, qtype, edns, qd)))
+    ss.send(frame(build_query(qid, name, qtype, edns=edns, qd=qd)))
     hold = [float(o[5:]) for o in opts if o.startswith("hold=")]
     if hold:                        # a slow reader: nothing is read for a while
         out("q %s %s id=%d sent; not reading for %.1f s" % (name, parts[2].upper(), qid, hold[0]))

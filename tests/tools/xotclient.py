@@ -19,57 +19,7 @@ import struct
 import sys
 import time
 
-TYPES = {"A": 1, "SOA": 6, "NS": 2, "IXFR": 251, "AXFR": 252}
-
-
-def name_wire(name):
-    out = b""
-    for label in name.strip(".").split("."):
-        if label:
-            out += bytes([len(label)]) + label.encode()
-    return out + b"\0"
-
-
-def build_query(qid, name, qtype, serial=None, edns=False, opcode=0):
-    qd = name_wire(name) + struct.pack("!HH", qtype, 1)
-    ns = b""
-    if qtype == 251:
-        rdata = b"\0\0" + struct.pack("!IIIII", serial or 0, 0, 0, 0, 0)
-        ns = name_wire(name) + struct.pack("!HHIH", 6, 1, 0, len(rdata)) + rdata
-    ar = b""
-    if edns:
-        ar = b"\0" + struct.pack("!HHIH", 41, 1232, 0, 0)
-    hdr = struct.pack("!HBBHHHH", qid, opcode << 3, 0, 1, 0, 1 if ns else 0, 1 if ar else 0)
-    return hdr + qd + ns + ar
-
-
-def skip_name(m, p):
-    while True:
-        b = m[p]
-        if b & 0xC0 == 0xC0:
-            return p + 2
-        if b == 0:
-            return p + 1
-        p += b + 1
-
-
-def answer_soas(m):
-    """Serials of the SOA RRs in the answer section of message m."""
-    qd, an = struct.unpack("!HH", m[4:8])
-    p = 12
-    for _ in range(qd):
-        p = skip_name(m, p) + 4
-    serials = []
-    for _ in range(an):
-        p = skip_name(m, p)
-        rtype, _, _, rdlen = struct.unpack("!HHIH", m[p:p + 10])
-        p += 10
-        if rtype == 6:
-            q = skip_name(m, skip_name(m, p))
-            serials.append(struct.unpack("!I", m[q:q + 4])[0])
-        p += rdlen
-    return serials, an
-
+from dnswire import TYPES, answer_soas, build_query, frame
 
 class Stream:
     def __init__(self, qid, qtype, serial):
@@ -88,11 +38,12 @@ class Stream:
         elif self.qtype == 252 and len(self.soas) >= 2:
             self.done = True
         elif self.qtype == 251:
+            # IXFR-02: a lone SOA in the first message, not newer than the
+            # client's serial (RFC 1982), means "up to date".
             if self.msgs == 1 and len(self.soas) == 1 and an == 1 and self.serial is not None \
-                    and ((self.soas[0] - self.serial) & 0xFFFFFFFF) in (0,) or \
-                    (self.msgs == 1 and len(self.soas) == 1 and an == 1 and self.serial is not None
-                     and ((self.serial - self.soas[0]) & 0xFFFFFFFF) < 0x80000000):
+                    and ((self.serial - self.soas[0]) & 0xFFFFFFFF) < 0x80000000:
                 self.done = True
+            # Otherwise the stream closes at an even-numbered SOA repeating the first.
             for i in range(1, len(self.soas), 2):
                 if self.soas[i] == self.soas[0]:
                     self.done = True
@@ -138,7 +89,7 @@ def main():
         qid = 0x1000 + i
         streams[qid] = Stream(qid, qtype, serial)
         q = build_query(qid, parts[0], qtype, serial, a.edns)
-        wire += struct.pack("!H", len(q)) + q
+        wire += frame(q)
     if a.dribble:
         for b in wire:
             s.sendall(bytes([b]))
