@@ -205,6 +205,7 @@ cert = $W/server.pem
 key = $W/server.key
 backend = 127.0.0.1:$NAMED_PORT
 max-clients = 20000
+max-clients-per-ip = 0
 handshake-timeout = 10
 idle-timeout = 3600
 EOF

@@ -34,7 +34,7 @@ enum section { SEC_NONE, SEC_GLOBAL, SEC_INBOUND, SEC_ZONE };
 
 enum key_id {
 	K_LOG_LEVEL, K_USER, K_LISTEN, K_CERT, K_KEY, K_BACKEND,
-	K_HANDSHAKE_TIMEOUT, K_IDLE_TIMEOUT, K_MAX_CLIENTS, K_ALLOW, K_COUNT
+	K_HANDSHAKE_TIMEOUT, K_IDLE_TIMEOUT, K_MAX_CLIENTS, K_MAX_CLIENTS_PER_IP, K_ALLOW, K_COUNT
 };
 
 struct key_def {
@@ -53,6 +53,7 @@ static const struct key_def keys[K_COUNT] = {
 	[K_HANDSHAKE_TIMEOUT] = { SEC_INBOUND, "handshake-timeout", 1, 3600 },
 	[K_IDLE_TIMEOUT] = { SEC_INBOUND, "idle-timeout", 1, 86400 },
 	[K_MAX_CLIENTS] = { SEC_INBOUND, "max-clients", 1, 1000000 },
+	[K_MAX_CLIENTS_PER_IP] = { SEC_INBOUND, "max-clients-per-ip", 0, 1000000 },
 	[K_ALLOW] = { SEC_ZONE, "allow", 0, 0 },
 };
 
@@ -342,6 +343,9 @@ set_value(struct parse_state *ps, enum key_id k, const char *value)
 	case K_MAX_CLIENTS:
 		num = &c->max_clients;
 		break;
+	case K_MAX_CLIENTS_PER_IP:
+		num = &c->max_clients_per_ip;
+		break;
 	case K_ALLOW:
 		return set_allow(ps, value);
 	case K_COUNT:
@@ -556,6 +560,7 @@ set_defaults(struct conf *c)
 	c->handshake_timeout = 10;
 	c->idle_timeout = 30;
 	c->max_clients = 1024;
+	c->max_clients_per_ip = 64;           /* TCP-04: generous, NAT-friendly */
 	/* PRX-06: the plaintext backend defaults to loopback */
 	netaddr_parse("127.0.0.1:53", 0, &c->backend);
 }
@@ -826,6 +831,7 @@ conf_print(const struct conf *conf, FILE *out)
 	fprintf(out, "handshake-timeout = %u\n", conf->handshake_timeout);
 	fprintf(out, "idle-timeout = %u\n", conf->idle_timeout);
 	fprintf(out, "max-clients = %u\n", conf->max_clients);
+	fprintf(out, "max-clients-per-ip = %u\n", conf->max_clients_per_ip);
 
 	if (conf->n_zones == 0)
 		fputs("\n# no [zone ...] sections: every transfer is refused\n", out);

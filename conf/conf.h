@@ -36,6 +36,7 @@ struct conf {
 	unsigned handshake_timeout;        /* seconds */
 	unsigned idle_timeout;             /* seconds */
 	unsigned max_clients;              /* concurrent TLS connections */
+	unsigned max_clients_per_ip;       /* concurrent connections per client address; 0 = no cap */
 
 	struct conf_zone *zones;
 	size_t n_zones;

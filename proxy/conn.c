@@ -216,8 +216,9 @@ conn_free(struct conn *c)
 		c->next->prev = c->prev;
 	c->magic = 0;
 	conf_unref(c->conf);
+	struct sockaddr_storage peer = c->peer;
 	free(c);
-	server_conn_gone(srv);
+	server_conn_gone(srv, (const struct sockaddr *)&peer);
 }
 
 /* Every callback ends here: frees a connection that closed during it. */

@@ -128,6 +128,7 @@ main(int argc, char **argv)
 	rc = 0;
 out:
 	server_close_listeners(&srv);
+	ipcount_clear(&srv.per_ip);
 	wolfSSL_CTX_free(srv.tls);            /* the current ones: a reload may have swapped them */
 	conf_unref(srv.conf);
 	tls_cleanup();

@@ -97,6 +97,22 @@ accept_backoff(struct server *srv, const char *what)
 	ev_timer_start(srv->loop, &srv->accept_backoff);
 }
 
+/* Logs refusals at the per-IP cap at most once a second, with a count. */
+static void
+cap_refused(struct server *srv, const struct sockaddr *peer)
+{
+	srv->cap_refused++;
+	double now = ev_now(srv->loop);
+	if (now - srv->cap_logged < 1.0)
+		return;
+	char text[NETADDR_TEXT_MAX];
+	netaddr_format(peer, text);
+	log_info("remote %s, connection refused: max-clients-per-ip (%u) reached (%u refused since the last report)",
+	         text, srv->conf->max_clients_per_ip, srv->cap_refused);
+	srv->cap_refused = 0;
+	srv->cap_logged = now;
+}
+
 static void
 accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -115,7 +131,14 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 				log_warning("accept: %s", strerror(errno));
 			return;
 		}
+		/* TCP-04: one address may not hold every slot (before any TLS work). */
+		if (!ipcount_take(&srv->per_ip, (struct sockaddr *)&peer, srv->conf->max_clients_per_ip)) {
+			close(fd);
+			cap_refused(srv, (struct sockaddr *)&peer);
+			continue;
+		}
 		if (conn_accept(srv, fd, (struct sockaddr *)&peer, len) < 0) {
+			ipcount_release(&srv->per_ip, (struct sockaddr *)&peer);
 			if (out_of_resources(errno)) {
 				accept_backoff(srv, "new TLS session");
 				return;
@@ -139,9 +162,10 @@ backoff_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 void
-server_conn_gone(struct server *srv)
+server_conn_gone(struct server *srv, const struct sockaddr *peer)
 {
 	srv->n_conns--;
+	ipcount_release(&srv->per_ip, peer);
 	if (srv->stopping) {
 		if (srv->n_conns == 0)
 			ev_break(srv->loop, EVBREAK_ALL);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "ipcount.h"
 #include "netaddr.h"
 #include "tls.h"
 
@@ -32,6 +33,9 @@ struct server {
 
 	struct conn *conns;           /* all live connections */
 	unsigned n_conns;
+	struct ipcount per_ip;        /* live connections per client address */
+	unsigned cap_refused;         /* refused at max-clients-per-ip, not yet logged */
+	double cap_logged;            /* when that was last logged */
 	uint64_t next_conn_id;
 
 	bool stopping;
@@ -44,7 +48,7 @@ int server_listen(struct server *srv);
 /* Installs signal watchers and starts accepting. */
 void server_start(struct server *srv);
 /* Called by the connection code whenever a connection is freed. */
-void server_conn_gone(struct server *srv);
+void server_conn_gone(struct server *srv, const struct sockaddr *peer);
 void server_close_listeners(struct server *srv);
 
 #endif

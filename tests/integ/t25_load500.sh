@@ -30,7 +30,7 @@ start_named backend "$nd" "$B" load.test 60
 NPID=$LAST_PID
 
 proxy_ini "$T/xotproxy.ini" "$P" "$B"
-sed -i "/^idle-timeout/a max-clients = 2000" "$T/xotproxy.ini"
+sed -i "/^idle-timeout/a max-clients = 2000\nmax-clients-per-ip = 0" "$T/xotproxy.ini"
 cat >>"$T/xotproxy.ini" <<EOF
 
 [zone load.test]

@@ -44,6 +44,7 @@ flood_hold() {
 P=$(free_port) || fail "no free port"
 proxy_ini "$T/fd.ini" "$P" "$XOT_NAMED_PORT"
 sed -i 's/^handshake-timeout = .*/handshake-timeout = 60/; s/^idle-timeout = .*/idle-timeout = 60/' "$T/fd.ini"
+sed -i "/^idle-timeout/a max-clients-per-ip = 0" "$T/fd.ini"   # this part is about descriptors, not the per-IP cap
 old_limit=$(ulimit -Sn)
 ulimit -Sn "$LIMIT" || skip "cannot lower the descriptor limit"
 start_proxy fdproxy "$T/fd.ini" "$P"

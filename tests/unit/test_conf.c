@@ -525,9 +525,16 @@ test_user_and_refs(void)
 	conf_unref(c);                          /* frees: ASan would flag a leak otherwise */
 	conf_unref(NULL);
 	c = parse_ok("[inbound]\ncert=c\nkey=k\n");
-	if (c != NULL)
+	if (c != NULL) {
 		CU_ASSERT_PTR_NULL(c->user);        /* no user: stay as started */
+		CU_ASSERT_EQUAL(c->max_clients_per_ip, 64);   /* TCP-04: capped by default */
+	}
 	conf_free(c);
+	c = parse_ok("[inbound]\ncert=c\nkey=k\nmax-clients-per-ip = 0\n");
+	if (c != NULL)
+		CU_ASSERT_EQUAL(c->max_clients_per_ip, 0);
+	conf_free(c);
+	expect_err("[inbound]\ncert=c\nkey=k\nmax-clients-per-ip = -1\n", "t.ini:4:", "max-clients-per-ip");
 	expect_err("[global]\nuser = bad user\n[inbound]\ncert=c\nkey=k\n", "t.ini:2:", "user");
 	expect_err("[global]\nuser = -x\n[inbound]\ncert=c\nkey=k\n", "t.ini:2:", "user");
 	expect_err("[global]\nuser = a\nuser = b\n[inbound]\ncert=c\nkey=k\n", "t.ini:3:", "user");
@@ -552,7 +559,7 @@ test_conf_register(void)
 	    CU_add_test(s, "zone names", test_zone_names) == NULL ||
 	    CU_add_test(s, "print round-trip", test_print) == NULL ||
 	    CU_add_test(s, "conf_load", test_load) == NULL ||
-	    CU_add_test(s, "user and refcount", test_user_and_refs) == NULL)
+	    CU_add_test(s, "user, per-IP cap, refcount", test_user_and_refs) == NULL)
 		return -1;
 	return 0;
 }

@@ -12,6 +12,7 @@ int test_xfr_register(void);
 int test_policy_register(void);
 int test_netaddr_register(void);
 int test_conf_register(void);
+int test_ipcount_register(void);
 
 /* A tiny DNS message builder for test input (no bounds checks: tests only). */
 struct mb {
