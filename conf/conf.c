@@ -34,7 +34,7 @@ enum section { SEC_NONE, SEC_GLOBAL, SEC_INBOUND, SEC_ZONE };
 
 enum key_id {
 	K_LOG_LEVEL, K_USER, K_LISTEN, K_CERT, K_KEY, K_BACKEND,
-	K_HANDSHAKE_TIMEOUT, K_IDLE_TIMEOUT, K_MAX_CLIENTS, K_MAX_CLIENTS_PER_IP, K_ALLOW, K_COUNT
+	K_HANDSHAKE_TIMEOUT, K_IDLE_TIMEOUT, K_TRANSFER_TIMEOUT, K_MAX_CLIENTS, K_MAX_CLIENTS_PER_IP, K_ALLOW, K_COUNT
 };
 
 struct key_def {
@@ -52,6 +52,7 @@ static const struct key_def keys[K_COUNT] = {
 	[K_BACKEND] = { SEC_INBOUND, "backend", 0, 0 },
 	[K_HANDSHAKE_TIMEOUT] = { SEC_INBOUND, "handshake-timeout", 1, 3600 },
 	[K_IDLE_TIMEOUT] = { SEC_INBOUND, "idle-timeout", 1, 86400 },
+	[K_TRANSFER_TIMEOUT] = { SEC_INBOUND, "transfer-timeout", 1, 86400 },
 	[K_MAX_CLIENTS] = { SEC_INBOUND, "max-clients", 1, 1000000 },
 	[K_MAX_CLIENTS_PER_IP] = { SEC_INBOUND, "max-clients-per-ip", 0, 1000000 },
 	[K_ALLOW] = { SEC_ZONE, "allow", 0, 0 },
@@ -340,6 +341,9 @@ set_value(struct parse_state *ps, enum key_id k, const char *value)
 	case K_IDLE_TIMEOUT:
 		num = &c->idle_timeout;
 		break;
+	case K_TRANSFER_TIMEOUT:
+		num = &c->transfer_timeout;
+		break;
 	case K_MAX_CLIENTS:
 		num = &c->max_clients;
 		break;
@@ -559,6 +563,7 @@ set_defaults(struct conf *c)
 	c->log_level = XP_LOG_INFO;
 	c->handshake_timeout = 10;
 	c->idle_timeout = 30;
+	c->transfer_timeout = 120;            /* progress, not total: big zones take long */
 	c->max_clients = 1024;
 	c->max_clients_per_ip = 64;           /* TCP-04: generous, NAT-friendly */
 	/* PRX-06: the plaintext backend defaults to loopback */
@@ -830,6 +835,7 @@ conf_print(const struct conf *conf, FILE *out)
 	fprintf(out, "backend = %s\n", buf);
 	fprintf(out, "handshake-timeout = %u\n", conf->handshake_timeout);
 	fprintf(out, "idle-timeout = %u\n", conf->idle_timeout);
+	fprintf(out, "transfer-timeout = %u\n", conf->transfer_timeout);
 	fprintf(out, "max-clients = %u\n", conf->max_clients);
 	fprintf(out, "max-clients-per-ip = %u\n", conf->max_clients_per_ip);
 

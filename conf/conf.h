@@ -35,6 +35,7 @@ struct conf {
 	struct netaddr backend;
 	unsigned handshake_timeout;        /* seconds */
 	unsigned idle_timeout;             /* seconds */
+	unsigned transfer_timeout;         /* seconds without a complete answer message while one is owed */
 	unsigned max_clients;              /* concurrent TLS connections */
 	unsigned max_clients_per_ip;       /* concurrent connections per client address; 0 = no cap */
 

@@ -43,7 +43,6 @@
 #define RING_SIZE 65536
 #define MAX_INFLIGHT 8              /* pipelined queries awaiting answers */
 #define TLS_RECORD_MAX 16384
-#define TRANSFER_TIMEOUT 120.0      /* seconds without a complete answer message */
 
 enum conn_state { CONN_HANDSHAKE, CONN_OPEN, CONN_CLOSED };
 
@@ -722,6 +721,7 @@ cli_write(struct conn *c)
 	if (ret > 0) {
 		ring_consume(&c->u2c, (size_t)ret);
 		c->wr_len = 0;
+		c->last_active = ev_now(c->srv->loop);
 		return true;
 	}
 	c->wr_len = len;
@@ -792,16 +792,18 @@ update_events(struct conn *c)
 }
 
 /* When the connection's current state runs out of time: the handshake
- * deadline, the transfer progress deadline while answers are owed, or the
- * idle deadline (TCP-05: only complete messages count as activity). */
+ * deadline; the progress deadline while answers are owed (a query in flight,
+ * or output not yet taken by the client; progress is a complete message
+ * from the backend or a whole TLS record taken by the client); or the idle
+ * deadline (TCP-05: only complete messages count as activity). */
 static double
 conn_deadline(const struct conn *c)
 {
 	const struct conf *conf = c->conf;
 	if (c->state == CONN_HANDSHAKE)
 		return c->accepted + conf->handshake_timeout;
-	if (c->n_inflight > 0)
-		return c->last_active + TRANSFER_TIMEOUT;
+	if (!idle(c))
+		return c->last_active + conf->transfer_timeout;
 	return c->last_active + conf->idle_timeout;
 }
 
@@ -902,8 +904,11 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		log_info("conn %llu, remote %s, TLS handshake failed (timeout)",
 		         (unsigned long long)c->id, c->peer_text);
 		conn_close(c, false, NULL);
-	} else if (c->n_inflight > 0) {
-		conn_close(c, false, "transfer timeout");
+	} else if (!idle(c)) {
+		if (c->n_inflight == 0)
+			log_info("conn %llu, remote %s, closed: client stopped reading (transfer timeout)",
+			         (unsigned long long)c->id, c->peer_text);
+		conn_close(c, false, "transfer timeout");   /* an abort: no close_notify */
 	} else {
 		log_debug("conn %llu, remote %s, closed: idle", (unsigned long long)c->id, c->peer_text);
 		conn_close(c, true, NULL);   /* DOT-04: close_notify on idle close */

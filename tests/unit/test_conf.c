@@ -528,6 +528,7 @@ test_user_and_refs(void)
 	if (c != NULL) {
 		CU_ASSERT_PTR_NULL(c->user);        /* no user: stay as started */
 		CU_ASSERT_EQUAL(c->max_clients_per_ip, 64);   /* TCP-04: capped by default */
+		CU_ASSERT_EQUAL(c->transfer_timeout, 120);
 	}
 	conf_free(c);
 	c = parse_ok("[inbound]\ncert=c\nkey=k\nmax-clients-per-ip = 0\n");
@@ -535,6 +536,11 @@ test_user_and_refs(void)
 		CU_ASSERT_EQUAL(c->max_clients_per_ip, 0);
 	conf_free(c);
 	expect_err("[inbound]\ncert=c\nkey=k\nmax-clients-per-ip = -1\n", "t.ini:4:", "max-clients-per-ip");
+	expect_err("[inbound]\ncert=c\nkey=k\ntransfer-timeout = 0\n", "t.ini:4:", "transfer-timeout");
+	c = parse_ok("[inbound]\ncert=c\nkey=k\ntransfer-timeout = 600\n");
+	if (c != NULL)
+		CU_ASSERT_EQUAL(c->transfer_timeout, 600);
+	conf_free(c);
 	expect_err("[global]\nuser = bad user\n[inbound]\ncert=c\nkey=k\n", "t.ini:2:", "user");
 	expect_err("[global]\nuser = -x\n[inbound]\ncert=c\nkey=k\n", "t.ini:2:", "user");
 	expect_err("[global]\nuser = a\nuser = b\n[inbound]\ncert=c\nkey=k\n", "t.ini:3:", "user");
