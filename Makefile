@@ -115,4 +115,7 @@ clean:
 
 distclean: clean wolfssl-distclean
 
+# Packaging and the container image (issue 10), each in its own file.
+-include mk/install.mk mk/container.mk
+
 -include $(LIB_OBJS:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_OBJS:.o=.d)
