@@ -13,6 +13,7 @@ int test_policy_register(void);
 int test_netaddr_register(void);
 int test_conf_register(void);
 int test_ipcount_register(void);
+int test_log_register(void);
 
 /* A tiny DNS message builder for test input (no bounds checks: tests only). */
 struct mb {
