@@ -35,6 +35,21 @@ Subcommands (see --help of each):
             (silent, a partial ClientHello, a lone record header, or one
             ClientHello byte every 0.5 s) and record when the proxy closes
             each; or hold them open until a file appears (--until-file).
+  streams   one TLS session running steps; queries are matched to their
+            answer streams by ID (streams may interleave):
+              q:SPEC[,SPEC...]     send the queries in one write, then read
+                                   until every outstanding stream has ended
+              send:SPEC[,SPEC...]  send only; collect[:SECS] reads them
+              hold:SECS  touch:PATH  wait:PATH[:SECS]  eof[:SECS]
+            SPEC = NAME/TYPE[/serial=N][/id=N][/opcode=N][/edns][/qd=N][/size=N]
+            (size pads the message with zero octets to N). A stream ends at
+            an error rcode, at the 2nd SOA (AXFR), at the closing SOA or an
+            up-to-date lone SOA (IXFR; a lone newer SOA ends it only if
+            nothing follows within --lone-wait: end=lone), or after one
+            message (other types). One "stream id=..." line per query.
+  srcflood  silent TCP connections spread over several source addresses
+            (--sources 127.0.0.2-127.0.0.17 --per-source 64); counts which
+            ones the peer closes and when (--status FILE, --until-file).
   load      many concurrent XoT clients (asyncio), each doing the same query
             on its own TLS connection; prints per-client digests of the answer
             stream with the 2-octet message IDs zeroed (comparable with
@@ -683,6 +698,399 @@ def cmd_load(a):
     return 0 if fails == 0 and len(digests) == 1 else 1
 
 
+# ------------------------------------------------------------------ streams
+
+def question_of(m):
+    """(lower-case QNAME, QTYPE) of the first question, or None."""
+    if len(m) < 12 or struct.unpack("!H", m[4:6])[0] == 0:
+        return None
+    labels, p = [], 12
+    try:
+        while m[p]:
+            if m[p] & 0xC0:
+                return None             # a compressed question: not an echo
+            labels.append(m[p + 1:p + 1 + m[p]].decode("ascii", "replace").lower())
+            p += m[p] + 1
+        return ".".join(labels), struct.unpack("!H", m[p + 1:p + 3])[0]
+    except (IndexError, struct.error):
+        return None
+
+
+def serial_not_newer(s, client):
+    """RFC 1982: s <= client."""
+    return s == client or 0 < ((client - s) & 0xFFFFFFFF) < 0x80000000
+
+
+class XStream:
+    """One query and the answer stream it gets, matched by ID."""
+
+    def __init__(self, qid, name, qtype, tname, serial, t0):
+        self.qid, self.name, self.qtype, self.tname, self.serial = qid, name.strip(".").lower(), qtype, tname, serial
+        self.t0 = t0
+        self.msgs = self.records = 0
+        self.soas = []
+        self.rcode = None
+        self.ede = []
+        self.echo = None
+        self.end = None
+        self.lone = False               # IXFR: first message a lone SOA newer than the client's
+        self.t_first = self.t_last = None
+
+    def feed(self, m, r, now):
+        self.msgs += 1
+        self.records += r["an"]
+        self.soas += r["soas"]
+        self.t_last = now
+        if self.msgs == 1:
+            self.t_first = now
+            self.rcode = r["rcode"]
+            self.ede = r["ede"]
+            self.echo = question_of(m) == (self.name, self.qtype)
+        self.lone = False
+        if r["rcode"] != 0:
+            self.rcode = r["rcode"]
+            self.end = "error"
+        elif self.qtype == 252:
+            if len(self.soas) >= 2:
+                self.end = "complete"
+        elif self.qtype == 251:
+            if self.msgs == 1 and len(self.soas) == 1 and r["an"] == 1:
+                if self.serial is not None and serial_not_newer(self.soas[0], self.serial):
+                    self.end = "complete"       # IXFR-02 shape (a): up to date
+                else:
+                    self.lone = True            # more may follow (AXFR-style or not)
+            for i in range(1, len(self.soas), 2):
+                if self.soas[i] == self.soas[0]:
+                    self.end = "complete"
+        else:
+            self.end = "complete"
+
+    def line(self):
+        rc = "-" if self.rcode is None else RCODES.get(self.rcode, str(self.rcode))
+        return ("stream id=%d name=%s type=%s rcode=%s ede=%s msgs=%d records=%d soas=%d serial=%s echo=%s "
+                "end=%s first=%s time=%.3f" % (
+                    self.qid, self.name, self.tname, rc, ",".join(map(str, self.ede)) or "-", self.msgs,
+                    self.records, len(self.soas), self.soas[0] if self.soas else "-",
+                    "-" if self.echo is None else ("yes" if self.echo else "no"), self.end or "incomplete",
+                    "-" if self.t_first is None else "%.3f" % (self.t_first - self.t0),
+                    (self.t_last or time.monotonic()) - self.t0))
+
+
+class Closed(Exception):
+    pass
+
+
+class XConn:
+    def __init__(self, a):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+        ctx.set_alpn_protocols(["dot"])
+        if a.ca:
+            ctx.load_verify_locations(a.ca)
+        else:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        raw = socket.create_connection((a.host, a.port), timeout=a.timeout,
+                                       source_address=(a.source, 0) if a.source else None)
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.s = ctx.wrap_socket(raw, server_hostname=a.hostname, suppress_ragged_eofs=False)
+        if self.s.selected_alpn_protocol() != "dot":
+            raise Failed("ALPN dot not selected")
+        self.buf = b""
+        self.local = self.s.getsockname()
+
+    def recv(self, timeout):
+        """Appends what arrives within timeout to buf; False on timeout.
+        Raises Closed(how) when the peer closes."""
+        self.s.settimeout(max(timeout, 0.001))
+        try:
+            c = self.s.recv(65536)
+        except socket.timeout:
+            return False
+        except ssl.SSLEOFError:
+            raise Closed("abrupt")
+        except ssl.SSLError as e:
+            raise Closed("tls-error(%s)" % e.reason)
+        except ConnectionError as e:
+            raise Closed("reset(%s)" % type(e).__name__)
+        if not c:
+            raise Closed("close_notify")
+        self.buf += c
+        return True
+
+    def frames(self):
+        while len(self.buf) >= 2:
+            n = struct.unpack("!H", self.buf[:2])[0]
+            if len(self.buf) < 2 + n:
+                return
+            m, self.buf = self.buf[2:2 + n], self.buf[2 + n:]
+            yield m
+
+
+def make_query(spec, next_id):
+    """NAME/TYPE[/serial=N][/id=N][/opcode=N][/edns][/qd=N][/size=N] ->
+    (id, name, qtype, tname, serial, framed query)."""
+    parts = spec.split("/")
+    name, tname = parts[0], parts[1].upper()
+    qtype = TYPES.get(tname) or int(tname)
+    o = {"serial": None, "id": next_id, "opcode": 0, "qd": 1, "size": 0, "edns": False}
+    for p in parts[2:]:
+        k, _, v = p.partition("=")
+        if k == "edns":
+            o["edns"] = True
+        elif k in o:
+            o[k] = int(v)
+        else:
+            raise Failed("unknown query option %s in %s" % (k, spec))
+    if qtype == 251 and o["serial"] is None:
+        o["serial"] = 0
+    msg = build_query(o["id"], name, qtype, o["serial"], o["edns"], o["opcode"], o["qd"])
+    if o["size"]:
+        if o["size"] < len(msg) or o["size"] > 65535:
+            raise Failed("size=%d: the query is %d octets, the frame limit 65535" % (o["size"], len(msg)))
+        msg += b"\0" * (o["size"] - len(msg))
+    return o["id"], name, qtype, tname, o["serial"] if qtype == 251 else None, frame(msg)
+
+
+def cmd_streams(a):
+    t_start = time.monotonic()
+    bad = []
+
+    def out(line):
+        print("%.3f %s" % (time.monotonic() - t_start, line), flush=True)
+
+    try:
+        cn = XConn(a)
+    except (Failed, ssl.SSLError, OSError) as e:
+        out("FAIL connect: %s" % e)
+        return 1
+    out("connected from %s#%d, TLS 1.3, ALPN dot" % cn.local[:2])
+    live, ended = {}, {}
+    next_id = [0x3000]
+
+    def finish(st):
+        del live[st.qid]
+        ended[st.qid] = st
+        out(st.line())
+
+    def collect(secs):
+        deadline = time.monotonic() + secs
+        while live:
+            now = time.monotonic()
+            if all(st.lone for st in live.values()):
+                due = max(st.t_last for st in live.values()) + a.lone_wait
+                if now >= due:
+                    for st in list(live.values()):
+                        st.end = "lone"
+                        finish(st)
+                    return True
+                wait = min(due, deadline) - now
+            else:
+                wait = deadline - now
+            if now >= deadline:
+                for st in list(live.values()):
+                    out(st.line() + " (no end within %.1f s)" % secs)
+                bad.append("timeout")
+                return False
+            if not cn.recv(wait):
+                continue
+            now = time.monotonic()
+            for m in cn.frames():
+                r = parse_answer(m)
+                st = live.get(r["id"])
+                if st is None or not r["qr"]:
+                    what = "after its stream ended" if r["id"] in ended else "matching no query"
+                    out("unexpected message id=%d qr=%d rcode=%s an=%d %s" % (
+                        r["id"], r["qr"], RCODES.get(r["rcode"], r["rcode"]), r["an"], what))
+                    bad.append("unexpected id %d" % r["id"])
+                    continue
+                st.feed(m, r, now)
+                if st.end:
+                    finish(st)
+        return True
+
+    try:
+        for spec in a.steps:
+            kind, _, arg = spec.partition(":")
+            if kind in ("q", "send"):
+                wire = b""
+                for qs in arg.split(","):
+                    qid, name, qtype, tname, serial, f = make_query(qs, next_id[0])
+                    next_id[0] = max(next_id[0], qid) + 1
+                    if qid in live:
+                        raise Failed("id %d is still outstanding" % qid)
+                    ended.pop(qid, None)
+                    live[qid] = XStream(qid, name, qtype, tname, serial, time.monotonic())
+                    wire += f
+                cn.s.settimeout(a.timeout)
+                cn.s.sendall(wire)
+                out("sent %d quer%s in one write (%d octets): %s" % (
+                    len(arg.split(",")), "y" if "," not in arg else "ies", len(wire), arg))
+                if kind == "q" and not collect(a.timeout):
+                    break
+            elif kind == "collect":
+                if not collect(float(arg) if arg else a.timeout):
+                    break
+            elif kind == "hold":
+                out("holding %s s (not reading)" % arg)
+                time.sleep(float(arg))
+            elif kind == "touch":
+                open(arg, "w").close()
+                out("touched %s" % arg)
+            elif kind == "wait":
+                p = arg.split(":")
+                secs = float(p[1]) if len(p) > 1 else 60
+                t_end = time.monotonic() + secs
+                out("waiting for %s" % p[0])
+                while not os.path.exists(p[0]):
+                    if time.monotonic() > t_end:
+                        raise Failed("%s did not appear within %.0f s" % (p[0], secs))
+                    time.sleep(0.05)
+                out("wait %s: there" % p[0])
+            elif kind == "eof":
+                secs = float(arg) if arg else 5.0
+                t0 = time.monotonic()
+                while True:
+                    left = t0 + secs - time.monotonic()
+                    if left <= 0:
+                        raise Failed("connection still open after %.1f s" % secs)
+                    if cn.recv(left) and cn.buf:
+                        raise Failed("%d octets before the close: %s" % (len(cn.buf), cn.buf[:32].hex()))
+            else:
+                raise Failed("unknown step %s" % spec)
+    except Closed as e:
+        out("closed how=%s" % e)
+        for st in list(live.values()):
+            out(st.line())
+            bad.append("incomplete %d" % st.qid)
+        if kind != "eof":
+            bad.append("closed")
+    except (Failed, ssl.SSLError, OSError) as e:
+        out("FAIL %s: %s" % (spec, e))
+        bad.append(str(e))
+    else:
+        for st in list(live.values()):
+            out(st.line() + " (never collected)")
+            bad.append("incomplete %d" % st.qid)
+    try:
+        cn.s.close()
+    except OSError:
+        pass
+    out("streams: %s" % ("every step passed, every stream ended" if not bad else "FAILED: " + "; ".join(bad[:5])))
+    return 0 if not bad else 1
+
+
+# ----------------------------------------------------------------- srcflood
+
+def expand_sources(text):
+    """'127.0.0.2-127.0.0.17', 'a,b,c' or a mix: a list of addresses."""
+    out = []
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        lo_ip = ipaddress.ip_address(lo)
+        hi_ip = ipaddress.ip_address(hi) if hi else lo_ip
+        ip = lo_ip
+        while ip <= hi_ip:
+            loopback_only(str(ip)) if ip.version == 4 else None
+            out.append(str(ip))
+            ip += 1
+    return out
+
+
+def cmd_srcflood(a):
+    """Silent TCP connections (never a byte) spread over several source
+    addresses; records which ones the proxy closes and when."""
+    raise_nofile()
+    sources = expand_sources(a.sources)
+    sel = selectors.DefaultSelector()
+    conns = []
+    t_start = time.monotonic()
+
+    class C:
+        pass
+    fam = socket.AF_INET6 if ":" in a.host else socket.AF_INET
+    for i in range(a.per_source * len(sources)):
+        c = C()
+        c.src = sources[i % len(sources)]
+        c.sock = socket.socket(fam, socket.SOCK_STREAM)
+        c.sock.setblocking(False)
+        c.sock.bind((c.src, 0))
+        c.sock.connect_ex((a.host, a.port))
+        c.t_conn = c.t_close = c.how = None
+        c.got = 0
+        conns.append(c)
+        sel.register(c.sock, selectors.EVENT_WRITE, c)
+
+    def counts():
+        connected = sum(1 for c in conns if c.t_conn is not None and not (c.how or "").startswith("connect"))
+        closed = sum(1 for c in conns if c.how in ("eof", "reset"))
+        still = sum(1 for c in conns if c.t_conn is not None and c.how is None)
+        errors = sum(1 for c in conns if c.how and c.how not in ("eof", "reset"))
+        return connected, closed, still, errors
+
+    def write_status():
+        if a.status:
+            cd, cl, st, er = counts()
+            with open(a.status + ".tmp", "w") as f:
+                f.write("connected %d closed %d open %d errors %d bytes %d pending %d\n" % (
+                    cd, cl, st, er, sum(c.got for c in conns), sum(1 for c in conns if c.t_conn is None)))
+            os.rename(a.status + ".tmp", a.status)
+
+    deadline = time.monotonic() + a.wait
+    last_status = 0
+    all_connected_said = False
+    while time.monotonic() < deadline:
+        if a.until_file and os.path.exists(a.until_file):
+            break
+        for key, ev in sel.select(0.05):
+            c = key.data
+            now = time.monotonic()
+            if c.t_conn is None:
+                c.t_conn = now
+                err = c.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                if err:
+                    c.how, c.t_close = "connect-error-%d" % err, now
+                    sel.unregister(c.sock)
+                else:
+                    sel.modify(c.sock, selectors.EVENT_READ, c)
+                continue
+            try:
+                d = c.sock.recv(65536)
+                if d:
+                    c.got += len(d)
+                    continue
+                c.how = "eof"
+            except ConnectionResetError:
+                c.how = "reset"
+            except OSError as e:
+                c.how = "error-%s" % e.errno
+            c.t_close = now
+            sel.unregister(c.sock)
+        if not all_connected_said and all(c.t_conn is not None for c in conns):
+            all_connected_said = True
+            cd, cl, st, er = counts()
+            print("connect phase done after %.3f s: connected %d of %d (from %d sources), closed already %d, "
+                  "connect errors %d" % (time.monotonic() - t_start, cd, len(conns), len(sources), cl, er),
+                  flush=True)
+        if time.monotonic() - last_status >= 0.1:
+            write_status()
+            last_status = time.monotonic()
+        if a.exit_when_closed and all_connected_said and counts()[2] == 0:
+            break
+    write_status()
+    cd, cl, st, er = counts()
+    life = sorted(c.t_close - c.t_conn for c in conns if c.how in ("eof", "reset"))
+    print("srcflood total %d connected %d closed_by_peer %d still_open %d errors %d bytes_from_peer %d" % (
+        len(conns), cd, cl, st, er, sum(c.got for c in conns)))
+    if life:
+        print("lifetime min %.3f median %.3f max %.3f s" % (life[0], life[len(life) // 2], life[-1]))
+    per = collections.Counter(c.src for c in conns if c.how in ("eof", "reset"))
+    print("closed per source: %s" % " ".join("%s=%d" % (s, per.get(s, 0)) for s in sources))
+    for c in conns:
+        c.sock.close()
+    return 0
+
+
 # --------------------------------------------------------------------- main
 
 def main():
@@ -726,8 +1134,32 @@ def main():
     ld.add_argument("--type", default="AXFR")
     ld.add_argument("--connect-wait", type=float, default=20,
                     help="max seconds to wait for all handshakes before releasing the queries")
+    st = sub.add_parser("streams")
+    common(st)
+    st.add_argument("--ca")
+    st.add_argument("--hostname", default="xot.test")
+    st.add_argument("--source", help="local address to bind")
+    st.add_argument("--lone-wait", type=float, default=1.0,
+                    help="an IXFR whose first message is a lone SOA newer than the client's ends "
+                         "if nothing more comes within this many seconds (end=lone)")
+    st.add_argument("steps", nargs="+")
+    sf = sub.add_parser("srcflood")
+    common(sf)
+    sf.add_argument("--sources", required=True, help="e.g. 127.0.0.2-127.0.0.17 or a,b,c")
+    sf.add_argument("--per-source", type=int, default=64)
+    sf.add_argument("--wait", type=float, default=60, help="give up (report) after this many seconds")
+    sf.add_argument("--until-file", help="close everything when this file appears")
+    sf.add_argument("--status", help="file rewritten every 0.1 s with the counts")
+    sf.add_argument("--exit-when-closed", action="store_true",
+                    help="stop as soon as every connection has been closed by the peer")
     a = ap.parse_args()
     loopback_only(a.host)
+    if a.cmd == "streams":
+        if a.source:
+            loopback_only(a.source) if "." in a.source else None
+        return cmd_streams(a)
+    if a.cmd == "srcflood":
+        return cmd_srcflood(a)
     if a.cmd == "garbage":
         return cmd_garbage(a)
     if a.cmd == "session":
