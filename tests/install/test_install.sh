@@ -1,0 +1,209 @@
+#!/bin/bash
+# test_install.sh - `make install` / `make uninstall` into a temporary DESTDIR.
+#
+#   tests/install/test_install.sh        (or: make install-test)
+#
+# Installs with PREFIX=/usr, then checks: the layout (binary, both man pages,
+# sample config, systemd unit, sysusers.d file) and the paths substituted in
+# them; `mandoc -Tlint -W warning` on the installed pages (must be silent);
+# the installed binary's --version; `-t` on a copy of the installed sample
+# config pointed at a throwaway certificate; `systemd-analyze verify` and an
+# offline `systemd-analyze security` on the installed unit (paths pointed into
+# the DESTDIR, since verify checks that ExecStart exists); systemd-sysusers on
+# the sysusers.d file in a scratch root; that a reinstall keeps an edited
+# config; then `make uninstall` and that nothing is left (an edited config
+# excepted). Last, the same with PREFIX=/usr/local (config in /usr/local/etc).
+#
+# Missing tools (mandoc, systemd, openssl) are installed with apt-get when run
+# as root; otherwise the test fails naming them. Nothing outside its temporary
+# directory is touched, which it removes on exit (KEEP=1 keeps it).
+set -u
+set -o pipefail
+export LC_ALL=C
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+MAKE=${MAKE:-make}
+T=$(mktemp -d "${TMPDIR:-/tmp}/xot-install.XXXXXX") || { echo "FAIL: mktemp" >&2; exit 1; }
+cleanup() {
+	if [ "${KEEP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
+}
+trap cleanup EXIT
+
+note() { printf '%s\n' "$*"; }
+ok() { note "ok: $*"; }
+fail() {
+	note "FAIL: $*"
+	exit 1
+}
+# run_logged NAME SECONDS CMD...: runs CMD with a time limit, output to $T/NAME.log;
+# returns its status.
+run_logged() {
+	local name=$1 secs=$2
+	shift 2
+	timeout "$secs" "$@" >"$T/$name.log" 2>&1
+}
+show() { sed 's/^/    /' "$T/$1.log" | tail -n "${2:-30}"; }
+
+# ---------------------------------------------------------------- tools
+missing=
+command -v mandoc >/dev/null 2>&1 || missing="$missing mandoc"
+command -v systemd-analyze >/dev/null 2>&1 || missing="$missing systemd"
+command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
+if [ -n "$missing" ]; then
+	[ "$(id -u)" = 0 ] || fail "missing packages:$missing (run as root to install them, or apt-get install$missing)"
+	note "installing$missing"
+	run_logged apt 900 sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends$missing" ||
+		{ show apt; fail "apt-get install$missing"; }
+	for t in mandoc systemd-analyze openssl; do
+		command -v $t >/dev/null 2>&1 || fail "$t still missing after apt-get install$missing"
+	done
+fi
+
+MK=("$MAKE" -C "$ROOT" --no-print-directory)
+
+# ---------------------------------------------------------------- build
+run_logged build 1800 "${MK[@]}" xotproxy || { show build; fail "make xotproxy"; }
+ok "make xotproxy"
+
+# ---------------------------------------------------------------- install, PREFIX=/usr
+D=$T/destdir
+run_logged install 300 "${MK[@]}" install DESTDIR="$D" PREFIX=/usr || { show install; fail "make install DESTDIR=$D PREFIX=/usr"; }
+ok "make install DESTDIR=\$T/destdir PREFIX=/usr"
+
+BIN=$D/usr/sbin/xotproxy
+MAN8=$D/usr/share/man/man8/xotproxy.8
+MAN5=$D/usr/share/man/man5/xotproxy.conf.5
+CONF=$D/etc/xotproxy/xotproxy.ini
+UNIT=$D/usr/lib/systemd/system/xotproxy.service
+SYSUSERS=$D/usr/lib/sysusers.d/xotproxy.conf
+
+if [ ! -f "$BIN" ] || [ ! -x "$BIN" ]; then fail "$BIN is missing or not executable"; fi
+[ "$(stat -c %a "$BIN")" = 755 ] || fail "$BIN has mode $(stat -c %a "$BIN"), expected 755"
+for f in "$MAN8" "$MAN5" "$CONF" "$UNIT" "$SYSUSERS"; do
+	[ -f "$f" ] || fail "${f#"$D"} was not installed"
+	[ "$(stat -c %a "$f")" = 644 ] || fail "${f#"$D"} has mode $(stat -c %a "$f"), expected 644"
+done
+leftover=$(find "$D" -name '*.tmp')
+[ -z "$leftover" ] || fail "temporary files left: $leftover"
+ok "layout: $(cd "$D" && find . -type f | sed 's|^\.||' | sort | tr '\n' ' ')"
+
+grep -q '@[A-Z]*@' "$UNIT" && fail "unsubstituted @VAR@ in the unit: $(grep '@[A-Z]*@' "$UNIT")"
+grep -qx 'ExecStart=/usr/sbin/xotproxy -c /etc/xotproxy/xotproxy.ini' "$UNIT" ||
+	fail "ExecStart: $(grep '^ExecStart=' "$UNIT")"
+grep -qx 'ExecStartPre=/usr/sbin/xotproxy -t -c /etc/xotproxy/xotproxy.ini' "$UNIT" ||
+	fail "ExecStartPre: $(grep '^ExecStartPre=' "$UNIT")"
+cmp -s "$ROOT/dist/xotproxy.ini" "$CONF" || fail "with PREFIX=/usr the sample config should be installed unchanged"
+ok "unit: ExecStart=/usr/sbin/xotproxy -c /etc/xotproxy/xotproxy.ini"
+
+# ---------------------------------------------------------------- man pages
+run_logged mandoc 30 mandoc -Tlint -W warning "$MAN8" "$MAN5"
+rc=$?
+if [ $rc -ne 0 ] || [ -s "$T/mandoc.log" ]; then show mandoc; fail "mandoc -Tlint -W warning (exit $rc)"; fi
+for p in "$MAN8" "$MAN5"; do
+	n=$(mandoc -Tascii "$p" | wc -l)
+	[ "$n" -gt 50 ] || fail "${p#"$D"} renders to only $n lines"
+done
+ok "mandoc -Tlint -W warning: silent on both pages"
+
+# ---------------------------------------------------------------- the binary
+run_logged version 10 "$BIN" --version || { show version; fail "$BIN --version"; }
+grep -Eq '^xotproxy [0-9]' "$T/version.log" || { show version; fail "--version output"; }
+ok "--version: $(head -n 1 "$T/version.log")"
+
+# -t reads the certificate and key: a throwaway pair, and a copy of the
+# installed config pointed at it.
+mkdir -p "$T/certs"
+run_logged openssl 30 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-keyout "$T/certs/server.key" -out "$T/certs/server.pem" -days 2 -subj /CN=xot.test \
+	-addext subjectAltName=DNS:xot.test || { show openssl; fail "openssl req"; }
+chmod 600 "$T/certs/server.key"
+grep -q '^cert = /etc/xotproxy/server.pem' "$CONF" || fail "the sample config does not name /etc/xotproxy/server.pem"
+sed "s|/etc/xotproxy/|$T/certs/|g" "$CONF" >"$T/check.ini"
+timeout 10 "$BIN" -t -c "$T/check.ini" >"$T/check.out" 2>"$T/check.err"
+rc=$?
+[ $rc -eq 0 ] || fail "-t on the sample config exited $rc: $(cat "$T/check.err")"
+grep -q '; configuration OK' "$T/check.out" || fail "-t did not print '; configuration OK'"
+grep -q "^cert = $T/certs/server.pem" "$T/check.out" || fail "-t output lacks the certificate path"
+grep -qi 'warning' "$T/check.err" && fail "-t warned on the sample config: $(cat "$T/check.err")"
+grep -Eq '^[[:space:]]*user[[:space:]]*=' "$CONF" && fail "the sample config sets user = (the unit runs as xotproxy without root)"
+ok "-t on the installed sample config (throwaway certificate): configuration OK"
+
+# ---------------------------------------------------------------- systemd
+# verify checks that the Exec*= binaries exist: point a copy into the DESTDIR.
+mkdir -p "$T/verify"
+sed -e "s|/usr/sbin/xotproxy|$BIN|g" -e "s|/etc/xotproxy/|$D/etc/xotproxy/|g" "$UNIT" >"$T/verify/xotproxy.service"
+if command -v man >/dev/null 2>&1; then
+	manopt=--man=yes                    # Documentation=man:... must resolve in the DESTDIR
+else
+	manopt=--man=no
+fi
+MANPATH=$D/usr/share/man run_logged verify 60 systemd-analyze verify "$manopt" "$T/verify/xotproxy.service"
+rc=$?
+[ $rc -eq 0 ] || { show verify; fail "systemd-analyze verify (exit $rc)"; }
+# verify exits 0 on unknown keys or bad values but prints them
+if grep -q 'xotproxy' "$T/verify.log"; then show verify; fail "systemd-analyze verify complained"; fi
+[ -s "$T/verify.log" ] && { note "systemd-analyze verify, about other units:"; show verify 10; }
+ok "systemd-analyze verify $manopt: clean"
+
+# exposure is 0.0 (best) to 10.0; --threshold is in tenths
+run_logged security 60 systemd-analyze security --offline=true --threshold=25 "$T/verify/xotproxy.service"
+rc=$?
+level=$(grep -o 'Overall exposure level.*' "$T/security.log" | head -n 1)
+[ $rc -eq 0 ] || { show security; fail "systemd-analyze security: $level (threshold 2.5)"; }
+ok "systemd-analyze security --offline: ${level#Overall exposure level for }"
+
+mkdir -p "$T/sysroot/etc"
+if [ "$(id -u)" = 0 ]; then
+	run_logged sysusers 30 systemd-sysusers --root="$T/sysroot" "$SYSUSERS" || { show sysusers; fail "systemd-sysusers"; }
+	grep -q '^xotproxy:x:[0-9]*:[0-9]*:.*:/usr/sbin/nologin$' "$T/sysroot/etc/passwd" ||
+		fail "systemd-sysusers did not create user xotproxy: $(cat "$T/sysroot/etc/passwd")"
+else
+	run_logged sysusers 30 systemd-sysusers --dry-run --root="$T/sysroot" "$SYSUSERS" || { show sysusers; fail "systemd-sysusers --dry-run"; }
+	grep -q "Creating user 'xotproxy'" "$T/sysusers.log" || { show sysusers; fail "systemd-sysusers would not create xotproxy"; }
+fi
+ok "systemd-sysusers: creates system user xotproxy (in a scratch root)"
+
+# ---------------------------------------------------------------- reinstall, uninstall
+cp "$CONF" "$T/pristine.ini"
+echo "# local edit" >>"$CONF"
+run_logged reinstall 300 "${MK[@]}" install DESTDIR="$D" PREFIX=/usr || { show reinstall; fail "second make install"; }
+tail -n 1 "$CONF" | grep -qx '# local edit' || fail "make install overwrote an existing config"
+grep -q 'keeping existing' "$T/reinstall.log" || fail "make install did not say it kept the config"
+ok "make install keeps an existing config"
+
+run_logged uninstall 120 "${MK[@]}" uninstall DESTDIR="$D" PREFIX=/usr || { show uninstall; fail "make uninstall"; }
+for f in "$BIN" "$MAN8" "$MAN5" "$UNIT" "$SYSUSERS"; do
+	[ ! -e "$f" ] || fail "make uninstall left ${f#"$D"}"
+done
+[ -f "$CONF" ] || fail "make uninstall removed an edited config"
+ok "make uninstall: files gone, the edited config kept"
+
+cp "$T/pristine.ini" "$CONF"
+run_logged uninstall2 120 "${MK[@]}" uninstall DESTDIR="$D" PREFIX=/usr || { show uninstall2; fail "make uninstall (2)"; }
+left=$(find "$D" -type f)
+[ -z "$left" ] || fail "files left after make uninstall: $left"
+[ ! -e "$D/etc/xotproxy" ] || fail "make uninstall left the empty directory /etc/xotproxy"
+ok "make uninstall: an unchanged sample config is removed too; no files left"
+
+# ---------------------------------------------------------------- PREFIX=/usr/local
+L=$T/local
+run_logged install-local 300 "${MK[@]}" install DESTDIR="$L" PREFIX=/usr/local || { show install-local; fail "make install PREFIX=/usr/local"; }
+for f in sbin/xotproxy share/man/man8/xotproxy.8 share/man/man5/xotproxy.conf.5 \
+         etc/xotproxy/xotproxy.ini lib/systemd/system/xotproxy.service lib/sysusers.d/xotproxy.conf; do
+	[ -f "$L/usr/local/$f" ] || fail "PREFIX=/usr/local: /usr/local/$f missing"
+done
+[ ! -e "$L/etc" ] || fail "PREFIX=/usr/local installed into /etc"
+grep -qx 'ExecStart=/usr/local/sbin/xotproxy -c /usr/local/etc/xotproxy/xotproxy.ini' "$L/usr/local/lib/systemd/system/xotproxy.service" ||
+	fail "PREFIX=/usr/local: $(grep '^ExecStart=' "$L/usr/local/lib/systemd/system/xotproxy.service")"
+grep -q '^cert = /usr/local/etc/xotproxy/server.pem' "$L/usr/local/etc/xotproxy/xotproxy.ini" ||
+	fail "PREFIX=/usr/local: the sample config does not name /usr/local/etc/xotproxy/server.pem"
+grep -q '^\.Pa /usr/local/etc/xotproxy/xotproxy.ini' "$L/usr/local/share/man/man5/xotproxy.conf.5" ||
+	fail "PREFIX=/usr/local: the man page does not name /usr/local/etc/xotproxy/xotproxy.ini"
+grep -rqE '/usr/local/usr/local|(^|[^l])/etc/xotproxy' "$L" && fail "PREFIX=/usr/local: a path was substituted wrongly: $(grep -rnE '/usr/local/usr/local|(^|[^l])/etc/xotproxy' "$L" | head -n 3)"
+run_logged uninstall-local 120 "${MK[@]}" uninstall DESTDIR="$L" PREFIX=/usr/local || { show uninstall-local; fail "make uninstall PREFIX=/usr/local"; }
+left=$(find "$L" -type f)
+[ -z "$left" ] || fail "PREFIX=/usr/local: files left after make uninstall: $left"
+ok "PREFIX=/usr/local: config in /usr/local/etc/xotproxy, paths substituted, uninstall clean"
+
+note "PASS"
