@@ -41,6 +41,8 @@ Subcommands (see --help of each):
                                    until every outstanding stream has ended
               send:SPEC[,SPEC...]  send only; collect[:SECS] reads them
               hold:SECS  touch:PATH  wait:PATH[:SECS]  eof[:SECS]
+              kill:PID[:SIGNUM]    signal a process at once (e.g. SIGTERM to
+                                   the proxy right after a send)
             SPEC = NAME/TYPE[/serial=N][/id=N][/opcode=N][/edns][/qd=N][/size=N]
             (size pads the message with zero octets to N). A stream ends at
             an error rcode, at the 2nd SOA (AXFR), at the closing SOA or an
@@ -934,6 +936,11 @@ def cmd_streams(a):
             elif kind == "hold":
                 out("holding %s s (not reading)" % arg)
                 time.sleep(float(arg))
+            elif kind == "kill":         # kill:PID[:SIG]: signal a process (the proxy) right now
+                p = arg.split(":")
+                sig = int(p[1]) if len(p) > 1 else 15
+                os.kill(int(p[0]), sig)
+                out("sent signal %d to pid %s" % (sig, p[0]))
             elif kind == "touch":
                 open(arg, "w").close()
                 out("touched %s" % arg)
