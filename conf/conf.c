@@ -34,7 +34,8 @@ enum section { SEC_NONE, SEC_GLOBAL, SEC_INBOUND, SEC_ZONE };
 
 enum key_id {
 	K_LOG_LEVEL, K_USER, K_LISTEN, K_CERT, K_KEY, K_BACKEND,
-	K_HANDSHAKE_TIMEOUT, K_IDLE_TIMEOUT, K_TRANSFER_TIMEOUT, K_MAX_CLIENTS, K_MAX_CLIENTS_PER_IP, K_ALLOW, K_COUNT
+	K_HANDSHAKE_TIMEOUT, K_IDLE_TIMEOUT, K_TRANSFER_TIMEOUT, K_MAX_CLIENTS, K_MAX_CLIENTS_PER_IP,
+	K_BACKEND_TIMEOUT, K_IPV6_PREFIX, K_MAX_HANDSHAKES, K_SHUTDOWN_TIMEOUT, K_ALLOW, K_COUNT
 };
 
 struct key_def {
@@ -55,6 +56,10 @@ static const struct key_def keys[K_COUNT] = {
 	[K_TRANSFER_TIMEOUT] = { SEC_INBOUND, "transfer-timeout", 1, 86400 },
 	[K_MAX_CLIENTS] = { SEC_INBOUND, "max-clients", 1, 1000000 },
 	[K_MAX_CLIENTS_PER_IP] = { SEC_INBOUND, "max-clients-per-ip", 0, 1000000 },
+	[K_BACKEND_TIMEOUT] = { SEC_INBOUND, "backend-timeout", 1, 3600 },
+	[K_IPV6_PREFIX] = { SEC_INBOUND, "ipv6-prefix", 0, 128 },
+	[K_MAX_HANDSHAKES] = { SEC_INBOUND, "max-handshakes", 1, 1000000 },
+	[K_SHUTDOWN_TIMEOUT] = { SEC_GLOBAL, "shutdown-timeout", 0, 3600 },
 	[K_ALLOW] = { SEC_ZONE, "allow", 0, 0 },
 };
 
@@ -350,6 +355,18 @@ set_value(struct parse_state *ps, enum key_id k, const char *value)
 	case K_MAX_CLIENTS_PER_IP:
 		num = &c->max_clients_per_ip;
 		break;
+	case K_BACKEND_TIMEOUT:
+		num = &c->backend_timeout;
+		break;
+	case K_IPV6_PREFIX:
+		num = &c->ipv6_prefix;
+		break;
+	case K_MAX_HANDSHAKES:
+		num = &c->max_handshakes;
+		break;
+	case K_SHUTDOWN_TIMEOUT:
+		num = &c->shutdown_timeout;
+		break;
 	case K_ALLOW:
 		return set_allow(ps, value);
 	case K_COUNT:
@@ -566,8 +583,48 @@ set_defaults(struct conf *c)
 	c->transfer_timeout = 120;            /* progress, not total: big zones take long */
 	c->max_clients = 1024;
 	c->max_clients_per_ip = 64;           /* TCP-04: generous, NAT-friendly */
+	c->backend_timeout = 10;
+	c->ipv6_prefix = 64;                  /* one site's /64 counts as one client */
+	c->max_handshakes = 256;
+	c->shutdown_timeout = 10;
 	/* PRX-06: the plaintext backend defaults to loopback */
 	netaddr_parse("127.0.0.1:53", 0, &c->backend);
+}
+
+static int
+cidr_cmp(const void *a, const void *b)
+{
+	const struct cidr *x = a, *y = b;
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	if (x->prefix != y->prefix)
+		return x->prefix < y->prefix ? -1 : 1;
+	return memcmp(x->addr, y->addr, sizeof(x->addr));
+}
+
+/* Collects every zone's allow entries into one sorted, duplicate-free list
+ * for the accept-time check (thousands of zones usually share a few). */
+static int
+build_any_allow(struct conf *c)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < c->n_zones; i++)
+		total += c->zones[i].n_allow;
+	if (total == 0)
+		return 0;
+	c->any_allow = malloc(total * sizeof(*c->any_allow));
+	if (c->any_allow == NULL)
+		return -1;
+	for (size_t i = 0, k = 0; i < c->n_zones; i++)
+		for (size_t j = 0; j < c->zones[i].n_allow; j++)
+			c->any_allow[k++] = c->zones[i].allow[j];
+	qsort(c->any_allow, total, sizeof(*c->any_allow), cidr_cmp);
+	size_t n = 1;
+	for (size_t i = 1; i < total; i++)
+		if (cidr_cmp(&c->any_allow[n - 1], &c->any_allow[i]) != 0)
+			c->any_allow[n++] = c->any_allow[i];
+	c->n_any_allow = n;
+	return 0;
 }
 
 static int
@@ -590,6 +647,10 @@ finish(struct parse_state *ps)
 	}
 	if (c->key == NULL) {
 		fail(ps, ps->inbound_line, "[inbound] key is required");
+		return -1;
+	}
+	if (build_any_allow(c) < 0) {
+		fail(ps, 0, "out of memory");
 		return -1;
 	}
 	return 0;
@@ -764,6 +825,7 @@ conf_free(struct conf *conf)
 	free(conf->cert);
 	free(conf->key);
 	free(conf->zones);
+	free(conf->any_allow);
 	free(conf);
 }
 
@@ -779,6 +841,15 @@ conf_unref(struct conf *conf)
 {
 	if (conf != NULL && --conf->refs == 0)
 		conf_free(conf);
+}
+
+bool
+conf_address_allowed(const struct conf *conf, const struct sockaddr *sa)
+{
+	for (size_t i = 0; i < conf->n_any_allow; i++)
+		if (cidr_match(&conf->any_allow[i], sa))
+			return true;
+	return false;
 }
 
 const struct conf_zone *
@@ -823,6 +894,7 @@ conf_print(const struct conf *conf, FILE *out)
 	fprintf(out, "log-level = %s\n", log_level_name((enum log_level)conf->log_level));
 	if (conf->user != NULL)
 		fprintf(out, "user = %s\n", conf->user);
+	fprintf(out, "shutdown-timeout = %u\n", conf->shutdown_timeout);
 
 	fputs("\n[inbound]\nlisten =", out);
 	for (size_t i = 0; i < conf->n_listen; i++) {
@@ -838,6 +910,9 @@ conf_print(const struct conf *conf, FILE *out)
 	fprintf(out, "transfer-timeout = %u\n", conf->transfer_timeout);
 	fprintf(out, "max-clients = %u\n", conf->max_clients);
 	fprintf(out, "max-clients-per-ip = %u\n", conf->max_clients_per_ip);
+	fprintf(out, "max-handshakes = %u\n", conf->max_handshakes);
+	fprintf(out, "ipv6-prefix = %u\n", conf->ipv6_prefix);
+	fprintf(out, "backend-timeout = %u\n", conf->backend_timeout);
 
 	if (conf->n_zones == 0)
 		fputs("\n# no [zone ...] sections: every transfer is refused\n", out);

@@ -2,6 +2,7 @@
 #ifndef XP_CONF_H
 #define XP_CONF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@ struct conf {
 	char *path;                        /* file it was loaded from */
 	int log_level;                     /* enum log_level */
 	char *user;                        /* drop root to this user after binding, or NULL */
+	unsigned shutdown_timeout;         /* seconds in-flight answers get at SIGTERM */
 
 	/* [inbound] */
 	struct netaddr listen[CONF_MAX_LISTEN];
@@ -38,9 +40,14 @@ struct conf {
 	unsigned transfer_timeout;         /* seconds without a complete answer message while one is owed */
 	unsigned max_clients;              /* concurrent TLS connections */
 	unsigned max_clients_per_ip;       /* concurrent connections per client address; 0 = no cap */
+	unsigned ipv6_prefix;              /* IPv6 clients are grouped by this prefix for caps */
+	unsigned max_handshakes;           /* pending TLS handshakes; the oldest goes at the cap */
+	unsigned backend_timeout;          /* seconds: backend connect, and first byte of an answer */
 
 	struct conf_zone *zones;
 	size_t n_zones;
+	struct cidr *any_allow;            /* every zone's allow entries, sorted, unique */
+	size_t n_any_allow;
 };
 
 /* Loads and validates FILE. On failure returns NULL and writes
@@ -60,6 +67,10 @@ void conf_unref(struct conf *conf);      /* frees at zero; NULL is fine */
 
 /* The effective settings, in the same INI syntax (for -t). */
 void conf_print(const struct conf *conf, FILE *out);
+
+/* True if some zone's allow list admits sa: a client for which this is
+ * false can never transfer anything, so it is closed at accept. */
+bool conf_address_allowed(const struct conf *conf, const struct sockaddr *sa);
 
 /* Zone with exactly this (lowercase wire) apex, or NULL. */
 const struct conf_zone *conf_zone_find(const struct conf *conf, const uint8_t *wire, size_t len);

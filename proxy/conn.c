@@ -41,14 +41,16 @@
 #define IN_BUF_SIZE 4096            /* largest query frame accepted, prefix included */
 #define LOCAL_BUF_SIZE (DNS_ERROR_MAX + 2)
 #define RING_SIZE 65536
-#define MAX_INFLIGHT 8              /* pipelined queries awaiting answers */
+#define MAX_INFLIGHT 16             /* pipelined queries awaiting answers */
+#define MAX_XFR_INFLIGHT 8          /* of which AXFR/IXFR; more get SERVFAIL (XOT-10) */
 #define TLS_RECORD_MAX 16384
 
 enum conn_state { CONN_HANDSHAKE, CONN_OPEN, CONN_CLOSED };
 
+/* One query forwarded to the backend. It keeps no reference to the
+ * configuration: the verdict was taken when it arrived (issue 7). */
 struct inflight {
 	struct xfr xfr;
-	const struct conf_zone *zone;
 	struct dns_query_echo {         /* what a locally made answer must echo */
 		uint8_t qname[DNAME_MAXLEN];
 		size_t qname_len;
@@ -60,10 +62,11 @@ struct conn {
 	uint32_t magic;
 	enum conn_state state;
 	uint64_t id;
-	struct server *srv;
-	struct conf *conf;              /* the configuration it was accepted under */
+	struct server *srv;             /* srv->conf judges every query as it arrives */
 	struct conn *prev, *next;
+	struct conn *hs_prev, *hs_next; /* pending handshakes, oldest first */
 	struct sockaddr_storage peer;
+	struct sockaddr_storage peer_group;   /* key for per-client caps (IPv6 by prefix) */
 	char peer_text[NETADDR_TEXT_MAX];
 
 	/* client side: TLS */
@@ -71,7 +74,7 @@ struct conn {
 	WOLFSSL *ssl;
 	ev_io cli_io;
 	int hs_blk, rd_blk, wr_blk;     /* EV_READ/EV_WRITE an operation waits for */
-	bool stopping;                  /* server shutdown: no new queries */
+	bool stopping;                  /* server shutdown: answer what was read, read no more */
 	size_t wr_len;                  /* length passed to the pending wolfSSL_write */
 
 	/* queries from the client (IN_BUF_SIZE octets, allocated while query
@@ -79,6 +82,7 @@ struct conn {
 	 * allowed, of which in_sent have gone to the backend */
 	uint8_t *in;
 	size_t in_len, in_fwd, in_sent;
+	size_t in_skip;                 /* octets of an oversized frame still to discard */
 
 	/* one local answer waiting for a frame boundary */
 	uint8_t local[LOCAL_BUF_SIZE];
@@ -94,9 +98,13 @@ struct conn {
 	struct inflight *cur;           /* query the current answer frame belongs to */
 	struct inflight inflight[MAX_INFLIGHT];
 	unsigned n_inflight;
+	struct inflight lone;           /* last IXFR ended by a lone SOA, in case more follows */
+	bool has_lone;
 
 	ev_timer timer;
 	double accepted, last_active;
+	double up_since;                /* backend connect started, or last backend byte,
+	                                 * or first query owed since then */
 };
 
 static void conn_pump(struct conn *c);
@@ -112,15 +120,19 @@ conn_next(struct conn *c)
 static void
 log_xfr(struct conn *c, const struct inflight *f, const char *outcome)
 {
-	char type[16];
+	char type[16], zone[DNAME_TEXT_MAX];
 	dns_type_name(f->xfr.qtype, type);
 	double secs = ev_now(c->srv->loop) - f->xfr.start;
 	enum log_level level = f->xfr.qtype == DNS_TYPE_SOA && strcmp(outcome, "ok") == 0
 	                       ? XP_LOG_DEBUG : XP_LOG_INFO;
 	if (level > log_threshold)
 		return;
+	uint8_t lower[DNAME_MAXLEN];
+	memcpy(lower, f->echo.qname, f->echo.qname_len);
+	dname_lower(lower, f->echo.qname_len);
+	dname_to_text(lower, zone);
 	xp_log(level, "conn %llu, remote %s, zone %s, %s, %s, %u messages, %llu bytes, %.3f s",
-	       (unsigned long long)c->id, c->peer_text, f->zone->name, type, outcome,
+	       (unsigned long long)c->id, c->peer_text, zone, type, outcome,
 	       f->xfr.messages, (unsigned long long)f->xfr.bytes, secs);
 }
 
@@ -136,6 +148,41 @@ log_refusal(struct conn *c, const struct dns_query *q, const char *what, const c
 	}
 	xp_log(XP_LOG_INFO, "conn %llu, remote %s, zone %s, %s, %s (%s)",
 	       (unsigned long long)c->id, c->peer_text, zone, type, what, reason);
+}
+
+/* ---- pending handshakes, oldest first (max-handshakes) ------------------ */
+
+static void
+hs_link(struct conn *c)
+{
+	struct server *srv = c->srv;
+	c->hs_prev = srv->hs_tail;
+	c->hs_next = NULL;
+	if (srv->hs_tail != NULL)
+		srv->hs_tail->hs_next = c;
+	else
+		srv->hs_head = c;
+	srv->hs_tail = c;
+	srv->n_handshakes++;
+}
+
+/* Leaves the list when the handshake ends, whichever way. */
+static void
+hs_unlink(struct conn *c)
+{
+	struct server *srv = c->srv;
+	if (c->state != CONN_HANDSHAKE)
+		return;
+	if (c->hs_prev != NULL)
+		c->hs_prev->hs_next = c->hs_next;
+	else
+		srv->hs_head = c->hs_next;
+	if (c->hs_next != NULL)
+		c->hs_next->hs_prev = c->hs_prev;
+	else
+		srv->hs_tail = c->hs_prev;
+	c->hs_prev = c->hs_next = NULL;
+	srv->n_handshakes--;
 }
 
 /* ---- teardown ----------------------------------------------------------- */
@@ -188,6 +235,7 @@ conn_close(struct conn *c, bool notify, const char *abort_reason)
 		abort_inflight(c, abort_reason != NULL ? abort_reason : "connection closed");
 	if (notify && c->state == CONN_OPEN)
 		wolfSSL_shutdown(c->ssl);           /* one non-blocking attempt */
+	hs_unlink(c);
 	ev_io_stop(c->srv->loop, &c->cli_io);
 	ev_timer_stop(c->srv->loop, &c->timer);
 	up_close(c);
@@ -214,10 +262,9 @@ conn_free(struct conn *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	c->magic = 0;
-	conf_unref(c->conf);
-	struct sockaddr_storage peer = c->peer;
+	struct sockaddr_storage group = c->peer_group;
 	free(c);
-	server_conn_gone(srv, (const struct sockaddr *)&peer);
+	server_conn_gone(srv, (const struct sockaddr *)&group);
 }
 
 /* Every callback ends here: frees a connection that closed during it. */
@@ -231,11 +278,11 @@ conn_after_event(struct conn *c)
 /* ---- answer stream tracking (respscan callbacks) ------------------------ */
 
 static struct inflight *
-find_inflight(struct conn *c, uint16_t id)
+find_inflight(const struct conn *c, uint16_t id)
 {
 	for (unsigned i = 0; i < c->n_inflight; i++)
 		if (c->inflight[i].xfr.id == id)
-			return &c->inflight[i];
+			return (struct inflight *)&c->inflight[i];
 	return NULL;
 }
 
@@ -249,11 +296,30 @@ remove_inflight(struct conn *c, struct inflight *f)
 		c->inflight[i] = c->inflight[c->n_inflight];
 }
 
+/* A frame with the ID of the last lone-SOA IXFR answer: that SOA was the
+ * first message of an AXFR-style answer, which goes on (issue 7, IXFR-02). */
+static struct inflight *
+resume_lone(struct conn *c, uint16_t id)
+{
+	if (!c->has_lone || c->lone.xfr.id != id || c->n_inflight == MAX_INFLIGHT)
+		return NULL;
+	c->has_lone = false;
+	struct inflight *f = &c->inflight[c->n_inflight++];
+	*f = c->lone;
+	xfr_resume(&f->xfr);
+	log_debug("conn %llu, remote %s, IXFR id %u goes on after its lone SOA (AXFR-style)",
+	          (unsigned long long)c->id, c->peer_text, id);
+	return f;
+}
+
 static void
 on_frame_begin(void *ctx, const uint8_t hdr[12])
 {
 	struct conn *c = ctx;
 	c->cur = find_inflight(c, rd16(hdr));
+	if (c->cur == NULL)
+		c->cur = resume_lone(c, rd16(hdr));
+	c->has_lone = false;            /* another answer began: the lone one is over */
 	if (c->cur != NULL)
 		xfr_frame_begin(&c->cur->xfr, hdr);
 	else
@@ -286,7 +352,11 @@ on_frame_end(void *ctx, size_t frame_len, bool malformed)
 		snprintf(outcome, sizeof(outcome), "error (%s from backend)", dns_rcode_name(f->xfr.rcode));
 		log_xfr(c, f, outcome);
 	} else {
-		log_xfr(c, f, "ok");
+		log_xfr(c, f, f->xfr.lone_soa ? "ok (lone SOA)" : "ok");
+	}
+	if (f->xfr.lone_soa) {
+		c->lone = *f;
+		c->has_lone = true;
 	}
 	remove_inflight(c, f);
 }
@@ -336,7 +406,7 @@ static void up_cb(struct ev_loop *loop, ev_io *w, int revents);
  * flight: those get SERVFAIL with EDE 23 and the session stays usable.
  * Returns false when answers were already under way (caller must abort). */
 static bool
-backend_failed(struct conn *c, const char *why)
+backend_failed(struct conn *c, const char *why, const char *ede_text)
 {
 	if (!respscan_at_boundary(&c->scan))
 		return false;
@@ -354,7 +424,7 @@ backend_failed(struct conn *c, const char *why)
 		                       .has_padding = f->echo.has_padding };
 		memcpy(q.qname, f->echo.qname, f->echo.qname_len);
 		uint8_t buf[LOCAL_BUF_SIZE];
-		int n = dnsmsg_build_error(&q, DNS_RCODE_SERVFAIL, DNS_EDE_NETWORK_ERROR, "backend unreachable",
+		int n = dnsmsg_build_error(&q, DNS_RCODE_SERVFAIL, DNS_EDE_NETWORK_ERROR, ede_text,
 		                           buf + 2, sizeof(buf) - 2);
 		assert(n > 0);
 		wr16(buf, (uint16_t)n);
@@ -376,12 +446,13 @@ backend_failed(struct conn *c, const char *why)
 static void
 up_connect(struct conn *c)
 {
-	const struct netaddr *be = &c->conf->backend;
+	const struct netaddr *be = &c->srv->conf->backend;
+	c->up_since = ev_now(c->srv->loop);
 	int fd = socket(be->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		char why[96];
 		snprintf(why, sizeof(why), "backend socket: %s", strerror(errno));
-		if (!backend_failed(c, why))
+		if (!backend_failed(c, why, "backend unreachable"))
 			conn_close(c, false, why);
 		return;
 	}
@@ -399,7 +470,7 @@ up_connect(struct conn *c)
 	}
 	char why[96];
 	snprintf(why, sizeof(why), "backend connect: %s", strerror(errno));
-	if (!backend_failed(c, why))
+	if (!backend_failed(c, why, "backend unreachable"))
 		conn_close(c, false, why);
 }
 
@@ -417,7 +488,7 @@ up_connect_done(struct conn *c)
 		return true;
 	char why[96];
 	snprintf(why, sizeof(why), "backend connect: %s", strerror(err));
-	if (!backend_failed(c, why))
+	if (!backend_failed(c, why, "backend unreachable"))
 		conn_close(c, false, why);
 	return true;
 }
@@ -438,7 +509,7 @@ up_write(struct conn *c)
 			return true;
 		char why[96];
 		snprintf(why, sizeof(why), "backend send: %s", strerror(errno));
-		if (!backend_failed(c, why))
+		if (!backend_failed(c, why, "backend unreachable"))
 			conn_close(c, false, why);
 		return true;
 	}
@@ -474,7 +545,7 @@ up_eof(struct conn *c, const char *why)
 		up_close(c);
 		return;
 	}
-	if (!backend_failed(c, why))
+	if (!backend_failed(c, why, "backend unreachable"))
 		conn_close(c, false, why);   /* never a fabricated end of zone (AXFR-05) */
 }
 
@@ -516,6 +587,7 @@ up_read(struct conn *c)
 		up_eof(c, "backend closed");
 		return true;
 	}
+	c->up_since = ev_now(c->srv->loop);         /* the backend is answering */
 	size_t got = (size_t)n;
 	for (int i = 0; i < cnt && got > 0; i++) {
 		size_t part = got < iov[i].iov_len ? got : iov[i].iov_len;
@@ -532,8 +604,42 @@ up_read(struct conn *c)
 
 /* ---- queries ------------------------------------------------------------ */
 
-/* Decides one complete query frame at the head of `in`: an allowed one is
- * marked for forwarding (in_fwd), anything else gets a local answer. */
+static unsigned
+count_transfers(const struct conn *c)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < c->n_inflight; i++)
+		n += c->inflight[i].xfr.qtype != DNS_TYPE_SOA;
+	return n;
+}
+
+/* Over the per-session caps a query is answered SERVFAIL at once (XOT-10),
+ * so pipelined queries never wait unread; an SOA still passes while the
+ * transfer cap is reached. Returns the verdict to use. */
+static struct verdict
+apply_caps(const struct conn *c, const struct dns_query *q, struct verdict v)
+{
+	if (!v.forward)
+		return v;
+	if (find_inflight(c, q->id) != NULL) {
+		/* TCP-02: an ID already in flight would make answers ambiguous. */
+		v.forward = false;
+		v.rcode = DNS_RCODE_FORMERR;
+		v.ede = DNS_EDE_NONE;
+		v.reason = "id already in flight";
+	} else if (c->n_inflight == MAX_INFLIGHT ||
+	           (q->qtype != DNS_TYPE_SOA && count_transfers(c) >= MAX_XFR_INFLIGHT)) {
+		v.forward = false;
+		v.rcode = DNS_RCODE_SERVFAIL;
+		v.ede = DNS_EDE_OTHER;
+		v.reason = "transfer limit";
+	}
+	return v;
+}
+
+/* Decides one complete query frame at the head of `in` against the
+ * configuration in force now: an allowed one is marked for forwarding
+ * (in_fwd), anything else gets a local answer. */
 static void
 handle_query(struct conn *c, const uint8_t *msg, size_t len)
 {
@@ -548,23 +654,18 @@ handle_query(struct conn *c, const uint8_t *msg, size_t len)
 		queue_answer(c, &q, DNS_RCODE_FORMERR, DNS_EDE_NONE, NULL);
 		return;
 	}
-	struct verdict v = policy_check(c->conf, &q, (const struct sockaddr *)&c->peer);
-	if (v.forward && find_inflight(c, q.id) != NULL) {
-		/* TCP-02: an ID already in flight would make answers ambiguous. */
-		v.forward = false;
-		v.rcode = DNS_RCODE_FORMERR;
-		v.ede = DNS_EDE_NONE;
-		v.reason = "id already in flight";
-	}
+	struct verdict v = policy_check(c->srv->conf, &q, (const struct sockaddr *)&c->peer);
+	v = apply_caps(c, &q, v);
 	if (!v.forward) {
 		log_refusal(c, &q, v.rcode == DNS_RCODE_REFUSED ? "refused" : dns_rcode_name(v.rcode),
 		            v.reason);
-		queue_answer(c, &q, v.rcode, v.ede, NULL);
+		queue_answer(c, &q, v.rcode, v.ede, v.rcode == DNS_RCODE_SERVFAIL ? v.reason : NULL);
 		return;
 	}
+	if (c->n_inflight == 0)
+		c->up_since = c->last_active;       /* the backend owes an answer from now */
 	struct inflight *f = &c->inflight[c->n_inflight++];
 	xfr_init(&f->xfr, q.id, q.qtype, q.has_ixfr_serial, q.ixfr_serial, ev_now(c->srv->loop));
-	f->zone = v.zone;
 	memcpy(f->echo.qname, q.qname, q.qname_len);
 	f->echo.qname_len = q.qname_len;
 	f->echo.rd = q.rd;
@@ -572,6 +673,53 @@ handle_query(struct conn *c, const uint8_t *msg, size_t len)
 	f->echo.has_padding = q.has_padding;
 	c->in_fwd = len + 2;
 	c->in_sent = 0;
+}
+
+/* A frame longer than IN_BUF_SIZE: answered FORMERR (with whatever of its
+ * header and question fits in the buffer) and its octets discarded as
+ * they arrive, so the session goes on (issue 7). */
+static void
+skip_oversized(struct conn *c, size_t flen)
+{
+	struct dns_query q;
+	const char *why;
+	dnsmsg_parse_query(c->in + 2, c->in_len - 2, &q, &why);
+	q.has_opt = false;
+	log_refusal(c, &q, "formerr", "query frame over 4094 octets");
+	queue_answer(c, &q, DNS_RCODE_FORMERR, DNS_EDE_NONE, NULL);
+	c->in_skip = flen + 2 - c->in_len;
+	c->in_len = 0;
+}
+
+/* Takes complete frames from `in` while there is room to act on them. */
+static bool
+process_queries(struct conn *c)
+{
+	bool progress = false;
+	while (c->state == CONN_OPEN && c->in_fwd == 0 && c->local_len == 0 && c->in_len >= 2) {
+		size_t flen = rd16(c->in);
+		if (flen < DNS_HDR_LEN) {
+			log_info("conn %llu, remote %s, closed: query frame of %zu octets",
+			         (unsigned long long)c->id, c->peer_text, flen);
+			conn_close(c, true, "bad query frame");
+			return true;
+		}
+		if (flen + 2 > IN_BUF_SIZE) {
+			if (c->in_len < IN_BUF_SIZE)
+				break;              /* the header and question, as far as they fit */
+			skip_oversized(c, flen);
+			return true;
+		}
+		if (c->in_len < flen + 2)
+			break;
+		handle_query(c, c->in + 2, flen);
+		if (c->in_fwd == 0) {               /* answered locally: drop the frame */
+			memmove(c->in, c->in + flen + 2, c->in_len - flen - 2);
+			c->in_len -= flen + 2;
+		}
+		progress = true;
+	}
+	return progress;
 }
 
 /* Opens the backend connection at the first allowed query (not before, so a
@@ -589,32 +737,6 @@ up_ensure(struct conn *c)
 	return true;
 }
 
-/* Takes complete frames from `in` while there is room to act on them. */
-static bool
-process_queries(struct conn *c)
-{
-	bool progress = false;
-	while (c->state == CONN_OPEN && !c->stopping && c->in_fwd == 0 && c->local_len == 0 &&
-	       c->n_inflight < MAX_INFLIGHT && c->in_len >= 2) {
-		size_t flen = rd16(c->in);
-		if (flen < DNS_HDR_LEN || flen + 2 > IN_BUF_SIZE) {
-			log_info("conn %llu, remote %s, closed: query frame of %zu octets",
-			         (unsigned long long)c->id, c->peer_text, flen);
-			conn_close(c, true, "bad query frame");
-			return true;
-		}
-		if (c->in_len < flen + 2)
-			break;
-		handle_query(c, c->in + 2, flen);
-		if (c->in_fwd == 0) {               /* answered locally: drop the frame */
-			memmove(c->in, c->in + flen + 2, c->in_len - flen - 2);
-			c->in_len -= flen + 2;
-		}
-		progress = true;
-	}
-	return progress;
-}
-
 /* ---- client side: TLS ----------------------------------------------------- */
 
 static bool
@@ -624,6 +746,7 @@ cli_handshake(struct conn *c)
 		return false;
 	int ret = wolfSSL_accept(c->ssl);
 	if (ret == WOLFSSL_SUCCESS) {
+		hs_unlink(c);
 		if (!tls_alpn_is_dot(c->ssl)) {     /* XOT-01: no DNS without ALPN dot */
 			log_info("conn %llu, remote %s, closed: ALPN dot not negotiated",
 			         (unsigned long long)c->id, c->peer_text);
@@ -661,10 +784,20 @@ cli_handshake(struct conn *c)
 /* Reads decrypted query bytes. An idle connection holds no query buffer: the
  * first read goes to the stack and the buffer is allocated only if it
  * returned data. */
+/* Discards the first octets of `in` that belong to an oversized frame. */
+static void
+drop_skipped(struct conn *c)
+{
+	size_t n = c->in_skip < c->in_len ? c->in_skip : c->in_len;
+	memmove(c->in, c->in + n, c->in_len - n);
+	c->in_len -= n;
+	c->in_skip -= n;
+}
+
 static bool
 cli_read(struct conn *c)
 {
-	if (c->state != CONN_OPEN || c->rd_blk || c->in_len == IN_BUF_SIZE)
+	if (c->state != CONN_OPEN || c->rd_blk || c->stopping || c->in_len == IN_BUF_SIZE)
 		return false;
 	uint8_t probe[512];
 	uint8_t *dst = c->in != NULL ? c->in + c->in_len : probe;
@@ -680,6 +813,8 @@ cli_read(struct conn *c)
 			memcpy(c->in, probe, (size_t)ret);
 		}
 		c->in_len += (size_t)ret;
+		if (c->in_skip > 0)
+			drop_skipped(c);
 		return true;
 	}
 	char err[TLS_ERR_MAX];
@@ -791,20 +926,49 @@ update_events(struct conn *c)
 	}
 }
 
-/* When the connection's current state runs out of time: the handshake
- * deadline; the progress deadline while answers are owed (a query in flight,
- * or output not yet taken by the client; progress is a complete message
- * from the backend or a whole TLS record taken by the client); or the idle
- * deadline (TCP-05: only complete messages count as activity). */
-static double
-conn_deadline(const struct conn *c)
+/* The backend owes the first octet of an answer: it is still connecting,
+ * or queries are in flight and none of their answers has begun. */
+static bool
+backend_owes_first_byte(const struct conn *c)
 {
-	const struct conf *conf = c->conf;
-	if (c->state == CONN_HANDSHAKE)
+	if (c->up_connecting)
+		return true;
+	if (c->n_inflight == 0 || !respscan_at_boundary(&c->scan))
+		return false;
+	for (unsigned i = 0; i < c->n_inflight; i++)
+		if (c->inflight[i].xfr.messages > 0)
+			return false;
+	return true;
+}
+
+enum deadline { DL_HANDSHAKE, DL_BACKEND, DL_TRANSFER, DL_IDLE };
+
+/* When the connection's current state runs out of time, and which limit
+ * that is: the handshake deadline; backend-timeout while the backend owes
+ * the first octet of an answer; the progress deadline while answers are
+ * owed (a query in flight, or output not yet taken by the client; progress
+ * is a complete message from the backend or a whole TLS record taken by
+ * the client); or the idle deadline (TCP-05: only complete messages count
+ * as activity). Always the configuration in force now. */
+static double
+conn_deadline(const struct conn *c, enum deadline *kind)
+{
+	const struct conf *conf = c->srv->conf;
+	if (c->state == CONN_HANDSHAKE) {
+		*kind = DL_HANDSHAKE;
 		return c->accepted + conf->handshake_timeout;
-	if (!idle(c))
-		return c->last_active + conf->transfer_timeout;
-	return c->last_active + conf->idle_timeout;
+	}
+	if (idle(c)) {
+		*kind = DL_IDLE;
+		return c->last_active + conf->idle_timeout;
+	}
+	*kind = DL_TRANSFER;
+	double t = c->last_active + conf->transfer_timeout;
+	if (backend_owes_first_byte(c) && c->up_since + conf->backend_timeout < t) {
+		*kind = DL_BACKEND;
+		t = c->up_since + conf->backend_timeout;
+	}
+	return t;
 }
 
 /* Activity only moves the deadline later, and the timer handles that
@@ -815,7 +979,8 @@ static void
 conn_rearm_timer(struct conn *c)
 {
 	struct ev_loop *loop = c->srv->loop;
-	double left = conn_deadline(c) - ev_now(loop);
+	enum deadline kind;
+	double left = conn_deadline(c, &kind) - ev_now(loop);
 	if (left < 0)
 		left = 0;
 	if (!ev_is_active(&c->timer) || ev_timer_remaining(loop, &c->timer) > left + 0.001) {
@@ -894,17 +1059,24 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct conn *c = w->data;
 	assert(c->magic == CONN_MAGIC);
-	double now = ev_now(loop), deadline = conn_deadline(c);
+	enum deadline kind;
+	double now = ev_now(loop), deadline = conn_deadline(c, &kind);
 	if (now < deadline) {
 		w->repeat = deadline - now;
 		ev_timer_again(loop, w);
 		return;
 	}
-	if (c->state == CONN_HANDSHAKE) {
+	if (kind == DL_HANDSHAKE) {
 		log_info("conn %llu, remote %s, TLS handshake failed (timeout)",
 		         (unsigned long long)c->id, c->peer_text);
 		conn_close(c, false, NULL);
-	} else if (!idle(c)) {
+	} else if (kind == DL_BACKEND) {
+		/* XoT error table, "backend fails before answering": SERVFAIL + EDE 23 */
+		if (backend_failed(c, "backend timeout", "backend timeout"))
+			conn_pump(c);
+		else
+			conn_close(c, false, "backend timeout");
+	} else if (kind == DL_TRANSFER) {
 		if (c->n_inflight == 0)
 			log_info("conn %llu, remote %s, closed: client stopped reading (transfer timeout)",
 			         (unsigned long long)c->id, c->peer_text);
@@ -919,7 +1091,8 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 /* ---- lifecycle ---------------------------------------------------------- */
 
 int
-conn_accept(struct server *srv, int fd, const struct sockaddr *peer, socklen_t peer_len)
+conn_accept(struct server *srv, int fd, const struct sockaddr *peer, socklen_t peer_len,
+            const struct sockaddr_storage *group)
 {
 	struct conn *c = calloc(1, sizeof(*c));
 	if (c == NULL) {
@@ -942,10 +1115,10 @@ conn_accept(struct server *srv, int fd, const struct sockaddr *peer, socklen_t p
 	c->state = CONN_HANDSHAKE;
 	c->id = ++srv->next_conn_id;
 	c->srv = srv;
-	c->conf = conf_ref(srv->conf);
 	c->cli_fd = fd;
 	c->up_fd = -1;
 	memcpy(&c->peer, peer, peer_len < sizeof(c->peer) ? peer_len : sizeof(c->peer));
+	c->peer_group = *group;
 	netaddr_format(peer, c->peer_text);
 	respscan_init(&c->scan, &scan_ops, c);
 	c->accepted = c->last_active = ev_now(srv->loop);
@@ -954,7 +1127,7 @@ conn_accept(struct server *srv, int fd, const struct sockaddr *peer, socklen_t p
 	c->cli_io.data = c;
 	ev_init(&c->timer, timer_cb);
 	c->timer.data = c;
-	c->timer.repeat = c->conf->handshake_timeout;
+	c->timer.repeat = srv->conf->handshake_timeout;
 	ev_timer_again(srv->loop, &c->timer);
 
 	c->next = srv->conns;
@@ -962,6 +1135,7 @@ conn_accept(struct server *srv, int fd, const struct sockaddr *peer, socklen_t p
 		srv->conns->prev = c;
 	srv->conns = c;
 	srv->n_conns++;
+	hs_link(c);
 	log_debug("conn %llu, remote %s, accepted", (unsigned long long)c->id, c->peer_text);
 
 	conn_pump(c);                      /* the ClientHello may already be there */
@@ -978,6 +1152,18 @@ conn_stop(struct conn *c)
 	} else {
 		conn_pump(c);
 	}
+	conn_after_event(c);
+}
+
+void
+conn_evict_handshake(struct server *srv)
+{
+	struct conn *c = srv->hs_head;
+	if (c == NULL)
+		return;
+	log_debug("conn %llu, remote %s, closed: oldest pending handshake, max-handshakes (%u) reached",
+	          (unsigned long long)c->id, c->peer_text, srv->conf->max_handshakes);
+	conn_close(c, false, NULL);
 	conn_after_event(c);
 }
 

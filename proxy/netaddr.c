@@ -302,3 +302,25 @@ cidr_format(const struct cidr *c, char out[CIDR_TEXT_MAX])
 	}
 	snprintf(out, CIDR_TEXT_MAX, "%s/%u", host, (unsigned)c->prefix);
 }
+
+void
+netaddr_group(const struct sockaddr *sa, unsigned v6_prefix, struct sockaddr_storage *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (sa->sa_family == AF_INET) {
+		struct sockaddr_in *o = (struct sockaddr_in *)out;
+		o->sin_family = AF_INET;
+		o->sin_addr = ((const struct sockaddr_in *)sa)->sin_addr;
+		return;
+	}
+	if (sa->sa_family != AF_INET6)
+		return;
+	struct sockaddr_in6 *o = (struct sockaddr_in6 *)out;
+	o->sin6_family = AF_INET6;
+	o->sin6_addr = ((const struct sockaddr_in6 *)sa)->sin6_addr;
+	uint8_t *b = o->sin6_addr.s6_addr;
+	if (memcmp(b, v4mapped_prefix, 12) == 0 || v6_prefix >= 128)
+		return;
+	for (unsigned bit = v6_prefix; bit < 128; bit++)
+		b[bit / 8] &= (uint8_t)~(0x80u >> (bit % 8));
+}

@@ -27,6 +27,11 @@ void netaddr_format_hostport(const struct sockaddr *sa, char out[NETADDR_TEXT_MA
 /* True if the address is 127.0.0.0/8, ::1 or ::ffff:127.0.0.0/104. */
 bool netaddr_is_loopback(const struct sockaddr *sa);
 
+/* The key a client is counted under for per-client caps: an IPv6 address
+ * with every bit past v6_prefix cleared (one site's /64 is one client), an
+ * IPv4 address (plain or mapped) as it is; the port is always zero. */
+void netaddr_group(const struct sockaddr *sa, unsigned v6_prefix, struct sockaddr_storage *out);
+
 struct cidr {
 	int family;          /* AF_INET or AF_INET6 */
 	uint8_t prefix;      /* 0..32 or 0..128 */

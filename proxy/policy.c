@@ -15,7 +15,7 @@ policy_check(const struct conf *conf, const struct dns_query *q, const struct so
 		return refuse(DNS_RCODE_BADVERS, DNS_EDE_NONE, "edns version");
 	/* XOT-15, XOT-16: only SOA, AXFR and IXFR are served over XoT. */
 	if (q->opcode != DNS_OPCODE_QUERY)
-		return refuse(DNS_RCODE_REFUSED, DNS_EDE_NOT_SUPPORTED, "opcode not supported");
+		return refuse(DNS_RCODE_NOTIMP, DNS_EDE_NOT_SUPPORTED, "opcode not supported");
 	if (q->qclass != DNS_CLASS_IN)
 		return refuse(DNS_RCODE_REFUSED, DNS_EDE_NOT_SUPPORTED, "class not supported");
 	if (q->qtype != DNS_TYPE_SOA && q->qtype != DNS_TYPE_AXFR && q->qtype != DNS_TYPE_IXFR)

@@ -12,7 +12,6 @@
 #include "log.h"
 
 #define ACCEPT_BACKOFF 1.0     /* seconds to pause accepting after EMFILE/ENFILE */
-#define STOP_GRACE 10.0        /* seconds in-flight transfers get at shutdown */
 
 static int
 listen_one(struct listener *l)
@@ -97,20 +96,50 @@ accept_backoff(struct server *srv, const char *what)
 	ev_timer_start(srv->loop, &srv->accept_backoff);
 }
 
-/* Logs refusals at the per-IP cap at most once a second, with a count. */
+/* Counts one accept-time refusal; logs at most once a second, naming the
+ * latest address and how many were refused since the last line. */
 static void
-cap_refused(struct server *srv, const struct sockaddr *peer)
+tally_refusal(struct server *srv, struct refusal_tally *t, const struct sockaddr *peer,
+              const char *what)
 {
-	srv->cap_refused++;
+	t->count++;
 	double now = ev_now(srv->loop);
-	if (now - srv->cap_logged < 1.0)
+	if (now - t->logged < 1.0)
 		return;
 	char text[NETADDR_TEXT_MAX];
 	netaddr_format(peer, text);
-	log_info("remote %s, connection refused: max-clients-per-ip (%u) reached (%u refused since the last report)",
-	         text, srv->conf->max_clients_per_ip, srv->cap_refused);
-	srv->cap_refused = 0;
-	srv->cap_logged = now;
+	log_info("remote %s, %s (%u since the last report)", text, what, t->count);
+	t->count = 0;
+	t->logged = now;
+}
+
+/* Decides at accept, before any TLS work, whether a connection may go on:
+ * its address must be in some zone's allow list, its client key under the
+ * per-IP cap (TCP-04); at max-handshakes the oldest pending handshake goes,
+ * so a flood of silent handshakes cannot lock out a real secondary. */
+static bool
+admit(struct server *srv, const struct sockaddr *peer, struct sockaddr_storage *group)
+{
+	const struct conf *conf = srv->conf;
+	if (!conf_address_allowed(conf, peer)) {
+		tally_refusal(srv, &srv->acl_refused, peer,
+		              "connection refused: address in no zone's allow list");
+		return false;
+	}
+	netaddr_group(peer, conf->ipv6_prefix, group);
+	if (!ipcount_take(&srv->per_ip, (struct sockaddr *)group, conf->max_clients_per_ip)) {
+		char what[96];
+		snprintf(what, sizeof(what), "connection refused: max-clients-per-ip (%u) reached",
+		         conf->max_clients_per_ip);
+		tally_refusal(srv, &srv->cap_refused, peer, what);
+		return false;
+	}
+	while (srv->n_handshakes >= conf->max_handshakes && srv->hs_head != NULL) {
+		tally_refusal(srv, &srv->hs_evicted, peer,
+		              "max-handshakes reached: closed the oldest pending handshake");
+		conn_evict_handshake(srv);
+	}
+	return true;
 }
 
 static void
@@ -131,14 +160,13 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 				log_warning("accept: %s", strerror(errno));
 			return;
 		}
-		/* TCP-04: one address may not hold every slot (before any TLS work). */
-		if (!ipcount_take(&srv->per_ip, (struct sockaddr *)&peer, srv->conf->max_clients_per_ip)) {
+		struct sockaddr_storage group;
+		if (!admit(srv, (struct sockaddr *)&peer, &group)) {
 			close(fd);
-			cap_refused(srv, (struct sockaddr *)&peer);
 			continue;
 		}
-		if (conn_accept(srv, fd, (struct sockaddr *)&peer, len) < 0) {
-			ipcount_release(&srv->per_ip, (struct sockaddr *)&peer);
+		if (conn_accept(srv, fd, (struct sockaddr *)&peer, len, &group) < 0) {
+			ipcount_release(&srv->per_ip, (struct sockaddr *)&group);
 			if (out_of_resources(errno)) {
 				accept_backoff(srv, "new TLS session");
 				return;
@@ -162,10 +190,10 @@ backoff_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 void
-server_conn_gone(struct server *srv, const struct sockaddr *peer)
+server_conn_gone(struct server *srv, const struct sockaddr *group)
 {
 	srv->n_conns--;
-	ipcount_release(&srv->per_ip, peer);
+	ipcount_release(&srv->per_ip, group);
 	if (srv->stopping) {
 		if (srv->n_conns == 0)
 			ev_break(srv->loop, EVBREAK_ALL);
@@ -180,7 +208,8 @@ static void
 stop_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct server *srv = w->data;
-	log_info("stop: %u connections still open after %.0f s, closing them", srv->n_conns, STOP_GRACE);
+	log_info("stop: %u connections still open after %u s, closing them", srv->n_conns,
+	         srv->conf->shutdown_timeout);
 	while (srv->conns != NULL)
 		conn_kill(srv->conns);
 }
@@ -198,7 +227,7 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	log_info("signal %d: stopping; %u connections open", w->signum, srv->n_conns);
 	srv->stopping = true;
 	server_close_listeners(srv);
-	ev_timer_set(&srv->stop_deadline, STOP_GRACE, 0);
+	ev_timer_set(&srv->stop_deadline, srv->conf->shutdown_timeout, 0);
 	ev_timer_start(loop, &srv->stop_deadline);
 	ev_unref(loop);                   /* the deadline alone must not keep us running */
 	struct conn *c = srv->conns;

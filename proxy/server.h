@@ -14,6 +14,12 @@
 
 struct conn;
 
+/* Accept-time refusals, logged at most once a second with a count. */
+struct refusal_tally {
+	unsigned count;               /* since the last log line */
+	double logged;                /* when that line was written */
+};
+
 struct listener {
 	int fd;
 	ev_io io;
@@ -33,9 +39,12 @@ struct server {
 
 	struct conn *conns;           /* all live connections */
 	unsigned n_conns;
+	struct conn *hs_head, *hs_tail;   /* connections in their TLS handshake, oldest first */
+	unsigned n_handshakes;
 	struct ipcount per_ip;        /* live connections per client address */
-	unsigned cap_refused;         /* refused at max-clients-per-ip, not yet logged */
-	double cap_logged;            /* when that was last logged */
+	struct refusal_tally cap_refused;    /* at max-clients-per-ip */
+	struct refusal_tally acl_refused;    /* address in no zone's allow */
+	struct refusal_tally hs_evicted;     /* oldest handshake closed at max-handshakes */
 	uint64_t next_conn_id;
 
 	bool stopping;
@@ -47,8 +56,9 @@ struct server {
 int server_listen(struct server *srv);
 /* Installs signal watchers and starts accepting. */
 void server_start(struct server *srv);
-/* Called by the connection code whenever a connection is freed. */
-void server_conn_gone(struct server *srv, const struct sockaddr *peer);
+/* Called by the connection code whenever a connection is freed, with the
+ * key it was counted under (see netaddr_group). */
+void server_conn_gone(struct server *srv, const struct sockaddr *group);
 void server_close_listeners(struct server *srv);
 
 #endif

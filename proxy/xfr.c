@@ -56,6 +56,13 @@ xfr_soa(struct xfr *x, uint32_t serial)
 		x->done = true;
 }
 
+void
+xfr_resume(struct xfr *x)
+{
+	x->done = false;
+	x->lone_soa = false;
+}
+
 bool
 xfr_frame_end(struct xfr *x, size_t frame_len)
 {
@@ -63,12 +70,14 @@ xfr_frame_end(struct xfr *x, size_t frame_len)
 	x->bytes += frame_len + 2;
 	if (x->rcode != 0 || (x->qtype != DNS_TYPE_AXFR && x->qtype != DNS_TYPE_IXFR))
 		x->done = true;
-	/* IXFR shape (a): one lone SOA, and the client is up to date (or newer). */
+	/* IXFR: a first message holding one lone SOA ends the stream whatever
+	 * its serial (shape (a), or PowerDNS's "newer, ask AXFR" answer). If
+	 * more messages with this ID follow, the caller resumes it as the start
+	 * of an AXFR-style answer (xfr_resume). */
 	if (x->qtype == DNS_TYPE_IXFR && x->messages == 1 && x->soa_seen == 1 &&
-	    x->frame_ancount == 1 && x->has_client_serial) {
-		int c = serial_cmp(x->first_serial, x->client_serial);
-		if (c == 0 || c == -1)
-			x->done = true;
+	    x->frame_ancount == 1) {
+		x->done = true;
+		x->lone_soa = true;
 	}
 	return x->done;
 }

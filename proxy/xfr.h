@@ -1,7 +1,8 @@
 /* xfr.h - one outstanding query on a connection and the rules that decide
  * when its answer stream is complete: SOA after one message; AXFR at the
  * second SOA (RFC 5936 §2.2); IXFR in any of its three shapes (RFC 1995 §4):
- * a lone SOA not newer than the client's, AXFR-style, or incremental; any
+ * a lone SOA (ends it, whatever its serial; see xfr_resume), AXFR-style,
+ * or incremental; any
  * message with a non-zero RCODE ends the stream. */
 #ifndef XP_XFR_H
 #define XP_XFR_H
@@ -26,6 +27,7 @@ struct xfr {
 	unsigned frame_ancount;
 	uint8_t rcode;                /* last non-zero RCODE seen */
 	bool done;
+	bool lone_soa;                /* IXFR ended by a lone SOA in its first message */
 };
 
 void xfr_init(struct xfr *x, uint16_t id, uint16_t qtype, bool has_client_serial,
@@ -36,6 +38,10 @@ void xfr_init(struct xfr *x, uint16_t id, uint16_t qtype, bool has_client_serial
 void xfr_frame_begin(struct xfr *x, const uint8_t hdr[12]);
 void xfr_soa(struct xfr *x, uint32_t serial);
 bool xfr_frame_end(struct xfr *x, size_t frame_len);
+
+/* A lone-SOA IXFR answer that turned out to be the first message of an
+ * AXFR-style answer (another message with its ID arrived): not done. */
+void xfr_resume(struct xfr *x);
 
 /* RFC 1982 serial arithmetic: -1 a<b, 0 equal, 1 a>b, 2 undefined. */
 int serial_cmp(uint32_t a, uint32_t b);

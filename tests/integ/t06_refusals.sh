@@ -47,9 +47,9 @@ for qt in MX ANY TXT; do
 	assert_grep "$T/q-$qt.txt" '^;; EDE: 21 ' "$qt query: EDE 21"
 done
 
-# --- opcode NOTIFY: REFUSED + EDE 21, never forwarded.
+# --- opcode NOTIFY: NOTIMP + EDE 21 (an opcode the proxy does not implement), never forwarded.
 kd "$P" +edns example.test NOTIFY >"$T/notify.txt" 2>&1
-assert_grep "$T/notify.txt" 'opcode: NOTIFY; status: REFUSED' "NOTIFY: REFUSED"
+assert_grep "$T/notify.txt" 'opcode: NOTIFY; status: NOTIMP' "NOTIFY: NOTIMP"
 assert_grep "$T/notify.txt" '^;; EDE: 21 ' "NOTIFY: EDE 21"
 
 # --- class CH: REFUSED.

@@ -20,7 +20,10 @@ ulimit -n 8192 2>/dev/null || skip "cannot raise the descriptor limit to 8192 (h
 P=$(free_port) || fail "no free port"
 proxy_ini "$T/xotproxy.ini" "$P" "$XOT_NAMED_PORT"
 sed -i "s/^handshake-timeout = .*/handshake-timeout = $HS/" "$T/xotproxy.ini"
-sed -i "/^idle-timeout/a max-clients = $((N + 100))\nmax-clients-per-ip = 0" "$T/xotproxy.ini"
+# This test is about the handshake deadline and the memory of pending
+# handshakes, so it lets N of them pend; the caps that bound them
+# (max-handshakes, per-IP, accept-time allow check) are t27 and t35.
+sed -i "/^idle-timeout/a max-clients = $((N + 100))\nmax-clients-per-ip = 0\nmax-handshakes = $((N + 100))" "$T/xotproxy.ini"
 start_proxy proxy "$T/xotproxy.ini" "$P"
 ok "proxy descriptor limit: $(awk '/Max open files/ { print $4 }' "/proc/$PROXY_PID/limits")"
 

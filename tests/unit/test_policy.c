@@ -84,8 +84,11 @@ test_verdicts(void)
 	q.qclass = 3;                                       /* CHAOS */
 	CU_ASSERT_EQUAL(policy_check(conf, &q, pin).ede, DNS_EDE_NOT_SUPPORTED);
 	q = query("example.test", DNS_TYPE_AXFR);
-	q.opcode = 4;                                       /* NOTIFY-01 */
+	q.opcode = 4;                        /* NOTIFY-01, issue 7: NOTIMP, not REFUSED */
 	CU_ASSERT_EQUAL(policy_check(conf, &q, pin).ede, DNS_EDE_NOT_SUPPORTED);
+	CU_ASSERT_EQUAL(policy_check(conf, &q, pin).rcode, DNS_RCODE_NOTIMP);
+	q.opcode = 2;                                       /* STATUS */
+	CU_ASSERT_EQUAL(policy_check(conf, &q, pin).rcode, DNS_RCODE_NOTIMP);
 	q = query("example.test", DNS_TYPE_AXFR);
 	q.has_opt = true;
 	q.edns_version = 1;

@@ -66,8 +66,41 @@ test_ixfr_up_to_date(void)
 	CU_ASSERT_TRUE(message(&x, 0, 1, s, 1));               /* equal */
 	xfr_init(&x, 1, DNS_TYPE_IXFR, true, 12, 0);
 	CU_ASSERT_TRUE(message(&x, 0, 1, s, 1));               /* client newer */
+}
+
+/* A lone SOA newer than the client's ends the stream too (PowerDNS answers
+ * so; holding the slot would stall the session), and resuming it makes the
+ * next message with its ID part of an AXFR-style answer. */
+static void
+test_ixfr_lone_newer_soa(void)
+{
+	struct xfr x;
+	uint32_t s[] = { 10 };
 	xfr_init(&x, 1, DNS_TYPE_IXFR, true, 9, 0);
-	CU_ASSERT_FALSE(message(&x, 0, 1, s, 1));              /* lone newer SOA: more follows */
+	CU_ASSERT_TRUE(message(&x, 0, 1, s, 1));
+	CU_ASSERT_TRUE(x.lone_soa);
+	xfr_init(&x, 1, DNS_TYPE_IXFR, false, 0, 0);           /* no client serial at all */
+	CU_ASSERT_TRUE(message(&x, 0, 1, s, 1));
+
+	xfr_init(&x, 1, DNS_TYPE_IXFR, true, 9, 0);
+	CU_ASSERT_TRUE(message(&x, 0, 1, s, 1));
+	xfr_resume(&x);
+	CU_ASSERT_FALSE(x.lone_soa);
+	CU_ASSERT_FALSE(message(&x, 0, 100, NULL, 0));         /* records */
+	CU_ASSERT_TRUE(message(&x, 0, 50, s, 1));              /* closing SOA */
+	CU_ASSERT_EQUAL(x.messages, 3);
+	CU_ASSERT_FALSE(x.lone_soa);
+}
+
+/* A first message with the SOA and more records is not a lone SOA. */
+static void
+test_ixfr_soa_with_records_continues(void)
+{
+	struct xfr x;
+	uint32_t s[] = { 10 };
+	xfr_init(&x, 1, DNS_TYPE_IXFR, true, 9, 0);
+	CU_ASSERT_FALSE(message(&x, 0, 5, s, 1));
+	CU_ASSERT_FALSE(x.lone_soa);
 }
 
 static void
@@ -122,6 +155,8 @@ test_xfr_register(void)
 	TEST(test_error_ends_stream);
 	TEST(test_soa_query);
 	TEST(test_ixfr_up_to_date);
+	TEST(test_ixfr_lone_newer_soa);
+	TEST(test_ixfr_soa_with_records_continues);
 	TEST(test_ixfr_incremental_rfc1995);
 	TEST(test_ixfr_axfr_style);
 	TEST(test_serial_arithmetic);
