@@ -792,8 +792,13 @@ class XConn:
         else:
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
-        raw = socket.create_connection((a.host, a.port), timeout=a.timeout,
-                                       source_address=(a.source, 0) if a.source else None)
+        raw = socket.socket(socket.AF_INET6 if ":" in a.host else socket.AF_INET, socket.SOCK_STREAM)
+        if a.rcvbuf:                    # before connect: the window scale is fixed then
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, a.rcvbuf)
+        if a.source:
+            raw.bind((a.source, 0))
+        raw.settimeout(a.timeout)
+        raw.connect((a.host, a.port))
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.s = ctx.wrap_socket(raw, server_hostname=a.hostname, suppress_ragged_eofs=False)
         if self.s.selected_alpn_protocol() != "dot":
@@ -1146,6 +1151,7 @@ def main():
     st.add_argument("--ca")
     st.add_argument("--hostname", default="xot.test")
     st.add_argument("--source", help="local address to bind")
+    st.add_argument("--rcvbuf", type=int, default=0, help="SO_RCVBUF of the client socket (set before connect)")
     st.add_argument("--lone-wait", type=float, default=1.0,
                     help="an IXFR whose first message is a lone SOA newer than the client's ends "
                          "if nothing more comes within this many seconds (end=lone)")
