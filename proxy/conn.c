@@ -100,6 +100,7 @@ struct conn {
 	unsigned n_inflight;
 	struct inflight lone;           /* last IXFR ended by a lone SOA, in case more follows */
 	bool has_lone;
+	double lone_end;                /* when its SOA message ended */
 
 	ev_timer timer;
 	double accepted, last_active;
@@ -108,6 +109,7 @@ struct conn {
 };
 
 static void conn_pump(struct conn *c);
+static void lone_finish(struct conn *c);
 
 struct conn *
 conn_next(struct conn *c)
@@ -118,11 +120,11 @@ conn_next(struct conn *c)
 /* ---- logging ---------------------------------------------------------- */
 
 static void
-log_xfr(struct conn *c, const struct inflight *f, const char *outcome)
+log_xfr_at(struct conn *c, const struct inflight *f, const char *outcome, double end)
 {
 	char type[16], zone[DNAME_TEXT_MAX];
 	dns_type_name(f->xfr.qtype, type);
-	double secs = ev_now(c->srv->loop) - f->xfr.start;
+	double secs = end - f->xfr.start;
 	enum log_level level = f->xfr.qtype == DNS_TYPE_SOA && strcmp(outcome, "ok") == 0
 	                       ? XP_LOG_DEBUG : XP_LOG_INFO;
 	if (level > log_threshold)
@@ -134,6 +136,12 @@ log_xfr(struct conn *c, const struct inflight *f, const char *outcome)
 	xp_log(level, "conn %llu, remote %s, zone %s, %s, %s, %u messages, %llu bytes, %.3f s",
 	       (unsigned long long)c->id, c->peer_text, zone, type, outcome,
 	       f->xfr.messages, (unsigned long long)f->xfr.bytes, secs);
+}
+
+static void
+log_xfr(struct conn *c, const struct inflight *f, const char *outcome)
+{
+	log_xfr_at(c, f, outcome, ev_now(c->srv->loop));
 }
 
 static void
@@ -204,6 +212,7 @@ up_close(struct conn *c)
 {
 	if (c->up_fd < 0)
 		return;
+	lone_finish(c);
 	ev_io_stop(c->srv->loop, &c->up_io);
 	close(c->up_fd);
 	c->up_fd = -1;
@@ -296,6 +305,17 @@ remove_inflight(struct conn *c, struct inflight *f)
 		c->inflight[i] = c->inflight[c->n_inflight];
 }
 
+/* The lone-SOA IXFR answer is over for sure (another answer began, or the
+ * backend or the session closed): its one summary line. */
+static void
+lone_finish(struct conn *c)
+{
+	if (!c->has_lone)
+		return;
+	c->has_lone = false;
+	log_xfr_at(c, &c->lone, "ok (lone SOA)", c->lone_end);
+}
+
 /* A frame with the ID of the last lone-SOA IXFR answer: that SOA was the
  * first message of an AXFR-style answer, which goes on (issue 7, IXFR-02). */
 static struct inflight *
@@ -319,7 +339,7 @@ on_frame_begin(void *ctx, const uint8_t hdr[12])
 	c->cur = find_inflight(c, rd16(hdr));
 	if (c->cur == NULL)
 		c->cur = resume_lone(c, rd16(hdr));
-	c->has_lone = false;            /* another answer began: the lone one is over */
+	lone_finish(c);                 /* another answer began: the lone one is over */
 	if (c->cur != NULL)
 		xfr_frame_begin(&c->cur->xfr, hdr);
 	else
@@ -351,12 +371,13 @@ on_frame_end(void *ctx, size_t frame_len, bool malformed)
 		char outcome[48];
 		snprintf(outcome, sizeof(outcome), "error (%s from backend)", dns_rcode_name(f->xfr.rcode));
 		log_xfr(c, f, outcome);
-	} else {
-		log_xfr(c, f, f->xfr.lone_soa ? "ok (lone SOA)" : "ok");
-	}
-	if (f->xfr.lone_soa) {
-		c->lone = *f;
+	} else if (f->xfr.lone_soa) {
+		lone_finish(c);
+		c->lone = *f;               /* logged once it is known to be over */
 		c->has_lone = true;
+		c->lone_end = ev_now(c->srv->loop);
+	} else {
+		log_xfr(c, f, "ok");
 	}
 	remove_inflight(c, f);
 }
