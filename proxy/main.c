@@ -8,6 +8,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "logrl.h"
 #include "privdrop.h"
 #include "server.h"
 #include "tls.h"
@@ -123,8 +124,12 @@ main(int argc, char **argv)
 	log_info("xotproxy %s started: backend %s, %zu zones, max-clients %u", XOTPROXY_VERSION,
 	         backend, conf->n_zones, conf->max_clients);
 	server_start(&srv);
+	log_sink_start(srv.loop);             /* from here on logging never blocks */
+	logrl_start(srv.loop);
 	ev_run(srv.loop, 0);
+	logrl_stop();
 	log_info("stopped");
+	log_sink_stop();
 	rc = 0;
 out:
 	server_close_listeners(&srv);
