@@ -97,7 +97,7 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 # the client itself right after its write, while they may still sit unread in
 # the proxy's socket buffer.
 term_round() {
-	local name=$1 n=$2 by=${3:-test} i list= t0 el
+	local name=$1 n=$2 by=${3:-test} i list='' t0 el
 	for ((i = 1; i <= n; i++)); do
 		list+="${list:+,}lone.test/SOA/id=$((700 + i))/edns"
 	done
