@@ -8,15 +8,22 @@
  * only key = value pairs, with ps->lineno the line being parsed.
  *
  * Every error stores a reason naming the key and the offending value; the
- * message is "FILE:LINE: reason", or "FILE: reason" when no line applies. */
+ * message is "FILE:LINE: reason", or "FILE: reason" when no line applies.
+ *
+ * Keys belong to a section kind: the table below is looked up by (section,
+ * name), so [inbound] idle-timeout and [outbound] idle-timeout are different
+ * keys. A repeatable section ([zone ...], [outbound ...]) forgets the key
+ * lines of its kind when it opens, so duplicates are caught per section. */
 #include "conf.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <ini.h>
 
@@ -29,13 +36,25 @@
 
 #define DEFAULT_LISTEN_PORT 853         /* XOT-03 */
 #define DEFAULT_BACKEND_PORT 53
+#define DEFAULT_OUT_LISTEN_PORT 53      /* [outbound] listen: plain DNS for the secondary */
+#define DEFAULT_PRIMARY_PORT 853        /* [outbound] primary: XoT */
 
-enum section { SEC_NONE, SEC_GLOBAL, SEC_INBOUND, SEC_ZONE };
+enum section { SEC_NONE, SEC_GLOBAL, SEC_INBOUND, SEC_ZONE, SEC_OUTBOUND };
 
 enum key_id {
-	K_LOG_LEVEL, K_USER, K_LISTEN, K_CERT, K_KEY, K_BACKEND,
+	/* [global] */
+	K_LOG_LEVEL, K_USER, K_SHUTDOWN_TIMEOUT,
+	/* [inbound] */
+	K_LISTEN, K_CERT, K_KEY, K_BACKEND,
 	K_HANDSHAKE_TIMEOUT, K_IDLE_TIMEOUT, K_TRANSFER_TIMEOUT, K_MAX_CLIENTS, K_MAX_CLIENTS_PER_IP,
-	K_BACKEND_TIMEOUT, K_IPV6_PREFIX, K_MAX_HANDSHAKES, K_SHUTDOWN_TIMEOUT, K_ALLOW, K_COUNT
+	K_BACKEND_TIMEOUT, K_IPV6_PREFIX, K_MAX_HANDSHAKES,
+	/* [zone NAME] */
+	K_ZONE_ALLOW,
+	/* [outbound NAME] */
+	K_OUT_LISTEN, K_OUT_ALLOW, K_OUT_PRIMARY, K_OUT_AUTH_NAME, K_OUT_CA, K_OUT_PIN,
+	K_OUT_CLIENT_CERT, K_OUT_CLIENT_KEY, K_OUT_CONNECT_TIMEOUT, K_OUT_IDLE_TIMEOUT,
+	K_OUT_MAX_SESSIONS,
+	K_COUNT
 };
 
 struct key_def {
@@ -60,7 +79,24 @@ static const struct key_def keys[K_COUNT] = {
 	[K_IPV6_PREFIX] = { SEC_INBOUND, "ipv6-prefix", 0, 128 },
 	[K_MAX_HANDSHAKES] = { SEC_INBOUND, "max-handshakes", 1, 1000000 },
 	[K_SHUTDOWN_TIMEOUT] = { SEC_GLOBAL, "shutdown-timeout", 0, 3600 },
-	[K_ALLOW] = { SEC_ZONE, "allow", 0, 0 },
+	[K_ZONE_ALLOW] = { SEC_ZONE, "allow", 0, 0 },
+	[K_OUT_LISTEN] = { SEC_OUTBOUND, "listen", 0, 0 },
+	[K_OUT_ALLOW] = { SEC_OUTBOUND, "allow", 0, 0 },
+	[K_OUT_PRIMARY] = { SEC_OUTBOUND, "primary", 0, 0 },
+	[K_OUT_AUTH_NAME] = { SEC_OUTBOUND, "auth-name", 0, 0 },
+	[K_OUT_CA] = { SEC_OUTBOUND, "ca", 0, 0 },
+	[K_OUT_PIN] = { SEC_OUTBOUND, "pin-sha256", 0, 0 },
+	[K_OUT_CLIENT_CERT] = { SEC_OUTBOUND, "client-cert", 0, 0 },
+	[K_OUT_CLIENT_KEY] = { SEC_OUTBOUND, "client-key", 0, 0 },
+	[K_OUT_CONNECT_TIMEOUT] = { SEC_OUTBOUND, "connect-timeout", 1, 3600 },
+	[K_OUT_IDLE_TIMEOUT] = { SEC_OUTBOUND, "idle-timeout", 1, 86400 },
+	[K_OUT_MAX_SESSIONS] = { SEC_OUTBOUND, "max-sessions", 1, 1024 },
+};
+
+/* Lines of one [outbound] section, for the checks made at the end. */
+struct outbound_lines {
+	int header;
+	int listen;                         /* 0: no listen key */
 };
 
 struct parse_state {
@@ -72,9 +108,11 @@ struct parse_state {
 
 	enum section sec;
 	int global_line, inbound_line;      /* 0: not seen */
-	int key_line[K_COUNT];              /* 0: not seen (K_ALLOW: in this zone) */
+	int key_line[K_COUNT];              /* 0: not seen (in this section, for zone/outbound keys) */
 	int *zone_lines;                    /* header line of each zone */
 	size_t zone_cap;
+	struct outbound_lines *ob_lines;    /* one per conf->outbound[] */
+	size_t ob_cap;
 
 	bool failed;
 	int err_line;                       /* 0: message without a line */
@@ -134,20 +172,42 @@ quote(const char *s, char out[QUOTE_MAX])
 	return out;
 }
 
+#define LABEL_MAX (DNAME_TEXT_MAX + 16)
+
+/* "[outbound NAME]", or "[outbound]" when unnamed. */
 static const char *
-section_label(const struct parse_state *ps, char *buf, size_t size)
+outbound_label(const struct conf_outbound *ob, char buf[LABEL_MAX])
 {
+	if (ob->name[0] == '\0')
+		return "[outbound]";
+	snprintf(buf, LABEL_MAX, "[outbound %s]", ob->name);
+	return buf;
+}
+
+static const char *
+section_label(const struct parse_state *ps, char buf[LABEL_MAX])
+{
+	const struct conf *c = ps->conf;
 	switch (ps->sec) {
 	case SEC_GLOBAL:
 		return "[global]";
 	case SEC_INBOUND:
 		return "[inbound]";
 	case SEC_ZONE:
-		snprintf(buf, size, "[zone %s]", ps->conf->zones[ps->conf->n_zones - 1].name);
+		snprintf(buf, LABEL_MAX, "[zone %s]", c->zones[c->n_zones - 1].name);
 		return buf;
+	case SEC_OUTBOUND:
+		return outbound_label(&c->outbound[c->n_outbound - 1], buf);
 	default:
 		return "(no section)";
 	}
+}
+
+/* The section being parsed, when it is an [outbound]. */
+static struct conf_outbound *
+cur_outbound(struct parse_state *ps)
+{
+	return &ps->conf->outbound[ps->conf->n_outbound - 1];
 }
 
 /* --- values ------------------------------------------------------------ */
@@ -203,43 +263,46 @@ netaddr_equal(const struct netaddr *a, const struct netaddr *b)
 	return a->len == b->len && memcmp(&a->ss, &b->ss, a->len) == 0;
 }
 
+/* A list of address[:port] into list/n (replaced, not appended): at least
+ * one, at most max, none twice. Used for listen and primary. */
 static int
-set_listen(struct parse_state *ps, const char *value)
+set_addr_list(struct parse_state *ps, const char *key, const char *value, uint16_t default_port,
+              struct netaddr *list, size_t *n, size_t max)
 {
-	struct conf *c = ps->conf;
 	char tok[TOKEN_MAX], q[QUOTE_MAX];
 	const char *p = value;
-	c->n_listen = 0;
+	*n = 0;
 	while (next_token(&p, tok) > 0) {
 		struct netaddr na;
-		if (netaddr_parse(tok, DEFAULT_LISTEN_PORT, &na) < 0) {
-			fail(ps, ps->lineno, "listen: %s is not an address or address:port", quote(tok, q));
+		if (netaddr_parse(tok, default_port, &na) < 0) {
+			fail(ps, ps->lineno, "%s: %s is not an address or address:port", key,
+			     quote(tok, q));
 			return -1;
 		}
-		for (size_t i = 0; i < c->n_listen; i++) {
-			if (netaddr_equal(&c->listen[i], &na)) {
-				fail(ps, ps->lineno, "listen: %s is listed twice", quote(tok, q));
+		for (size_t i = 0; i < *n; i++) {
+			if (netaddr_equal(&list[i], &na)) {
+				fail(ps, ps->lineno, "%s: %s is listed twice", key, quote(tok, q));
 				return -1;
 			}
 		}
-		if (c->n_listen == CONF_MAX_LISTEN) {
-			fail(ps, ps->lineno, "listen: more than %d addresses", CONF_MAX_LISTEN);
+		if (*n == max) {
+			fail(ps, ps->lineno, "%s: more than %zu addresses", key, max);
 			return -1;
 		}
-		c->listen[c->n_listen++] = na;
+		list[(*n)++] = na;
 	}
-	if (c->n_listen == 0) {
-		fail(ps, ps->lineno, "listen: needs at least one address");
+	if (*n == 0) {
+		fail(ps, ps->lineno, "%s: needs at least one address", key);
 		return -1;
 	}
 	return 0;
 }
 
-/* AXFR-08: the allow list is the only way in; empty means nobody. */
+/* Appends CIDR entries to list/n. AXFR-08: for a zone, the allow list is
+ * the only way in; empty means nobody. */
 static int
-set_allow(struct parse_state *ps, const char *value)
+set_allow(struct parse_state *ps, const char *value, struct cidr *list, size_t *n)
 {
-	struct conf_zone *z = &ps->conf->zones[ps->conf->n_zones - 1];
 	char tok[TOKEN_MAX], q[QUOTE_MAX];
 	const char *p = value;
 	while (next_token(&p, tok) > 0) {
@@ -250,11 +313,11 @@ set_allow(struct parse_state *ps, const char *value)
 			     quote(tok, q));
 			return -1;
 		}
-		if (z->n_allow == CONF_MAX_ALLOW) {
+		if (*n == CONF_MAX_ALLOW) {
 			fail(ps, ps->lineno, "allow: more than %d entries", CONF_MAX_ALLOW);
 			return -1;
 		}
-		z->allow[z->n_allow++] = c;
+		list[(*n)++] = c;
 	}
 	return 0;
 }
@@ -305,15 +368,222 @@ set_user(struct parse_state *ps, const char *value)
 	return 0;
 }
 
+/* --- [outbound] values ------------------------------------------------- */
+
+static const char b64_alphabet[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* Standard base64 (RFC 4648 section 4) into out (at most max bytes): '='
+ * padding optional but, when present, complete; unused trailing bits must
+ * be zero, so every byte string has one spelling. Returns the length or -1. */
+static int
+base64_decode(const char *s, uint8_t *out, size_t max)
+{
+	size_t len = strlen(s), n = len, o = 0;
+	uint32_t acc = 0;
+	unsigned bits = 0;
+	while (n > 0 && len - n < 2 && s[n - 1] == '=')
+		n--;
+	if ((n < len && len % 4 != 0) || n % 4 == 1)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		const char *v = strchr(b64_alphabet, s[i]);
+		if (v == NULL)
+			return -1;
+		acc = acc << 6 | (uint32_t)(v - b64_alphabet);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o == max)
+				return -1;
+			out[o++] = (uint8_t)(acc >> bits);
+		}
+	}
+	if ((acc & ((1u << bits) - 1)) != 0)
+		return -1;
+	return (int)o;
+}
+
+/* base64 with padding; out holds 4 * ((n + 2) / 3) + 1 characters. */
+static void
+base64_encode(const uint8_t *in, size_t n, char *out)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)in[i + 1] << 8;
+		if (i + 2 < n)
+			v |= in[i + 2];
+		out[o++] = b64_alphabet[v >> 18 & 63];
+		out[o++] = b64_alphabet[v >> 12 & 63];
+		out[o++] = i + 1 < n ? b64_alphabet[v >> 6 & 63] : '=';
+		out[o++] = i + 2 < n ? b64_alphabet[v & 63] : '=';
+	}
+	out[o] = '\0';
+}
+
+/* RFC 7469 pins: base64 of a SHA-256 digest, space-separated. */
+static int
+set_pins(struct parse_state *ps, struct conf_outbound *ob, const char *value)
+{
+	char tok[TOKEN_MAX], q[QUOTE_MAX];
+	uint8_t pin[TOKEN_MAX];
+	const char *p = value;
+	while (next_token(&p, tok) > 0) {
+		int n = base64_decode(tok, pin, sizeof(pin));
+		if (n < 0) {
+			fail(ps, ps->lineno, "pin-sha256: %s is not base64", quote(tok, q));
+			return -1;
+		}
+		if (n != CONF_PIN_LEN) {
+			fail(ps, ps->lineno,
+			     "pin-sha256: %s decodes to %d bytes, not %d (a SHA-256 digest)",
+			     quote(tok, q), n, CONF_PIN_LEN);
+			return -1;
+		}
+		for (size_t i = 0; i < ob->n_pins; i++) {
+			if (memcmp(ob->pins[i], pin, CONF_PIN_LEN) == 0) {
+				fail(ps, ps->lineno, "pin-sha256: %s is listed twice", quote(tok, q));
+				return -1;
+			}
+		}
+		if (ob->n_pins == CONF_MAX_PINS) {
+			fail(ps, ps->lineno, "pin-sha256: more than %d pins", CONF_MAX_PINS);
+			return -1;
+		}
+		memcpy(ob->pins[ob->n_pins++], pin, CONF_PIN_LEN);
+	}
+	if (ob->n_pins == 0) {
+		fail(ps, ps->lineno, "pin-sha256: needs at least one pin");
+		return -1;
+	}
+	return 0;
+}
+
+/* The name the primary's certificate must carry (and SNI): a host name,
+ * stored lowercase without the trailing dot. An address is refused: SNI
+ * carries names only (RFC 6066 section 3). */
+static int
+set_auth_name(struct parse_state *ps, struct conf_outbound *ob, const char *value)
+{
+	char q[QUOTE_MAX];
+	size_t n = strlen(value), label = 0, last_digits = 0;
+	if (n > 0 && value[n - 1] == '.')
+		n--;
+	bool ok = n > 0 && n <= 253;
+	for (size_t i = 0; ok && i < n; i++) {
+		unsigned char ch = (unsigned char)value[i];
+		if (ch == '.') {
+			ok = label > 0;
+			label = last_digits = 0;
+			continue;
+		}
+		ok = (isalnum(ch) || ch == '-' || ch == '_') && ++label <= 63;
+		last_digits += isdigit(ch) != 0;
+	}
+	if (!ok || label == 0 || last_digits == label) {
+		fail(ps, ps->lineno, "auth-name: %s is not a host name", quote(value, q));
+		return -1;
+	}
+	char *copy = strndup(value, n);
+	if (copy == NULL) {
+		fail(ps, ps->lineno, "out of memory");
+		return -1;
+	}
+	for (char *c = copy; *c != '\0'; c++)
+		*c = (char)tolower((unsigned char)*c);
+	free(ob->auth_name);
+	ob->auth_name = copy;
+	return 0;
+}
+
+/* --- setting a key ------------------------------------------------------ */
+
+/* The field an integer key sets; NULL for other keys. */
+static unsigned *
+uint_field(struct parse_state *ps, enum key_id k)
+{
+	struct conf *c = ps->conf;
+	switch (k) {
+	case K_SHUTDOWN_TIMEOUT: return &c->shutdown_timeout;
+	case K_HANDSHAKE_TIMEOUT: return &c->handshake_timeout;
+	case K_IDLE_TIMEOUT: return &c->idle_timeout;
+	case K_TRANSFER_TIMEOUT: return &c->transfer_timeout;
+	case K_MAX_CLIENTS: return &c->max_clients;
+	case K_MAX_CLIENTS_PER_IP: return &c->max_clients_per_ip;
+	case K_BACKEND_TIMEOUT: return &c->backend_timeout;
+	case K_IPV6_PREFIX: return &c->ipv6_prefix;
+	case K_MAX_HANDSHAKES: return &c->max_handshakes;
+	case K_OUT_CONNECT_TIMEOUT: return &cur_outbound(ps)->connect_timeout;
+	case K_OUT_IDLE_TIMEOUT: return &cur_outbound(ps)->idle_timeout;
+	case K_OUT_MAX_SESSIONS: return &cur_outbound(ps)->max_sessions;
+	default: return NULL;
+	}
+}
+
+static int
+set_uint(struct parse_state *ps, enum key_id k, const char *value)
+{
+	const struct key_def *d = &keys[k];
+	unsigned *num = uint_field(ps, k);
+	char q[QUOTE_MAX];
+	if (num == NULL || parse_uint(value, d->min, d->max, num) < 0) {
+		fail(ps, ps->lineno, "%s: %s is not an integer in %u..%u", d->name, quote(value, q),
+		     d->min, d->max);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+set_outbound_value(struct parse_state *ps, enum key_id k, const char *value)
+{
+	struct conf_outbound *ob = cur_outbound(ps);
+	const char *key = keys[k].name;
+	switch (k) {
+	case K_OUT_LISTEN:
+		ps->ob_lines[ps->conf->n_outbound - 1].listen = ps->lineno;
+		return set_addr_list(ps, key, value, DEFAULT_OUT_LISTEN_PORT, ob->listen,
+		                     &ob->n_listen, CONF_MAX_LISTEN);
+	case K_OUT_ALLOW:
+		ob->n_allow = 0;                /* replaces the loopback default */
+		if (set_allow(ps, value, ob->allow, &ob->n_allow) < 0)
+			return -1;
+		if (ob->n_allow == 0) {
+			fail(ps, ps->lineno, "allow: needs at least one address or prefix "
+			     "(without the key: 127.0.0.0/8 ::1)");
+			return -1;
+		}
+		return 0;
+	case K_OUT_PRIMARY:
+		return set_addr_list(ps, key, value, DEFAULT_PRIMARY_PORT, ob->primary,
+		                     &ob->n_primary, CONF_MAX_PRIMARIES);
+	case K_OUT_AUTH_NAME:
+		return set_auth_name(ps, ob, value);
+	case K_OUT_PIN:
+		return set_pins(ps, ob, value);
+	case K_OUT_CA:
+		return set_path(ps, key, value, &ob->ca);
+	case K_OUT_CLIENT_CERT:
+		return set_path(ps, key, value, &ob->client_cert);
+	case K_OUT_CLIENT_KEY:
+		return set_path(ps, key, value, &ob->client_key);
+	default:
+		return set_uint(ps, k, value);
+	}
+}
+
 static int
 set_value(struct parse_state *ps, enum key_id k, const char *value)
 {
 	struct conf *c = ps->conf;
 	const struct key_def *d = &keys[k];
 	char q[QUOTE_MAX];
-	unsigned *num = NULL;
 	int lvl;
 
+	if (d->sec == SEC_OUTBOUND)
+		return set_outbound_value(ps, k, value);
 	switch (k) {
 	case K_LOG_LEVEL:
 		lvl = log_level_parse(value);
@@ -327,7 +597,8 @@ set_value(struct parse_state *ps, enum key_id k, const char *value)
 	case K_USER:
 		return set_user(ps, value);
 	case K_LISTEN:
-		return set_listen(ps, value);
+		return set_addr_list(ps, d->name, value, DEFAULT_LISTEN_PORT, c->listen, &c->n_listen,
+		                     CONF_MAX_LISTEN);
 	case K_CERT:
 		return set_path(ps, d->name, value, &c->cert);
 	case K_KEY:
@@ -340,44 +611,13 @@ set_value(struct parse_state *ps, enum key_id k, const char *value)
 			return -1;
 		}
 		return 0;
-	case K_HANDSHAKE_TIMEOUT:
-		num = &c->handshake_timeout;
-		break;
-	case K_IDLE_TIMEOUT:
-		num = &c->idle_timeout;
-		break;
-	case K_TRANSFER_TIMEOUT:
-		num = &c->transfer_timeout;
-		break;
-	case K_MAX_CLIENTS:
-		num = &c->max_clients;
-		break;
-	case K_MAX_CLIENTS_PER_IP:
-		num = &c->max_clients_per_ip;
-		break;
-	case K_BACKEND_TIMEOUT:
-		num = &c->backend_timeout;
-		break;
-	case K_IPV6_PREFIX:
-		num = &c->ipv6_prefix;
-		break;
-	case K_MAX_HANDSHAKES:
-		num = &c->max_handshakes;
-		break;
-	case K_SHUTDOWN_TIMEOUT:
-		num = &c->shutdown_timeout;
-		break;
-	case K_ALLOW:
-		return set_allow(ps, value);
-	case K_COUNT:
-		break;
+	case K_ZONE_ALLOW: {
+		struct conf_zone *z = &c->zones[c->n_zones - 1];
+		return set_allow(ps, value, z->allow, &z->n_allow);
 	}
-	if (num == NULL || parse_uint(value, d->min, d->max, num) < 0) {
-		fail(ps, ps->lineno, "%s: %s is not an integer in %u..%u", d->name, quote(value, q),
-		     d->min, d->max);
-		return -1;
+	default:
+		return set_uint(ps, k, value);
 	}
-	return 0;
 }
 
 /* inih handler: one key = value line. Returns 0 (error) or 1. */
@@ -385,7 +625,7 @@ static int
 handle_pair(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_state *ps = user;
-	char q[QUOTE_MAX], label[DNAME_TEXT_MAX + 16];
+	char q[QUOTE_MAX], label[LABEL_MAX];
 	(void)section;                      /* ours (ps->sec) is authoritative */
 
 	if (ps->failed)
@@ -403,18 +643,27 @@ handle_pair(void *user, const char *section, const char *name, const char *value
 			continue;
 		if (ps->key_line[k] != 0) {
 			fail(ps, ps->lineno, "duplicate key %s in %s (first on line %d)",
-			     keys[k].name, section_label(ps, label, sizeof(label)), ps->key_line[k]);
+			     keys[k].name, section_label(ps, label), ps->key_line[k]);
 			return 0;
 		}
 		ps->key_line[k] = ps->lineno;
 		return set_value(ps, (enum key_id)k, value) < 0 ? 0 : 1;
 	}
 	fail(ps, ps->lineno, "unknown key %s in %s", quote(name, q),
-	     section_label(ps, label, sizeof(label)));
+	     section_label(ps, label));
 	return 0;
 }
 
 /* --- sections ---------------------------------------------------------- */
+
+/* A repeatable section starts with none of its keys seen. */
+static void
+reset_section_keys(struct parse_state *ps, enum section sec)
+{
+	for (int k = 0; k < K_COUNT; k++)
+		if (keys[k].sec == sec)
+			ps->key_line[k] = 0;
+}
 
 static int
 open_zone(struct parse_state *ps, const char *zname)
@@ -466,8 +715,88 @@ open_zone(struct parse_state *ps, const char *zname)
 	z->wire_len = (size_t)len;
 	dname_to_text(z->wire, z->name);
 	ps->zone_lines[c->n_zones++] = ps->lineno;
-	ps->key_line[K_ALLOW] = 0;
+	reset_section_keys(ps, SEC_ZONE);
 	ps->sec = SEC_ZONE;
+	return 0;
+oom:
+	fail(ps, ps->lineno, "out of memory");
+	return -1;
+}
+
+static bool
+outbound_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+	if (n >= CONF_OUTBOUND_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)name[i]) && strchr("-_.", name[i]) == NULL)
+			return false;
+	return true;
+}
+
+/* One name per section, unique (case-insensitively); an unnamed one only
+ * when it is the only [outbound]. */
+static int
+check_outbound_name(struct parse_state *ps, const char *name)
+{
+	const struct conf *c = ps->conf;
+	char q[QUOTE_MAX], label[LABEL_MAX];
+	if (!outbound_name_ok(name)) {
+		fail(ps, ps->lineno, "outbound name %s: use at most %d letters, digits, '-', '_', '.'",
+		     quote(name, q), CONF_OUTBOUND_NAME_MAX - 1);
+		return -1;
+	}
+	if (c->n_outbound > 0 && (name[0] == '\0' || c->outbound[0].name[0] == '\0')) {
+		fail(ps, ps->lineno, "several [outbound] sections need a name each: [outbound NAME] "
+		     "(%s on line %d)", outbound_label(&c->outbound[0], label), ps->ob_lines[0].header);
+		return -1;
+	}
+	for (size_t i = 0; i < c->n_outbound; i++) {
+		if (strcasecmp(c->outbound[i].name, name) == 0) {
+			fail(ps, ps->lineno, "duplicate %s section (first on line %d)",
+			     outbound_label(&c->outbound[i], label), ps->ob_lines[i].header);
+			return -1;
+		}
+	}
+	if (c->n_outbound == CONF_MAX_OUTBOUND) {
+		fail(ps, ps->lineno, "more than %d [outbound] sections", CONF_MAX_OUTBOUND);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+open_outbound(struct parse_state *ps, const char *name)
+{
+	struct conf *c = ps->conf;
+	if (check_outbound_name(ps, name) < 0)
+		return -1;
+	if (c->n_outbound == ps->ob_cap) {
+		size_t cap = ps->ob_cap ? ps->ob_cap * 2 : 2;
+		struct conf_outbound *obs = realloc(c->outbound, cap * sizeof(*obs));
+		if (obs == NULL)
+			goto oom;
+		c->outbound = obs;
+		struct outbound_lines *lines = realloc(ps->ob_lines, cap * sizeof(*lines));
+		if (lines == NULL)
+			goto oom;
+		ps->ob_lines = lines;
+		ps->ob_cap = cap;
+	}
+	struct conf_outbound *ob = &c->outbound[c->n_outbound];
+	memset(ob, 0, sizeof(*ob));
+	strcpy(ob->name, name);             /* length checked above */
+	cidr_parse("127.0.0.0/8", &ob->allow[0]);
+	cidr_parse("::1", &ob->allow[1]);
+	ob->n_allow = 2;
+	ob->connect_timeout = 5;
+	ob->idle_timeout = 30;
+	ob->max_sessions = 4;
+	ps->ob_lines[c->n_outbound] = (struct outbound_lines){ .header = ps->lineno };
+	c->n_outbound++;
+	reset_section_keys(ps, SEC_OUTBOUND);
+	ps->sec = SEC_OUTBOUND;
 	return 0;
 oom:
 	fail(ps, ps->lineno, "out of memory");
@@ -484,6 +813,23 @@ open_unique(struct parse_state *ps, enum section sec, int *seen_line, const char
 	*seen_line = ps->lineno;
 	ps->sec = sec;
 	return 0;
+}
+
+/* If header is `kw` or `kw ARG`, returns ARG without surrounding blanks
+ * ("" when absent); NULL for another section. Modifies header. */
+static char *
+section_arg(char *header, const char *kw)
+{
+	size_t n = strlen(kw);
+	if (strncmp(header, kw, n) != 0 || (header[n] != '\0' && !isspace((unsigned char)header[n])))
+		return NULL;
+	char *a = header + n, *end;
+	while (isspace((unsigned char)*a))
+		a++;
+	end = a + strlen(a);
+	while (end > a && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return a;
 }
 
 /* A "[...]" line (leading blanks already skipped). Modifies line. */
@@ -509,20 +855,19 @@ open_section(struct parse_state *ps, char *line)
 		return open_unique(ps, SEC_GLOBAL, &ps->global_line, "[global]");
 	if (strcmp(name, "inbound") == 0)
 		return open_unique(ps, SEC_INBOUND, &ps->inbound_line, "[inbound]");
-	if (strncmp(name, "zone", 4) == 0 && (name[4] == '\0' || isspace((unsigned char)name[4]))) {
-		char *z = name + 4, *end;
-		while (isspace((unsigned char)*z))
-			z++;
-		end = z + strlen(z);
-		while (end > z && isspace((unsigned char)end[-1]))
-			*--end = '\0';
-		if (*z == '\0') {
+	char *arg = section_arg(name, "zone");
+	if (arg != NULL) {
+		if (*arg == '\0') {
 			fail(ps, ps->lineno, "[zone] needs a zone name: [zone example.com]");
 			return -1;
 		}
-		return open_zone(ps, z);
+		return open_zone(ps, arg);
 	}
-	fail(ps, ps->lineno, "unknown section [%s] (expected global, inbound or zone NAME)",
+	arg = section_arg(name, "outbound");
+	if (arg != NULL)
+		return open_outbound(ps, arg);
+	fail(ps, ps->lineno,
+	     "unknown section [%s] (expected global, inbound, zone NAME or outbound [NAME])",
 	     quote(name, q));
 	return -1;
 }
@@ -627,19 +972,113 @@ build_any_allow(struct conf *c)
 	return 0;
 }
 
+/* Strict authentication only (RFC 8310, DOT-06): the primary is checked
+ * against a CA and a name, or against SPKI pins; never "encrypt only". */
 static int
-finish(struct parse_state *ps)
+check_outbound(struct parse_state *ps, const struct conf_outbound *ob, int line)
+{
+	char label[LABEL_MAX];
+	const char *l = outbound_label(ob, label);
+	if (ob->n_listen == 0)
+		fail(ps, line, "%s listen is required (address[:port] for the local secondary)", l);
+	else if (ob->n_primary == 0)
+		fail(ps, line, "%s primary is required (address[:port] of a remote XoT primary)", l);
+	else if (ob->n_pins == 0 && ob->ca != NULL && ob->auth_name == NULL)
+		fail(ps, line, "%s ca needs auth-name (the name the primary's certificate must "
+		     "carry), or give pin-sha256", l);
+	else if (ob->n_pins == 0 && ob->ca == NULL && ob->auth_name != NULL)
+		fail(ps, line, "%s auth-name needs ca (the CAs to check the primary's certificate "
+		     "against), or give pin-sha256", l);
+	else if (ob->n_pins == 0 && ob->ca == NULL)
+		fail(ps, line, "%s does not authenticate the primary: set ca and auth-name, or "
+		     "pin-sha256 (strict privacy only, RFC 8310)", l);
+	else if (ob->client_cert != NULL && ob->client_key == NULL)
+		fail(ps, line, "%s client-cert needs client-key", l);
+	else if (ob->client_cert == NULL && ob->client_key != NULL)
+		fail(ps, line, "%s client-key needs client-cert", l);
+	return ps->failed ? -1 : 0;
+}
+
+/* Could the two listeners not both be bound? The same address and port,
+ * or the same port with a wildcard address in the same family (IPv6
+ * sockets are IPV6_V6ONLY, so the families do not overlap). */
+static bool
+listen_overlap(const struct netaddr *a, const struct netaddr *b)
+{
+	if (a->ss.ss_family != b->ss.ss_family)
+		return false;
+	if (a->ss.ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)&a->ss, *y = (const void *)&b->ss;
+		return x->sin_port == y->sin_port &&
+		       (x->sin_addr.s_addr == y->sin_addr.s_addr ||
+		        x->sin_addr.s_addr == htonl(INADDR_ANY) || y->sin_addr.s_addr == htonl(INADDR_ANY));
+	}
+	const struct sockaddr_in6 *x = (const void *)&a->ss, *y = (const void *)&b->ss;
+	return x->sin6_port == y->sin6_port &&
+	       (IN6_ARE_ADDR_EQUAL(&x->sin6_addr, &y->sin6_addr) ||
+	        IN6_IS_ADDR_UNSPECIFIED(&x->sin6_addr) || IN6_IS_ADDR_UNSPECIFIED(&y->sin6_addr));
+}
+
+/* Reports a collision of outbound ob's listen address a with b, which
+ * belongs to `other` (listed on line other_line, 0: a default). */
+static void
+fail_collision(struct parse_state *ps, size_t ob, const struct netaddr *a, const char *other,
+               const struct netaddr *b, int other_line)
+{
+	char label[LABEL_MAX], abuf[NETADDR_TEXT_MAX], bbuf[NETADDR_TEXT_MAX], where[32];
+	netaddr_format_hostport((const struct sockaddr *)&a->ss, abuf);
+	netaddr_format_hostport((const struct sockaddr *)&b->ss, bbuf);
+	if (other_line > 0)
+		snprintf(where, sizeof(where), "line %d", other_line);
+	else
+		snprintf(where, sizeof(where), "the default");
+	fail(ps, ps->ob_lines[ob].listen, "%s listen %s collides with %s listen %s (%s)",
+	     outbound_label(&ps->conf->outbound[ob], label), abuf, other, bbuf, where);
+}
+
+/* Outbound listeners (TCP and UDP) must not collide with the inbound ones
+ * (TCP) nor with another outbound section's. */
+static int
+check_listen_collisions(struct parse_state *ps)
+{
+	const struct conf *c = ps->conf;
+	char label[LABEL_MAX];
+	for (size_t i = 0; i < c->n_outbound; i++) {
+		const struct conf_outbound *ob = &c->outbound[i];
+		for (size_t a = 0; a < ob->n_listen; a++) {
+			for (size_t b = 0; b < c->n_listen; b++) {
+				if (listen_overlap(&ob->listen[a], &c->listen[b])) {
+					fail_collision(ps, i, &ob->listen[a], "[inbound]", &c->listen[b],
+					               ps->key_line[K_LISTEN]);
+					return -1;
+				}
+			}
+			for (size_t j = 0; j < i; j++) {
+				const struct conf_outbound *other = &c->outbound[j];
+				for (size_t b = 0; b < other->n_listen; b++) {
+					if (listen_overlap(&ob->listen[a], &other->listen[b])) {
+						fail_collision(ps, i, &ob->listen[a],
+						               outbound_label(other, label),
+						               &other->listen[b], ps->ob_lines[j].listen);
+						return -1;
+					}
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+static int
+finish_inbound(struct parse_state *ps)
 {
 	struct conf *c = ps->conf;
+	c->has_inbound = true;
 	if (ps->key_line[K_LISTEN] == 0) {
 		/* XOT-03: port 853 by default, all addresses */
 		netaddr_parse("0.0.0.0:853", 0, &c->listen[0]);
 		netaddr_parse("[::]:853", 0, &c->listen[1]);
 		c->n_listen = 2;
-	}
-	if (ps->inbound_line == 0) {
-		fail(ps, 0, "[inbound] section is required (with cert and key)");
-		return -1;
 	}
 	if (c->cert == NULL) {
 		fail(ps, ps->inbound_line, "[inbound] cert is required");
@@ -654,6 +1093,27 @@ finish(struct parse_state *ps)
 		return -1;
 	}
 	return 0;
+}
+
+static int
+finish(struct parse_state *ps)
+{
+	struct conf *c = ps->conf;
+	if (ps->inbound_line == 0 && c->n_outbound == 0) {
+		fail(ps, 0, "[inbound] section is required (with cert and key) unless there is "
+		     "an [outbound] section");
+		return -1;
+	}
+	if (ps->inbound_line != 0 && finish_inbound(ps) < 0)
+		return -1;
+	if (ps->inbound_line == 0 && c->n_zones > 0) {
+		fail(ps, ps->zone_lines[0], "[zone] sections need an [inbound] section");
+		return -1;
+	}
+	for (size_t i = 0; i < c->n_outbound; i++)
+		if (check_outbound(ps, &c->outbound[i], ps->ob_lines[i].header) < 0)
+			return -1;
+	return check_listen_collisions(ps);
 }
 
 static void
@@ -703,6 +1163,7 @@ parse_text(const char *text, size_t len, const char *name, char err[CONF_ERR_MAX
 			finish(&ps);
 	}
 	free(ps.zone_lines);
+	free(ps.ob_lines);
 	if (ps.failed) {
 		if (ps.err_line > 0)
 			set_err(err, "%s:%d: %s", name, ps.err_line, ps.reason);
@@ -754,6 +1215,8 @@ resolve_path(const char *conf_path, const char *rel)
 static int
 resolve_one(char **field, const char *conf_path)
 {
+	if (*field == NULL)
+		return 0;
 	char *r = resolve_path(conf_path, *field);
 	if (r == NULL)
 		return -1;
@@ -807,7 +1270,13 @@ conf_load(const char *path, char err[CONF_ERR_MAX])
 	free(text);
 	if (c == NULL)
 		return NULL;
-	if (resolve_one(&c->cert, path) < 0 || resolve_one(&c->key, path) < 0) {
+	bool ok = resolve_one(&c->cert, path) == 0 && resolve_one(&c->key, path) == 0;
+	for (size_t i = 0; ok && i < c->n_outbound; i++) {
+		struct conf_outbound *ob = &c->outbound[i];
+		ok = resolve_one(&ob->ca, path) == 0 && resolve_one(&ob->client_cert, path) == 0 &&
+		     resolve_one(&ob->client_key, path) == 0;
+	}
+	if (!ok) {
 		set_err(err, "%s: out of memory", path);
 		conf_free(c);
 		return NULL;
@@ -826,6 +1295,14 @@ conf_free(struct conf *conf)
 	free(conf->key);
 	free(conf->zones);
 	free(conf->any_allow);
+	for (size_t i = 0; i < conf->n_outbound; i++) {
+		struct conf_outbound *ob = &conf->outbound[i];
+		free(ob->auth_name);
+		free(ob->ca);
+		free(ob->client_cert);
+		free(ob->client_key);
+	}
+	free(conf->outbound);
 	free(conf);
 }
 
@@ -848,6 +1325,15 @@ conf_address_allowed(const struct conf *conf, const struct sockaddr *sa)
 {
 	for (size_t i = 0; i < conf->n_any_allow; i++)
 		if (cidr_match(&conf->any_allow[i], sa))
+			return true;
+	return false;
+}
+
+bool
+conf_outbound_allowed(const struct conf_outbound *ob, const struct sockaddr *sa)
+{
+	for (size_t i = 0; i < ob->n_allow; i++)
+		if (cidr_match(&ob->allow[i], sa))
 			return true;
 	return false;
 }
@@ -882,26 +1368,36 @@ print_zone_name(const struct conf_zone *z, FILE *out)
 	}
 }
 
-void
-conf_print(const struct conf *conf, FILE *out)
+static void
+print_addrs(const char *key, const struct netaddr *list, size_t n, FILE *out)
 {
-	char buf[NETADDR_TEXT_MAX], cbuf[CIDR_TEXT_MAX];
-
-	fputs("# xotproxy effective configuration, from ", out);
-	for (const char *p = conf->path; p != NULL && *p != '\0'; p++)
-		fputc(((unsigned char)*p < 0x20 || *p == 0x7f) ? '?' : *p, out);
-	fputs("\n\n[global]\n", out);
-	fprintf(out, "log-level = %s\n", log_level_name((enum log_level)conf->log_level));
-	if (conf->user != NULL)
-		fprintf(out, "user = %s\n", conf->user);
-	fprintf(out, "shutdown-timeout = %u\n", conf->shutdown_timeout);
-
-	fputs("\n[inbound]\nlisten =", out);
-	for (size_t i = 0; i < conf->n_listen; i++) {
-		netaddr_format_hostport((const struct sockaddr *)&conf->listen[i].ss, buf);
+	char buf[NETADDR_TEXT_MAX];
+	fprintf(out, "%s =", key);
+	for (size_t i = 0; i < n; i++) {
+		netaddr_format_hostport((const struct sockaddr *)&list[i].ss, buf);
 		fprintf(out, " %s", buf);
 	}
-	fprintf(out, "\ncert = %s\nkey = %s\n", conf->cert ? conf->cert : "",
+	fputc('\n', out);
+}
+
+static void
+print_cidrs(const struct cidr *list, size_t n, FILE *out)
+{
+	char buf[CIDR_TEXT_MAX];
+	fputs("allow =", out);
+	for (size_t i = 0; i < n; i++) {
+		cidr_format(&list[i], buf);
+		fprintf(out, " %s", buf);
+	}
+}
+
+static void
+print_inbound(const struct conf *conf, FILE *out)
+{
+	char buf[NETADDR_TEXT_MAX];
+	fputs("\n[inbound]\n", out);
+	print_addrs("listen", conf->listen, conf->n_listen, out);
+	fprintf(out, "cert = %s\nkey = %s\n", conf->cert ? conf->cert : "",
 	        conf->key ? conf->key : "");
 	netaddr_format_hostport((const struct sockaddr *)&conf->backend.ss, buf);
 	fprintf(out, "backend = %s\n", buf);
@@ -920,13 +1416,56 @@ conf_print(const struct conf *conf, FILE *out)
 		const struct conf_zone *z = &conf->zones[i];
 		fputs("\n[zone ", out);
 		print_zone_name(z, out);
-		fputs("]\nallow =", out);
-		for (size_t j = 0; j < z->n_allow; j++) {
-			cidr_format(&z->allow[j], cbuf);
-			fprintf(out, " %s", cbuf);
-		}
+		fputs("]\n", out);
+		print_cidrs(z->allow, z->n_allow, out);
 		if (z->n_allow == 0)
 			fputs(" # nobody (deny by default)", out);
 		fputc('\n', out);
 	}
+}
+
+static void
+print_outbound(const struct conf_outbound *ob, FILE *out)
+{
+	char label[LABEL_MAX], pin[4 * ((CONF_PIN_LEN + 2) / 3) + 1];
+	fprintf(out, "\n%s\n", outbound_label(ob, label));
+	print_addrs("listen", ob->listen, ob->n_listen, out);
+	print_cidrs(ob->allow, ob->n_allow, out);
+	fputc('\n', out);
+	print_addrs("primary", ob->primary, ob->n_primary, out);
+	if (ob->auth_name != NULL)
+		fprintf(out, "auth-name = %s\n", ob->auth_name);
+	if (ob->ca != NULL)
+		fprintf(out, "ca = %s\n", ob->ca);
+	if (ob->n_pins > 0) {
+		fputs("pin-sha256 =", out);
+		for (size_t i = 0; i < ob->n_pins; i++) {
+			base64_encode(ob->pins[i], CONF_PIN_LEN, pin);
+			fprintf(out, " %s", pin);
+		}
+		fputc('\n', out);
+	}
+	if (ob->client_cert != NULL)
+		fprintf(out, "client-cert = %s\nclient-key = %s\n", ob->client_cert, ob->client_key);
+	fprintf(out, "connect-timeout = %u\n", ob->connect_timeout);
+	fprintf(out, "idle-timeout = %u\n", ob->idle_timeout);
+	fprintf(out, "max-sessions = %u\n", ob->max_sessions);
+}
+
+void
+conf_print(const struct conf *conf, FILE *out)
+{
+	fputs("# xotproxy effective configuration, from ", out);
+	for (const char *p = conf->path; p != NULL && *p != '\0'; p++)
+		fputc(((unsigned char)*p < 0x20 || *p == 0x7f) ? '?' : *p, out);
+	fputs("\n\n[global]\n", out);
+	fprintf(out, "log-level = %s\n", log_level_name((enum log_level)conf->log_level));
+	if (conf->user != NULL)
+		fprintf(out, "user = %s\n", conf->user);
+	fprintf(out, "shutdown-timeout = %u\n", conf->shutdown_timeout);
+
+	if (conf->has_inbound)
+		print_inbound(conf, out);
+	for (size_t i = 0; i < conf->n_outbound; i++)
+		print_outbound(&conf->outbound[i], out);
 }
