@@ -362,6 +362,358 @@ test_zone_names(void)
 	expect_err(INB "[zone a\\.b]\n[zone A\\046B.]\n", "t.ini:5: ", "duplicate zone");
 }
 
+/* --- [outbound] ----------------------------------------------------------- */
+
+/* SHA-256 of "" and of 32 zero bytes, as RFC 7469 pins */
+#define PIN1 "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+#define PIN2 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+static const uint8_t pin1_bytes[32] = {
+	0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
+	0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55,
+};
+
+static const char outbound_conf[] =
+	"[outbound primary-a]\n"                                /* 1 */
+	"listen = 127.0.0.1:5353 [::1]:5353 127.0.0.2\n"        /* 2 */
+	"allow = 127.0.0.1 10.0.0.0/8\n"                        /* 3 */
+	"primary = 192.0.2.1:853 [2001:db8::2]:8853 192.0.2.3\n" /* 4 */
+	"auth-name = NS1.Example.NET.\n"                        /* 5 */
+	"ca = /etc/ssl/certs/ca-certificates.crt\n"             /* 6 */
+	"pin-sha256 = " PIN1 " " PIN2 "\n"                      /* 7 */
+	"client-cert = sec.pem\n"                               /* 8 */
+	"client-key = sec.key\n"                                /* 9 */
+	"connect-timeout = 3600\n"                              /* 10 */
+	"idle-timeout = 86400\n"                                /* 11 */
+	"max-sessions = 1024\n";                                /* 12 */
+
+static void
+test_outbound_full(void)
+{
+	struct conf *c = parse_ok(outbound_conf);
+	if (c == NULL)
+		return;
+	/* only [outbound]: no inbound listeners, no server certificate */
+	CU_ASSERT_FALSE(c->has_inbound);
+	CU_ASSERT_EQUAL(c->n_listen, 0);
+	CU_ASSERT_PTR_NULL(c->cert);
+	CU_ASSERT_PTR_NULL(c->key);
+	CU_ASSERT_EQUAL(c->n_zones, 0);
+	CU_ASSERT_EQUAL_FATAL(c->n_outbound, 1);
+	const struct conf_outbound *o = &c->outbound[0];
+	CU_ASSERT_STRING_EQUAL(o->name, "primary-a");
+	CU_ASSERT_EQUAL_FATAL(o->n_listen, 3);
+	check_addr(&o->listen[0], "127.0.0.1#5353");
+	check_addr(&o->listen[1], "::1#5353");
+	check_addr(&o->listen[2], "127.0.0.2#53");        /* bare listen -> 53 */
+	CU_ASSERT_EQUAL_FATAL(o->n_allow, 2);
+	check_cidr(&o->allow[0], "127.0.0.1/32");
+	check_cidr(&o->allow[1], "10.0.0.0/8");
+	CU_ASSERT_EQUAL_FATAL(o->n_primary, 3);
+	check_addr(&o->primary[0], "192.0.2.1#853");
+	check_addr(&o->primary[1], "2001:db8::2#8853");
+	check_addr(&o->primary[2], "192.0.2.3#853");      /* bare primary -> 853 */
+	/* lowercase, without the trailing dot (as sent in SNI) */
+	CU_ASSERT_STRING_EQUAL(o->auth_name, "ns1.example.net");
+	CU_ASSERT_STRING_EQUAL(o->ca, "/etc/ssl/certs/ca-certificates.crt");
+	CU_ASSERT_EQUAL_FATAL(o->n_pins, 2);
+	CU_ASSERT_EQUAL(memcmp(o->pins[0], pin1_bytes, 32), 0);
+	static const uint8_t zero[32];
+	CU_ASSERT_EQUAL(memcmp(o->pins[1], zero, 32), 0);
+	CU_ASSERT_STRING_EQUAL(o->client_cert, "sec.pem");
+	CU_ASSERT_STRING_EQUAL(o->client_key, "sec.key");
+	CU_ASSERT_EQUAL(o->connect_timeout, 3600);
+	CU_ASSERT_EQUAL(o->idle_timeout, 86400);
+	CU_ASSERT_EQUAL(o->max_sessions, 1024);
+
+	struct netaddr na;
+	CU_ASSERT_EQUAL_FATAL(netaddr_parse("10.1.2.3:1", 0, &na), 0);
+	CU_ASSERT_TRUE(conf_outbound_allowed(o, SA(na)));
+	CU_ASSERT_EQUAL_FATAL(netaddr_parse("127.0.0.2:1", 0, &na), 0);
+	CU_ASSERT_FALSE(conf_outbound_allowed(o, SA(na)));
+	CU_ASSERT_FALSE(conf_address_allowed(c, SA(na)));  /* no inbound zones */
+	conf_free(c);
+}
+
+#define OB_MIN "listen = 127.0.0.1:5353\nprimary = 192.0.2.1\npin-sha256 = " PIN1 "\n"
+
+static void
+test_outbound_defaults(void)
+{
+	struct conf *c = parse_ok("[outbound]\n" OB_MIN);
+	if (c == NULL)
+		return;
+	CU_ASSERT_EQUAL_FATAL(c->n_outbound, 1);
+	const struct conf_outbound *o = &c->outbound[0];
+	CU_ASSERT_STRING_EQUAL(o->name, "");
+	/* local clients: loopback only */
+	CU_ASSERT_EQUAL_FATAL(o->n_allow, 2);
+	check_cidr(&o->allow[0], "127.0.0.0/8");
+	check_cidr(&o->allow[1], "::1/128");
+	check_addr(&o->primary[0], "192.0.2.1#853");
+	CU_ASSERT_EQUAL(o->connect_timeout, 5);
+	CU_ASSERT_EQUAL(o->idle_timeout, 30);
+	CU_ASSERT_EQUAL(o->max_sessions, 4);
+	CU_ASSERT_PTR_NULL(o->auth_name);
+	CU_ASSERT_PTR_NULL(o->ca);
+	CU_ASSERT_PTR_NULL(o->client_cert);
+	CU_ASSERT_PTR_NULL(o->client_key);
+	CU_ASSERT_EQUAL(o->n_pins, 1);
+
+	struct netaddr na;
+	CU_ASSERT_EQUAL_FATAL(netaddr_parse("127.9.9.9:1", 0, &na), 0);
+	CU_ASSERT_TRUE(conf_outbound_allowed(o, SA(na)));
+	CU_ASSERT_EQUAL_FATAL(netaddr_parse("[::1]:1", 0, &na), 0);
+	CU_ASSERT_TRUE(conf_outbound_allowed(o, SA(na)));
+	CU_ASSERT_EQUAL_FATAL(netaddr_parse("192.0.2.9:1", 0, &na), 0);
+	CU_ASSERT_FALSE(conf_outbound_allowed(o, SA(na)));
+	conf_free(c);
+
+	/* "[outbound  ]" is the unnamed section too */
+	c = parse_ok("[outbound  ]\n" OB_MIN);
+	CU_ASSERT(c != NULL && c->n_outbound == 1 && c->outbound[0].name[0] == '\0');
+	conf_free(c);
+}
+
+static void
+test_outbound_sections(void)
+{
+	struct conf *c = parse_ok("[outbound a]\n" OB_MIN
+	                          "[outbound B.2_x-y]\nlisten = 127.0.0.1:5354\nprimary = 192.0.2.2\n"
+	                          "ca = ca.pem\nauth-name = ns2.example\nidle-timeout = 7\n");
+	if (c != NULL) {
+		CU_ASSERT_EQUAL_FATAL(c->n_outbound, 2);
+		CU_ASSERT_STRING_EQUAL(c->outbound[0].name, "a");
+		CU_ASSERT_STRING_EQUAL(c->outbound[1].name, "B.2_x-y");
+		CU_ASSERT_EQUAL(c->outbound[0].idle_timeout, 30);
+		CU_ASSERT_EQUAL(c->outbound[1].idle_timeout, 7);
+		CU_ASSERT_EQUAL(c->outbound[1].n_pins, 0);
+		check_addr(&c->outbound[1].primary[0], "192.0.2.2#853");
+	}
+	conf_free(c);
+
+	/* an unnamed section only when it is the only one, in either order */
+	expect_err("[outbound]\n" OB_MIN "[outbound b]\n", "t.ini:5: ",
+	           "several [outbound] sections need a name each");
+	expect_err("[outbound a]\n" OB_MIN "[outbound]\n", "t.ini:5: ",
+	           "several [outbound] sections need a name each");
+	expect_err("[outbound]\n" OB_MIN "[outbound]\n", "t.ini:5: ", "need a name");
+	/* names unique, case-insensitively */
+	expect_err("[outbound a]\n" OB_MIN "[outbound b]\n" OB_MIN "[outbound A]\n", "t.ini:9: ",
+	           "duplicate [outbound a] section (first on line 1)");
+	/* name syntax */
+	expect_err("[outbound a/b]\n" OB_MIN, "t.ini:1: ", "outbound name \"a/b\"");
+	expect_err("[outbound a b]\n" OB_MIN, "t.ini:1: ", "outbound name \"a b\"");
+	char text[512];
+	char name[65];
+	memset(name, 'n', 64);
+	name[64] = '\0';
+	snprintf(text, sizeof(text), "[outbound %s]\n" OB_MIN, name);
+	expect_err(text, "t.ini:1: ", "at most 63 letters");
+	name[63] = '\0';
+	snprintf(text, sizeof(text), "[outbound %s]\n" OB_MIN, name);
+	c = parse_ok(text);
+	CU_ASSERT(c != NULL && strcmp(c->outbound[0].name, name) == 0);
+	conf_free(c);
+	expect_err("[outbounds]\n", "t.ini:1: ", "unknown section");
+}
+
+static void
+test_outbound_keys(void)
+{
+	/* per-section duplicate detection; the same key in two sections is fine */
+	expect_err("[outbound a]\n" OB_MIN "idle-timeout = 5\nidle-timeout = 6\n", "t.ini:6: ",
+	           "duplicate key idle-timeout in [outbound a] (first on line 5)");
+	expect_err("[outbound]\n" OB_MIN "allow = ::1\nallow = ::2\n", "t.ini:6: ",
+	           "duplicate key allow in [outbound] (first on line 5)");
+	expect_err("[outbound a]\n" OB_MIN "pin-sha256 = " PIN2 "\n", "t.ini:5: ",
+	           "duplicate key pin-sha256 in [outbound a] (first on line 4)");
+	/* [inbound] idle-timeout and [outbound] idle-timeout are different keys */
+	struct conf *c = parse_ok(INB "idle-timeout = 100\n[outbound]\n" OB_MIN "idle-timeout = 9\n");
+	if (c != NULL) {
+		CU_ASSERT_EQUAL(c->idle_timeout, 100);
+		CU_ASSERT_EQUAL(c->outbound[0].idle_timeout, 9);
+	}
+	conf_free(c);
+	/* keys of one kind are unknown in the other */
+	expect_err("[outbound x]\n" OB_MIN "backend = 127.0.0.1\n", "t.ini:5: ",
+	           "unknown key \"backend\" in [outbound x]");
+	expect_err("[outbound]\n" OB_MIN "cert = a\n", "t.ini:5: ", "unknown key \"cert\" in [outbound]");
+	expect_err(INB "max-sessions = 4\n", "t.ini:4: ", "unknown key \"max-sessions\" in [inbound]");
+	expect_err(INB "primary = 192.0.2.1\n", "t.ini:4: ", "unknown key \"primary\" in [inbound]");
+	expect_err(INB "[zone a]\nauth-name = x\n", "t.ini:5: ", "unknown key \"auth-name\" in [zone a.]");
+}
+
+static void
+test_outbound_required(void)
+{
+	expect_err("\n[outbound a]\nprimary = 192.0.2.1\npin-sha256 = " PIN1 "\n", "t.ini:2: ",
+	           "[outbound a] listen is required");
+	expect_err("[outbound]\nlisten = 127.0.0.1\npin-sha256 = " PIN1 "\n", "t.ini:1: ",
+	           "[outbound] primary is required");
+	/* strict authentication (RFC 8310): ca + auth-name, or pins */
+	expect_err("[outbound a]\nlisten = ::1\nprimary = 192.0.2.1\n", "t.ini:1: ",
+	           "[outbound a] does not authenticate the primary: set ca and auth-name, or pin-sha256");
+	expect_err("[outbound a]\nlisten = ::1\nprimary = 192.0.2.1\nauth-name = ns1.example\n",
+	           "t.ini:1: ", "[outbound a] auth-name needs ca");
+	expect_err("[outbound a]\nlisten = ::1\nprimary = 192.0.2.1\nca = ca.pem\n", "t.ini:1: ",
+	           "[outbound a] ca needs auth-name");
+	const char *ok[] = {
+		"[outbound]\nlisten = ::1\nprimary = 192.0.2.1\nca = c\nauth-name = ns1.example\n",
+		"[outbound]\nlisten = ::1\nprimary = 192.0.2.1\npin-sha256 = " PIN1 "\n",
+		"[outbound]\nlisten = ::1\nprimary = 192.0.2.1\npin-sha256 = " PIN1 "\nca = c\n",
+		"[outbound]\nlisten = ::1\nprimary = 192.0.2.1\npin-sha256 = " PIN1 "\nauth-name = n.x\n",
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		struct conf *c = parse_ok(ok[i]);
+		conf_free(c);
+	}
+	/* mutual TLS needs both halves */
+	expect_err("[outbound]\n" OB_MIN "client-cert = c.pem\n", "t.ini:1: ",
+	           "[outbound] client-cert needs client-key");
+	expect_err("[outbound]\n" OB_MIN "client-key = c.key\n", "t.ini:1: ",
+	           "[outbound] client-key needs client-cert");
+	/* the first failing section is reported */
+	expect_err("[outbound a]\n" OB_MIN "[outbound b]\nlisten = ::1\n", "t.ini:5: ",
+	           "[outbound b] primary is required");
+}
+
+#define OB_NOPIN "[outbound]\nlisten = ::1\nprimary = 192.0.2.1\n"      /* lines 1-3 */
+
+static void
+test_outbound_values(void)
+{
+	/* pins: base64 (RFC 4648) of exactly 32 bytes */
+	expect_err(OB_NOPIN "pin-sha256 = not-base64!\n", "t.ini:4: ",
+	           "pin-sha256: \"not-base64!\" is not base64");
+	expect_err(OB_NOPIN "pin-sha256 = " PIN1 " AAAA\n", "t.ini:4: ",
+	           "pin-sha256: \"AAAA\" decodes to 3 bytes, not 32");
+	expect_err(OB_NOPIN "pin-sha256 = AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\n", "t.ini:4: ",
+	           "decodes to 31 bytes, not 32");
+	expect_err(OB_NOPIN "pin-sha256 = AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\n", "t.ini:4: ",
+	           "decodes to 34 bytes, not 32");
+	expect_err(OB_NOPIN "pin-sha256 = 47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU==\n", "t.ini:4: ",
+	           "is not base64");                       /* bad padding */
+	expect_err(OB_NOPIN "pin-sha256 = 47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFV=\n", "t.ini:4: ",
+	           "is not base64");                       /* trailing bits set */
+	expect_err(OB_NOPIN "pin-sha256 = 47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU=\n", "t.ini:4: ",
+	           "is not base64");                       /* base64url alphabet */
+	expect_err(OB_NOPIN "pin-sha256 = " PIN1 " " PIN1 "\n", "t.ini:4: ", "listed twice");
+	expect_err(OB_NOPIN "pin-sha256 =\n", "t.ini:4: ", "pin-sha256: needs at least one pin");
+	/* without padding is accepted */
+	struct conf *c = parse_ok(OB_NOPIN "pin-sha256 = 47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU\n");
+	if (c != NULL)
+		CU_ASSERT_EQUAL(memcmp(c->outbound[0].pins[0], pin1_bytes, 32), 0);
+	conf_free(c);
+
+	/* auth-name: a host name, not an address */
+	expect_err(OB_NOPIN "ca = c\nauth-name = 192.0.2.1\n", "t.ini:5: ",
+	           "auth-name: \"192.0.2.1\" is not a host name");
+	expect_err(OB_NOPIN "ca = c\nauth-name = a..b\n", "t.ini:5: ", "auth-name: \"a..b\"");
+	expect_err(OB_NOPIN "ca = c\nauth-name = ns1.example.com/x\n", "t.ini:5: ", "auth-name");
+	expect_err(OB_NOPIN "ca = c\nauth-name = .\n", "t.ini:5: ", "auth-name");
+	expect_err(OB_NOPIN "ca = c\nauth-name = *.example\n", "t.ini:5: ", "auth-name");
+	expect_err(OB_NOPIN "ca = c\nauth-name = a b\n", "t.ini:5: ", "auth-name");
+
+	/* addresses */
+	expect_err(OB_NOPIN "pin-sha256 = " PIN1 "\nprimary = x\n", "t.ini:5: ", "duplicate key primary");
+	expect_err("[outbound]\nlisten = ::1\nprimary = ns1.example:853\n", "t.ini:3: ",
+	           "primary: \"ns1.example:853\" is not an address or address:port");
+	expect_err("[outbound]\nlisten = ::1\nprimary = 192.0.2.1 192.0.2.1:853\n", "t.ini:3: ",
+	           "primary: \"192.0.2.1:853\" is listed twice");
+	expect_err("[outbound]\nlisten = ::1\nprimary =\n", "t.ini:3: ", "primary: needs at least one");
+	expect_err("[outbound]\nlisten = 127.0.0.1:0\n", "t.ini:2: ", "listen: \"127.0.0.1:0\"");
+	expect_err("[outbound]\nlisten =\n", "t.ini:2: ", "listen: needs at least one address");
+	char text[1024];
+	size_t o = (size_t)snprintf(text, sizeof(text), "[outbound]\nlisten = ::1\nprimary =");
+	for (int i = 0; i <= CONF_MAX_PRIMARIES; i++)
+		o += (size_t)snprintf(text + o, sizeof(text) - o, " 192.0.2.%d", i + 1);
+	snprintf(text + o, sizeof(text) - o, "\n");
+	expect_err(text, "t.ini:3: ", "primary: more than 8 addresses");
+	o = (size_t)snprintf(text, sizeof(text), OB_NOPIN "pin-sha256 =");
+	for (int i = 0; i <= CONF_MAX_PINS; i++)
+		o += (size_t)snprintf(text + o, sizeof(text) - o, " %.42s%c=", PIN2, "AEIMQUYcgkosw"[i]);
+	snprintf(text + o, sizeof(text) - o, "\n");
+	expect_err(text, "t.ini:4: ", "pin-sha256: more than 8 pins");
+
+	/* allow: explicit and never empty (the default is loopback) */
+	expect_err("[outbound]\n" OB_MIN "allow =\n", "t.ini:5: ", "allow: needs at least one");
+	expect_err("[outbound]\n" OB_MIN "allow = 10.0.0.1/8\n", "t.ini:5: ", "allow: \"10.0.0.1/8\"");
+
+	/* integers */
+	expect_err("[outbound]\n" OB_MIN "connect-timeout = 0\n", "t.ini:5: ",
+	           "connect-timeout: \"0\" is not an integer in 1..3600");
+	expect_err("[outbound]\n" OB_MIN "connect-timeout = 3601\n", "t.ini:5: ", "connect-timeout");
+	expect_err("[outbound]\n" OB_MIN "idle-timeout = 86401\n", "t.ini:5: ",
+	           "idle-timeout: \"86401\" is not an integer in 1..86400");
+	expect_err("[outbound]\n" OB_MIN "max-sessions = 0\n", "t.ini:5: ",
+	           "max-sessions: \"0\" is not an integer in 1..1024");
+	expect_err("[outbound]\n" OB_MIN "max-sessions = 1025\n", "t.ini:5: ", "max-sessions");
+
+	/* paths */
+	expect_err(OB_NOPIN "auth-name = n.x\nca =\n", "t.ini:5: ", "ca: empty file name");
+	expect_err("[outbound]\n" OB_MIN "client-cert = c\nclient-key =;k\n", "t.ini:6: ",
+	           "client-key: \";k\" starts with a comment");
+}
+
+static void
+test_outbound_with_inbound(void)
+{
+	/* both kinds in one file */
+	struct conf *c = parse_ok(full_conf);
+	if (c != NULL)
+		CU_ASSERT_TRUE(c->has_inbound);
+	conf_free(c);
+	c = parse_ok("[global]\nlog-level = debug\n[outbound a]\n" OB_MIN INB "[zone example.com]\n"
+	             "allow = ::1\n");
+	if (c != NULL) {
+		CU_ASSERT_TRUE(c->has_inbound);
+		CU_ASSERT_EQUAL(c->n_listen, 2);               /* inbound defaults still apply */
+		CU_ASSERT_EQUAL(c->n_zones, 1);
+		CU_ASSERT_EQUAL(c->n_outbound, 1);
+	}
+	conf_free(c);
+	/* zones belong to [inbound] */
+	expect_err("[outbound]\n" OB_MIN "\n[zone example.com]\nallow = ::1\n", "t.ini:6: ",
+	           "[zone] sections need an [inbound] section");
+	/* cert and key are still required in [inbound] */
+	expect_err("[outbound]\n" OB_MIN "[inbound]\ncert = a\n", "t.ini:5: ", "[inbound] key is required");
+	/* neither section */
+	expect_err("[global]\nlog-level = info\n", "t.ini: ",
+	           "[inbound] section is required (with cert and key) unless there is an [outbound]");
+}
+
+static void
+test_outbound_collisions(void)
+{
+	/* with an explicit inbound listener */
+	expect_err(INB "listen = 127.0.0.1:5353\n[outbound a]\nlisten = ::1 127.0.0.1:5353\n"
+	           "primary = 192.0.2.1\npin-sha256 = " PIN1 "\n", "t.ini:6: ",
+	           "[outbound a] listen 127.0.0.1:5353 collides with [inbound] listen "
+	           "127.0.0.1:5353 (line 4)");
+	/* with the inbound default (0.0.0.0:853 [::]:853): a wildcard covers every address */
+	expect_err("[outbound]\nlisten = [::1]:853\nprimary = 192.0.2.1\npin-sha256 = " PIN1 "\n" INB,
+	           "t.ini:2: ", "[outbound] listen [::1]:853 collides with [inbound] listen [::]:853 "
+	           "(the default)");
+	/* between two outbound sections, wildcard included */
+	expect_err("[outbound a]\n" OB_MIN "[outbound b]\nlisten = 0.0.0.0:5353\n"
+	           "primary = 192.0.2.2\npin-sha256 = " PIN1 "\n", "t.ini:6: ",
+	           "[outbound b] listen 0.0.0.0:5353 collides with [outbound a] listen "
+	           "127.0.0.1:5353 (line 2)");
+	expect_err("[outbound a]\n" OB_MIN "[outbound b]\n" OB_MIN, "t.ini:6: ",
+	           "[outbound b] listen 127.0.0.1:5353 collides with [outbound a]");
+	expect_err(INB "listen = 127.0.0.1:853\n[outbound a]\n" OB_MIN
+	           "[outbound b]\nlisten = 127.0.0.1:5354 [::]:5353 127.0.0.1:853\n"
+	           "primary = 192.0.2.2\npin-sha256 = " PIN1 "\n", "t.ini:10: ",
+	           "[outbound b] listen 127.0.0.1:853 collides with [inbound] listen 127.0.0.1:853 "
+	           "(line 4)");
+	/* another port, or the other family, is fine */
+	struct conf *c = parse_ok(INB "listen = 127.0.0.1:853\n[outbound a]\n" OB_MIN
+	             "[outbound b]\nlisten = 127.0.0.1:5354 [::]:5353 127.0.0.2:853\n"
+	             "primary = 192.0.2.2\npin-sha256 = " PIN1 "\n");
+	CU_ASSERT(c != NULL && c->n_outbound == 2);
+	conf_free(c);
+}
+
 /* Prints c into a string; caller frees. (noinline: gcc -O3 otherwise
  * mistakes the result for a pointer to the local `buf`, -Wdangling-pointer.) */
 static __attribute__((noinline)) char *
@@ -374,6 +726,32 @@ print_to_string(const struct conf *c)
 	conf_print(c, f);
 	fclose(f);
 	return buf;
+}
+
+static void
+check_str_equal(const char *a, const char *b)
+{
+	CU_ASSERT((a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0));
+}
+
+static void
+check_outbound_equal(const struct conf_outbound *a, const struct conf_outbound *b)
+{
+	CU_ASSERT_STRING_EQUAL(a->name, b->name);
+	CU_ASSERT(a->n_listen == b->n_listen &&
+	          memcmp(a->listen, b->listen, a->n_listen * sizeof(a->listen[0])) == 0);
+	CU_ASSERT(a->n_allow == b->n_allow &&
+	          memcmp(a->allow, b->allow, a->n_allow * sizeof(a->allow[0])) == 0);
+	CU_ASSERT(a->n_primary == b->n_primary &&
+	          memcmp(a->primary, b->primary, a->n_primary * sizeof(a->primary[0])) == 0);
+	CU_ASSERT(a->n_pins == b->n_pins && memcmp(a->pins, b->pins, sizeof(a->pins)) == 0);
+	check_str_equal(a->auth_name, b->auth_name);
+	check_str_equal(a->ca, b->ca);
+	check_str_equal(a->client_cert, b->client_cert);
+	check_str_equal(a->client_key, b->client_key);
+	CU_ASSERT_EQUAL(a->connect_timeout, b->connect_timeout);
+	CU_ASSERT_EQUAL(a->idle_timeout, b->idle_timeout);
+	CU_ASSERT_EQUAL(a->max_sessions, b->max_sessions);
 }
 
 static void
@@ -399,6 +777,10 @@ roundtrip(const char *text)
 			CU_ASSERT_STRING_EQUAL(a->zones[i].name, b->zones[i].name);
 			CU_ASSERT_EQUAL(a->zones[i].n_allow, b->zones[i].n_allow);
 		}
+		CU_ASSERT_EQUAL(a->has_inbound, b->has_inbound);
+		CU_ASSERT_EQUAL_FATAL(a->n_outbound, b->n_outbound);
+		for (size_t i = 0; i < a->n_outbound; i++)
+			check_outbound_equal(&a->outbound[i], &b->outbound[i]);
 		free(pb);
 	}
 	free(pa);
@@ -446,6 +828,52 @@ test_print(void)
 
 	roundtrip(full_conf);
 	roundtrip("[inbound]\ncert = a\nkey = b\n");
+	roundtrip(outbound_conf);
+	roundtrip("[outbound]\n" OB_MIN);
+	roundtrip("[outbound a]\n" OB_MIN "[outbound b]\nlisten = [::1]:5354\nprimary = [2001:db8::1]\n"
+	          "ca = ca.pem\nauth-name = ns.example\nallow = 0.0.0.0/0 ::/0\n" INB
+	          "[zone example.com]\n");
+}
+
+static void
+test_print_outbound(void)
+{
+	struct conf *c = parse_ok(outbound_conf);
+	if (c == NULL)
+		return;
+	char *p = print_to_string(c);
+	/* no [inbound] printed when there is none, every outbound key is */
+	CU_ASSERT_PTR_NULL(strstr(p, "[inbound]"));
+	CU_ASSERT_PTR_NULL(strstr(p, "[zone"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(p,
+		"\n[outbound primary-a]\n"
+		"listen = 127.0.0.1:5353 [::1]:5353 127.0.0.2:53\n"
+		"allow = 127.0.0.1/32 10.0.0.0/8\n"
+		"primary = 192.0.2.1:853 [2001:db8::2]:8853 192.0.2.3:853\n"
+		"auth-name = ns1.example.net\n"
+		"ca = /etc/ssl/certs/ca-certificates.crt\n"
+		"pin-sha256 = " PIN1 " " PIN2 "\n"
+		"client-cert = sec.pem\n"
+		"client-key = sec.key\n"
+		"connect-timeout = 3600\n"
+		"idle-timeout = 86400\n"
+		"max-sessions = 1024\n"));
+	free(p);
+	conf_free(c);
+
+	/* defaults printed; an unpadded pin comes back padded */
+	c = parse_ok("[outbound]\nlisten = ::1\nprimary = 192.0.2.1\n"
+	             "pin-sha256 = 47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU\n");
+	if (c == NULL)
+		return;
+	p = print_to_string(c);
+	CU_ASSERT_PTR_NOT_NULL(strstr(p,
+		"\n[outbound]\nlisten = [::1]:53\nallow = 127.0.0.0/8 ::1/128\nprimary = 192.0.2.1:853\n"
+		"pin-sha256 = " PIN1 "\nconnect-timeout = 5\nidle-timeout = 30\nmax-sessions = 4\n"));
+	CU_ASSERT_PTR_NULL(strstr(p, "auth-name"));
+	CU_ASSERT_PTR_NULL(strstr(p, "client-"));
+	free(p);
+	conf_free(c);
 	roundtrip(INB "[zone \\065\\.b\\032c.test]\nallow = ::ffff:10.0.0.0/104 0.0.0.0/0 ::/0\n"
 	          "[zone x_y-z.*.test]\n");
 }
@@ -492,6 +920,22 @@ test_load(void)
 		CU_ASSERT_STRING_EQUAL(c->cert, want);
 	conf_free(c);
 	CU_ASSERT_EQUAL_FATAL(chdir(cwd), 0);
+
+	/* outbound paths resolve the same way; a config with only [outbound] */
+	write_file(path, "[outbound]\nlisten = ::1\nprimary = 192.0.2.1\nauth-name = n.example\n"
+	           "ca = ca.pem\nclient-cert = /abs/c.pem\nclient-key = sub/c.key\n");
+	c = conf_load(path, err);
+	CU_ASSERT_PTR_NOT_NULL(c);
+	if (c != NULL) {
+		CU_ASSERT_FALSE(c->has_inbound);
+		CU_ASSERT_PTR_NULL(c->cert);
+		snprintf(want, sizeof(want), "%s/ca.pem", real);
+		CU_ASSERT_STRING_EQUAL(c->outbound[0].ca, want);
+		CU_ASSERT_STRING_EQUAL(c->outbound[0].client_cert, "/abs/c.pem");
+		snprintf(want, sizeof(want), "%s/sub/c.key", real);
+		CU_ASSERT_STRING_EQUAL(c->outbound[0].client_key, want);
+	}
+	conf_free(c);
 
 	/* errors carry the file name and line */
 	write_file(path, "[inbound]\ncert = a\nkey = b\n\n[zone a]\nallow = 10.0.0.1/8\n");
@@ -564,6 +1008,15 @@ test_conf_register(void)
 	    CU_add_test(s, "CRLF and BOM", test_crlf_bom) == NULL ||
 	    CU_add_test(s, "zone names", test_zone_names) == NULL ||
 	    CU_add_test(s, "print round-trip", test_print) == NULL ||
+	    CU_add_test(s, "outbound: every key", test_outbound_full) == NULL ||
+	    CU_add_test(s, "outbound: defaults", test_outbound_defaults) == NULL ||
+	    CU_add_test(s, "outbound: sections and names", test_outbound_sections) == NULL ||
+	    CU_add_test(s, "outbound: keys per section", test_outbound_keys) == NULL ||
+	    CU_add_test(s, "outbound: required keys, strict auth", test_outbound_required) == NULL ||
+	    CU_add_test(s, "outbound: value errors", test_outbound_values) == NULL ||
+	    CU_add_test(s, "outbound: with and without inbound", test_outbound_with_inbound) == NULL ||
+	    CU_add_test(s, "outbound: listen collisions", test_outbound_collisions) == NULL ||
+	    CU_add_test(s, "outbound: print", test_print_outbound) == NULL ||
 	    CU_add_test(s, "conf_load", test_load) == NULL ||
 	    CU_add_test(s, "user, per-IP cap, refcount", test_user_and_refs) == NULL)
 		return -1;
