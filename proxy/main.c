@@ -27,6 +27,15 @@ usage(FILE *out)
 	        "  -h, --help         this help\n");
 }
 
+static void
+warn_key_mode(const char *key)
+{
+	unsigned mode;
+	if (file_mode_too_open(key, &mode) == 1)
+		log_warning("private key %s is accessible by group or others (mode %04o); chmod 600 it",
+		            key, mode);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -72,8 +81,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	char terr[TLS_ERR_MAX];
-	WOLFSSL_CTX *tls = tls_server_ctx_new(conf->cert, conf->key, terr);
-	if (tls == NULL) {
+	WOLFSSL_CTX *tls = NULL;              /* the inbound server context; none without [inbound] */
+	if (conf->has_inbound && (tls = tls_server_ctx_new(conf->cert, conf->key, terr)) == NULL) {
 		fprintf(stderr, "%s: %s\n", path, terr);
 		conf_free(conf);
 		tls_cleanup();
@@ -87,13 +96,15 @@ main(int argc, char **argv)
 		tls_cleanup();
 		return 1;
 	}
-	if (!netaddr_is_loopback((const struct sockaddr *)&conf->backend.ss))   /* PRX-06 */
+	if (conf->has_inbound &&
+	    !netaddr_is_loopback((const struct sockaddr *)&conf->backend.ss))   /* PRX-06 */
 		log_warning("backend is not a loopback address: zone data and TSIG-signed messages "
 		            "travel in plaintext to it");
-	unsigned mode;
-	if (file_mode_too_open(conf->key, &mode) == 1)
-		log_warning("private key %s is accessible by group or others (mode %04o); chmod 600 it",
-		            conf->key, mode);
+	if (conf->has_inbound)
+		warn_key_mode(conf->key);
+	for (size_t i = 0; i < conf->n_outbound; i++)
+		if (conf->outbound[i].client_key != NULL)
+			warn_key_mode(conf->outbound[i].client_key);
 	if (check) {
 		conf_print(conf, stdout);
 		printf("; configuration OK\n");
