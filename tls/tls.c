@@ -51,6 +51,13 @@ io_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 	return WOLFSSL_CBIO_ERR_GENERAL;
 }
 
+void
+tls_ctx_set_io(WOLFSSL_CTX *ctx)
+{
+	wolfSSL_CTX_SetIORecv(ctx, io_recv);
+	wolfSSL_CTX_SetIOSend(ctx, io_send);
+}
+
 int
 tls_init(void)
 {
@@ -65,8 +72,8 @@ tls_cleanup(void)
 
 /* Why loading a PEM file failed: the file itself (errno), else wolfSSL's
  * queued error code (the load functions return only 0 or a generic value). */
-static void
-load_error(char err[TLS_ERR_MAX], const char *what, const char *path)
+void
+tls_load_error(char err[TLS_ERR_MAX], const char *what, const char *path)
 {
 	FILE *f = fopen(path, "r");
 	if (f == NULL) {
@@ -93,11 +100,11 @@ tls_server_ctx_new(const char *cert, const char *key, char err[TLS_ERR_MAX])
 		return NULL;
 	}
 	if (wolfSSL_CTX_use_certificate_chain_file(ctx, cert) != WOLFSSL_SUCCESS) {
-		load_error(err, "cannot load certificate chain", cert);
+		tls_load_error(err, "cannot load certificate chain", cert);
 		goto fail;
 	}
 	if (wolfSSL_CTX_use_PrivateKey_file(ctx, key, WOLFSSL_FILETYPE_PEM) != WOLFSSL_SUCCESS) {
-		load_error(err, "cannot load private key", key);
+		tls_load_error(err, "cannot load private key", key);
 		goto fail;
 	}
 	if (wolfSSL_CTX_check_private_key(ctx) != WOLFSSL_SUCCESS) {
@@ -108,8 +115,7 @@ tls_server_ctx_new(const char *cert, const char *key, char err[TLS_ERR_MAX])
 		snprintf(err, TLS_ERR_MAX, "cannot set TLS 1.3 cipher suites");
 		goto fail;
 	}
-	wolfSSL_CTX_SetIORecv(ctx, io_recv);
-	wolfSSL_CTX_SetIOSend(ctx, io_send);
+	tls_ctx_set_io(ctx);
 	/* Session tickets are on by default for TLS 1.3 (DOT-09); early data is
 	 * not compiled into the library (DOT-12). */
 	return ctx;

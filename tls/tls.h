@@ -22,6 +22,12 @@ enum tls_io {
 int tls_init(void);
 void tls_cleanup(void);
 
+/* Shared with tls_client.c: our socket I/O callbacks (recv/send with
+ * MSG_NOSIGNAL, errno mapped to wolfSSL's codes) on a context, and the reason
+ * a PEM file did not load ("WHAT PATH: why") into err. */
+void tls_ctx_set_io(WOLFSSL_CTX *ctx);
+void tls_load_error(char err[TLS_ERR_MAX], const char *what, const char *path);
+
 /* Loads a PEM chain and key (ECDSA or RSA) into a TLS 1.3 server context.
  * Returns NULL with a reason in err. */
 WOLFSSL_CTX *tls_server_ctx_new(const char *cert, const char *key, char err[TLS_ERR_MAX]);
