@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "conn.h"
+#include "inbound.h"
 #include "log.h"
 
 #define ACCEPT_BACKOFF 1.0     /* seconds to pause accepting after EMFILE/ENFILE */
@@ -137,7 +137,7 @@ admit(struct server *srv, const struct sockaddr *peer, struct sockaddr_storage *
 	while (srv->n_handshakes >= conf->max_handshakes && srv->hs_head != NULL) {
 		tally_refusal(srv, &srv->hs_evicted, peer,
 		              "max-handshakes reached: closed the oldest pending handshake");
-		conn_evict_handshake(srv);
+		inbound_evict_handshake(srv);
 	}
 	return true;
 }
@@ -165,7 +165,7 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			close(fd);
 			continue;
 		}
-		if (conn_accept(srv, fd, (struct sockaddr *)&peer, len, &group) < 0) {
+		if (inbound_accept(srv, fd, (struct sockaddr *)&peer, len, &group) < 0) {
 			ipcount_release(&srv->per_ip, (struct sockaddr *)&group);
 			if (out_of_resources(errno)) {
 				accept_backoff(srv, "new TLS session");
@@ -211,7 +211,7 @@ stop_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	log_info("stop: %u connections still open after %u s, closing them", srv->n_conns,
 	         srv->conf->shutdown_timeout);
 	while (srv->conns != NULL)
-		conn_kill(srv->conns);
+		inbound_kill(srv->conns);
 }
 
 static void
@@ -230,10 +230,10 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_timer_set(&srv->stop_deadline, srv->conf->shutdown_timeout, 0);
 	ev_timer_start(loop, &srv->stop_deadline);
 	ev_unref(loop);                   /* the deadline alone must not keep us running */
-	struct conn *c = srv->conns;
+	struct inbound_conn *c = srv->conns;
 	while (c != NULL) {
-		struct conn *next = conn_next(c);
-		conn_stop(c);                 /* may free c */
+		struct inbound_conn *next = inbound_next(c);
+		inbound_stop(c);              /* may free c */
 		c = next;
 	}
 	if (srv->n_conns == 0)

@@ -12,7 +12,7 @@
 #include "netaddr.h"
 #include "tls.h"
 
-struct conn;
+struct inbound_conn;
 
 /* Accept-time refusals, logged at most once a second with a count. */
 struct refusal_tally {
@@ -37,9 +37,9 @@ struct server {
 	bool accept_paused;           /* at max-clients, or backing off after EMFILE */
 	ev_timer accept_backoff;
 
-	struct conn *conns;           /* all live connections */
+	struct inbound_conn *conns;   /* all live inbound connections */
 	unsigned n_conns;
-	struct conn *hs_head, *hs_tail;   /* connections in their TLS handshake, oldest first */
+	struct inbound_conn *hs_head, *hs_tail;   /* connections in their TLS handshake, oldest first */
 	unsigned n_handshakes;
 	struct ipcount per_ip;        /* live connections per client address */
 	struct refusal_tally cap_refused;    /* at max-clients-per-ip */

@@ -536,3 +536,13 @@ dns_frames() {
 			}
 		}'
 }
+
+# rl_count PATTERN LOG: lines matching PATTERN plus every "suppressed N log
+# lines" summary in LOG (refusal and handshake-failure lines are rate-limited
+# per client address, XOT-16; use it where one address causes every line).
+rl_count() {
+	local n s
+	n=$(grep -c -- "$1" "$2")
+	s=$(sed -n 's/.*, suppressed \([0-9]*\) log lines.*/\1/p' "$2" | awk '{ t += $1 } END { print t + 0 }')
+	echo $((n + s))
+}

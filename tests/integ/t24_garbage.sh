@@ -109,10 +109,12 @@ assert_mem_le $((hwm - rss0)) 1024 "RSS growth during the garbage"
 wait_until 10 bash -c "[ \$(find /proc/$PROXY_PID/fd -mindepth 1 | wc -l) -le $fd0 ]" ||
 	fail "proxy holds $(fd_count "$PROXY_PID") descriptors after the abuse, $fd0 at start"
 ok "descriptors back to $fd0"
-n=$(grep -c 'TLS handshake failed' "$PROXY_LOG")
+wait_until 25 bash -c "$(declare -f rl_count); [ \$(rl_count 'TLS handshake failed' '$PROXY_LOG') -ge $n_garbage ]"
+n=$(rl_count 'TLS handshake failed' "$PROXY_LOG")
 [ "$n" -ge "$n_garbage" ] || fail "proxy logged $n failed handshakes for $n_garbage garbage openings"
 ok "proxy logged $n failed handshakes"
-assert_grep "$PROXY_LOG" 'formerr .query frame over 4094 octets.' "proxy logged the oversized frames"
+# (The oversized frames' refusal lines are rate-limited with the rest from
+# 127.0.0.1; their FORMERR answers were checked above.)
 
 # --- last (it takes a few seconds): half a length prefix, then silence. The
 # session is idle (no complete query), so it must close at idle-timeout (3 s),

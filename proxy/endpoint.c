@@ -1,0 +1,76 @@
+/* endpoint.c - the part every endpoint shares: its watcher, the mask derived
+ * from the blocked operations, and errno mapping for socket transports. */
+#include "endpoint.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static void
+endpoint_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct endpoint *ep = w->data;
+	if (ep->hs_blk & revents)
+		ep->hs_blk = 0;
+	if (ep->rd_blk & revents)
+		ep->rd_blk = 0;
+	if (ep->wr_blk & revents)
+		ep->wr_blk = 0;
+	ep->on_event(ep->owner);
+}
+
+void
+endpoint_init(struct endpoint *ep, const struct endpoint_ops *ops, struct ev_loop *loop, int fd,
+              void (*on_event)(void *), void *owner)
+{
+	memset(ep, 0, sizeof(*ep));
+	ep->ops = ops;
+	ep->loop = loop;
+	ep->fd = fd;
+	ep->on_event = on_event;
+	ep->owner = owner;
+	ev_io_init(&ep->io, endpoint_cb, fd, 0);
+	ep->io.data = ep;
+}
+
+void
+endpoint_watch(struct endpoint *ep, bool want_read, bool want_write)
+{
+	if (ep->fd < 0 || ep->loop == NULL)
+		return;
+	int events;
+	if (!ep->established)
+		events = ep->hs_blk;
+	else
+		events = (want_read ? ep->rd_blk : 0) | (want_write ? ep->wr_blk : 0);
+	ev_io *w = &ep->io;
+	if (ev_is_active(w) && (w->events & (EV_READ | EV_WRITE)) == events)
+		return;
+	ev_io_stop(ep->loop, w);
+	if (events != 0) {
+		ev_io_set(w, ep->fd, events);
+		ev_io_start(ep->loop, w);
+	}
+}
+
+void
+endpoint_unwatch(struct endpoint *ep)
+{
+	if (ep->loop != NULL)
+		ev_io_stop(ep->loop, &ep->io);
+}
+
+enum io_result
+endpoint_errno(struct endpoint *ep, int err, int *blk, int ev, const char *what)
+{
+	if (err == EAGAIN || err == EWOULDBLOCK || err == EINPROGRESS) {
+		*blk = ev;
+		return IO_AGAIN;
+	}
+	if (err == ECONNRESET || err == EPIPE) {
+		snprintf(ep->err, sizeof(ep->err), "%s: %s", what, strerror(err));
+		return IO_EOF;
+	}
+	snprintf(ep->err, sizeof(ep->err), "%s: %s", what, strerror(err));
+	return IO_ERR;
+}

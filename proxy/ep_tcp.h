@@ -1,0 +1,22 @@
+/* ep_tcp.h - the plain TCP endpoint (the legacy side of either direction). */
+#ifndef XP_EP_TCP_H
+#define XP_EP_TCP_H
+
+#include "endpoint.h"
+#include "netaddr.h"
+
+extern const struct endpoint_ops ep_tcp_ops;
+
+/* Starts a non-blocking connect to `to`; the handshake step completes it.
+ * Returns 0, or -1 with the reason in ep->err (ep->fd is then -1). */
+int ep_tcp_connect(struct endpoint *ep, struct ev_loop *loop, const struct netaddr *to,
+                   void (*on_event)(void *), void *owner);
+
+/* Wraps an accepted socket; it is established at once. */
+void ep_tcp_accepted(struct endpoint *ep, struct ev_loop *loop, int fd,
+                     void (*on_event)(void *), void *owner);
+
+/* TCP_NODELAY: answers must not wait for the peer's delayed ACK. */
+void ep_tcp_nodelay(int fd);
+
+#endif

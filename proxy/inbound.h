@@ -1,0 +1,31 @@
+/* inbound.h - the inbound direction: a remote secondary's TLS session
+ * (ALPN dot required), judged against the zones' allow lists, relayed to
+ * the legacy primary over plaintext TCP opened at the first allowed query. */
+#ifndef XP_INBOUND_H
+#define XP_INBOUND_H
+
+#include <sys/socket.h>
+
+struct server;
+struct inbound_conn;
+
+/* Takes ownership of fd (accepted, non-blocking); the fd is closed on
+ * failure. group is the key the server counted the client under (per-IP
+ * caps), handed back to server_conn_gone. Returns 0, or -1 with errno
+ * (ENOMEM, EMFILE...) when the connection could not be set up. */
+int inbound_accept(struct server *srv, int fd, const struct sockaddr *peer, socklen_t peer_len,
+                   const struct sockaddr_storage *group);
+
+/* Server is stopping: close now if still in the handshake, otherwise once
+ * the queries already read have been answered and the answers relayed. */
+void inbound_stop(struct inbound_conn *c);
+
+/* Immediate close (stop deadline passed); transfers are logged as aborted. */
+void inbound_kill(struct inbound_conn *c);
+
+/* Closes the oldest connection still in its TLS handshake (max-handshakes). */
+void inbound_evict_handshake(struct server *srv);
+
+struct inbound_conn *inbound_next(struct inbound_conn *c);
+
+#endif

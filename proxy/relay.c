@@ -1,0 +1,906 @@
+/* relay.c - the relay core: queries from the client endpoint, judged one
+ * whole frame at a time, go byte for byte to the upstream endpoint; answers
+ * stream back through one ring, untouched.
+ *
+ *   start --> HANDSHAKE --client ready--> OPEN --EOF/idle/stop/error--> CLOSED
+ *                 |  fail, timeout, refused       |
+ *                 '------------> CLOSED <---------'
+ *
+ * In OPEN, an allowed query opens the upstream (lazily, through the
+ * direction's hook) and is forwarded; anything else gets a local answer,
+ * which enters the ring only at a frame boundary of the answer stream, so
+ * frames never interleave mid-message. `scan` watches the relayed bytes to
+ * count messages and find where each answer stream ends (xfr.c).
+ *
+ * Readiness: each endpoint operation records the event it is blocked on.
+ * relay_on_event runs every runnable step until none makes progress
+ * (relay_pump), then derives both watcher masks and the one timer. */
+#include "relay.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "logrl.h"
+
+#define RELAY_MAGIC 0x72656c79u
+#define TLS_RECORD_MAX 16384        /* at most one TLS record per client write */
+
+static void relay_pump(struct relay *r);
+static void lone_finish(struct relay *r);
+
+/* ---- logging ---------------------------------------------------------- */
+
+static void
+log_xfr_at(struct relay *r, const struct inflight *f, const char *outcome, double end)
+{
+	char type[16], zone[DNAME_TEXT_MAX];
+	enum log_level level = f->xfr.qtype == DNS_TYPE_SOA && strcmp(outcome, "ok") == 0
+	                       ? XP_LOG_DEBUG : XP_LOG_INFO;
+	if (level > log_threshold)
+		return;
+	dns_type_name(f->xfr.qtype, type);
+	uint8_t lower[DNAME_MAXLEN];
+	memcpy(lower, f->echo.qname, f->echo.qname_len);
+	dname_lower(lower, f->echo.qname_len);
+	dname_to_text(lower, zone);
+	xp_log(level, "conn %llu, remote %s, zone %s, %s, %s, %u messages, %llu bytes, %.3f s",
+	       (unsigned long long)r->id, r->peer_text, zone, type, outcome,
+	       f->xfr.messages, (unsigned long long)f->xfr.bytes, end - f->xfr.start);
+}
+
+static void
+log_xfr(struct relay *r, const struct inflight *f, const char *outcome)
+{
+	log_xfr_at(r, f, outcome, ev_now(r->loop));
+}
+
+/* Refusal and handshake-failure lines are rate-limited per client address
+ * (XOT-16): a client that retries forever must not flood the log. Lines
+ * over the limit still appear at log-level debug. */
+static void log_limited(struct relay *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+log_limited(struct relay *r, const char *fmt, ...)
+{
+	if (log_threshold < XP_LOG_INFO)
+		return;
+	enum log_level level = logrl_allow((const struct sockaddr *)&r->peer, logrl_now())
+	                       ? XP_LOG_INFO : XP_LOG_DEBUG;
+	if (level > log_threshold)
+		return;
+	char line[LOG_LINE_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	xp_log(level, "%s", line);
+}
+
+static void
+log_refusal(struct relay *r, const struct dns_query *q, const char *what, const char *reason)
+{
+	if (log_threshold < XP_LOG_INFO)
+		return;
+	char zone[DNAME_TEXT_MAX] = "-", type[16] = "-";
+	if (q->has_question) {
+		dname_to_text(q->qname_lower, zone);
+		dns_type_name(q->qtype, type);
+	}
+	log_limited(r, "conn %llu, remote %s, zone %s, %s, %s (%s)",
+	            (unsigned long long)r->id, r->peer_text, zone, type, what, reason);
+}
+
+/* ---- teardown ----------------------------------------------------------- */
+
+/* Gives the upstream back to the direction: clean (reusable) only when it
+ * did not break, is established, owes nothing and sits at a frame boundary. */
+static void
+up_release(struct relay *r, bool broken)
+{
+	if (!endpoint_open(r->up))
+		return;
+	lone_finish(r);
+	bool clean = !broken && r->up->established && r->n_inflight == 0 && r->in_fwd == 0 &&
+	             r->up_wr_len == 0 && respscan_at_boundary(&r->scan);
+	r->hooks->upstream_release(r, clean);
+	assert(!endpoint_open(r->up));
+	r->up_wr_len = 0;
+	r->cur = NULL;
+	respscan_init(&r->scan, r->scan.ops, r);
+}
+
+static void
+abort_inflight(struct relay *r, const char *reason)
+{
+	char outcome[96];
+	snprintf(outcome, sizeof(outcome), "aborted (%s)", reason);
+	for (unsigned i = 0; i < r->n_inflight; i++)
+		log_xfr(r, &r->inflight[i], outcome);
+	r->n_inflight = 0;
+	r->cur = NULL;
+}
+
+/* Closes both sides. notify: close_notify first (graceful close with
+ * nothing owed); without it the client sees an abrupt end, which is what a
+ * broken transfer must look like (DOT-13, AXFR-05). */
+static void
+relay_close(struct relay *r, bool notify, const char *abort_reason)
+{
+	if (r->state == RELAY_CLOSED)
+		return;
+	if (r->n_inflight > 0)
+		abort_inflight(r, abort_reason != NULL ? abort_reason : "connection closed");
+	ev_timer_stop(r->loop, &r->timer);
+	up_release(r, false);           /* clean if it owes nothing */
+	endpoint_close(r->cli, notify && r->state == RELAY_OPEN);
+	ring_cleanup(&r->u2c);
+	free(r->in);
+	r->in = NULL;
+	r->in_len = r->in_fwd = r->in_sent = 0;
+	r->state = RELAY_CLOSED;
+}
+
+/* Every entry point ends here: hands a relay that closed back to its owner. */
+static void
+relay_after_event(struct relay *r)
+{
+	if (r->state == RELAY_CLOSED) {
+		r->magic = 0;
+		r->hooks->closed(r);
+	}
+}
+
+/* ---- answer stream tracking (respscan callbacks) ------------------------ */
+
+static struct inflight *
+find_inflight(const struct relay *r, uint16_t id)
+{
+	for (unsigned i = 0; i < r->n_inflight; i++)
+		if (r->inflight[i].xfr.id == id)
+			return (struct inflight *)&r->inflight[i];
+	return NULL;
+}
+
+static void
+remove_inflight(struct relay *r, struct inflight *f)
+{
+	unsigned i = (unsigned)(f - r->inflight);
+	assert(i < r->n_inflight);
+	r->n_inflight--;
+	if (i != r->n_inflight)
+		r->inflight[i] = r->inflight[r->n_inflight];
+}
+
+/* The lone-SOA IXFR answer is over for sure (another answer began, or the
+ * upstream or the session closed): its one summary line. */
+static void
+lone_finish(struct relay *r)
+{
+	if (!r->has_lone)
+		return;
+	r->has_lone = false;
+	log_xfr_at(r, &r->lone, "ok (lone SOA)", r->lone_end);
+}
+
+/* A frame with the ID of the last lone-SOA IXFR answer: that SOA was the
+ * first message of an AXFR-style answer, which goes on (IXFR-02). */
+static struct inflight *
+resume_lone(struct relay *r, uint16_t id)
+{
+	if (!r->has_lone || r->lone.xfr.id != id || r->n_inflight == RELAY_MAX_INFLIGHT)
+		return NULL;
+	r->has_lone = false;
+	struct inflight *f = &r->inflight[r->n_inflight++];
+	*f = r->lone;
+	xfr_resume(&f->xfr);
+	log_debug("conn %llu, remote %s, IXFR id %u goes on after its lone SOA (AXFR-style)",
+	          (unsigned long long)r->id, r->peer_text, id);
+	return f;
+}
+
+static void
+on_frame_begin(void *ctx, const uint8_t hdr[12])
+{
+	struct relay *r = ctx;
+	r->cur = find_inflight(r, rd16(hdr));
+	if (r->cur == NULL)
+		r->cur = resume_lone(r, rd16(hdr));
+	lone_finish(r);                 /* another answer began: the lone one is over */
+	if (r->cur != NULL)
+		xfr_frame_begin(&r->cur->xfr, hdr);
+	else
+		log_debug("conn %llu, remote %s, answer with unknown id %u relayed",
+		          (unsigned long long)r->id, r->peer_text, rd16(hdr));
+}
+
+static void
+on_soa(void *ctx, uint32_t serial)
+{
+	struct relay *r = ctx;
+	if (r->cur != NULL)
+		xfr_soa(&r->cur->xfr, serial);
+}
+
+static void
+on_frame_end(void *ctx, size_t frame_len, bool malformed)
+{
+	struct relay *r = ctx;
+	r->last_active = ev_now(r->loop);
+	if (malformed)
+		log_debug("conn %llu, remote %s, malformed answer of %zu octets relayed",
+		          (unsigned long long)r->id, r->peer_text, frame_len);
+	struct inflight *f = r->cur;
+	r->cur = NULL;
+	if (f == NULL || !xfr_frame_end(&f->xfr, frame_len))
+		return;
+	if (f->xfr.rcode != 0) {
+		char outcome[48];
+		snprintf(outcome, sizeof(outcome), "error (%s from upstream)", dns_rcode_name(f->xfr.rcode));
+		log_xfr(r, f, outcome);
+	} else if (f->xfr.lone_soa) {
+		lone_finish(r);
+		r->lone = *f;               /* logged once it is known to be over */
+		r->has_lone = true;
+		r->lone_end = ev_now(r->loop);
+	} else {
+		log_xfr(r, f, "ok");
+	}
+	remove_inflight(r, f);
+}
+
+static const struct respscan_ops scan_ops = { on_frame_begin, on_soa, on_frame_end };
+
+/* ---- local answers ------------------------------------------------------ */
+
+static int
+ensure_ring(struct relay *r)
+{
+	if (ring_allocated(&r->u2c))
+		return 0;
+	return ring_init(&r->u2c, RELAY_RING_SIZE);
+}
+
+/* Builds a framed local answer into `local`. */
+static void
+queue_answer(struct relay *r, const struct dns_query *q, enum dns_rcode rcode, int ede,
+             const char *text)
+{
+	assert(r->local_len == 0);
+	int n = dnsmsg_build_error(q, rcode, ede, text, r->local + 2, sizeof(r->local) - 2);
+	assert(n > 0);
+	wr16(r->local, (uint16_t)n);
+	r->local_len = (size_t)n + 2;
+}
+
+/* Moves the local answer into the output ring at an answer frame boundary. */
+static bool
+flush_local(struct relay *r)
+{
+	if (r->local_len == 0 || !respscan_at_boundary(&r->scan))
+		return false;
+	if (ensure_ring(r) < 0 || ring_room(&r->u2c) < r->local_len)
+		return false;
+	ring_append(&r->u2c, r->local, r->local_len);
+	r->local_len = 0;
+	return true;
+}
+
+/* ---- upstream ----------------------------------------------------------- */
+
+/* Upstream unreachable, silent, or gone before sending anything for the
+ * queries in flight: those get SERVFAIL with the direction's EDE and the
+ * session stays usable. Returns false when answers were already under way
+ * (the caller must abort). */
+static bool
+upstream_failed(struct relay *r, const char *why)
+{
+	if (!respscan_at_boundary(&r->scan))
+		return false;
+	for (unsigned i = 0; i < r->n_inflight; i++)
+		if (r->inflight[i].xfr.messages > 0)
+			return false;
+	if (ensure_ring(r) < 0 ||
+	    ring_room(&r->u2c) < r->n_inflight * RELAY_LOCAL_SIZE + r->local_len)
+		return false;
+	flush_local(r);
+	for (unsigned i = 0; i < r->n_inflight; i++) {
+		struct inflight *f = &r->inflight[i];
+		struct dns_query q = { .id = f->xfr.id, .rd = f->echo.rd, .has_question = true,
+		                       .qname_len = f->echo.qname_len, .qtype = f->xfr.qtype,
+		                       .qclass = DNS_CLASS_IN, .has_opt = f->echo.has_opt,
+		                       .has_padding = f->echo.has_padding };
+		memcpy(q.qname, f->echo.qname, f->echo.qname_len);
+		uint8_t buf[RELAY_LOCAL_SIZE];
+		int n = dnsmsg_build_error(&q, DNS_RCODE_SERVFAIL, r->hooks->upstream_fail_ede,
+		                           r->hooks->upstream_fail_text, buf + 2, sizeof(buf) - 2);
+		assert(n > 0);
+		wr16(buf, (uint16_t)n);
+		ring_append(&r->u2c, buf, (size_t)n + 2);
+		char outcome[160];
+		snprintf(outcome, sizeof(outcome), "failed (%s), SERVFAIL sent", why);
+		log_xfr(r, f, outcome);
+	}
+	r->n_inflight = 0;
+	if (r->in_fwd > 0) {                /* the allowed frame not yet sent */
+		memmove(r->in, r->in + r->in_fwd, r->in_len - r->in_fwd);
+		r->in_len -= r->in_fwd;
+		r->in_fwd = r->in_sent = 0;
+	}
+	up_release(r, true);
+	return true;
+}
+
+/* The upstream broke: answer SERVFAIL if nothing was relayed yet, else
+ * abort the session (never a fabricated end of zone, AXFR-05). */
+static void
+up_broken(struct relay *r, const char *what)
+{
+	char why[ENDPOINT_ERR_MAX + 32];
+	snprintf(why, sizeof(why), "%s %s", r->hooks->upstream_label, what);
+	if (r->n_inflight == 0 && r->in_fwd == 0 && respscan_at_boundary(&r->scan)) {
+		log_debug("conn %llu, remote %s, upstream closed while idle (%s)",
+		          (unsigned long long)r->id, r->peer_text, why);
+		up_release(r, true);
+		return;
+	}
+	if (!upstream_failed(r, why))
+		relay_close(r, false, why);
+}
+
+/* Opens the upstream at the first allowed query (not before, so a refused
+ * client never costs an upstream socket). */
+static bool
+up_ensure(struct relay *r)
+{
+	if (r->in_fwd == 0 || endpoint_open(r->up))
+		return false;
+	if (ensure_ring(r) < 0) {
+		relay_close(r, false, "out of memory");
+		return true;
+	}
+	char why[ENDPOINT_ERR_MAX];
+	r->up_since = ev_now(r->loop);
+	if (r->hooks->upstream_open(r, why, sizeof(why)) < 0 && !upstream_failed(r, why))
+		relay_close(r, false, why);
+	return true;
+}
+static bool
+up_handshake(struct relay *r)
+{
+	if (!endpoint_open(r->up) || r->up->established || r->up->hs_blk)
+		return false;
+	enum io_result res = endpoint_handshake(r->up);
+	if (res == IO_AGAIN)
+		return false;
+	if (res != IO_OK)
+		up_broken(r, r->up->err);
+	return true;
+}
+
+/* Sends the allowed query frame at the head of `in` upstream. */
+static bool
+up_write(struct relay *r)
+{
+	if (r->in_fwd == 0 || !endpoint_open(r->up) || !r->up->established || r->up->wr_blk)
+		return false;
+	size_t len = r->up_wr_len != 0 ? r->up_wr_len : r->in_fwd - r->in_sent, put = 0;
+	enum io_result res = r->up->ops->write(r->up, r->in + r->in_sent, len, &put);
+	if (res == IO_AGAIN) {
+		r->up_wr_len = len;
+		return false;
+	}
+	r->up_wr_len = 0;
+	if (res != IO_OK) {
+		up_broken(r, r->up->err);
+		return true;
+	}
+	r->in_sent += put;
+	if (r->in_sent == r->in_fwd) {
+		memmove(r->in, r->in + r->in_fwd, r->in_len - r->in_fwd);
+		r->in_len -= r->in_fwd;
+		r->in_fwd = r->in_sent = 0;
+	}
+	return true;
+}
+
+/* How much may be read from upstream now: ring room, and no further than
+ * the end of the current frame while a local answer waits for a boundary. */
+static size_t
+up_read_limit(const struct relay *r)
+{
+	size_t room = ring_allocated(&r->u2c) ? ring_room(&r->u2c) : RELAY_RING_SIZE;
+	if (r->local_len == 0)
+		return room;
+	if (respscan_at_boundary(&r->scan))
+		return 0;                   /* the local answer goes first */
+	size_t to_boundary = respscan_to_boundary(&r->scan);
+	return to_boundary < room ? to_boundary : room;
+}
+
+static bool
+up_read(struct relay *r)
+{
+	if (!endpoint_open(r->up) || !r->up->established || r->up->rd_blk)
+		return false;
+	size_t limit = up_read_limit(r);
+	if (limit == 0)
+		return false;
+	if (ensure_ring(r) < 0) {
+		relay_close(r, false, "out of memory");
+		return true;
+	}
+	struct iovec iov[2];
+	int cnt = ring_write_iov(&r->u2c, iov);
+	if (iov[0].iov_len >= limit) {
+		iov[0].iov_len = limit;
+		cnt = 1;
+	} else if (cnt == 2 && iov[0].iov_len + iov[1].iov_len > limit) {
+		iov[1].iov_len = limit - iov[0].iov_len;
+	}
+	size_t n = 0;
+	enum io_result res = r->up->ops->readv(r->up, iov, cnt, &n);
+	if (res == IO_AGAIN)
+		return false;
+	if (res != IO_OK) {
+		up_broken(r, res == IO_EOF ? "closed" : r->up->err);
+		return true;
+	}
+	r->up_since = ev_now(r->loop);      /* the upstream is answering */
+	size_t got = n;
+	for (int i = 0; i < cnt && got > 0; i++) {
+		size_t part = got < iov[i].iov_len ? got : iov[i].iov_len;
+		respscan_feed(&r->scan, iov[i].iov_base, part);
+		got -= part;
+	}
+	ring_commit_write(&r->u2c, n);
+	return true;
+}
+
+/* ---- queries ------------------------------------------------------------ */
+
+static unsigned
+count_transfers(const struct relay *r)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < r->n_inflight; i++)
+		n += r->inflight[i].xfr.qtype != DNS_TYPE_SOA;
+	return n;
+}
+
+/* Over the per-session caps a query is answered SERVFAIL at once (XOT-10),
+ * so pipelined queries never wait unread; an SOA still passes while the
+ * transfer cap is reached. */
+static struct verdict
+apply_caps(const struct relay *r, const struct dns_query *q, struct verdict v)
+{
+	if (!v.forward)
+		return v;
+	if (find_inflight(r, q->id) != NULL) {
+		/* TCP-02: an ID already in flight would make answers ambiguous. */
+		v.forward = false;
+		v.rcode = DNS_RCODE_FORMERR;
+		v.ede = DNS_EDE_NONE;
+		v.reason = "id already in flight";
+	} else if (r->n_inflight == RELAY_MAX_INFLIGHT ||
+	           (q->qtype != DNS_TYPE_SOA && count_transfers(r) >= RELAY_MAX_XFR)) {
+		v.forward = false;
+		v.rcode = DNS_RCODE_SERVFAIL;
+		v.ede = DNS_EDE_OTHER;
+		v.reason = "transfer limit";
+	}
+	return v;
+}
+
+/* Decides one complete query frame at the head of `in` through the
+ * direction's judge: an allowed one is marked for forwarding (in_fwd),
+ * anything else gets a local answer. */
+static void
+handle_query(struct relay *r, const uint8_t *msg, size_t len)
+{
+	struct dns_query q;
+	const char *why;
+	enum dns_parse_result res = dnsmsg_parse_query(msg, len, &q, &why);
+	r->last_active = ev_now(r->loop);
+
+	if (res == DNS_PARSE_FORMERR) {
+		log_refusal(r, &q, "formerr", why);
+		q.has_opt = false;                  /* OPT may be the defect itself */
+		queue_answer(r, &q, DNS_RCODE_FORMERR, DNS_EDE_NONE, NULL);
+		return;
+	}
+	struct verdict v = apply_caps(r, &q, r->hooks->judge(r, &q));
+	if (!v.forward) {
+		log_refusal(r, &q, v.rcode == DNS_RCODE_REFUSED ? "refused" : dns_rcode_name(v.rcode),
+		            v.reason);
+		queue_answer(r, &q, v.rcode, v.ede, v.rcode == DNS_RCODE_SERVFAIL ? v.reason : NULL);
+		return;
+	}
+	if (r->n_inflight == 0)
+		r->up_since = r->last_active;       /* the upstream owes an answer from now */
+	struct inflight *f = &r->inflight[r->n_inflight++];
+	xfr_init(&f->xfr, q.id, q.qtype, q.has_ixfr_serial, q.ixfr_serial, r->last_active);
+	memcpy(f->echo.qname, q.qname, q.qname_len);
+	f->echo.qname_len = q.qname_len;
+	f->echo.rd = q.rd;
+	f->echo.has_opt = q.has_opt;
+	f->echo.has_padding = q.has_padding;
+	r->in_fwd = len + 2;
+	r->in_sent = 0;
+}
+
+/* A frame longer than RELAY_IN_SIZE: answered FORMERR (with whatever of
+ * its header and question fits in the buffer) and its octets discarded as
+ * they arrive, so the session goes on. */
+static void
+skip_oversized(struct relay *r, size_t flen)
+{
+	struct dns_query q;
+	const char *why;
+	dnsmsg_parse_query(r->in + 2, r->in_len - 2, &q, &why);
+	q.has_opt = false;
+	log_refusal(r, &q, "formerr", "query frame over 4094 octets");
+	queue_answer(r, &q, DNS_RCODE_FORMERR, DNS_EDE_NONE, NULL);
+	r->in_skip = flen + 2 - r->in_len;
+	r->in_len = 0;
+}
+
+/* Takes complete frames from `in` while there is room to act on them. */
+static bool
+process_queries(struct relay *r)
+{
+	bool progress = false;
+	while (r->state == RELAY_OPEN && r->in_fwd == 0 && r->local_len == 0 && r->in_len >= 2) {
+		size_t flen = rd16(r->in);
+		if (flen < DNS_HDR_LEN) {
+			log_info("conn %llu, remote %s, closed: query frame of %zu octets",
+			         (unsigned long long)r->id, r->peer_text, flen);
+			relay_close(r, true, "bad query frame");
+			return true;
+		}
+		if (flen + 2 > RELAY_IN_SIZE) {
+			if (r->in_len < RELAY_IN_SIZE)
+				break;              /* the header and question, as far as they fit */
+			skip_oversized(r, flen);
+			return true;
+		}
+		if (r->in_len < flen + 2)
+			break;
+		handle_query(r, r->in + 2, flen);
+		if (r->in_fwd == 0) {               /* answered locally: drop the frame */
+			memmove(r->in, r->in + flen + 2, r->in_len - flen - 2);
+			r->in_len -= flen + 2;
+		}
+		progress = true;
+	}
+	return progress;
+}
+
+/* ---- client side ---------------------------------------------------------- */
+
+static bool
+cli_handshake(struct relay *r)
+{
+	if (r->state != RELAY_HANDSHAKE || r->cli->hs_blk)
+		return false;
+	enum io_result res = endpoint_handshake(r->cli);
+	if (res == IO_AGAIN)
+		return false;
+	if (res != IO_OK) {
+		log_limited(r, "conn %llu, remote %s, TLS handshake failed (%s)",
+		            (unsigned long long)r->id, r->peer_text, r->cli->err);
+		relay_close(r, false, NULL);
+		return true;
+	}
+	r->state = RELAY_OPEN;
+	r->last_active = ev_now(r->loop);
+	if (!r->hooks->client_ready(r))
+		relay_close(r, true, NULL);
+	return true;
+}
+
+/* Discards the first octets of `in` that belong to an oversized frame. */
+static void
+drop_skipped(struct relay *r)
+{
+	size_t n = r->in_skip < r->in_len ? r->in_skip : r->in_len;
+	memmove(r->in, r->in + n, r->in_len - n);
+	r->in_len -= n;
+	r->in_skip -= n;
+}
+
+/* Reads query bytes. An idle session holds no query buffer: the first read
+ * goes to the stack and the buffer is allocated only if it returned data. */
+static bool
+cli_read(struct relay *r)
+{
+	if (r->state != RELAY_OPEN || r->cli->rd_blk || r->stopping || r->in_len == RELAY_IN_SIZE)
+		return false;
+	uint8_t probe[512];
+	struct iovec iov = {
+		.iov_base = r->in != NULL ? r->in + r->in_len : probe,
+		.iov_len = r->in != NULL ? RELAY_IN_SIZE - r->in_len : sizeof(probe),
+	};
+	size_t got = 0;
+	enum io_result res = r->cli->ops->readv(r->cli, &iov, 1, &got);
+	if (res == IO_OK) {
+		if (r->in == NULL) {
+			r->in = malloc(RELAY_IN_SIZE);
+			if (r->in == NULL) {
+				relay_close(r, false, "out of memory");
+				return true;
+			}
+			memcpy(r->in, probe, got);
+		}
+		r->in_len += got;
+		if (r->in_skip > 0)
+			drop_skipped(r);
+		return true;
+	}
+	if (res == IO_AGAIN)
+		return false;
+	if (res == IO_EOF) {
+		/* RFC 7766 §6.2.4: nothing more is sent once the client has closed. */
+		log_debug("conn %llu, remote %s, client closed", (unsigned long long)r->id, r->peer_text);
+		relay_close(r, r->n_inflight == 0, "client closed");
+	} else {
+		log_debug("conn %llu, remote %s, client read: %s", (unsigned long long)r->id,
+		          r->peer_text, r->cli->err);
+		relay_close(r, false, "client error");
+	}
+	return true;
+}
+
+/* Writes at most one TLS record's worth from the ring. After IO_AGAIN the
+ * same bytes and length are retried: the ring head does not move until then. */
+static bool
+cli_write(struct relay *r)
+{
+	if (r->state != RELAY_OPEN || r->cli->wr_blk || !ring_allocated(&r->u2c))
+		return false;
+	size_t len;
+	const uint8_t *p = ring_read_ptr(&r->u2c, TLS_RECORD_MAX, &len);
+	if (r->cli_wr_len != 0) {
+		assert(len >= r->cli_wr_len);
+		len = r->cli_wr_len;
+	}
+	if (len == 0)
+		return false;
+	size_t put = 0;
+	enum io_result res = r->cli->ops->write(r->cli, p, len, &put);
+	if (res == IO_OK) {
+		ring_consume(&r->u2c, put);
+		r->cli_wr_len = 0;
+		r->last_active = ev_now(r->loop);
+		return true;
+	}
+	r->cli_wr_len = len;
+	if (res == IO_AGAIN)
+		return false;
+	log_debug("conn %llu, remote %s, client write: %s", (unsigned long long)r->id, r->peer_text,
+	          r->cli->err);
+	relay_close(r, false, "client gone");
+	return true;
+}
+
+/* ---- pump, events, timer ---------------------------------------------- */
+
+static bool
+idle(const struct relay *r)
+{
+	return r->n_inflight == 0 && r->in_fwd == 0 && r->local_len == 0 &&
+	       (!ring_allocated(&r->u2c) || ring_len(&r->u2c) == 0);
+}
+
+/* An idle session keeps only its transport and this struct: the query
+ * buffer and the answer ring are given back until they are needed again. */
+static void
+release_idle_buffers(struct relay *r)
+{
+	if (r->in != NULL && r->in_len == 0) {
+		free(r->in);
+		r->in = NULL;
+	}
+	if (ring_allocated(&r->u2c) && idle(r) && r->cli_wr_len == 0 &&
+	    respscan_at_boundary(&r->scan))
+		ring_cleanup(&r->u2c);
+}
+
+static void
+update_events(struct relay *r)
+{
+	bool out = r->cli_wr_len > 0 || (ring_allocated(&r->u2c) && ring_len(&r->u2c) > 0);
+	endpoint_watch(r->cli, r->in_len < RELAY_IN_SIZE && !r->stopping, out);
+	if (endpoint_open(r->up))
+		endpoint_watch(r->up, up_read_limit(r) > 0, r->in_fwd > r->in_sent);
+}
+
+/* The upstream owes the first octet of an answer: it is still being set
+ * up, or queries are in flight and none of their answers has begun. */
+static bool
+upstream_owes_first_byte(const struct relay *r)
+{
+	if (endpoint_open(r->up) && !r->up->established)
+		return true;
+	if (r->n_inflight == 0 || !respscan_at_boundary(&r->scan))
+		return false;
+	for (unsigned i = 0; i < r->n_inflight; i++)
+		if (r->inflight[i].xfr.messages > 0)
+			return false;
+	return true;
+}
+
+enum deadline { DL_HANDSHAKE, DL_UPSTREAM, DL_TRANSFER, DL_IDLE };
+
+/* When the relay's current state runs out of time, and which limit that
+ * is: the handshake deadline; the upstream limit while the upstream owes
+ * the first octet of an answer; the progress deadline while answers are
+ * owed (progress is a complete message from upstream or a whole record
+ * taken by the client); or the idle deadline (TCP-05: only complete
+ * messages count as activity). Always the limits in force now. */
+static double
+relay_deadline(const struct relay *r, enum deadline *kind)
+{
+	struct relay_limits lim;
+	r->hooks->limits(r, &lim);
+	if (r->state == RELAY_HANDSHAKE) {
+		*kind = DL_HANDSHAKE;
+		return r->accepted + lim.handshake;
+	}
+	if (idle(r)) {
+		*kind = DL_IDLE;
+		return r->last_active + lim.idle;
+	}
+	*kind = DL_TRANSFER;
+	double t = r->last_active + lim.transfer;
+	if (upstream_owes_first_byte(r) && r->up_since + lim.upstream < t) {
+		*kind = DL_UPSTREAM;
+		t = r->up_since + lim.upstream;
+	}
+	return t;
+}
+
+/* Activity only moves the deadline later, and the timer handles that
+ * lazily when it fires; but a state change can bring it earlier (a short
+ * idle timeout after the handshake, or after a transfer ends), and then
+ * the timer must be re-armed now. */
+static void
+rearm_timer(struct relay *r)
+{
+	enum deadline kind;
+	double left = relay_deadline(r, &kind) - ev_now(r->loop);
+	if (left < 0)
+		left = 0;
+	if (!ev_is_active(&r->timer) || ev_timer_remaining(r->loop, &r->timer) > left + 0.001) {
+		r->timer.repeat = left > 0 ? left : 0.001;
+		ev_timer_again(r->loop, &r->timer);
+	}
+}
+
+/* True if `in` holds a whole frame not yet acted on. */
+static bool
+has_complete_query(const struct relay *r)
+{
+	return r->in_len >= 2 && r->in_len >= (size_t)rd16(r->in) + 2;
+}
+
+static void
+relay_pump(struct relay *r)
+{
+	bool progress;
+	do {
+		progress = cli_handshake(r);
+		if (r->state != RELAY_OPEN)
+			break;
+		progress |= cli_read(r);
+		progress |= process_queries(r);
+		progress |= up_ensure(r);
+		if (r->state != RELAY_OPEN)
+			break;
+		progress |= up_handshake(r);
+		progress |= up_write(r);
+		progress |= up_read(r);
+		progress |= flush_local(r);
+		progress |= cli_write(r);
+		/* decrypted query bytes wait inside TLS: the fd will not wake us */
+		if (!progress && !r->cli->rd_blk && r->cli->ops->pending(r->cli) > 0 &&
+		    r->in_len < RELAY_IN_SIZE && !r->stopping)
+			progress = cli_read(r);
+	} while (progress && r->state == RELAY_OPEN);
+
+	if (r->state == RELAY_OPEN && r->stopping && idle(r) && !has_complete_query(r))
+		relay_close(r, true, NULL);
+	if (r->state != RELAY_CLOSED) {
+		release_idle_buffers(r);
+		update_events(r);
+		rearm_timer(r);
+	}
+}
+
+void
+relay_on_event(void *relay)
+{
+	struct relay *r = relay;
+	assert(r->magic == RELAY_MAGIC);
+	relay_pump(r);
+	relay_after_event(r);
+}
+
+/* The relay's one timer: on expiry it recomputes the deadline for the
+ * current state and acts only if it has really passed. */
+static void
+timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct relay *r = w->data;
+	assert(r->magic == RELAY_MAGIC);
+	enum deadline kind;
+	double now = ev_now(loop), deadline = relay_deadline(r, &kind);
+	if (now < deadline) {
+		w->repeat = deadline - now;
+		ev_timer_again(loop, w);
+		return;
+	}
+	if (kind == DL_HANDSHAKE) {
+		log_limited(r, "conn %llu, remote %s, TLS handshake failed (timeout)",
+		            (unsigned long long)r->id, r->peer_text);
+		relay_close(r, false, NULL);
+	} else if (kind == DL_UPSTREAM) {
+		/* XoT error table, "backend fails before answering": SERVFAIL + EDE */
+		if (upstream_failed(r, "upstream timeout"))
+			relay_pump(r);
+		else
+			relay_close(r, false, "upstream timeout");
+	} else if (kind == DL_TRANSFER) {
+		if (r->n_inflight == 0)
+			log_info("conn %llu, remote %s, closed: client stopped reading (transfer timeout)",
+			         (unsigned long long)r->id, r->peer_text);
+		relay_close(r, false, "transfer timeout");   /* an abort: no close_notify */
+	} else {
+		log_debug("conn %llu, remote %s, closed: idle", (unsigned long long)r->id, r->peer_text);
+		relay_close(r, true, NULL);   /* DOT-04: close_notify on idle close */
+	}
+	relay_after_event(r);
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+void
+relay_start(struct relay *r, struct ev_loop *loop, uint64_t id, const struct sockaddr *peer,
+            socklen_t peer_len, const struct relay_hooks *hooks, void *owner)
+{
+	r->magic = RELAY_MAGIC;
+	r->state = RELAY_HANDSHAKE;
+	r->id = id;
+	r->loop = loop;
+	r->hooks = hooks;
+	r->owner = owner;
+	memcpy(&r->peer, peer, peer_len < sizeof(r->peer) ? peer_len : sizeof(r->peer));
+	netaddr_format(peer, r->peer_text);
+	respscan_init(&r->scan, &scan_ops, r);
+	r->accepted = r->last_active = ev_now(loop);
+	ev_init(&r->timer, timer_cb);
+	r->timer.data = r;
+	relay_pump(r);                  /* the ClientHello may already be there */
+	relay_after_event(r);
+}
+
+void
+relay_stop(struct relay *r)
+{
+	r->stopping = true;
+	if (r->state == RELAY_HANDSHAKE)
+		relay_close(r, false, NULL);
+	else
+		relay_pump(r);
+	relay_after_event(r);
+}
+
+void
+relay_kill(struct relay *r, bool notify, const char *why)
+{
+	relay_close(r, notify, why);
+	relay_after_event(r);
+}

@@ -1,0 +1,137 @@
+/* relay.h - the relay core shared by both directions: a client endpoint
+ * (the side that sends queries) and an upstream endpoint (the side that
+ * answers), with DNS framing, the answer ring, the answer-stream tracker,
+ * local answers at frame boundaries, and the connection's deadlines.
+ *
+ * The direction module embeds struct relay in its own connection object
+ * and supplies the hooks: the verdict on each query, how to open the
+ * upstream, the limits in force, and what to do when the relay is done. */
+#ifndef XP_RELAY_H
+#define XP_RELAY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "dnsmsg.h"
+#include "endpoint.h"
+#include "netaddr.h"
+#include "policy.h"
+#include "respscan.h"
+#include "ring.h"
+#include "xfr.h"
+
+#define RELAY_IN_SIZE 4096          /* largest query frame accepted, prefix included */
+#define RELAY_LOCAL_SIZE (DNS_ERROR_MAX + 2)
+#define RELAY_RING_SIZE 65536
+#define RELAY_MAX_INFLIGHT 16       /* pipelined queries awaiting answers */
+#define RELAY_MAX_XFR 8             /* of which AXFR/IXFR; more get SERVFAIL (XOT-10) */
+
+struct relay;
+
+/* Seconds; read from the configuration in force each time they are needed. */
+struct relay_limits {
+	unsigned handshake;          /* client endpoint set-up */
+	unsigned idle;               /* no complete query and nothing owed */
+	unsigned transfer;           /* no progress while answers are owed */
+	unsigned upstream;           /* upstream set-up, and the first octet of an answer */
+};
+
+struct relay_hooks {
+	const char *direction;       /* "inbound" or "outbound", for logs */
+	const char *upstream_label;  /* "backend" or "primary", for logs */
+	/* The client endpoint finished its handshake; false refuses the session
+	 * (the hook logs why). */
+	bool (*client_ready)(struct relay *r);
+	/* The verdict on one parsed query, under the configuration in force. */
+	struct verdict (*judge)(struct relay *r, const struct dns_query *q);
+	/* Opens the upstream endpoint into r->up (connecting or established).
+	 * Returns 0, or -1 with a reason in why. */
+	int (*upstream_open)(struct relay *r, char *why, size_t len);
+	/* The upstream is no longer needed. clean: established, nothing owed,
+	 * at a frame boundary (it may be kept for reuse); the hook must leave
+	 * r->up closed or handed over (fd -1). */
+	void (*upstream_release)(struct relay *r, bool clean);
+	void (*limits)(const struct relay *r, struct relay_limits *out);
+	/* The relay has closed both sides; the owner frees its object now. */
+	void (*closed)(struct relay *r);
+	/* SERVFAIL EDE code and text when the upstream fails before answering. */
+	int upstream_fail_ede;
+	const char *upstream_fail_text;
+};
+
+/* One query forwarded upstream. It keeps no reference to the
+ * configuration: the verdict was taken when it arrived. */
+struct inflight {
+	struct xfr xfr;
+	struct dns_query_echo {         /* what a locally made answer must echo */
+		uint8_t qname[DNAME_MAXLEN];
+		size_t qname_len;
+		bool rd, has_opt, has_padding;
+	} echo;
+};
+
+enum relay_state { RELAY_HANDSHAKE, RELAY_OPEN, RELAY_CLOSED };
+
+struct relay {
+	uint32_t magic;
+	enum relay_state state;
+	uint64_t id;
+	struct ev_loop *loop;
+	const struct relay_hooks *hooks;
+	void *owner;                    /* the direction's connection object */
+	struct sockaddr_storage peer;   /* the client */
+	char peer_text[NETADDR_TEXT_MAX];
+	bool stopping;                  /* shutdown: answer what was read, read no more */
+
+	struct endpoint *cli;           /* owned by the direction object */
+	struct endpoint *up;            /* idem; fd -1 when there is none */
+	size_t cli_wr_len;              /* length of the pending client write */
+	size_t up_wr_len;
+
+	/* queries from the client (RELAY_IN_SIZE octets, allocated while query
+	 * bytes are buffered); the first in_fwd octets are a frame already
+	 * allowed, of which in_sent have gone upstream */
+	uint8_t *in;
+	size_t in_len, in_fwd, in_sent;
+	size_t in_skip;                 /* octets of an oversized frame still to discard */
+
+	uint8_t local[RELAY_LOCAL_SIZE];   /* one local answer waiting for a frame boundary */
+	size_t local_len;
+
+	struct ring u2c;                /* answers toward the client */
+	struct respscan scan;
+	struct inflight *cur;           /* query the current answer frame belongs to */
+	struct inflight inflight[RELAY_MAX_INFLIGHT];
+	unsigned n_inflight;
+	struct inflight lone;           /* last IXFR ended by a lone SOA, in case more follows */
+	bool has_lone;
+	double lone_end;
+
+	ev_timer timer;
+	double accepted, last_active;
+	double up_since;                /* upstream set-up began, or its last octet, or the
+	                                 * first query owed since then */
+};
+
+/* Starts a relay around an established or handshaking client endpoint
+ * (r->cli must be set up, r->up initialised with fd -1). Runs the first
+ * step at once; the relay may close (and call hooks->closed) before this
+ * returns. */
+void relay_start(struct relay *r, struct ev_loop *loop, uint64_t id, const struct sockaddr *peer,
+                 socklen_t peer_len, const struct relay_hooks *hooks, void *owner);
+
+/* The endpoints' watcher callbacks land here (endpoint on_event). */
+void relay_on_event(void *relay);
+
+/* Server shutdown: answer the queries already read, then close; a relay
+ * still in its handshake closes now. */
+void relay_stop(struct relay *r);
+
+/* Closes both sides at once (shutdown deadline, eviction); in-flight
+ * transfers are logged as aborted. notify: close_notify to the client. */
+void relay_kill(struct relay *r, bool notify, const char *why);
+
+static inline bool relay_handshaking(const struct relay *r) { return r->state == RELAY_HANDSHAKE; }
+
+#endif

@@ -1,0 +1,113 @@
+/* ep_tls.c - the endpoint vtable over a wolfSSL session: handshake steps,
+ * record-sized reads and writes, close_notify on graceful close. */
+#include "ep_tls.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ep_tcp.h"
+
+/* Maps a wolfSSL result to an endpoint result, recording what it waits on. */
+static enum io_result
+tls_result(struct ep_tls *t, int ret, int *blk)
+{
+	char err[TLS_ERR_MAX] = "peer closed";
+	switch (tls_io_result(t->ssl, ret, err)) {
+	case TLS_IO_WANT_READ:
+		*blk = EV_READ;
+		return IO_AGAIN;
+	case TLS_IO_WANT_WRITE:
+		*blk = EV_WRITE;
+		return IO_AGAIN;
+	case TLS_IO_EOF:
+		snprintf(t->ep.err, sizeof(t->ep.err), "peer closed");
+		return IO_EOF;
+	default:
+		snprintf(t->ep.err, sizeof(t->ep.err), "%s", err);
+		return IO_ERR;
+	}
+}
+
+static enum io_result
+tls_handshake(struct endpoint *ep)
+{
+	struct ep_tls *t = ep_tls_of(ep);
+	int ret = wolfSSL_accept(t->ssl);
+	if (ret == WOLFSSL_SUCCESS)
+		return IO_OK;
+	return tls_result(t, ret, &ep->hs_blk);
+}
+
+static enum io_result
+tls_readv(struct endpoint *ep, const struct iovec *iov, int cnt, size_t *got)
+{
+	struct ep_tls *t = ep_tls_of(ep);
+	int ret = wolfSSL_read(t->ssl, iov[0].iov_base, (int)iov[0].iov_len);
+	if (ret > 0) {
+		*got = (size_t)ret;
+		return IO_OK;
+	}
+	return tls_result(t, ret, &ep->rd_blk);
+}
+
+static enum io_result
+tls_write(struct endpoint *ep, const uint8_t *buf, size_t len, size_t *put)
+{
+	struct ep_tls *t = ep_tls_of(ep);
+	int ret = wolfSSL_write(t->ssl, buf, (int)len);
+	if (ret > 0) {
+		*put = (size_t)ret;
+		return IO_OK;
+	}
+	return tls_result(t, ret, &ep->wr_blk);
+}
+
+static size_t
+tls_pending(const struct endpoint *ep)
+{
+	const struct ep_tls *t = (const struct ep_tls *)ep;
+	int n = wolfSSL_pending(t->ssl);
+	return n > 0 ? (size_t)n : 0;
+}
+
+static void
+tls_close(struct endpoint *ep, bool graceful)
+{
+	struct ep_tls *t = ep_tls_of(ep);
+	if (graceful && ep->established)
+		wolfSSL_shutdown(t->ssl);           /* one non-blocking attempt */
+	endpoint_unwatch(ep);
+	wolfSSL_free(t->ssl);
+	t->ssl = NULL;
+	close(ep->fd);
+	ep->fd = -1;
+}
+
+static const struct endpoint_ops ep_tls_server_ops = {
+	.kind = "tls-server",
+	.handshake = tls_handshake,
+	.readv = tls_readv,
+	.write = tls_write,
+	.pending = tls_pending,
+	.close = tls_close,
+};
+
+int
+ep_tls_server_init(struct ep_tls *t, struct ev_loop *loop, int fd, WOLFSSL_CTX *ctx,
+                   void (*on_event)(void *), void *owner)
+{
+	endpoint_init(&t->ep, &ep_tls_server_ops, loop, fd, on_event, owner);
+	ep_tcp_nodelay(fd);
+	errno = 0;
+	t->ssl = tls_session_new(ctx, fd);
+	if (t->ssl == NULL) {
+		if (errno == 0)
+			errno = ENOMEM;             /* wolfSSL may need a descriptor to seed */
+		t->ep.fd = -1;
+		return -1;
+	}
+	t->client = false;
+	return 0;
+}
