@@ -47,9 +47,11 @@ dnsmsg_read_name(const uint8_t *msg, size_t len, size_t *pos, uint8_t out[DNAME_
 
 /* Parses an OPT RR's fixed part and options (rdata at msg[p..p+rdlen)). */
 static bool
-parse_opt(const uint8_t *msg, size_t p, uint16_t rdlen, uint32_t ttl, struct dns_query *q)
+parse_opt(const uint8_t *msg, size_t p, uint16_t rdlen, uint16_t cls, uint32_t ttl,
+          struct dns_query *q)
 {
 	q->has_opt = true;
+	q->edns_udp_size = cls;
 	q->edns_version = (uint8_t)(ttl >> 16);
 	size_t end = p + rdlen;
 	while (p < end) {
@@ -105,7 +107,7 @@ parse_rr(const uint8_t *msg, size_t len, size_t *pos, int sect, bool last, struc
 			return "more than one OPT";
 		if (olen != 1)
 			return "OPT owner not root";
-		if (!parse_opt(msg, rd, rdlen, ttl, q))
+		if (!parse_opt(msg, rd, rdlen, rd16(f + 2), ttl, q))
 			return "malformed EDNS options";
 	} else if (type == DNS_TYPE_TSIG) {
 		if (sect != 3 || !last)

@@ -27,7 +27,8 @@ enum dns_rcode {
 /* RFC 8914 info codes used by the proxy. */
 enum dns_ede {
 	DNS_EDE_NONE = -1, DNS_EDE_OTHER = 0, DNS_EDE_NOT_READY = 14,
-	DNS_EDE_PROHIBITED = 18, DNS_EDE_NOT_SUPPORTED = 21, DNS_EDE_NETWORK_ERROR = 23,
+	DNS_EDE_PROHIBITED = 18, DNS_EDE_NOT_SUPPORTED = 21, DNS_EDE_NO_REACHABLE_AUTHORITY = 22,
+	DNS_EDE_NETWORK_ERROR = 23,
 };
 
 enum dns_parse_result {
@@ -50,6 +51,7 @@ struct dns_query {
 
 	bool has_opt;                     /* exactly one OPT in additional */
 	uint8_t edns_version;
+	uint16_t edns_udp_size;           /* the OPT's CLASS: requester's UDP payload size */
 	bool has_padding;                 /* OPT carries option 12 */
 
 	bool has_tsig;                    /* TSIG is the last RR */

@@ -10,7 +10,9 @@
 #include "log.h"
 #include "logrl.h"
 #include "privdrop.h"
+#include "outbound.h"
 #include "server.h"
+#include "tls_client.h"
 #include "tls.h"
 #include "version.h"
 
@@ -34,6 +36,30 @@ warn_key_mode(const char *key)
 	if (file_mode_too_open(key, &mode) == 1)
 		log_warning("private key %s is accessible by group or others (mode %04o); chmod 600 it",
 		            key, mode);
+}
+
+/* The outbound sections' CA, client certificate and key must load (the
+ * same check -t does), so a start never fails on them later. */
+static int
+check_outbound_tls(const struct conf *conf)
+{
+	for (size_t i = 0; i < conf->n_outbound; i++) {
+		const struct conf_outbound *ob = &conf->outbound[i];
+		struct tls_client_auth auth = {
+			.ca = ob->ca, .auth_name = ob->auth_name,
+			.pins = (const uint8_t (*)[32])ob->pins, .n_pins = ob->n_pins,
+			.client_cert = ob->client_cert, .client_key = ob->client_key,
+		};
+		char err[TLS_ERR_MAX];
+		WOLFSSL_CTX *ctx = tls_client_ctx_new(&auth, err);
+		if (ctx == NULL) {
+			fprintf(stderr, "%s: [outbound%s%s]: %s\n", conf->path, ob->name[0] ? " " : "",
+			        ob->name, err);
+			return -1;
+		}
+		wolfSSL_CTX_free(ctx);
+	}
+	return 0;
 }
 
 int
@@ -105,6 +131,12 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < conf->n_outbound; i++)
 		if (conf->outbound[i].client_key != NULL)
 			warn_key_mode(conf->outbound[i].client_key);
+	if (check_outbound_tls(conf) < 0) {
+		wolfSSL_CTX_free(tls);
+		conf_free(conf);
+		tls_cleanup();
+		return 1;
+	}
 	if (check) {
 		conf_print(conf, stdout);
 		printf("; configuration OK\n");
@@ -123,6 +155,10 @@ main(int argc, char **argv)
 	int rc = 1;
 	if (server_listen(&srv) < 0)
 		goto out;
+	bool ob_failed;
+	srv.outbound = outbound_open(&srv, &ob_failed);     /* binds before dropping root */
+	if (ob_failed)
+		goto out;
 	if (conf->user != NULL) {
 		if (privdrop_to(conf->user, perr) < 0) {
 			log_error("%s; refusing to run as root", perr);
@@ -130,10 +166,15 @@ main(int argc, char **argv)
 		}
 		log_info("running as user %s", conf->user);
 	}
-	char backend[NETADDR_TEXT_MAX];
-	netaddr_format((const struct sockaddr *)&conf->backend.ss, backend);
-	log_info("xotproxy %s started: backend %s, %zu zones, max-clients %u", XOTPROXY_VERSION,
-	         backend, conf->n_zones, conf->max_clients);
+	if (conf->has_inbound) {
+		char backend[NETADDR_TEXT_MAX];
+		netaddr_format((const struct sockaddr *)&conf->backend.ss, backend);
+		log_info("xotproxy %s started: inbound backend %s, %zu zones, max-clients %u; "
+		         "%zu outbound groups", XOTPROXY_VERSION, backend, conf->n_zones,
+		         conf->max_clients, conf->n_outbound);
+	} else {
+		log_info("xotproxy %s started: %zu outbound groups", XOTPROXY_VERSION, conf->n_outbound);
+	}
 	server_start(&srv);
 	log_sink_start(srv.loop);             /* from here on logging never blocks */
 	logrl_start(srv.loop);
@@ -143,6 +184,7 @@ main(int argc, char **argv)
 	log_sink_stop();
 	rc = 0;
 out:
+	outbound_free(srv.outbound);
 	server_close_listeners(&srv);
 	ipcount_clear(&srv.per_ip);
 	wolfSSL_CTX_free(srv.tls);            /* the current ones: a reload may have swapped them */

@@ -9,7 +9,7 @@ refuse(enum dns_rcode rcode, int ede, const char *reason)
 }
 
 struct verdict
-policy_check(const struct conf *conf, const struct dns_query *q, const struct sockaddr *peer)
+policy_filter(const struct dns_query *q)
 {
 	if (q->has_opt && q->edns_version > 0)
 		return refuse(DNS_RCODE_BADVERS, DNS_EDE_NONE, "edns version");
@@ -20,6 +20,16 @@ policy_check(const struct conf *conf, const struct dns_query *q, const struct so
 		return refuse(DNS_RCODE_REFUSED, DNS_EDE_NOT_SUPPORTED, "class not supported");
 	if (q->qtype != DNS_TYPE_SOA && q->qtype != DNS_TYPE_AXFR && q->qtype != DNS_TYPE_IXFR)
 		return refuse(DNS_RCODE_REFUSED, DNS_EDE_NOT_SUPPORTED, "qtype not supported");
+	struct verdict v = { .forward = true, .ede = DNS_EDE_NONE };
+	return v;
+}
+
+struct verdict
+policy_check(const struct conf *conf, const struct dns_query *q, const struct sockaddr *peer)
+{
+	struct verdict v = policy_filter(q);
+	if (!v.forward)
+		return v;
 	/* AXFR-08, XOT-17: deny by default; unknown zones and ACL misses get the
 	 * same answer so zones cannot be enumerated. */
 	const struct conf_zone *z = conf_zone_find(conf, q->qname_lower, q->qname_len);
@@ -27,7 +37,7 @@ policy_check(const struct conf *conf, const struct dns_query *q, const struct so
 		return refuse(DNS_RCODE_REFUSED, DNS_EDE_PROHIBITED, "unknown zone");
 	for (size_t i = 0; i < z->n_allow; i++) {
 		if (cidr_match(&z->allow[i], peer)) {
-			struct verdict v = { .forward = true, .zone = z, .ede = DNS_EDE_NONE };
+			v.zone = z;
 			return v;
 		}
 	}

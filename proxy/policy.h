@@ -17,6 +17,11 @@ struct verdict {
 	const struct conf_zone *zone;
 };
 
+/* The query-type filter both directions apply: EDNS version 0, opcode
+ * QUERY, class IN, type SOA/AXFR/IXFR (XOT-15, XOT-16); forward if passed. */
+struct verdict policy_filter(const struct dns_query *q);
+
+/* The inbound verdict: the filter, then the zone and its allow list. */
 struct verdict policy_check(const struct conf *conf, const struct dns_query *q,
                             const struct sockaddr *peer);
 

@@ -9,33 +9,41 @@
 #include <unistd.h>
 
 #include "inbound.h"
+#include "outbound.h"
 #include "log.h"
 
 #define ACCEPT_BACKOFF 1.0     /* seconds to pause accepting after EMFILE/ENFILE */
 
-static int
-listen_one(struct listener *l)
+int
+server_socket(const struct netaddr *a, int type)
 {
-	const struct sockaddr *sa = (const struct sockaddr *)&l->addr.ss;
+	const struct sockaddr *sa = (const struct sockaddr *)&a->ss;
+	const char *proto = type == SOCK_DGRAM ? "UDP" : "TCP";
 	char text[NETADDR_TEXT_MAX];
 	netaddr_format(sa, text);
-	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = socket(sa->sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		log_error("listen %s: socket: %s", text, strerror(errno));
+		log_error("listen %s %s: socket: %s", proto, text, strerror(errno));
 		return -1;
 	}
 	int one = 1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (sa->sa_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, sa, l->addr.len) < 0 || listen(fd, 1024) < 0) {
-		log_error("listen %s: %s", text, strerror(errno));
+	if (bind(fd, sa, a->len) < 0 || (type == SOCK_STREAM && listen(fd, 1024) < 0)) {
+		log_error("listen %s %s: %s", proto, text, strerror(errno));
 		close(fd);
 		return -1;
 	}
-	l->fd = fd;
-	log_info("listening on %s", text);
-	return 0;
+	log_info("listening on %s (%s)", text, proto);
+	return fd;
+}
+
+static int
+listen_one(struct listener *l)
+{
+	l->fd = server_socket(&l->addr, SOCK_STREAM);
+	return l->fd < 0 ? -1 : 0;
 }
 
 int
@@ -76,6 +84,7 @@ accept_enable(struct server *srv, bool on)
 		else
 			ev_io_stop(srv->loop, &srv->listeners[i].io);
 	}
+	outbound_accept_enable(srv->outbound, on);
 }
 
 static bool
@@ -142,16 +151,16 @@ admit(struct server *srv, const struct sockaddr *peer, struct sockaddr_storage *
 	return true;
 }
 
-static void
-accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+void
+server_accept_loop(struct server *srv, int lfd,
+                   int (*accepted)(void *ctx, int fd, const struct sockaddr *peer, socklen_t len),
+                   void *ctx)
 {
-	struct listener *l = w->data;
-	struct server *srv = l->srv;
 	/* Bounded batch per wake-up so one listener cannot starve the loop. */
 	for (int i = 0; i < 64 && !srv->accept_paused; i++) {
 		struct sockaddr_storage peer;
 		socklen_t len = sizeof(peer);
-		int fd = accept4(l->fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept4(lfd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (out_of_resources(errno))
 				accept_backoff(srv, "accept");
@@ -160,25 +169,44 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 				log_warning("accept: %s", strerror(errno));
 			return;
 		}
-		struct sockaddr_storage group;
-		if (!admit(srv, (struct sockaddr *)&peer, &group)) {
-			close(fd);
-			continue;
-		}
-		if (inbound_accept(srv, fd, (struct sockaddr *)&peer, len, &group) < 0) {
-			ipcount_release(&srv->per_ip, (struct sockaddr *)&group);
+		if (accepted(ctx, fd, (struct sockaddr *)&peer, len) < 0) {
 			if (out_of_resources(errno)) {
-				accept_backoff(srv, "new TLS session");
+				accept_backoff(srv, "new connection");
 				return;
 			}
-			log_error("new TLS session: %s", strerror(errno));
-			continue;
-		}
-		if (srv->n_conns >= srv->conf->max_clients) {
-			log_warning("max-clients (%u) reached; pausing accepts", srv->conf->max_clients);
-			accept_enable(srv, false);
+			log_error("new connection: %s", strerror(errno));
 		}
 	}
+}
+
+/* An inbound connection: admitted before any TLS work, then a session. */
+static int
+inbound_accepted(void *ctx, int fd, const struct sockaddr *peer, socklen_t len)
+{
+	struct server *srv = ctx;
+	struct sockaddr_storage group;
+	if (!admit(srv, peer, &group)) {
+		close(fd);
+		return 0;
+	}
+	if (inbound_accept(srv, fd, peer, len, &group) < 0) {
+		int err = errno;
+		ipcount_release(&srv->per_ip, (struct sockaddr *)&group);
+		errno = err;
+		return -1;
+	}
+	if (srv->n_conns >= srv->conf->max_clients) {
+		log_warning("max-clients (%u) reached; pausing accepts", srv->conf->max_clients);
+		accept_enable(srv, false);
+	}
+	return 0;
+}
+
+static void
+accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct listener *l = w->data;
+	server_accept_loop(l->srv, l->fd, inbound_accepted, l->srv);
 }
 
 static void
@@ -189,14 +217,28 @@ backoff_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		accept_enable(srv, true);
 }
 
+/* Shutdown ends when the last connection of either direction has gone. */
+static void
+stop_if_done(struct server *srv)
+{
+	if (srv->n_conns == 0 && outbound_count(srv->outbound) == 0)
+		ev_break(srv->loop, EVBREAK_ALL);
+}
+
+void
+server_conn_gone_other(struct server *srv)
+{
+	if (srv->stopping)
+		stop_if_done(srv);
+}
+
 void
 server_conn_gone(struct server *srv, const struct sockaddr *group)
 {
 	srv->n_conns--;
 	ipcount_release(&srv->per_ip, group);
 	if (srv->stopping) {
-		if (srv->n_conns == 0)
-			ev_break(srv->loop, EVBREAK_ALL);
+		stop_if_done(srv);
 		return;
 	}
 	if (srv->accept_paused && srv->n_conns < srv->conf->max_clients &&
@@ -208,10 +250,11 @@ static void
 stop_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct server *srv = w->data;
-	log_info("stop: %u connections still open after %u s, closing them", srv->n_conns,
-	         srv->conf->shutdown_timeout);
+	log_info("stop: %u connections still open after %u s, closing them",
+	         srv->n_conns + outbound_count(srv->outbound), srv->conf->shutdown_timeout);
 	while (srv->conns != NULL)
 		inbound_kill(srv->conns);
+	outbound_kill(srv->outbound);
 }
 
 static void
@@ -224,9 +267,11 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		ev_break(loop, EVBREAK_ALL);
 		return;
 	}
-	log_info("signal %d: stopping; %u connections open", w->signum, srv->n_conns);
+	log_info("signal %d: stopping; %u connections open", w->signum,
+	         srv->n_conns + outbound_count(srv->outbound));
 	srv->stopping = true;
 	server_close_listeners(srv);
+	outbound_stop(srv->outbound);
 	ev_timer_set(&srv->stop_deadline, srv->conf->shutdown_timeout, 0);
 	ev_timer_start(loop, &srv->stop_deadline);
 	ev_unref(loop);                   /* the deadline alone must not keep us running */
@@ -236,8 +281,7 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		inbound_stop(c);              /* may free c */
 		c = next;
 	}
-	if (srv->n_conns == 0)
-		ev_break(loop, EVBREAK_ALL);
+	stop_if_done(srv);
 }
 
 static bool
@@ -264,19 +308,33 @@ reload(struct server *srv)
 		log_error("reload failed, keeping the running configuration: %s", err);
 		return;
 	}
-	char terr[TLS_ERR_MAX];
-	WOLFSSL_CTX *tls = tls_server_ctx_new(conf->cert, conf->key, terr);
-	if (tls == NULL) {
-		log_error("reload failed, keeping the running configuration: %s", terr);
+	if (conf->has_inbound != srv->conf->has_inbound) {
+		log_error("reload failed, keeping the running configuration: adding or removing "
+		          "[inbound] needs a restart");
 		conf_unref(conf);
 		return;
 	}
-	if (tls_copy_ticket_keys(srv->tls, tls) < 0)
-		log_warning("reload: session tickets issued before the reload will not resume");
+	WOLFSSL_CTX *tls = NULL;
+	if (conf->has_inbound) {
+		char terr[TLS_ERR_MAX];
+		tls = tls_server_ctx_new(conf->cert, conf->key, terr);
+		if (tls == NULL) {
+			log_error("reload failed, keeping the running configuration: %s", terr);
+			conf_unref(conf);
+			return;
+		}
+		if (tls_copy_ticket_keys(srv->tls, tls) < 0)
+			log_warning("reload: session tickets issued before the reload will not resume");
+	}
+	if (outbound_reload(srv->outbound, conf) < 0) {
+		log_error("reload: outbound settings not applied (see above)");
+	}
 	if (!same_listeners(srv->conf, conf))
 		log_warning("reload: listen addresses changed; this needs a restart (still listening on the old ones)");
-	wolfSSL_CTX_free(srv->tls);          /* live sessions keep their own reference */
-	srv->tls = tls;
+	if (tls != NULL) {
+		wolfSSL_CTX_free(srv->tls);      /* live sessions keep their own reference */
+		srv->tls = tls;
+	}
 	conf_unref(srv->conf);
 	srv->conf = conf;
 	log_threshold = (enum log_level)conf->log_level;

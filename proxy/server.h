@@ -13,6 +13,7 @@
 #include "tls.h"
 
 struct inbound_conn;
+struct outbound;
 
 /* Accept-time refusals, logged at most once a second with a count. */
 struct refusal_tally {
@@ -38,6 +39,7 @@ struct server {
 	ev_timer accept_backoff;
 
 	struct inbound_conn *conns;   /* all live inbound connections */
+	struct outbound *outbound;    /* the [outbound] groups, or NULL */
 	unsigned n_conns;
 	struct inbound_conn *hs_head, *hs_tail;   /* connections in their TLS handshake, oldest first */
 	unsigned n_handshakes;
@@ -51,6 +53,20 @@ struct server {
 	ev_signal sig_int, sig_term, sig_hup;
 	ev_timer stop_deadline;
 };
+
+/* A non-blocking socket bound to a (and listening, for SOCK_STREAM);
+ * the fd, or -1 (logged). */
+int server_socket(const struct netaddr *a, int type);
+
+/* Accepts a bounded batch on listening socket lfd, handing each new fd to
+ * accepted (which returns -1 with errno when out of resources: accepting
+ * then pauses for a while, EMFILE backoff). */
+void server_accept_loop(struct server *srv, int lfd,
+                        int (*accepted)(void *ctx, int fd, const struct sockaddr *peer, socklen_t len),
+                        void *ctx);
+
+/* An outbound relay has gone (shutdown completes when none is left). */
+void server_conn_gone_other(struct server *srv);
 
 /* Binds every [inbound] listen address; returns 0 or -1 (logged). */
 int server_listen(struct server *srv);

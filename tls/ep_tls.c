@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "ep_tcp.h"
+#include "tls_client.h"
 
 /* Maps a wolfSSL result to an endpoint result, recording what it waits on. */
 static enum io_result
@@ -93,6 +94,64 @@ static const struct endpoint_ops ep_tls_server_ops = {
 	.pending = tls_pending,
 	.close = tls_close,
 };
+
+/* Client: first the TCP connect completes, then the verified handshake
+ * (tls_client_handshake: nothing is sent before the primary is proven). */
+static enum io_result
+tls_client_step(struct endpoint *ep)
+{
+	struct ep_tls *t = ep_tls_of(ep);
+	if (!t->tcp_connected) {
+		enum io_result r = ep_tcp_ops.handshake(ep);
+		if (r != IO_OK) {
+			return r;
+		}
+		t->tcp_connected = true;
+	}
+	char err[TLS_ERR_MAX] = "";
+	switch (tls_client_handshake(t->ssl, err)) {
+	case TLS_IO_OK:
+		return IO_OK;
+	case TLS_IO_WANT_READ:
+		ep->hs_blk = EV_READ;
+		return IO_AGAIN;
+	case TLS_IO_WANT_WRITE:
+		ep->hs_blk = EV_WRITE;
+		return IO_AGAIN;
+	default:
+		snprintf(ep->err, sizeof(ep->err), "%s", err[0] != '\0' ? err : "TLS handshake failed");
+		return IO_ERR;
+	}
+}
+
+const struct endpoint_ops ep_tls_client_ops = {
+	.kind = "tls-client",
+	.handshake = tls_client_step,
+	.readv = tls_readv,
+	.write = tls_write,
+	.pending = tls_pending,
+	.close = tls_close,
+};
+
+int
+ep_tls_client_init(struct ep_tls *t, struct ev_loop *loop, WOLFSSL_CTX *ctx,
+                   const struct netaddr *to, WOLFSSL_SESSION *resume,
+                   void (*on_event)(void *), void *owner)
+{
+	if (ep_tcp_connect(&t->ep, loop, to, on_event, owner) < 0)
+		return -1;
+	t->ep.ops = &ep_tls_client_ops;
+	t->client = true;
+	t->tcp_connected = false;
+	t->ssl = tls_client_session_new(ctx, t->ep.fd, resume);
+	if (t->ssl == NULL) {
+		snprintf(t->ep.err, sizeof(t->ep.err), "cannot create a TLS session");
+		close(t->ep.fd);
+		t->ep.fd = -1;
+		return -1;
+	}
+	return 0;
+}
 
 int
 ep_tls_server_init(struct ep_tls *t, struct ev_loop *loop, int fd, WOLFSSL_CTX *ctx,

@@ -1,0 +1,475 @@
+/* outbound.c - the outbound direction: per [outbound NAME] group, TCP and
+ * UDP listeners for the local secondary, and one relay per local
+ * connection (or UDP query) whose upstream is a pooled TLS session to the
+ * group's primaries. This file holds only what is outbound: the local
+ * allow list, the query filter, the pool hand-over, and UDP. */
+#include "outbound.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ep_tcp.h"
+#include "ep_udp.h"
+#include "log.h"
+#include "policy.h"
+#include "pool.h"
+#include "relay.h"
+#include "server.h"
+#include "tls_client.h"
+
+#define OB_MAX_CONNS 1024           /* local TCP connections per group */
+#define OB_MAX_UDP 256              /* UDP queries in flight per group */
+#define UDP_MSG_MAX 4096
+
+struct ob_group {
+	struct outbound *ob;
+	char label[80];                 /* "outbound NAME" */
+	char name[CONF_OUTBOUND_NAME_MAX];
+	struct cidr allow[CONF_MAX_ALLOW];
+	size_t n_allow;
+	unsigned connect_timeout, idle_timeout, n_primary;
+	struct pool *pool;
+	int tcp_fd[CONF_MAX_LISTEN], udp_fd[CONF_MAX_LISTEN];
+	ev_io tcp_io[CONF_MAX_LISTEN], udp_io[CONF_MAX_LISTEN];
+	size_t n_listen;
+	unsigned n_tcp, n_udp;          /* relays in flight */
+};
+
+struct outbound {
+	struct server *srv;
+	struct ob_group *groups;
+	size_t n_groups;
+	struct ob_conn *conns;          /* every live relay of every group */
+	unsigned n_conns;
+	bool stopping;
+};
+
+struct ob_conn {
+	struct relay relay;             /* first: hooks get &relay */
+	struct ob_group *g;
+	struct ob_conn *prev, *next;
+	struct endpoint no_up;          /* r->up while no session is held (fd -1) */
+	struct pool_session *sess;
+	bool udp;
+	union {
+		struct endpoint tcp;
+		struct ep_udp udp;
+	} cli;
+};
+
+static struct ob_conn *
+of(const struct relay *r)
+{
+	return r->owner;
+}
+
+/* ---- relay hooks ------------------------------------------------------- */
+
+static bool
+client_ready(struct relay *r)
+{
+	return true;
+}
+
+/* Only SOA, AXFR and IXFR go to the primary; AXFR over UDP gets TC. */
+static struct verdict
+judge(struct relay *r, const struct dns_query *q)
+{
+	return policy_filter(q);
+}
+
+static int
+upstream_open(struct relay *r, char *why, size_t len)
+{
+	struct ob_conn *c = of(r);
+	if (c->g->pool == NULL) {
+		snprintf(why, len, "shutting down");
+		return -1;
+	}
+	c->sess = pool_take(c->g->pool, relay_on_event, r, why, len);
+	if (c->sess == NULL)
+		return -1;
+	r->up = pool_session_endpoint(c->sess);
+	return 0;
+}
+
+static void
+upstream_release(struct relay *r, bool clean)
+{
+	struct ob_conn *c = of(r);
+	pool_put(c->sess, clean);
+	c->sess = NULL;
+	r->up = &c->no_up;
+}
+
+/* Upstream set-up may try every primary in turn, each for connect-timeout;
+ * then the primary has 10 s for the first octet of its answer. */
+static void
+limits(const struct relay *r, struct relay_limits *out)
+{
+	const struct ob_group *g = of(r)->g;
+	out->handshake = g->connect_timeout;
+	out->idle = g->idle_timeout;
+	out->transfer = 120;
+	out->upstream = g->connect_timeout * g->n_primary + 10;
+}
+
+static void
+closed(struct relay *r)
+{
+	struct ob_conn *c = of(r);
+	struct outbound *ob = c->g->ob;
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		ob->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	ob->n_conns--;
+	if (c->udp) {
+		c->g->n_udp--;
+		ep_udp_cleanup(&c->cli.udp);
+	} else {
+		c->g->n_tcp--;
+	}
+	free(c);
+	server_conn_gone_other(ob->srv);
+}
+
+static const struct relay_hooks outbound_hooks = {
+	.direction = "outbound",
+	.upstream_label = "primary",
+	.client_ready = client_ready,
+	.judge = judge,
+	.upstream_open = upstream_open,
+	.upstream_release = upstream_release,
+	.limits = limits,
+	.closed = closed,
+	.upstream_fail_ede = DNS_EDE_NO_REACHABLE_AUTHORITY,    /* EDE 22 */
+	.upstream_fail_text = "no reachable primary",
+};
+
+/* ---- local connections ------------------------------------------------- */
+
+static struct ob_conn *
+conn_new(struct ob_group *g)
+{
+	struct ob_conn *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	struct outbound *ob = g->ob;
+	c->g = g;
+	c->no_up.fd = -1;
+	c->relay.up = &c->no_up;
+	c->next = ob->conns;
+	if (ob->conns != NULL)
+		ob->conns->prev = c;
+	ob->conns = c;
+	ob->n_conns++;
+	return c;
+}
+
+static bool
+allowed(const struct ob_group *g, const struct sockaddr *sa)
+{
+	for (size_t i = 0; i < g->n_allow; i++)
+		if (cidr_match(&g->allow[i], sa))
+			return true;
+	return false;
+}
+
+/* A local secondary's TCP connection (server_accept_loop callback). */
+static int
+tcp_accepted(void *ctx, int fd, const struct sockaddr *peer, socklen_t len)
+{
+	struct ob_group *g = ctx;
+	if (!allowed(g, peer) || g->n_tcp >= OB_MAX_CONNS) {
+		char text[NETADDR_TEXT_MAX];
+		netaddr_format(peer, text);
+		log_info("%s, local %s, connection refused (%s)", g->label, text,
+		         g->n_tcp >= OB_MAX_CONNS ? "connection limit" : "not in allow");
+		close(fd);
+		return 0;
+	}
+	struct ob_conn *c = conn_new(g);
+	if (c == NULL) {
+		close(fd);
+		errno = ENOMEM;
+		return -1;
+	}
+	g->n_tcp++;
+	ep_tcp_accepted(&c->cli.tcp, g->ob->srv->loop, fd, relay_on_event, &c->relay);
+	c->relay.cli = &c->cli.tcp;
+	relay_start(&c->relay, g->ob->srv->loop, ++g->ob->srv->next_conn_id, peer, len,
+	            &outbound_hooks, c);
+	return 0;
+}
+
+static void
+tcp_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct ob_group *g = w->data;
+	server_accept_loop(g->ob->srv, w->fd, tcp_accepted, g);
+}
+
+/* Answers a datagram that cannot go upstream: AXFR gets TC (use TCP);
+ * malformed or over-limit queries get FORMERR/SERVFAIL. */
+static void
+udp_answer_locally(int fd, const struct sockaddr *peer, socklen_t plen, const struct dns_query *q,
+                   enum dns_rcode rcode, int ede, const char *text, bool tc)
+{
+	uint8_t out[DNS_ERROR_MAX];
+	int n = dnsmsg_build_error(q, rcode, ede, text, out, sizeof(out));
+	if (n <= 0)
+		return;
+	if (tc) {
+		out[2] |= 0x02;
+		out[3] &= 0xF0;                 /* NOERROR: no answer, retry over TCP */
+	}
+	sendto(fd, out, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL, peer, plen);
+}
+
+/* One datagram from the local secondary: an SOA poll (or IXFR) becomes a
+ * relay with a UDP client endpoint; AXFR gets TC at once. */
+static void
+udp_query(struct ob_group *g, int fd, const uint8_t *msg, size_t len,
+          const struct sockaddr *peer, socklen_t plen)
+{
+	struct dns_query q;
+	const char *why;
+	enum dns_parse_result res = dnsmsg_parse_query(msg, len, &q, &why);
+	if (res == DNS_PARSE_SHORT)
+		return;                         /* no ID to answer with */
+	if (res == DNS_PARSE_FORMERR) {
+		q.has_opt = false;
+		udp_answer_locally(fd, peer, plen, &q, DNS_RCODE_FORMERR, DNS_EDE_NONE, NULL, false);
+		return;
+	}
+	if (q.qtype == DNS_TYPE_AXFR) {         /* RFC 5936 §4.2: TCP only */
+		udp_answer_locally(fd, peer, plen, &q, DNS_RCODE_NOERROR, DNS_EDE_NONE, NULL, true);
+		return;
+	}
+	if (g->n_udp >= OB_MAX_UDP || g->ob->stopping) {
+		udp_answer_locally(fd, peer, plen, &q, DNS_RCODE_SERVFAIL, DNS_EDE_OTHER,
+		                   "transfer limit", false);
+		return;
+	}
+	struct ob_conn *c = conn_new(g);
+	size_t max = q.has_opt && q.edns_udp_size > 512 ? q.edns_udp_size : 512;
+	if (c == NULL || ep_udp_init(&c->cli.udp, fd, peer, plen, msg, len, max, relay_on_event,
+	                             &c->relay) < 0) {
+		if (c != NULL) {
+			c->udp = true;
+			g->n_udp++;
+			closed(&c->relay);
+		}
+		return;
+	}
+	c->udp = true;
+	g->n_udp++;
+	c->relay.cli = &c->cli.udp.ep;
+	relay_start(&c->relay, g->ob->srv->loop, ++g->ob->srv->next_conn_id, peer, plen,
+	            &outbound_hooks, c);
+}
+
+static void
+udp_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct ob_group *g = w->data;
+	uint8_t buf[UDP_MSG_MAX + 1];
+	for (int i = 0; i < 64; i++) {          /* bounded batch per wake-up */
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		ssize_t n = recvfrom(w->fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&peer,
+		                     &plen);
+		if (n < 0)
+			return;
+		if (!allowed(g, (struct sockaddr *)&peer) || n > UDP_MSG_MAX)
+			continue;                   /* no answers to strangers (reflection) */
+		udp_query(g, w->fd, buf, (size_t)n, (struct sockaddr *)&peer, plen);
+	}
+}
+
+/* ---- groups ------------------------------------------------------------- */
+
+/* The settings a group takes from its section (also on reload). */
+static int
+group_configure(struct ob_group *g, struct ev_loop *loop, const struct conf_outbound *cf)
+{
+	struct tls_client_auth auth = {
+		.ca = cf->ca, .auth_name = cf->auth_name,
+		.pins = (const uint8_t (*)[32])cf->pins, .n_pins = cf->n_pins,
+		.client_cert = cf->client_cert, .client_key = cf->client_key,
+	};
+	char err[TLS_ERR_MAX];
+	WOLFSSL_CTX *ctx = tls_client_ctx_new(&auth, err);
+	if (ctx == NULL) {
+		log_error("%s: %s", g->label, err);
+		return -1;
+	}
+	struct pool *pool = pool_new(loop, cf, ctx);
+	if (pool == NULL) {
+		wolfSSL_CTX_free(ctx);
+		log_error("%s: out of memory", g->label);
+		return -1;
+	}
+	if (g->pool != NULL)
+		pool_retire(g->pool);
+	g->pool = pool;
+	memcpy(g->allow, cf->allow, sizeof(g->allow));
+	g->n_allow = cf->n_allow;
+	g->connect_timeout = cf->connect_timeout;
+	g->idle_timeout = cf->idle_timeout;
+	g->n_primary = (unsigned)cf->n_primary;
+	return 0;
+}
+
+static int
+group_open(struct ob_group *g, struct outbound *ob, const struct conf_outbound *cf)
+{
+	g->ob = ob;
+	snprintf(g->name, sizeof(g->name), "%s", cf->name);
+	snprintf(g->label, sizeof(g->label), cf->name[0] ? "outbound %s" : "outbound%s", cf->name);
+	if (group_configure(g, ob->srv->loop, cf) < 0)
+		return -1;
+	for (size_t i = 0; i < cf->n_listen; i++) {
+		g->tcp_fd[i] = server_socket(&cf->listen[i], SOCK_STREAM);
+		g->udp_fd[i] = g->tcp_fd[i] < 0 ? -1 : server_socket(&cf->listen[i], SOCK_DGRAM);
+		g->n_listen = i + 1;
+		if (g->udp_fd[i] < 0)
+			return -1;
+		ev_io_init(&g->tcp_io[i], tcp_cb, g->tcp_fd[i], EV_READ);
+		ev_io_init(&g->udp_io[i], udp_cb, g->udp_fd[i], EV_READ);
+		g->tcp_io[i].data = g->udp_io[i].data = g;
+		ev_io_start(ob->srv->loop, &g->udp_io[i]);
+	}
+	return 0;
+}
+
+static void
+group_close_listeners(struct ob_group *g, struct ev_loop *loop)
+{
+	for (size_t i = 0; i < g->n_listen; i++) {
+		ev_io_stop(loop, &g->tcp_io[i]);
+		ev_io_stop(loop, &g->udp_io[i]);
+		if (g->tcp_fd[i] >= 0)
+			close(g->tcp_fd[i]);
+		if (g->udp_fd[i] >= 0)
+			close(g->udp_fd[i]);
+	}
+	g->n_listen = 0;
+}
+
+struct outbound *
+outbound_open(struct server *srv, bool *failed)
+{
+	const struct conf *conf = srv->conf;
+	*failed = false;
+	if (conf->n_outbound == 0)
+		return NULL;
+	struct outbound *ob = calloc(1, sizeof(*ob));
+	if (ob != NULL)
+		ob->groups = calloc(conf->n_outbound, sizeof(*ob->groups));
+	if (ob == NULL || ob->groups == NULL) {
+		free(ob);
+		log_error("outbound: out of memory");
+		*failed = true;
+		return NULL;
+	}
+	ob->srv = srv;
+	for (size_t i = 0; i < conf->n_outbound; i++) {
+		ob->n_groups = i + 1;
+		if (group_open(&ob->groups[i], ob, &conf->outbound[i]) < 0) {
+			outbound_free(ob);
+			*failed = true;
+			return NULL;
+		}
+		log_info("%s: %zu primaries, first %s", ob->groups[i].label,
+		         conf->outbound[i].n_primary, ob->groups[i].pool->primaries[0].text);
+	}
+	return ob;
+}
+
+void
+outbound_accept_enable(struct outbound *ob, bool on)
+{
+	if (ob == NULL)
+		return;
+	for (size_t i = 0; i < ob->n_groups; i++) {
+		struct ob_group *g = &ob->groups[i];
+		for (size_t j = 0; j < g->n_listen; j++) {
+			if (on && !ob->stopping)
+				ev_io_start(ob->srv->loop, &g->tcp_io[j]);
+			else
+				ev_io_stop(ob->srv->loop, &g->tcp_io[j]);
+		}
+	}
+}
+
+int
+outbound_reload(struct outbound *ob, const struct conf *conf)
+{
+	size_t n = ob != NULL ? ob->n_groups : 0;
+	if (n != conf->n_outbound)
+		log_warning("reload: [outbound] sections added or removed; that needs a restart");
+	for (size_t i = 0; i < n; i++) {
+		struct ob_group *g = &ob->groups[i];
+		for (size_t j = 0; j < conf->n_outbound; j++)
+			if (strcmp(conf->outbound[j].name, g->name) == 0 &&
+			    group_configure(g, ob->srv->loop, &conf->outbound[j]) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+unsigned
+outbound_count(const struct outbound *ob)
+{
+	return ob != NULL ? ob->n_conns : 0;
+}
+
+void
+outbound_stop(struct outbound *ob)
+{
+	if (ob == NULL)
+		return;
+	ob->stopping = true;
+	for (size_t i = 0; i < ob->n_groups; i++) {
+		struct ob_group *g = &ob->groups[i];
+		group_close_listeners(g, ob->srv->loop);
+		if (g->pool != NULL)
+			pool_retire(g->pool);       /* idle sessions close now */
+		g->pool = NULL;
+	}
+	struct ob_conn *c = ob->conns;
+	while (c != NULL) {
+		struct ob_conn *next = c->next;
+		relay_stop(&c->relay);            /* may free c */
+		c = next;
+	}
+}
+
+void
+outbound_kill(struct outbound *ob)
+{
+	while (ob != NULL && ob->conns != NULL)
+		relay_kill(&ob->conns->relay, false, "shutdown");
+}
+
+void
+outbound_free(struct outbound *ob)
+{
+	if (ob == NULL)
+		return;
+	outbound_kill(ob);
+	for (size_t i = 0; i < ob->n_groups; i++) {
+		group_close_listeners(&ob->groups[i], ob->srv->loop);
+		if (ob->groups[i].pool != NULL)
+			pool_retire(ob->groups[i].pool);
+	}
+	free(ob->groups);
+	free(ob);
+}

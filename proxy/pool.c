@@ -1,0 +1,400 @@
+/* pool.c - TLS sessions toward the remote primaries of one outbound group:
+ * failover in the handshake step, backoff, tickets and idle reuse. */
+#include "pool.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "log.h"
+#include "tls_client.h"
+
+#define BACKOFF_MIN 1.0
+#define BACKOFF_MAX 60.0
+
+struct pool_session {
+	struct ep_tls tls;               /* first: the relay holds &tls.ep */
+	struct pool *pool;
+	size_t idx;                      /* the primary it is connected to */
+	ev_timer timer;                  /* connect attempt, or idle, deadline */
+	bool expired;                    /* the connect attempt ran out of time */
+	struct pool_session *next;       /* in the primary's idle list */
+	void (*on_event)(void *);        /* the relay's, while taken */
+	void *owner;
+};
+
+static void pool_unref(struct pool *p);
+static const struct endpoint_ops session_ops;
+
+struct endpoint *
+pool_session_endpoint(struct pool_session *s)
+{
+	return &s->tls.ep;
+}
+
+unsigned
+pool_open_sessions(const struct pool *p)
+{
+	unsigned n = 0;
+	for (size_t i = 0; i < p->n_primaries; i++)
+		n += p->primaries[i].n_sessions;
+	return n;
+}
+
+/* ---- primaries' health ------------------------------------------------- */
+
+/* A connect, handshake or verification failure: back off 1, 2, 4 ... 60 s.
+ * Logged once per backoff step: sessions that were already trying when the
+ * primary failed add nothing. */
+static void
+primary_failed(struct pool *p, struct primary *pr, const char *why)
+{
+	double now = ev_now(p->loop);
+	if (now < pr->retry_at)
+		return;
+	pr->backoff = pr->backoff == 0 ? BACKOFF_MIN : pr->backoff * 2;
+	if (pr->backoff > BACKOFF_MAX)
+		pr->backoff = BACKOFF_MAX;
+	pr->retry_at = now + pr->backoff;
+	log_warning("%s, primary %s, %s; not tried again for %.0f s", p->label, pr->text, why,
+	            pr->backoff);
+}
+
+static void
+primary_ok(struct primary *pr)
+{
+	pr->backoff = 0;
+	pr->retry_at = 0;
+}
+
+/* The first primary at or after `from` that is not backing off, or -1. */
+static long
+pick_primary(const struct pool *p, size_t from)
+{
+	double now = ev_now(p->loop);
+	for (size_t i = from; i < p->n_primaries; i++)
+		if (p->primaries[i].retry_at <= now)
+			return (long)i;
+	return -1;
+}
+
+/* ---- one session -------------------------------------------------------- */
+
+static void
+session_free(struct pool_session *s)
+{
+	struct pool *p = s->pool;
+	ev_timer_stop(p->loop, &s->timer);
+	if (endpoint_open(&s->tls.ep)) {
+		ep_tls_client_ops.close(&s->tls.ep, s->tls.ep.established);
+		p->primaries[s->idx].n_sessions--;
+	}
+	free(s);
+	pool_unref(p);
+}
+
+/* Keeps the newest ticket of a primary for the next connection. */
+static void
+save_ticket(struct pool_session *s)
+{
+	if (!s->tls.ep.established)
+		return;
+	WOLFSSL_SESSION *t = tls_client_session_get(s->tls.ssl);
+	if (t == NULL)
+		return;
+	struct primary *pr = &s->pool->primaries[s->idx];
+	if (pr->ticket != NULL)
+		wolfSSL_SESSION_free(pr->ticket);
+	pr->ticket = t;
+}
+
+static void
+session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct pool_session *s = w->data;
+	if (s->on_event == NULL) {              /* idle for idle-timeout: close_notify */
+		struct primary *pr = &s->pool->primaries[s->idx];
+		struct pool_session **pp = &pr->idle;
+		while (*pp != s)
+			pp = &(*pp)->next;
+		*pp = s->next;
+		log_debug("%s, primary %s, idle session closed", s->pool->label, pr->text);
+		session_free(s);
+		return;
+	}
+	s->expired = true;                      /* the relay's next step fails over */
+	s->tls.ep.hs_blk = 0;
+	s->on_event(s->owner);
+}
+
+/* Connects to primary idx. Returns 0, or -1 with the reason in ep.err. */
+static int
+session_connect(struct pool_session *s, size_t idx)
+{
+	struct pool *p = s->pool;
+	struct primary *pr = &p->primaries[idx];
+	s->idx = idx;
+	s->expired = false;
+	if (ep_tls_client_init(&s->tls, p->loop, p->ctx, &pr->addr, pr->ticket, s->on_event,
+	                       s->owner) < 0)
+		return -1;
+	s->tls.ep.ops = &session_ops;
+	pr->n_sessions++;
+	ev_timer_stop(p->loop, &s->timer);
+	ev_timer_set(&s->timer, p->connect_timeout, 0);
+	ev_timer_start(p->loop, &s->timer);
+	return 0;
+}
+
+/* Connects to the first usable primary from index `from` on, marking
+ * those that fail at once. Returns 0, or -1 with the reason in ep.err. */
+static int
+connect_from(struct pool_session *s, size_t from)
+{
+	struct pool *p = s->pool;
+	char last[ENDPOINT_ERR_MAX] = "all backing off";
+	for (long i = pick_primary(p, from); i >= 0; i = pick_primary(p, (size_t)i + 1)) {
+		if (session_connect(s, (size_t)i) == 0)
+			return 0;
+		snprintf(last, sizeof(last), "%s", s->tls.ep.err);
+		primary_failed(p, &p->primaries[i], last);
+	}
+	snprintf(s->tls.ep.err, sizeof(s->tls.ep.err), "no primary reachable (last: %.200s)", last);
+	return -1;
+}
+
+/* The failover: one step of the current attempt; when it fails (connect,
+ * handshake, verification, or connect-timeout), the next primary in order
+ * that is not backing off. Nothing has been relayed yet, so this is safe. */
+static enum io_result
+session_handshake(struct endpoint *ep)
+{
+	struct pool_session *s = (struct pool_session *)ep;
+	struct pool *p = s->pool;
+	for (;;) {
+		enum io_result r;
+		if (s->expired) {
+			snprintf(ep->err, sizeof(ep->err), "no TLS session within connect-timeout (%u s)",
+			         p->connect_timeout);
+			r = IO_ERR;
+		} else {
+			r = ep_tls_client_ops.handshake(ep);
+		}
+		if (r == IO_AGAIN)
+			return r;
+		struct primary *pr = &p->primaries[s->idx];
+		if (r == IO_OK) {
+			ev_timer_stop(p->loop, &s->timer);
+			primary_ok(pr);
+			bool resumed = wolfSSL_session_reused(s->tls.ssl);
+			if (resumed)
+				p->resumed_handshakes++;
+			else
+				p->full_handshakes++;
+			log_debug("%s, primary %s, TLS established%s", p->label, pr->text,
+			          resumed ? ", resumed" : ", full handshake");
+			return IO_OK;
+		}
+		char why[ENDPOINT_ERR_MAX];
+		snprintf(why, sizeof(why), "%s", ep->err);
+		primary_failed(p, pr, why);
+		ep_tls_client_ops.close(ep, false);
+		pr->n_sessions--;
+		if (connect_from(s, s->idx + 1) < 0)
+			return IO_ERR;
+	}
+}
+
+static enum io_result
+session_readv(struct endpoint *ep, const struct iovec *iov, int cnt, size_t *got)
+{
+	return ep_tls_client_ops.readv(ep, iov, cnt, got);
+}
+
+static enum io_result
+session_write(struct endpoint *ep, const uint8_t *buf, size_t len, size_t *put)
+{
+	return ep_tls_client_ops.write(ep, buf, len, put);
+}
+
+static size_t
+session_pending(const struct endpoint *ep)
+{
+	return ep_tls_client_ops.pending(ep);
+}
+
+/* The relay never closes an upstream itself (it puts it back); a close
+ * here is the pool's own. */
+static void
+session_close(struct endpoint *ep, bool graceful)
+{
+	ep_tls_client_ops.close(ep, graceful);
+}
+
+static const struct endpoint_ops session_ops = {
+	.kind = "tls-client",
+	.handshake = session_handshake,
+	.readv = session_readv,
+	.write = session_write,
+	.pending = session_pending,
+	.close = session_close,
+};
+
+/* ---- idle sessions -------------------------------------------------------- */
+
+/* Anything from an idle session's primary (close_notify, a reset, stray
+ * data) ends it; session tickets are absorbed by wolfSSL. Returns false
+ * when the session was freed. */
+static bool
+idle_poll(struct pool_session *s)
+{
+	uint8_t buf[512];
+	struct iovec iov = { buf, sizeof(buf) };
+	size_t got;
+	enum io_result r = session_readv(&s->tls.ep, &iov, 1, &got);
+	if (r == IO_AGAIN) {
+		endpoint_watch(&s->tls.ep, true, false);
+		return true;
+	}
+	struct primary *pr = &s->pool->primaries[s->idx];
+	log_debug("%s, primary %s, idle session ended (%s)", s->pool->label, pr->text,
+	          r == IO_OK ? "unexpected data" : s->tls.ep.err);
+	struct pool_session **pp = &pr->idle;
+	while (*pp != NULL && *pp != s)
+		pp = &(*pp)->next;
+	if (*pp == s)
+		*pp = s->next;
+	session_free(s);
+	return false;
+}
+
+static void
+idle_event(void *arg)
+{
+	idle_poll(arg);
+}
+
+void
+pool_put(struct pool_session *s, bool clean)
+{
+	struct pool *p = s->pool;
+	save_ticket(s);
+	s->on_event = NULL;
+	s->owner = NULL;
+	if (!clean || p->retired || p->idle_timeout == 0) {
+		session_free(s);
+		return;
+	}
+	struct primary *pr = &p->primaries[s->idx];
+	s->tls.ep.on_event = idle_event;
+	s->tls.ep.owner = s;
+	s->next = pr->idle;
+	pr->idle = s;
+	ev_timer_stop(p->loop, &s->timer);
+	ev_timer_set(&s->timer, p->idle_timeout, 0);
+	ev_timer_start(p->loop, &s->timer);
+	s->tls.ep.rd_blk = 0;
+	idle_poll(s);
+}
+
+/* ---- taking sessions ------------------------------------------------------ */
+
+struct pool_session *
+pool_take(struct pool *p, void (*on_event)(void *), void *owner, char *why, size_t len)
+{
+	long i = pick_primary(p, 0);
+	if (i < 0) {
+		snprintf(why, len, "no primary reachable (all backing off)");
+		return NULL;
+	}
+	struct primary *pr = &p->primaries[i];
+	struct pool_session *s = pr->idle;
+	if (s != NULL) {
+		pr->idle = s->next;
+		ev_timer_stop(p->loop, &s->timer);
+		s->on_event = on_event;
+		s->owner = owner;
+		s->tls.ep.on_event = on_event;
+		s->tls.ep.owner = owner;
+		endpoint_watch(&s->tls.ep, false, false);
+		return s;
+	}
+	if (pr->n_sessions >= p->max_sessions) {
+		snprintf(why, len, "max-sessions (%u) reached toward primary %s", p->max_sessions,
+		         pr->text);
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		snprintf(why, len, "out of memory");
+		return NULL;
+	}
+	s->pool = p;
+	p->refs++;
+	s->on_event = on_event;
+	s->owner = owner;
+	ev_init(&s->timer, session_timer_cb);
+	s->timer.data = s;
+	s->tls.ep.fd = -1;
+	if (connect_from(s, (size_t)i) < 0) {
+		snprintf(why, len, "%s", s->tls.ep.err);
+		session_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* ---- the pool ------------------------------------------------------------- */
+
+struct pool *
+pool_new(struct ev_loop *loop, const struct conf_outbound *ob, WOLFSSL_CTX *ctx)
+{
+	struct pool *p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return NULL;
+	p->refs = 1;
+	p->loop = loop;
+	p->ctx = ctx;
+	if (ob->name[0] != '\0')
+		snprintf(p->label, sizeof(p->label), "outbound %s", ob->name);
+	else
+		snprintf(p->label, sizeof(p->label), "outbound");
+	p->n_primaries = ob->n_primary;
+	for (size_t i = 0; i < ob->n_primary; i++) {
+		p->primaries[i].addr = ob->primary[i];
+		netaddr_format((const struct sockaddr *)&ob->primary[i].ss, p->primaries[i].text);
+	}
+	p->connect_timeout = ob->connect_timeout;
+	p->idle_timeout = ob->idle_timeout;
+	p->max_sessions = ob->max_sessions;
+	return p;
+}
+
+static void
+pool_unref(struct pool *p)
+{
+	if (--p->refs > 0)
+		return;
+	for (size_t i = 0; i < p->n_primaries; i++)
+		if (p->primaries[i].ticket != NULL)
+			wolfSSL_SESSION_free(p->primaries[i].ticket);
+	wolfSSL_CTX_free(p->ctx);
+	free(p);
+}
+
+void
+pool_retire(struct pool *p)
+{
+	p->retired = true;
+	p->refs++;                            /* hold it while the idle ones go */
+	for (size_t i = 0; i < p->n_primaries; i++) {
+		while (p->primaries[i].idle != NULL) {
+			struct pool_session *s = p->primaries[i].idle;
+			p->primaries[i].idle = s->next;
+			session_free(s);
+		}
+	}
+	p->refs--;
+	pool_unref(p);
+}
