@@ -343,14 +343,18 @@ secret_dir=$(podman volume inspect --format '{{.Mountpoint}}' "$SECRET")
 cp "$TMP/server2.pem" "$secret_dir/.tls.crt.new" && mv -f "$secret_dir/.tls.crt.new" "$secret_dir/tls.crt"
 cp "$TMP/server2.key" "$secret_dir/.tls.key.new" && mv -f "$secret_dir/.tls.key.new" "$secret_dir/tls.key"
 chmod 0644 "$secret_dir/tls.crt" "$secret_dir/tls.key"
+# shellcheck disable=SC2016 # expanded in the container
 proxy_sh 'kill -HUP $(pidof xotproxy)'
 deadline=$((SECONDS + 20))
-until podman logs "$PROXY_CTR" 2>&1 | grep -q 'info: reloaded '; do
+# (Logs are read whole, then searched: grep -q on a pipe could make podman logs fail
+# with EPIPE, which pipefail would report.)
+proxy_logs() { podman logs "$PROXY_CTR" 2>&1; }
+until proxy_logs >"$TMP/proxy.log" && grep -q 'info: reloaded ' "$TMP/proxy.log"; do
 	[ $SECONDS -lt $deadline ] || die "no reload logged within 20 s of SIGHUP"
 	sleep 0.2
 done
-podman logs "$PROXY_CTR" 2>&1 | grep -q 'reload failed' && die "the reload failed"
-say "$(podman logs "$PROXY_CTR" 2>&1 | grep 'info: reloaded ' | tail -n 1)"
+! grep 'reload failed' "$TMP/proxy.log" || die "the reload failed"
+say "$(grep 'info: reloaded ' "$TMP/proxy.log" | tail -n 1)"
 [ "$(proxy_sh 'pidof xotproxy')" = "$pid" ] || die "the proxy restarted instead of reloading"
 
 axfr "$TMP/axfr2.txt" || { cat "$TMP/axfr2.txt" >&2; die "AXFR after the reload failed"; }
@@ -359,6 +363,7 @@ s=$(served_serial)
 [ "$s" = "$SERIAL2" ] || die "served certificate serial after reload $s, expected $SERIAL2"
 diff <(grep -v '^;' "$TMP/axfr1.txt") <(grep -v '^;' "$TMP/axfr2.txt") >/dev/null ||
 	die "the two transfers differ"
-ok=$(podman logs "$PROXY_CTR" 2>&1 | grep -c "zone $ZONE\., AXFR, ok" || true)
+proxy_logs >"$TMP/proxy.log"
+ok=$(grep -c "zone $ZONE\., AXFR, ok" "$TMP/proxy.log" || true)
 [ "$ok" -ge 2 ] || die "the proxy logged $ok successful AXFRs, expected at least 2"
 say "proxy log: $ok AXFR ok lines; image size $size bytes"
