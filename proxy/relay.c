@@ -490,7 +490,7 @@ apply_caps(const struct relay *r, const struct dns_query *q, struct verdict v)
 		v.forward = false;
 		v.rcode = DNS_RCODE_SERVFAIL;
 		v.ede = DNS_EDE_OTHER;
-		v.reason = "transfer limit";
+		v.reason = r->n_inflight == RELAY_MAX_INFLIGHT ? "query limit" : "transfer limit";
 	}
 	return v;
 }

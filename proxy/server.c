@@ -105,21 +105,42 @@ accept_backoff(struct server *srv, const char *what)
 	ev_timer_start(srv->loop, &srv->accept_backoff);
 }
 
+/* Logs a tally's count since its last line, if any. */
+static void
+tally_flush(struct refusal_tally *t, double now)
+{
+	if (t->count == 0)
+		return;
+	log_info("remote %s, %s (%u since the last report)", t->last, t->what, t->count);
+	t->count = 0;
+	t->logged = now;
+}
+
 /* Counts one accept-time refusal; logs at most once a second, naming the
- * latest address and how many were refused since the last line. */
+ * latest address and how many were refused since the last line. What is
+ * held back is written by the tally timer a second later. */
 static void
 tally_refusal(struct server *srv, struct refusal_tally *t, const struct sockaddr *peer,
               const char *what)
 {
 	t->count++;
+	netaddr_format(peer, t->last);
+	snprintf(t->what, sizeof(t->what), "%s", what);
 	double now = ev_now(srv->loop);
-	if (now - t->logged < 1.0)
-		return;
-	char text[NETADDR_TEXT_MAX];
-	netaddr_format(peer, text);
-	log_info("remote %s, %s (%u since the last report)", text, what, t->count);
-	t->count = 0;
-	t->logged = now;
+	if (now - t->logged >= 1.0)
+		tally_flush(t, now);
+	else if (!ev_is_active(&srv->tally_timer))
+		ev_timer_start(srv->loop, &srv->tally_timer);
+}
+
+static void
+tally_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct server *srv = w->data;
+	double now = ev_now(loop);
+	tally_flush(&srv->acl_refused, now);
+	tally_flush(&srv->cap_refused, now);
+	tally_flush(&srv->hs_evicted, now);
 }
 
 /* Decides at accept, before any TLS work, whether a connection may go on:
@@ -272,6 +293,8 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	srv->stopping = true;
 	server_close_listeners(srv);
 	outbound_stop(srv->outbound);
+	ev_timer_stop(loop, &srv->tally_timer);
+	tally_timer_cb(loop, &srv->tally_timer, 0);    /* refusal counts held back */
 	ev_timer_set(&srv->stop_deadline, srv->conf->shutdown_timeout, 0);
 	ev_timer_start(loop, &srv->stop_deadline);
 	ev_unref(loop);                   /* the deadline alone must not keep us running */
@@ -368,6 +391,8 @@ server_start(struct server *srv)
 	srv->accept_backoff.data = srv;
 	ev_init(&srv->stop_deadline, stop_deadline_cb);
 	srv->stop_deadline.data = srv;
+	ev_timer_init(&srv->tally_timer, tally_timer_cb, 1.0, 0);
+	srv->tally_timer.data = srv;
 	for (size_t i = 0; i < srv->n_listeners; i++) {
 		ev_io_init(&srv->listeners[i].io, accept_cb, srv->listeners[i].fd, EV_READ);
 		srv->listeners[i].io.data = &srv->listeners[i];

@@ -19,6 +19,8 @@ struct outbound;
 struct refusal_tally {
 	unsigned count;               /* since the last log line */
 	double logged;                /* when that line was written */
+	char last[NETADDR_TEXT_MAX];  /* the latest address refused */
+	char what[96];
 };
 
 struct listener {
@@ -37,6 +39,7 @@ struct server {
 	size_t n_listeners;
 	bool accept_paused;           /* at max-clients, or backing off after EMFILE */
 	ev_timer accept_backoff;
+	ev_timer tally_timer;         /* writes refusal counts held back */
 
 	struct inbound_conn *conns;   /* all live inbound connections */
 	struct outbound *outbound;    /* the [outbound] groups, or NULL */
