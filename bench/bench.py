@@ -37,7 +37,10 @@ LABELS = {
     "c": "(c) haproxy",
     "d": "(d) dnsdist",
     "e": "(e) BIND XoT",
+    "f": "(f) chain: xotproxy outbound + inbound",
+    "g": "(g) xotproxy outbound -> BIND XoT",
 }
+PLAIN = "afg"           # contenders the client reaches over plaintext TCP/UDP
 
 TSV = []          # rows: section, item, contender, metric, value, unit, target, status
 NOTES = []
@@ -135,7 +138,7 @@ class Cont:
         self.key = key
         self.label = LABELS[key]
         self.port = d.get("port")
-        self.tls = key != "a"
+        self.tls = key not in PLAIN
         self.pid = d.get("pid")               # the TLS side (None for (a))
         self.error = d.get("error")
 
@@ -146,7 +149,7 @@ class Cont:
         return a
 
 
-CONTS = {k: Cont(k, CFG["contenders"][k]) for k in "abcde"}
+CONTS = {k: Cont(k, CFG["contenders"][k]) for k in CFG["contenders"]}
 NAMED_PID = CFG["named_pid"]
 
 
@@ -602,6 +605,135 @@ def bench_handshakes():
     return text, summary
 
 
+# ------------------------------------------------------------ 6. outbound
+
+def udp_soa_latency(port, n, zone="small.test"):
+    """Median seconds of n sequential UDP SOA queries (after 20 warm-up)."""
+    import socket
+    import struct
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(5)
+    s.connect(("127.0.0.1", port))
+    qname = b"".join(bytes([len(x)]) + x.encode() for x in zone.split(".") if x) + b"\0"
+    times = []
+    for i in range(n + 20):
+        qid = i & 0xFFFF
+        q = struct.pack("!HHHHHH", qid, 0, 1, 0, 0, 0) + qname + struct.pack("!HH", 6, 1)
+        t0 = time.perf_counter()
+        s.send(q)
+        while True:
+            m = s.recv(4096)
+            if struct.unpack("!H", m[:2])[0] == qid:
+                break
+        if m[3] & 0x0F:
+            raise RuntimeError("UDP SOA rcode %d" % (m[3] & 0x0F))
+        if i >= 20:
+            times.append(time.perf_counter() - t0)
+    s.close()
+    return statistics.median(times)
+
+
+def bench_outbound():
+    """Issue 8: the outbound side, as (f) in front of our inbound (b) and as
+    (g) in front of BIND's native XoT (e); (a) direct plaintext and (b) are
+    measured in the same rounds."""
+    conts = ok_conts("abfg")
+    keys = [c.key for c in conts]
+    if "f" not in keys:
+        raise RuntimeError("the outbound chain (f) is not running")
+    zone, n = CFG["zones"][-1]
+    ax = {c.key: [] for c in conts}
+    out = os.path.join(W, "kdig-out.out")
+    for r in range(RUNS):
+        order = conts[r % len(conts):] + conts[:r % len(conts)]
+        for c in order:
+            pids = [x for x in (c.pid, CONTS["b"].pid if c.key == "f" else None) if x]
+            t0 = [settled_ticks(p) for p in pids]
+            try:
+                wall, recs, msgs, nbytes, rc = kdig_axfr(c, zone, out)
+            except subprocess.TimeoutExpired:
+                wall, recs, rc = None, None, "timeout"
+            t1 = [settled_ticks(p) for p in pids]
+            ok = recs == n + 1
+            ax[c.key].append({"ok": ok, "wall": wall if ok else None,
+                              "cpu": [(b - a) / HZ for a, b in zip(t0, t1)]})
+            log("outbound axfr %s %-40s run %d: %s s, %s records (rc %s)" % (
+                zone, c.label, r + 1, fmt(wall, "%.3f"), recs, rc))
+    if os.path.exists(out):
+        os.unlink(out)
+    summ = {}
+    rows = []
+    for c in conts:
+        runs = ax[c.key]
+        ra = med(ratio(x["wall"], y["wall"]) for x, y in zip(runs, ax["a"]))
+        cpu = (sum(x["cpu"][0] for x in runs) / len(runs)) if c.pid else None
+        cpu_in = (sum(x["cpu"][1] for x in runs) / len(runs)) if c.key == "f" else None
+        summ[c.key] = {"ra": ra, "cpu": cpu, "cpu_in": cpu_in, "wall": med(x["wall"] for x in runs)}
+        rows.append([c.label, "%d/%d" % (sum(1 for x in runs if x["ok"]), len(runs)),
+                     fmt(summ[c.key]["wall"], "%.3f"), fmt(ra, "%.3f"), fmt(cpu, "%.3f"),
+                     fmt(cpu_in, "%.3f")])
+        tsv("outbound", "AXFR %s" % zone, c.key, "wall_over_direct", ra, "x")
+        tsv("outbound", "AXFR %s" % zone, c.key, "proxy_cpu", cpu, "s")
+    text = md_table(["contender", "ok", "wall s", "/(a)", "CPU s (outbound; b: inbound)",
+                     "inbound CPU in the chain s"], rows)
+
+    # UDP SOA poll over the pooled session, interleaved with direct UDP.
+    lat = {"a": [], "f": []}
+    for r in range(RUNS):
+        for k in (("a", "f") if r % 2 == 0 else ("f", "a")):
+            lat[k].append(udp_soa_latency(CONTS[k].port, CFG["lat_kept"] // 4))
+    da = med(x - y for x, y in zip(lat["f"], lat["a"]))
+    summ["udp"] = {"direct_us": med(lat["a"]) * 1e6, "chain_us": med(lat["f"]) * 1e6,
+                   "added_us": da * 1e6 if da is not None else None}
+    tsv("outbound", "UDP SOA small.test", "f", "added_over_direct", summ["udp"]["added_us"], "us")
+
+    # Peak RSS of the outbound side under parallel transfers (plaintext client side).
+    pz, pn = CFG["par_zone"]
+    npar = CFG["par_n"]
+    f = CONTS["f"]
+    clear_refs(f.pid)
+    x = run_client(["xfr", "--zone", pz, "--n", str(npar), "--expect", str(pn + 1),
+                    "--timeout", "120"] + f.client_args(), 300)
+    summ["par"] = {"complete": x["complete"], "hwm": status_kb(f.pid, "VmHWM")}
+    tsv("outbound", "%d parallel AXFR %s" % (npar, pz), "f", "outbound_peak_rss",
+        summ["par"]["hwm"] / 1024, "MiB")
+    text += ("\n\nOne AXFR of %s through (f) plaintext TCP -> xotproxy outbound -> TLS 1.3 -> "
+             "xotproxy inbound -> named, and (g) outbound -> BIND's XoT; median of %d interleaved "
+             "runs, ratio per round against (a) direct plaintext.\n\nUDP SOA poll (small.test): "
+             "direct %.0f us, through the outbound side on its pooled TLS session %.0f us, added %s us "
+             "(median over rounds of the per-round difference).\n\n%d parallel AXFRs of %s through "
+             "(f): %d/%d complete; outbound peak RSS %.1f MiB (max-sessions raised to 64 for this "
+             "run: one TLS session per transfer)." % (
+                 zone, RUNS, summ["udp"]["direct_us"], summ["udp"]["chain_us"],
+                 fmt(summ["udp"]["added_us"], "%.0f"), npar, pz, x["complete"], npar,
+                 summ["par"]["hwm"] / 1024))
+    return text, summ
+
+
+def outbound_targets(ob):
+    rows = []
+
+    def add(fig, tgt, val, vfmt, ok):
+        status = "n/a" if val is None else ("met" if ok(val) else "missed")
+        if status == "missed":
+            MISSED.append("%s: %s against %s" % (fig, fmt(val, vfmt), tgt))
+        rows.append([fig, tgt, fmt(val, vfmt), status])
+        tsv("target", fig, "f", "value", fmt(val, vfmt), "", tgt, status)
+
+    f = ob.get("f", {})
+    add("AXFR through the full chain, wall / direct%s" % (" (1M records)" if not QUICK else " (quick: not 1M)"),
+        "<= 1.05", f.get("ra"), "%.3f", lambda v: v <= 1.05)
+    cpu, cpu_in = f.get("cpu"), f.get("cpu_in")
+    add("outbound CPU / inbound CPU, same AXFR", "<= 1.20", ratio(cpu, cpu_in), "%.2f",
+        lambda v: v <= 1.20)
+    add("UDP SOA poll over a pooled session, added over direct (us)", "<= 150",
+        ob.get("udp", {}).get("added_us"), "%.0f", lambda v: v <= 150)
+    hwm = ob.get("par", {}).get("hwm")
+    add("outbound peak RSS, %d parallel transfers (MB)" % CFG["par_n"], "<= 10",
+        hwm * 1.024 / 1000 if hwm else None, "%.1f", lambda v: v <= 10)
+    return md_table(["figure", "target", "xotproxy", "status"], rows)
+
+
 # ------------------------------------------------------------ targets
 
 def targets(ax, par, lat, idle, hs):
@@ -684,6 +816,7 @@ def main():
         ("3. Small-answer latency", bench_latency),
         ("5. Full TLS 1.3 handshakes", bench_handshakes),
         ("4. Idle TLS connections", bench_idle),
+        ("6. Outbound", bench_outbound),
     ]
     texts, sums = {}, {}
     for title, fn in sections:
@@ -708,7 +841,8 @@ def main():
         "",
     ]
     left_out = ["%s: %s" % (c.label, c.error) for c in CONTS.values() if c.error]
-    body = ["### Targets (issue 3)", "", tt, ""]
+    body = ["### Targets (issue 3)", "", tt, "", "### Targets (issue 8, outbound)", "",
+            outbound_targets(sums.get("6. Outbound", {})), ""]
     if MISSED:
         body += ["Missed: " + "; ".join(MISSED) + ".", ""]
     for title in sorted(texts):

@@ -10,7 +10,8 @@
 #
 # Contenders: (a) direct plaintext TCP to named, (b) xotproxy, (c) haproxy
 # (TCP mode, ssl alpn dot, TLS 1.3), (d) dnsdist 1.7 DoT frontend, (e) named's
-# native XoT. Output: a table on stdout, bench/results/latest.{tsv,md}.
+# native XoT; for the outbound side (issue 8), (f) xotproxy outbound in front
+# of (b), and (g) xotproxy outbound in front of (e). Output: a table on stdout, bench/results/latest.{tsv,md}.
 set -u
 set -o pipefail
 export LC_ALL=C
@@ -231,6 +232,37 @@ start_xot xotproxy-idle "$XOT_IDLE_PORT" || die "xotproxy (idle instance) did no
 XOT_IDLE_PID=$LAST_PID
 note "bench: xotproxy pid $XOT_PID on $XOT_PORT, idle instance pid $XOT_IDLE_PID on $XOT_IDLE_PORT"
 
+# -------------------------------------------------------- xotproxy outbound
+# start_outbound NAME PORT PRIMARYPORT: the outbound side in front of a XoT
+# primary on 127.0.0.1 (our inbound instance, or named's native XoT). One TLS
+# session per concurrent transfer, so max-sessions is raised for the
+# parallel run.
+start_outbound() {
+	local name=$1 port=$2 primary=$3
+	cat >"$W/$name.ini" <<EOF
+[global]
+log-level = warning
+[outbound]
+listen = 127.0.0.1:$port
+primary = 127.0.0.1:$primary
+auth-name = xot.test
+ca = $W/ca.pem
+idle-timeout = 3600
+max-sessions = 64
+EOF
+	bg "$name" "$BIN" -c "$W/$name.ini"
+	if wait_until 20 listening "$port" && alive "$LAST_PID"; then
+		return 0
+	fi
+	tail -n 5 "$W/$name.log" >&2
+	return 1
+}
+OUT_PORT=$(free_port) && OUT_XOT_PORT=$(free_port) || die "no free port"
+OUT_ERR='' OUT_PID='' OUT_XOT_ERR='' OUT_XOT_PID=''
+if start_outbound outbound "$OUT_PORT" "$XOT_PORT"; then OUT_PID=$LAST_PID; else OUT_ERR="outbound (f) did not start"; fi
+if start_outbound outbound-bind "$OUT_XOT_PORT" "$NAMED_TLS_PORT"; then OUT_XOT_PID=$LAST_PID; else OUT_XOT_ERR="outbound (g) did not start"; fi
+note "bench: outbound pid ${OUT_PID:-none} on $OUT_PORT (-> xotproxy), ${OUT_XOT_PID:-none} on $OUT_XOT_PORT (-> named XoT)"
+
 # ----------------------------------------------------------------- haproxy
 # haproxy_conf PORT BACKENDPORT MAXCONN
 haproxy_conf() {
@@ -335,7 +367,9 @@ cat >"$W/bench.json" <<EOF
     "b": {"port": $XOT_PORT, "pid": $XOT_PID},
     "c": {"port": $HAPROXY_PORT, "pid": $(jpid "$HAPROXY_PID"), "error": $(if [ -n "$HAPROXY_ERR" ]; then jstr "$HAPROXY_ERR"; else echo null; fi)},
     "d": {"port": $DNSDIST_PORT, "pid": $(jpid "$DNSDIST_PID"), "error": $(if [ -n "$DNSDIST_ERR" ]; then jstr "$DNSDIST_ERR"; else echo null; fi)},
-    "e": {"port": $NAMED_TLS_PORT, "pid": $NAMED_PID}
+    "e": {"port": $NAMED_TLS_PORT, "pid": $NAMED_PID},
+    "f": {"port": $OUT_PORT, "pid": $(jpid "$OUT_PID"), "error": $(if [ -n "$OUT_ERR" ]; then jstr "$OUT_ERR"; else echo null; fi)},
+    "g": {"port": $OUT_XOT_PORT, "pid": $(jpid "$OUT_XOT_PID"), "error": $(if [ -n "$OUT_XOT_ERR" ]; then jstr "$OUT_XOT_ERR"; else echo null; fi)}
   },
   "idle": {
     "b": {"port": $XOT_IDLE_PORT, "pid": $XOT_IDLE_PID, "n": $IDLE_N},
