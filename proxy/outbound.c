@@ -24,6 +24,13 @@
 #define OB_MAX_UDP 256              /* UDP queries in flight per group */
 #define UDP_MSG_MAX 4096
 
+/* One listen address of a group: TCP and UDP on the same address. */
+struct ob_listener {
+	struct netaddr addr;
+	int tcp_fd, udp_fd;
+	ev_io tcp_io, udp_io;
+};
+
 struct ob_group {
 	struct outbound *ob;
 	char label[80];                 /* "outbound NAME" */
@@ -32,9 +39,12 @@ struct ob_group {
 	size_t n_allow;
 	unsigned connect_timeout, idle_timeout, n_primary;
 	struct pool *pool;
-	int tcp_fd[CONF_MAX_LISTEN], udp_fd[CONF_MAX_LISTEN];
-	ev_io tcp_io[CONF_MAX_LISTEN], udp_io[CONF_MAX_LISTEN];
+	struct ob_listener lis[CONF_MAX_LISTEN];
 	size_t n_listen;
+	struct listen_stage tcp_stage, udp_stage;   /* a reload's, until commit */
+	const struct conf_outbound *staged;         /* its section, or NULL */
+	int *udp_retired;               /* removed UDP sockets that queries in flight */
+	size_t n_udp_retired;           /* still answer through (closed after them) */
 	unsigned n_tcp, n_udp;          /* relays in flight */
 };
 
@@ -59,6 +69,8 @@ struct ob_conn {
 		struct ep_udp udp;
 	} cli;
 };
+
+static void group_reap_udp(struct ob_group *g);
 
 static struct ob_conn *
 of(const struct relay *r)
@@ -105,16 +117,19 @@ upstream_release(struct relay *r, bool clean)
 	r->up = &c->no_up;
 }
 
-/* Upstream set-up may try every primary in turn, each for connect-timeout;
- * then the primary has 10 s for the first octet of its answer. */
+/* Upstream set-up may wait for a session slot (max-sessions) and try every
+ * primary in turn, each for connect-timeout (the pool's own timer); then
+ * the primary owes the first octet of its answer. A backstop of at least
+ * 60 s covers all of it. */
 static void
 limits(const struct relay *r, struct relay_limits *out)
 {
 	const struct ob_group *g = of(r)->g;
+	unsigned setup = g->connect_timeout * g->n_primary + 10;
 	out->handshake = g->connect_timeout;
 	out->idle = g->idle_timeout;
 	out->transfer = 120;
-	out->upstream = g->connect_timeout * g->n_primary + 10;
+	out->upstream = setup > 60 ? setup : 60;
 }
 
 static void
@@ -132,6 +147,7 @@ closed(struct relay *r)
 	if (c->udp) {
 		c->g->n_udp--;
 		ep_udp_cleanup(&c->cli.udp);
+		group_reap_udp(c->g);
 	} else {
 		c->g->n_tcp--;
 	}
@@ -327,6 +343,21 @@ group_configure(struct ob_group *g, struct ev_loop *loop, const struct conf_outb
 	return 0;
 }
 
+/* Puts the sockets bound to a in slot i of g's listeners (UDP started,
+ * TCP started by outbound_accept_enable). */
+static void
+listener_set(struct ob_group *g, size_t i, const struct netaddr *a, int tcp_fd, int udp_fd)
+{
+	struct ob_listener *l = &g->lis[i];
+	l->addr = *a;
+	l->tcp_fd = tcp_fd;
+	l->udp_fd = udp_fd;
+	ev_io_init(&l->tcp_io, tcp_cb, tcp_fd, EV_READ);
+	ev_io_init(&l->udp_io, udp_cb, udp_fd, EV_READ);
+	l->tcp_io.data = l->udp_io.data = g;
+	ev_io_start(g->ob->srv->loop, &l->udp_io);
+}
+
 static int
 group_open(struct ob_group *g, struct outbound *ob, const struct conf_outbound *cf)
 {
@@ -336,31 +367,142 @@ group_open(struct ob_group *g, struct outbound *ob, const struct conf_outbound *
 	if (group_configure(g, ob->srv->loop, cf) < 0)
 		return -1;
 	for (size_t i = 0; i < cf->n_listen; i++) {
-		g->tcp_fd[i] = server_socket(&cf->listen[i], SOCK_STREAM);
-		g->udp_fd[i] = g->tcp_fd[i] < 0 ? -1 : server_socket(&cf->listen[i], SOCK_DGRAM);
-		g->n_listen = i + 1;
-		if (g->udp_fd[i] < 0)
+		int tcp = server_socket(&cf->listen[i], SOCK_STREAM);
+		int udp = tcp < 0 ? -1 : server_socket(&cf->listen[i], SOCK_DGRAM);
+		if (udp < 0) {
+			if (tcp >= 0)
+				close(tcp);
 			return -1;
-		ev_io_init(&g->tcp_io[i], tcp_cb, g->tcp_fd[i], EV_READ);
-		ev_io_init(&g->udp_io[i], udp_cb, g->udp_fd[i], EV_READ);
-		g->tcp_io[i].data = g->udp_io[i].data = g;
-		ev_io_start(ob->srv->loop, &g->udp_io[i]);
+		}
+		listener_set(g, i, &cf->listen[i], tcp, udp);
+		g->n_listen = i + 1;
 	}
 	return 0;
+}
+
+/* Is UDP socket fd the one some query in flight of g answers through? */
+static bool
+udp_in_use(const struct ob_group *g, int fd)
+{
+	for (const struct ob_conn *c = g->ob->conns; c != NULL; c = c->next)
+		if (c->g == g && c->udp && c->cli.udp.sock == fd)
+			return true;
+	return false;
+}
+
+/* A UDP listener is gone: its socket closes now, or after the last query
+ * answering through it (a closed descriptor's number could be reused by a
+ * socket to a primary before that answer is sent). */
+static void
+udp_release(struct ob_group *g, int fd)
+{
+	if (fd < 0)
+		return;
+	if (udp_in_use(g, fd)) {
+		int *p = realloc(g->udp_retired, (g->n_udp_retired + 1) * sizeof(*p));
+		if (p != NULL) {
+			g->udp_retired = p;
+			g->udp_retired[g->n_udp_retired++] = fd;
+			return;
+		}
+		log_error("%s: out of memory; closing a UDP socket with queries in flight", g->label);
+	}
+	close(fd);
+}
+
+/* A UDP query has ended: closes the retired sockets nobody answers through. */
+static void
+group_reap_udp(struct ob_group *g)
+{
+	for (size_t i = 0; i < g->n_udp_retired;) {
+		if (udp_in_use(g, g->udp_retired[i])) {
+			i++;
+			continue;
+		}
+		close(g->udp_retired[i]);
+		g->udp_retired[i] = g->udp_retired[--g->n_udp_retired];
+	}
 }
 
 static void
 group_close_listeners(struct ob_group *g, struct ev_loop *loop)
 {
 	for (size_t i = 0; i < g->n_listen; i++) {
-		ev_io_stop(loop, &g->tcp_io[i]);
-		ev_io_stop(loop, &g->udp_io[i]);
-		if (g->tcp_fd[i] >= 0)
-			close(g->tcp_fd[i]);
-		if (g->udp_fd[i] >= 0)
-			close(g->udp_fd[i]);
+		ev_io_stop(loop, &g->lis[i].tcp_io);
+		ev_io_stop(loop, &g->lis[i].udp_io);
+		if (g->lis[i].tcp_fd >= 0)
+			close(g->lis[i].tcp_fd);
+		udp_release(g, g->lis[i].udp_fd);
 	}
 	g->n_listen = 0;
+}
+
+/* Stages the listen addresses of cf for g (TCP and UDP). */
+static int
+group_listen_prepare(struct ob_group *g, const struct conf_outbound *cf, char *err, size_t len)
+{
+	struct netaddr have[CONF_MAX_LISTEN];
+	char why[160];
+	for (size_t i = 0; i < g->n_listen; i++)
+		have[i] = g->lis[i].addr;
+	if (server_stage_open(&g->tcp_stage, cf->listen, cf->n_listen, have, g->n_listen,
+	                      SOCK_STREAM, why, sizeof(why)) < 0) {
+		snprintf(err, len, "%s: %s", g->label, why);
+		return -1;
+	}
+	if (server_stage_open(&g->udp_stage, cf->listen, cf->n_listen, have, g->n_listen,
+	                      SOCK_DGRAM, why, sizeof(why)) < 0) {
+		server_stage_abort(&g->tcp_stage);
+		snprintf(err, len, "%s: %s", g->label, why);
+		return -1;
+	}
+	g->staged = cf;
+	return 0;
+}
+
+/* Swaps g's listeners for the staged set. A removed address first takes
+ * what is queued on it (connections and datagrams sent before the
+ * reload); its TCP socket then closes, its UDP socket once the queries in
+ * flight through it are answered. */
+static void
+group_listen_commit(struct ob_group *g)
+{
+	const struct conf_outbound *cf = g->staged;
+	struct ev_loop *loop = g->ob->srv->loop;
+	struct netaddr have[CONF_MAX_LISTEN] = { 0 };
+	struct ob_listener old[CONF_MAX_LISTEN];
+	size_t n_old = g->n_listen;
+	for (size_t i = 0; i < n_old; i++)
+		have[i] = g->lis[i].addr;
+	server_stage_log(&g->tcp_stage, cf->listen, have, n_old, SOCK_STREAM);
+	server_stage_log(&g->udp_stage, cf->listen, have, n_old, SOCK_DGRAM);
+	for (size_t i = 0; i < n_old; i++) {
+		if (server_stage_keeps(&g->tcp_stage, i))
+			continue;
+		server_accept_loop(g->ob->srv, g->lis[i].tcp_fd, tcp_accepted, g);
+		udp_cb(loop, &g->lis[i].udp_io, EV_READ);
+	}
+	for (size_t i = 0; i < n_old; i++) {
+		ev_io_stop(loop, &g->lis[i].tcp_io);
+		ev_io_stop(loop, &g->lis[i].udp_io);
+		old[i] = g->lis[i];
+	}
+	for (size_t i = 0; i < g->tcp_stage.n; i++) {
+		int k = g->tcp_stage.keep[i];
+		listener_set(g, i, &cf->listen[i], k >= 0 ? old[k].tcp_fd : g->tcp_stage.fd[i],
+		             k >= 0 ? old[k].udp_fd : g->udp_stage.fd[i]);
+	}
+	g->n_listen = g->tcp_stage.n;
+	for (size_t i = 0; i < n_old; i++) {
+		if (server_stage_keeps(&g->tcp_stage, i))
+			continue;
+		close(old[i].tcp_fd);
+		udp_release(g, old[i].udp_fd);
+	}
+	g->tcp_stage.n = g->udp_stage.n = 0;     /* the sockets are the listeners' now */
+	g->staged = NULL;
+	for (size_t i = 0; i < g->n_listen && !g->ob->srv->accept_paused && !g->ob->stopping; i++)
+		ev_io_start(loop, &g->lis[i].tcp_io);
 }
 
 struct outbound *
@@ -402,9 +544,9 @@ outbound_accept_enable(struct outbound *ob, bool on)
 		struct ob_group *g = &ob->groups[i];
 		for (size_t j = 0; j < g->n_listen; j++) {
 			if (on && !ob->stopping)
-				ev_io_start(ob->srv->loop, &g->tcp_io[j]);
+				ev_io_start(ob->srv->loop, &g->lis[j].tcp_io);
 			else
-				ev_io_stop(ob->srv->loop, &g->tcp_io[j]);
+				ev_io_stop(ob->srv->loop, &g->lis[j].tcp_io);
 		}
 	}
 }
@@ -423,6 +565,48 @@ outbound_reload(struct outbound *ob, const struct conf *conf)
 				return -1;
 	}
 	return 0;
+}
+
+/* The section of conf with g's name, or NULL. */
+static const struct conf_outbound *
+section_of(const struct ob_group *g, const struct conf *conf)
+{
+	for (size_t j = 0; j < conf->n_outbound; j++)
+		if (strcmp(conf->outbound[j].name, g->name) == 0)
+			return &conf->outbound[j];
+	return NULL;
+}
+
+int
+outbound_listen_prepare(struct outbound *ob, const struct conf *conf, char *err, size_t len)
+{
+	for (size_t i = 0; ob != NULL && i < ob->n_groups; i++) {
+		const struct conf_outbound *cf = section_of(&ob->groups[i], conf);
+		if (cf != NULL && group_listen_prepare(&ob->groups[i], cf, err, len) < 0) {
+			outbound_listen_abort(ob);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+outbound_listen_commit(struct outbound *ob)
+{
+	for (size_t i = 0; ob != NULL && i < ob->n_groups; i++)
+		if (ob->groups[i].staged != NULL)
+			group_listen_commit(&ob->groups[i]);
+}
+
+void
+outbound_listen_abort(struct outbound *ob)
+{
+	for (size_t i = 0; ob != NULL && i < ob->n_groups; i++) {
+		struct ob_group *g = &ob->groups[i];
+		server_stage_abort(&g->tcp_stage);
+		server_stage_abort(&g->udp_stage);
+		g->staged = NULL;
+	}
 }
 
 unsigned
@@ -466,9 +650,13 @@ outbound_free(struct outbound *ob)
 		return;
 	outbound_kill(ob);
 	for (size_t i = 0; i < ob->n_groups; i++) {
-		group_close_listeners(&ob->groups[i], ob->srv->loop);
-		if (ob->groups[i].pool != NULL)
-			pool_retire(ob->groups[i].pool);
+		struct ob_group *g = &ob->groups[i];
+		group_close_listeners(g, ob->srv->loop);
+		if (g->pool != NULL)
+			pool_retire(g->pool);
+		for (size_t j = 0; j < g->n_udp_retired; j++)
+			close(g->udp_retired[j]);
+		free(g->udp_retired);
 	}
 	free(ob->groups);
 	free(ob);

@@ -12,6 +12,8 @@
 
 #define BACKOFF_MIN 1.0
 #define BACKOFF_MAX 60.0
+#define MAX_WAITING 256             /* queries queued for a session slot, per group */
+#define WAIT_FD 0x7fffffff          /* a waiting session is "open" to the relay, with no socket */
 
 struct pool_session {
 	struct ep_tls tls;               /* first: the relay holds &tls.ep */
@@ -19,7 +21,9 @@ struct pool_session {
 	size_t idx;                      /* the primary it is connected to */
 	ev_timer timer;                  /* connect attempt, or idle, deadline */
 	bool expired;                    /* the connect attempt ran out of time */
-	struct pool_session *next;       /* in the primary's idle list */
+	bool waiting;                    /* queued for a slot under max-sessions */
+	bool failed;                     /* woken without a session: no primary reachable */
+	struct pool_session *next;       /* in the primary's idle list, or the wait queue */
 	void (*on_event)(void *);        /* the relay's, while taken */
 	void *owner;
 };
@@ -81,14 +85,31 @@ pick_primary(const struct pool *p, size_t from)
 
 /* ---- one session -------------------------------------------------------- */
 
+static void wake_later(struct pool *p);
+
+static void
+unqueue(struct pool *p, struct pool_session *s)
+{
+	struct pool_session **pp = &p->wait_head;
+	while (*pp != NULL && *pp != s)
+		pp = &(*pp)->next;
+	if (*pp == s) {
+		*pp = s->next;
+		p->n_waiting--;
+	}
+}
+
 static void
 session_free(struct pool_session *s)
 {
 	struct pool *p = s->pool;
 	ev_timer_stop(p->loop, &s->timer);
-	if (endpoint_open(&s->tls.ep)) {
+	if (s->waiting || s->failed) {
+		unqueue(p, s);
+	} else if (endpoint_open(&s->tls.ep)) {
 		ep_tls_client_ops.close(&s->tls.ep, s->tls.ep.established);
 		p->primaries[s->idx].n_sessions--;
+		wake_later(p);                      /* a slot is free */
 	}
 	free(s);
 	pool_unref(p);
@@ -172,6 +193,12 @@ session_handshake(struct endpoint *ep)
 {
 	struct pool_session *s = (struct pool_session *)ep;
 	struct pool *p = s->pool;
+	if (s->waiting)
+		return IO_AGAIN;                    /* woken by wake_waiters */
+	if (s->failed) {
+		snprintf(ep->err, sizeof(ep->err), "no primary reachable (all backing off)");
+		return IO_ERR;
+	}
 	for (;;) {
 		enum io_result r;
 		if (s->expired) {
@@ -295,7 +322,83 @@ pool_put(struct pool_session *s, bool clean)
 	ev_timer_set(&s->timer, p->idle_timeout, 0);
 	ev_timer_start(p->loop, &s->timer);
 	s->tls.ep.rd_blk = 0;
-	idle_poll(s);
+	if (idle_poll(s))
+		wake_later(p);                      /* an idle session for a waiter */
+}
+
+/* ---- queries waiting for a session slot ---------------------------------- */
+
+/* A waiter gets an idle session of primary i: the session moves into the
+ * waiter's object (the relay holds the waiter's endpoint). */
+static void
+adopt_idle(struct pool_session *w, struct primary *pr, size_t i)
+{
+	struct pool_session *s = pr->idle;
+	pr->idle = s->next;
+	ev_timer_stop(w->pool->loop, &s->timer);
+	endpoint_unwatch(&s->tls.ep);
+	endpoint_init(&w->tls.ep, &session_ops, w->pool->loop, s->tls.ep.fd, w->on_event, w->owner);
+	w->tls.ep.established = true;
+	w->tls.ssl = s->tls.ssl;
+	w->tls.client = true;
+	w->tls.tcp_connected = true;
+	w->idx = i;
+	w->waiting = false;
+	struct pool *p = s->pool;
+	free(s);                                /* its socket and TLS session live on in w */
+	pool_unref(p);
+}
+
+/* Gives waiting queries, oldest first, what has become available: an idle
+ * session, or a free slot to connect in; or fails them when every primary
+ * is backing off. Runs from a zero timer, never inside a relay's step. */
+static void
+wake_waiters(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct pool *p = t->data;
+	while (p->wait_head != NULL) {
+		struct pool_session *w = p->wait_head;
+		long i = pick_primary(p, 0);
+		struct primary *pr = i >= 0 ? &p->primaries[i] : NULL;
+		if (pr != NULL && pr->idle == NULL && pr->n_sessions >= p->max_sessions)
+			return;                         /* still full: the next free slot wakes us */
+		p->wait_head = w->next;
+		p->n_waiting--;
+		w->waiting = false;
+		if (pr != NULL && pr->idle != NULL) {
+			adopt_idle(w, pr, (size_t)i);
+		} else if (pr == NULL || connect_from(w, (size_t)i) < 0) {
+			w->failed = true;
+			w->tls.ep.fd = WAIT_FD;
+		}
+		w->tls.ep.hs_blk = 0;
+		w->on_event(w->owner);              /* may free w */
+	}
+}
+
+static void
+wake_later(struct pool *p)
+{
+	if (p->wait_head != NULL && !ev_is_active(&p->wake))
+		ev_timer_start(p->loop, &p->wake);
+}
+
+/* A session object that waits for a slot: the relay sees an upstream still
+ * in its handshake (no socket, no watcher) until wake_waiters moves it on. */
+static struct pool_session *
+enqueue(struct pool_session *s)
+{
+	struct pool *p = s->pool;
+	endpoint_init(&s->tls.ep, &session_ops, NULL, WAIT_FD, s->on_event, s->owner);
+	s->tls.ep.hs_blk = EV_READ;
+	s->waiting = true;
+	s->next = NULL;
+	struct pool_session **pp = &p->wait_head;
+	while (*pp != NULL)
+		pp = &(*pp)->next;
+	*pp = s;
+	p->n_waiting++;
+	return s;
 }
 
 /* ---- taking sessions ------------------------------------------------------ */
@@ -320,9 +423,10 @@ pool_take(struct pool *p, void (*on_event)(void *), void *owner, char *why, size
 		endpoint_watch(&s->tls.ep, false, false);
 		return s;
 	}
-	if (pr->n_sessions >= p->max_sessions) {
-		snprintf(why, len, "max-sessions (%u) reached toward primary %s", p->max_sessions,
-		         pr->text);
+	bool full = pr->n_sessions >= p->max_sessions;
+	if (full && p->n_waiting >= MAX_WAITING) {
+		snprintf(why, len, "max-sessions (%u) reached toward primary %s, %u queries waiting",
+		         p->max_sessions, pr->text, p->n_waiting);
 		return NULL;
 	}
 	s = calloc(1, sizeof(*s));
@@ -337,6 +441,8 @@ pool_take(struct pool *p, void (*on_event)(void *), void *owner, char *why, size
 	ev_init(&s->timer, session_timer_cb);
 	s->timer.data = s;
 	s->tls.ep.fd = -1;
+	if (full)
+		return enqueue(s);                  /* served when a session frees up */
 	if (connect_from(s, (size_t)i) < 0) {
 		snprintf(why, len, "%s", s->tls.ep.err);
 		session_free(s);
@@ -356,6 +462,8 @@ pool_new(struct ev_loop *loop, const struct conf_outbound *ob, WOLFSSL_CTX *ctx)
 	p->refs = 1;
 	p->loop = loop;
 	p->ctx = ctx;
+	ev_timer_init(&p->wake, wake_waiters, 0, 0);
+	p->wake.data = p;
 	if (ob->name[0] != '\0')
 		snprintf(p->label, sizeof(p->label), "outbound %s", ob->name);
 	else
@@ -376,6 +484,7 @@ pool_unref(struct pool *p)
 {
 	if (--p->refs > 0)
 		return;
+	ev_timer_stop(p->loop, &p->wake);
 	for (size_t i = 0; i < p->n_primaries; i++)
 		if (p->primaries[i].ticket != NULL)
 			wolfSSL_SESSION_free(p->primaries[i].ticket);

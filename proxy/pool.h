@@ -39,6 +39,9 @@ struct pool {
 	size_t n_primaries;
 	unsigned connect_timeout, idle_timeout, max_sessions;
 	uint64_t full_handshakes, resumed_handshakes;
+	struct pool_session *wait_head; /* queries waiting for a slot, oldest first */
+	unsigned n_waiting;
+	ev_timer wake;                   /* serves the waiters outside any relay step */
 };
 
 /* A pool for an outbound section; ctx is taken over. NULL on ENOMEM. */
@@ -50,9 +53,10 @@ void pool_retire(struct pool *p);
 
 /* A session toward the first primary that is not backing off: an idle one
  * when there is one, else a new connection (nothing is sent before its
- * handshake has verified the primary). Its events go to on_event(owner).
- * NULL, with a reason in why, when every primary is backing off or the
- * primary's max-sessions is reached. */
+ * handshake has verified the primary); at max-sessions, one that waits
+ * (still "in its handshake" to the relay) until a session is put back or
+ * closed. Its events go to on_event(owner). NULL, with a reason in why,
+ * when every primary is backing off or too many queries already wait. */
 struct pool_session *pool_take(struct pool *p, void (*on_event)(void *), void *owner,
                                char *why, size_t len);
 
