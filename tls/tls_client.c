@@ -19,6 +19,7 @@
  *     interned copy's identity; wolfSSL refuses to resume a session stored
  *     under another context. */
 #include "tls_client.h"
+#include "tls_x509.h"
 
 #include <arpa/inet.h>
 #include <pthread.h>
@@ -27,11 +28,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include <wolfssl/wolfcrypt/coding.h>
-#include <wolfssl/wolfcrypt/hash.h>
 
 /* The leaf callback must run on success too: it is where the name, pins and
  * dates are checked (without it, only wolfSSL's chain check would run). */
@@ -84,16 +83,6 @@ text_add(struct text *t, const char *fmt, ...)
 	va_end(ap);
 	if (n > 0)
 		t->len = (size_t)n >= t->cap - t->len ? t->cap - 1 : t->len + (size_t)n;
-}
-
-/* Copies certificate-supplied bytes printable-only: a reason is one log line. */
-static void
-printable(char *out, size_t cap, const char *in, size_t len)
-{
-	size_t i;
-	for (i = 0; i < len && i + 1 < cap; i++)
-		out[i] = (in[i] > 0x20 && in[i] < 0x7f) || (in[i] == ' ' && i > 0) ? in[i] : '?';
-	out[i] = '\0';
 }
 
 static bool
@@ -159,30 +148,34 @@ auth_intern(const struct tls_client_auth *in)
 
 /* ---- what the leaf presents ------------------------------------------------- */
 
-/* RFC 6125 §6.4 DNS-ID match: case-insensitive, one trailing dot ignored; a
- * wildcard only as the whole leftmost label, matching exactly one label, and
- * only under at least two more labels ("*.net" never matches). */
-static bool
-dns_id_match(const char *pat, size_t plen, const char *name)
+/* san_check's state while the leaf's SANs are walked. */
+struct san_walk {
+	const struct auth *a;
+	struct text t;
+	bool match, cut;
+	int shown;
+};
+
+static void
+san_one(void *arg, int type, const char *data, size_t len)
 {
-	size_t nlen = strlen(name);
-	if (plen > 0 && pat[plen - 1] == '.')
-		plen--;
-	if (nlen > 0 && name[nlen - 1] == '.')
-		nlen--;
-	if (plen == 0 || nlen == 0 || memchr(pat, '\0', plen) != NULL)
-		return false;
-	if (plen > 2 && pat[0] == '*' && pat[1] == '.') {
-		const char *suffix = pat + 1;               /* ".example.net" */
-		size_t slen = plen - 1;
-		const char *dot = memchr(name, '.', nlen);
-		if (memchr(suffix + 1, '.', slen - 1) == NULL || dot == NULL || dot == name)
-			return false;
-		return (size_t)(name + nlen - dot) == slen && strncasecmp(dot, suffix, slen) == 0;
+	struct san_walk *w = arg;
+	const struct auth *a = w->a;
+	char one[INET6_ADDRSTRLEN > 64 ? INET6_ADDRSTRLEN : 64];
+	if (type == ASN_DNS_TYPE) {
+		w->match = w->match || (a->name != NULL && a->ip_len == 0 && tls_x509_dns_id_match(data, len, a->name));
+		tls_x509_printable(one, sizeof(one), data, len);
+	} else {
+		w->match = w->match || (a->ip_len != 0 && len == (size_t)a->ip_len && memcmp(data, a->ip, len) == 0);
+		if ((len != 4 && len != 16) || !inet_ntop(len == 4 ? AF_INET : AF_INET6, data, one, sizeof(one)))
+			snprintf(one, sizeof(one), "(bad IP SAN)");
 	}
-	if (memchr(pat, '*', plen) != NULL)
-		return false;
-	return plen == nlen && strncasecmp(pat, name, plen) == 0;
+	if (!w->cut && w->t.len + strlen(one) + 8 < w->t.cap) {
+		text_add(&w->t, "%s%s", w->shown++ ? ", " : "", one);
+	} else if (!w->cut) {
+		text_add(&w->t, "%s...", w->shown ? ", " : "");
+		w->cut = true;
+	}
 }
 
 /* Checks a's name against the leaf's DNS SANs (IP SANs for an IP literal) and
@@ -190,59 +183,11 @@ dns_id_match(const char *pat, size_t plen, const char *name)
 static bool
 san_check(WOLFSSL_X509 *x, const struct auth *a, char *sans, size_t cap)
 {
-	struct text t = { sans, cap, 0 };
-	bool match = false, cut = false;
-	int shown = 0;
-	WOLFSSL_STACK *gns = wolfSSL_X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
-	int n = gns ? wolfSSL_sk_GENERAL_NAME_num(gns) : 0;
-	text_add(&t, "[");
-	for (int i = n - 1; i >= 0; i--) {         /* wolfSSL keeps them last first */
-		WOLFSSL_GENERAL_NAME *gn = wolfSSL_sk_GENERAL_NAME_value(gns, i);
-		if (gn == NULL || (gn->type != ASN_DNS_TYPE && gn->type != ASN_IP_TYPE) || gn->d.ia5 == NULL)
-			continue;
-		const char *data = (const char *)wolfSSL_ASN1_STRING_data(gn->d.ia5);
-		int len = wolfSSL_ASN1_STRING_length(gn->d.ia5);
-		char one[INET6_ADDRSTRLEN > 64 ? INET6_ADDRSTRLEN : 64];
-		if (data == NULL || len <= 0)
-			continue;
-		if (gn->type == ASN_DNS_TYPE) {
-			match = match || (a->name != NULL && a->ip_len == 0 && dns_id_match(data, (size_t)len, a->name));
-			printable(one, sizeof(one), data, (size_t)len);
-		} else {
-			match = match || (a->ip_len != 0 && len == a->ip_len && memcmp(data, a->ip, (size_t)len) == 0);
-			if ((len != 4 && len != 16) || !inet_ntop(len == 4 ? AF_INET : AF_INET6, data, one, sizeof(one)))
-				snprintf(one, sizeof(one), "(bad IP SAN)");
-		}
-		if (!cut && t.len + strlen(one) + 8 < cap) {
-			text_add(&t, "%s%s", shown++ ? ", " : "", one);
-		} else if (!cut) {
-			text_add(&t, "%s...", shown ? ", " : "");
-			cut = true;
-		}
-	}
-	text_add(&t, "]");
-	if (gns != NULL)
-		wolfSSL_sk_GENERAL_NAME_pop_free(gns, wolfSSL_GENERAL_NAME_free);
-	return match;
-}
-
-/* base64(SHA-256(SubjectPublicKeyInfo DER)), the format of RFC 7469 and kdig
- * +tls-pin. get_pubkey_buffer gives the full SPKI for RSA and EC alike
- * (i2d_PUBKEY gives bare PKCS#1 for RSA: a wrong pin). */
-static int
-spki_pin(WOLFSSL_X509 *x, uint8_t raw[TLS_PIN_LEN], char b64[64])
-{
-	unsigned char spki[4096];
-	int sz = (int)sizeof(spki);
-	word32 n = 63;
-	if (wolfSSL_X509_get_pubkey_buffer(x, spki, &sz) != WOLFSSL_SUCCESS || sz <= 0 ||
-	    wc_Sha256Hash(spki, (word32)sz, raw) != 0 ||
-	    Base64_Encode_NoNl(raw, TLS_PIN_LEN, (byte *)b64, &n) != 0 || n >= 64) {
-		snprintf(b64, 64, "(unreadable)");
-		return -1;
-	}
-	b64[n] = '\0';
-	return 0;
+	struct san_walk w = { .a = a, .t = { sans, cap, 0 } };
+	text_add(&w.t, "[");
+	tls_x509_each_san(x, san_one, &w);
+	text_add(&w.t, "]");
+	return w.match;
 }
 
 static bool
@@ -288,29 +233,13 @@ dates_check(WOLFSSL_X509 *x, struct text *t)
 	return false;
 }
 
-/* "CN=..." when the name has a CN, else the whole name, printable. */
-static void
-name_text(WOLFSSL_X509_NAME *name, char *out, size_t cap)
-{
-	char buf[256];
-	int n = name ? wolfSSL_X509_NAME_get_text_by_NID(name, NID_commonName, buf, sizeof(buf)) : -1;
-	if (n > 0 && cap > 3) {
-		memcpy(out, "CN=", 3);
-		printable(out + 3, cap - 3, buf, strnlen(buf, sizeof(buf)));
-	} else if (name != NULL && wolfSSL_X509_NAME_oneline(name, buf, sizeof(buf)) != NULL) {
-		printable(out, cap, buf, strnlen(buf, sizeof(buf)));
-	} else {
-		snprintf(out, cap, "(none)");
-	}
-}
-
 static void
 alpn_text(WOLFSSL *ssl, char *out, size_t cap)
 {
 	char *p = NULL;
 	unsigned short n = 0;
 	if (wolfSSL_ALPN_GetProtocol(ssl, &p, &n) == WOLFSSL_SUCCESS && p != NULL && n > 0)
-		printable(out, cap, p, n);
+		tls_x509_printable(out, cap, p, n);
 	else
 		snprintf(out, cap, "none");
 }
@@ -367,8 +296,8 @@ chain_verdict(const struct auth *a, struct vcall *vc, WOLFSSL_X509 *x, int depth
 	if (vc->chain_err == 0) {
 		vc->chain_err = error;
 		vc->chain_depth = depth;
-		name_text(x ? wolfSSL_X509_get_subject_name(x) : NULL, subject, sizeof(subject));
-		name_text(x ? wolfSSL_X509_get_issuer_name(x) : NULL, issuer, sizeof(issuer));
+		tls_x509_name_text(x ? wolfSSL_X509_get_subject_name(x) : NULL, subject, sizeof(subject));
+		tls_x509_name_text(x ? wolfSSL_X509_get_issuer_name(x) : NULL, issuer, sizeof(issuer));
 		alpn_text(vc->ssl, alpn, sizeof(alpn));
 		struct text t = { vc->err, TLS_ERR_MAX, 0 };
 		text_add(&t, "certificate verification failed: ");
@@ -407,7 +336,7 @@ leaf_verdict(WOLFSSL *ssl, const struct auth *a, struct vcall *vc, WOLFSSL_X509 
 		text_add(&t, "name %s not in SANs %s; ", a->name, sans);
 		ok = false;
 	}
-	bool pin_ok = spki_pin(x, raw, pin) == 0 && (a->n_pins == 0 || pin_check(a, raw));
+	bool pin_ok = tls_x509_spki_pin(x, raw, pin) == 0 && (a->n_pins == 0 || pin_check(a, raw));
 	if (!pin_ok) {
 		text_add(&t, "pin sha256:%s not among the %zu configured; ", pin, a->n_pins);
 		ok = false;
@@ -416,7 +345,7 @@ leaf_verdict(WOLFSSL *ssl, const struct auth *a, struct vcall *vc, WOLFSSL_X509 
 		vc->err[0] = '\0';
 		return 1;
 	}
-	name_text(wolfSSL_X509_get_issuer_name(x), issuer, sizeof(issuer));
+	tls_x509_name_text(wolfSSL_X509_get_issuer_name(x), issuer, sizeof(issuer));
 	alpn_text(ssl, alpn, sizeof(alpn));
 	if (name_ok)
 		text_add(&t, "SANs %s; ", sans);
@@ -640,7 +569,7 @@ tls_pin_of_cert_file(const char *path, char out[64], char err[TLS_ERR_MAX])
 		tls_load_error(err, "cannot load certificate", path);
 		return -1;
 	}
-	int r = spki_pin(x, raw, out);
+	int r = tls_x509_spki_pin(x, raw, out);
 	wolfSSL_X509_free(x);
 	if (r != 0)
 		snprintf(err, TLS_ERR_MAX, "cannot read the public key of %s", path);
