@@ -108,7 +108,7 @@ main(int argc, char **argv)
 	}
 	char terr[TLS_ERR_MAX];
 	WOLFSSL_CTX *tls = NULL;              /* the inbound server context; none without [inbound] */
-	if (conf->has_inbound && (tls = tls_server_ctx_new(conf->cert, conf->key, terr)) == NULL) {
+	if (conf->has_inbound && (tls = tls_server_ctx_new(conf->cert, conf->key, NULL, terr)) == NULL) {
 		fprintf(stderr, "%s: %s\n", path, terr);
 		conf_free(conf);
 		tls_cleanup();

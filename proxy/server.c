@@ -340,7 +340,7 @@ reload(struct server *srv)
 	WOLFSSL_CTX *tls = NULL;
 	if (conf->has_inbound) {
 		char terr[TLS_ERR_MAX];
-		tls = tls_server_ctx_new(conf->cert, conf->key, terr);
+		tls = tls_server_ctx_new(conf->cert, conf->key, NULL, terr);
 		if (tls == NULL) {
 			log_error("reload failed, keeping the running configuration: %s", terr);
 			conf_unref(conf);

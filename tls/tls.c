@@ -1,10 +1,15 @@
 /* tls.c - wolfSSL setup and non-blocking session I/O through our own socket
- * callbacks (MSG_NOSIGNAL, errno mapped in one place). */
+ * callbacks (MSG_NOSIGNAL, errno mapped in one place); the server's optional
+ * client-certificate check and the identity it yields for the ACL. */
 #include "tls.h"
+#include "tls_client.h"
+#include "tls_x509.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 /* Server cipher order. Without AES-NI (Debian's build) ChaCha20 is 2.5x
@@ -91,8 +96,37 @@ tls_load_error(char err[TLS_ERR_MAX], const char *what, const char *path)
 	snprintf(err, TLS_ERR_MAX, "%s %s: %s", what, path, buf);
 }
 
+/* Mutual TLS: a certificate is required and verified by wolfSSL against
+ * client_ca alone (no verify callback: wolfSSL's verdict and alert stand).
+ * No tickets: see tls.h. The stateful cache is off too, so no path resumes.
+ * WOLFSSL_OP_NO_TICKET marks such a context (and, copied by wolfSSL_new, its
+ * sessions) for tls_copy_ticket_keys and tls_peer_identity: the local build
+ * has no ex_data and no verify-mode getter (that needs OPENSSL_ALL). For
+ * TLS 1.3 the option itself changes nothing (it only stops TLS 1.2 tickets;
+ * wolfSSL_CTX_no_ticket_TLSv13 is what stops TLS 1.3 ones). */
+static int
+require_client_cert(WOLFSSL_CTX *ctx, const char *client_ca, char err[TLS_ERR_MAX])
+{
+	if (*client_ca == '\0') {
+		snprintf(err, TLS_ERR_MAX, "empty client CA file name");
+		return -1;
+	}
+	if (wolfSSL_CTX_load_verify_locations(ctx, client_ca, NULL) != WOLFSSL_SUCCESS) {
+		tls_load_error(err, "cannot load client CA file", client_ca);
+		return -1;
+	}
+	wolfSSL_CTX_set_verify(ctx, WOLFSSL_VERIFY_PEER | WOLFSSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	wolfSSL_CTX_set_options(ctx, WOLFSSL_OP_NO_TICKET);
+	if (wolfSSL_CTX_no_ticket_TLSv13(ctx) != 0) {
+		snprintf(err, TLS_ERR_MAX, "cannot turn session tickets off for mutual TLS");
+		return -1;
+	}
+	wolfSSL_CTX_set_session_cache_mode(ctx, WOLFSSL_SESS_CACHE_OFF);
+	return 0;
+}
+
 WOLFSSL_CTX *
-tls_server_ctx_new(const char *cert, const char *key, char err[TLS_ERR_MAX])
+tls_server_ctx_new(const char *cert, const char *key, const char *client_ca, char err[TLS_ERR_MAX])
 {
 	WOLFSSL_CTX *ctx = wolfSSL_CTX_new(wolfTLSv1_3_server_method());   /* XOT-02 */
 	if (ctx == NULL) {
@@ -115,9 +149,11 @@ tls_server_ctx_new(const char *cert, const char *key, char err[TLS_ERR_MAX])
 		snprintf(err, TLS_ERR_MAX, "cannot set TLS 1.3 cipher suites");
 		goto fail;
 	}
+	if (client_ca != NULL && require_client_cert(ctx, client_ca, err) != 0)
+		goto fail;
 	tls_ctx_set_io(ctx);
-	/* Session tickets are on by default for TLS 1.3 (DOT-09); early data is
-	 * not compiled into the library (DOT-12). */
+	/* Session tickets are on by default for TLS 1.3 (DOT-09), except under
+	 * mutual TLS; early data is not compiled into the library (DOT-12). */
 	return ctx;
 fail:
 	wolfSSL_CTX_free(ctx);
@@ -171,10 +207,22 @@ tls_alpn_is_dot(WOLFSSL *ssl)
 	       memcmp(p, "dot", 3) == 0;
 }
 
+/* Made by tls_server_ctx_new with a client CA (see require_client_cert). */
+static bool
+is_mtls_ctx(WOLFSSL_CTX *ctx)
+{
+	long opts = wolfSSL_CTX_get_options(ctx);
+	return opts > 0 && (opts & WOLFSSL_OP_NO_TICKET) != 0;
+}
+
 int
 tls_copy_ticket_keys(WOLFSSL_CTX *from, WOLFSSL_CTX *to)
 {
 	unsigned char keys[WOLFSSL_TICKET_KEYS_SZ];
+	/* A ticket carries no client identity and wolfSSL resumes it without
+	 * asking for a certificate: never let `to` take tickets of `from`. */
+	if (from != NULL && to != NULL && (is_mtls_ctx(from) || is_mtls_ctx(to)))
+		return 0;
 	if (wolfSSL_CTX_get_tlsext_ticket_keys(from, keys, sizeof(keys)) != WOLFSSL_SUCCESS ||
 	    wolfSSL_CTX_set_tlsext_ticket_keys(to, keys, sizeof(keys)) != WOLFSSL_SUCCESS)
 		return -1;
@@ -185,4 +233,104 @@ void
 tls_describe(WOLFSSL *ssl, char *out, size_t len)
 {
 	snprintf(out, len, "%s %s", wolfSSL_get_version(ssl), wolfSSL_get_cipher_name(ssl));
+}
+
+/* ---- the client's certificate identity ------------------------------------ */
+
+/* tls_x509_each_san callback: keeps a DNS SAN, lowercased, if it fits and is
+ * all visible ASCII (no NUL, space or control byte to confuse a match). */
+static void
+identity_add_name(void *arg, int type, const char *data, size_t len)
+{
+	struct tls_identity *id = arg;
+	if (type != ASN_DNS_TYPE || id->n_names >= TLS_ID_NAMES || len >= TLS_ID_NAME_MAX)
+		return;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)data[i] < 0x21 || (unsigned char)data[i] > 0x7e)
+			return;
+	char *name = id->names[id->n_names++];
+	for (size_t i = 0; i < len; i++)
+		name[i] = (char)tolower((unsigned char)data[i]);
+	name[len] = '\0';
+}
+
+bool
+tls_peer_identity(WOLFSSL *ssl, struct tls_identity *out)
+{
+	char b64[64];
+	memset(out, 0, sizeof(*out));
+	if (ssl == NULL || !wolfSSL_is_init_finished(ssl))
+		return false;
+	WOLFSSL_X509 *x = wolfSSL_get_peer_certificate(ssl);
+	if (x == NULL)          /* on an mTLS session only after a resumption: fail closed */
+		return (wolfSSL_get_options(ssl) & WOLFSSL_OP_NO_TICKET) == 0;
+	bool ok = tls_x509_spki_pin(x, out->pin, b64) == 0;
+	if (ok) {
+		tls_x509_each_san(x, identity_add_name, out);
+		tls_x509_name_text(wolfSSL_X509_get_subject_name(x), out->subject, sizeof(out->subject));
+		out->has_cert = true;
+	} else {
+		memset(out, 0, sizeof(*out));
+	}
+	wolfSSL_X509_free(x);
+	return ok;
+}
+
+static bool
+is_pin_pattern(const char *pattern)
+{
+	return strncasecmp(pattern, "sha256:", 7) == 0;
+}
+
+bool
+tls_identity_matches(const struct tls_identity *id, const char *pattern)
+{
+	uint8_t pin[TLS_PIN_LEN];
+	if (id == NULL || pattern == NULL || !id->has_cert)
+		return false;
+	if (is_pin_pattern(pattern))
+		return tls_pin_parse(pattern + 7, pin) == 0 && memcmp(pin, id->pin, TLS_PIN_LEN) == 0;
+	size_t plen = strlen(pattern);
+	for (size_t i = 0; i < id->n_names && i < TLS_ID_NAMES; i++)
+		if (tls_x509_dns_id_match(pattern, plen, id->names[i]))
+			return true;
+	return false;
+}
+
+const char *
+tls_identity_pattern_error(const char *pattern)
+{
+	uint8_t pin[TLS_PIN_LEN];
+	if (pattern == NULL || *pattern == '\0')
+		return "empty client certificate pattern";
+	if (is_pin_pattern(pattern))
+		return tls_pin_parse(pattern + 7, pin) == 0 ? NULL :
+		       "sha256: pin is not the base64 of a SHA-256 digest (44 characters ending in '=')";
+	size_t len = strlen(pattern);
+	if (pattern[len - 1] == '.')
+		len--;
+	if (len == 0 || len > 253)
+		return "DNS name empty or longer than 253 characters";
+	const char *p = pattern, *end = pattern + len;
+	int labels = 0;
+	bool wild = len > 2 && p[0] == '*' && p[1] == '.';
+	if (wild)
+		p += 2;
+	while (p < end) {
+		const char *dot = memchr(p, '.', (size_t)(end - p));
+		size_t n = dot ? (size_t)(dot - p) : (size_t)(end - p);
+		if (n == 0 || n > 63)
+			return "DNS name with an empty label or a label over 63 characters";
+		for (size_t i = 0; i < n; i++)
+			if (!isalnum((unsigned char)p[i]) && p[i] != '-' && p[i] != '_')
+				return p[i] == '*' ? "'*' only as the whole leftmost label (\"*.example.net\")" :
+				       "DNS name with a character other than letters, digits, '-', '_' and '.'";
+		labels++;
+		p += n + (dot != NULL);
+		if (dot != NULL && p == end)
+			return "DNS name with an empty label or a label over 63 characters";
+	}
+	if (wild && labels < 2)
+		return "a wildcard needs at least two labels after \"*.\" (\"*.net\" would match nothing)";
+	return NULL;
 }

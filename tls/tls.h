@@ -1,11 +1,14 @@
 /* tls.h - wolfSSL server context and per-connection sessions for XoT:
  * TLS 1.3 only, ALPN "dot", session tickets, no early data (RFC 9103 §7.1-7.3,
- * RFC 8310 §9, RFC 8446 App. E.5). */
+ * RFC 8310 §9, RFC 8446 App. E.5); optionally mutual TLS, with the client's
+ * certificate identity (DNS SANs, SPKI pin) for the ACL (RFC 9103 §7.5,
+ * XOT-04, DOT-14). */
 #ifndef XP_TLS_H
 #define XP_TLS_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "tls_lib.h"
 
@@ -29,8 +32,21 @@ void tls_ctx_set_io(WOLFSSL_CTX *ctx);
 void tls_load_error(char err[TLS_ERR_MAX], const char *what, const char *path);
 
 /* Loads a PEM chain and key (ECDSA or RSA) into a TLS 1.3 server context.
+ * client_ca NULL: no client certificate is requested (tickets issued).
+ * client_ca a PEM file: every client must present a certificate that chains
+ * to a CA in that file and nothing else (never the system store), within its
+ * validity dates, with no extended key usage or one allowing clientAuth;
+ * otherwise the handshake fails with an alert: certificate_required (none
+ * sent), unknown_ca (another CA), certificate_expired, bad_certificate.
+ * Such a context issues no session tickets and resumes none (see
+ * tls_copy_ticket_keys): the local wolfSSL keeps no client certificate
+ * across a resumption (no SESSION_CERTS, and its tickets carry no identity),
+ * so a resumed session could not be bound to an ACL identity. Every
+ * connection therefore makes a full handshake (a documented deviation from
+ * RFC 7858 §3.4 / RFC 8310 §9's resumption SHOULD/MUST, under mTLS only).
  * Returns NULL with a reason in err. */
-WOLFSSL_CTX *tls_server_ctx_new(const char *cert, const char *key, char err[TLS_ERR_MAX]);
+WOLFSSL_CTX *tls_server_ctx_new(const char *cert, const char *key, const char *client_ca,
+                                char err[TLS_ERR_MAX]);
 
 /* A server session on a connected non-blocking socket, ALPN "dot" required
  * when offered (a list without it fails with no_application_protocol). */
@@ -44,8 +60,50 @@ enum tls_io tls_io_result(WOLFSSL *ssl, int ret, char err[TLS_ERR_MAX]);
 bool tls_alpn_is_dot(WOLFSSL *ssl);
 
 /* Copies the session-ticket keys so tickets issued by `from` still resume
- * on `to` after a reload. Returns 0 or -1. */
+ * on `to` after a reload. Returns 0 or -1. When either context was made with
+ * a client CA, nothing is copied and 0 is returned: `to` must not resume a
+ * ticket of other settings (wolfSSL would accept it without any client
+ * certificate), and `from` issued no tickets. */
 int tls_copy_ticket_keys(WOLFSSL_CTX *from, WOLFSSL_CTX *to);
+
+/* ---- the client's certificate identity (mutual TLS) ---------------------- */
+
+#define TLS_ID_NAMES 8
+#define TLS_ID_NAME_MAX 256
+
+struct tls_identity {
+	char names[TLS_ID_NAMES][TLS_ID_NAME_MAX];   /* DNS SANs of the leaf, lowercase */
+	size_t n_names;
+	uint8_t pin[32];                 /* SHA-256 of the leaf's SubjectPublicKeyInfo */
+	bool has_cert;                   /* false: no client certificate, the rest empty */
+	char subject[256];               /* "CN=..." (else the whole name), printable: for logs */
+};
+
+/* The verified client certificate of a finished handshake, into out.
+ * names: the leaf's DNS SANs in certificate order, lowercased; the first
+ * TLS_ID_NAMES kept, those of TLS_ID_NAME_MAX bytes or more, or holding a
+ * byte outside 0x21-0x7e, skipped (IP SANs and the subject CN are never
+ * names). Returns true with has_cert false when no certificate was asked for
+ * or none is kept. Returns false (out cleared) when the handshake has not
+ * finished, when the certificate cannot be read, or when the context was
+ * made with a client CA and no certificate is available (only a resumed
+ * session could do that, and these contexts resume none: fail closed). */
+bool tls_peer_identity(WOLFSSL *ssl, struct tls_identity *out);
+
+/* True if id has a certificate and pattern names it: either "sha256:BASE64"
+ * (the SPKI pin of the leaf, as tls_pin_parse reads it; the prefix in any
+ * case), or a DNS name matched against each of id's names: case-insensitive,
+ * one trailing dot ignored, a leading "*." matching exactly one label and
+ * only under at least two more labels ("*.example.net" matches
+ * sec1.example.net, not example.net nor a.b.example.net; "*.net" matches
+ * nothing). A '*' in a certificate's SAN is not expanded: the SAN
+ * "*.example.net" is matched only by the pattern "*.example.net". */
+bool tls_identity_matches(const struct tls_identity *id, const char *pattern);
+
+/* NULL if pattern is a usable tls_identity_matches pattern (for the config
+ * parser), else why not, e.g. "sha256: pin is not 44 characters of base64"
+ * (a static string). */
+const char *tls_identity_pattern_error(const char *pattern);
 
 /* "TLSv1.3 TLS13-AES128-GCM-SHA256" for logs. */
 void tls_describe(WOLFSSL *ssl, char *out, size_t len);

@@ -141,7 +141,7 @@ suite_init(void)
 	    read_pin("isrv.pin", pin_isrv, NULL) != 0)
 		return -1;
 	memset(pin_bad, 0x5a, sizeof(pin_bad));
-	srv_ctx = tls_server_ctx_new(fx("srv.pem"), fx("srv.key"), err);
+	srv_ctx = tls_server_ctx_new(fx("srv.pem"), fx("srv.key"), NULL, err);
 	if (srv_ctx == NULL) {
 		fprintf(stderr, "server ctx: %s\n", err);
 		return -1;
@@ -260,7 +260,7 @@ server_ctx(const char *name)
 	char cert[PATH_MAX], key[PATH_MAX], err[TLS_ERR_MAX];
 	snprintf(cert, sizeof(cert), "%s/%s.pem", dir, name);
 	snprintf(key, sizeof(key), "%s/%s.key", dir, name);
-	WOLFSSL_CTX *ctx = tls_server_ctx_new(cert, key, err);
+	WOLFSSL_CTX *ctx = tls_server_ctx_new(cert, key, NULL, err);
 	CU_ASSERT_PTR_NOT_NULL(ctx);
 	return ctx;
 }
