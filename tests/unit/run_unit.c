@@ -16,6 +16,7 @@ main(void)
 		test_xfr_register, test_policy_register, test_netaddr_register,
 		test_conf_register, test_ipcount_register, test_log_register,
 		test_tls_client_register,
+		test_clienttab_register,
 	};
 	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
 		if (suites[i]() != 0) {
