@@ -5,6 +5,7 @@
 #define XP_OUTBOUND_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct server;
 struct conf;
@@ -19,10 +20,22 @@ struct outbound *outbound_open(struct server *srv, bool *failed);
 void outbound_accept_enable(struct outbound *ob, bool on);
 
 /* SIGHUP: new allow lists, timeouts and TLS settings for the groups still
- * named in conf (listen addresses need a restart). Sessions in use finish
- * on what they started with. Returns 0, or -1 (logged) to keep the
+ * named in conf (listen addresses: outbound_listen_*). Sessions in use
+ * finish on what they started with. Returns 0, or -1 (logged) to keep the
  * running configuration. */
 int outbound_reload(struct outbound *ob, const struct conf *conf);
+
+/* SIGHUP, listen addresses of the groups still named in conf: binds the
+ * new ones (TCP and UDP) before anything changes; unchanged ones keep their
+ * sockets. Returns 0, or -1 with the reason in err, nothing left open and
+ * nothing changed. After a 0, call commit or abort. */
+int outbound_listen_prepare(struct outbound *ob, const struct conf *conf, char *err, size_t len);
+/* Swaps in the prepared listeners: removed TCP listeners stop accepting
+ * (connections accepted on them go on), removed UDP sockets close once the
+ * queries in flight through them are answered. conf must still be alive. */
+void outbound_listen_commit(struct outbound *ob);
+/* Closes the sockets prepared for a reload that failed. */
+void outbound_listen_abort(struct outbound *ob);
 
 /* Shutdown: listeners close, sessions answer what they read, then close. */
 void outbound_stop(struct outbound *ob);

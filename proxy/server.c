@@ -14,8 +14,10 @@
 
 #define ACCEPT_BACKOFF 1.0     /* seconds to pause accepting after EMFILE/ENFILE */
 
-int
-server_socket(const struct netaddr *a, int type)
+/* A non-blocking socket of the given type bound to a (listening, for
+ * SOCK_STREAM); the fd, or -1 with the reason in err. Nothing is logged. */
+static int
+open_socket(const struct netaddr *a, int type, char *err, size_t len)
 {
 	const struct sockaddr *sa = (const struct sockaddr *)&a->ss;
 	const char *proto = type == SOCK_DGRAM ? "UDP" : "TCP";
@@ -23,41 +25,129 @@ server_socket(const struct netaddr *a, int type)
 	netaddr_format(sa, text);
 	int fd = socket(sa->sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		log_error("listen %s %s: socket: %s", proto, text, strerror(errno));
+		snprintf(err, len, "listen %s %s: socket: %s", proto, text, strerror(errno));
 		return -1;
 	}
 	int one = 1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* TCP only: a UDP socket with SO_REUSEADDR could share its address
+	 * with another process's, and each would get some of the queries. */
+	if (type == SOCK_STREAM)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (sa->sa_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (bind(fd, sa, a->len) < 0 || (type == SOCK_STREAM && listen(fd, 1024) < 0)) {
-		log_error("listen %s %s: %s", proto, text, strerror(errno));
+		snprintf(err, len, "listen %s %s: %s", proto, text, strerror(errno));
 		close(fd);
 		return -1;
 	}
-	log_info("listening on %s (%s)", text, proto);
 	return fd;
 }
 
-static int
-listen_one(struct listener *l)
+static void
+log_listening(const struct netaddr *a, int type, bool on)
 {
-	l->fd = server_socket(&l->addr, SOCK_STREAM);
-	return l->fd < 0 ? -1 : 0;
+	char text[NETADDR_TEXT_MAX];
+	netaddr_format((const struct sockaddr *)&a->ss, text);
+	if (on)
+		log_info("listening on %s (%s)", text, type == SOCK_DGRAM ? "UDP" : "TCP");
+	else
+		log_info("stopped listening on %s (%s)%s", text, type == SOCK_DGRAM ? "UDP" : "TCP",
+		         type == SOCK_DGRAM ? "" : "; connections accepted on it go on");
+}
+
+int
+server_socket(const struct netaddr *a, int type)
+{
+	char err[160];
+	int fd = open_socket(a, type, err, sizeof(err));
+	if (fd < 0)
+		log_error("%s", err);
+	else
+		log_listening(a, type, true);
+	return fd;
+}
+
+static bool
+same_addr(const struct netaddr *a, const struct netaddr *b)
+{
+	return a->len == b->len && memcmp(&a->ss, &b->ss, a->len) == 0;
+}
+
+int
+server_stage_open(struct listen_stage *st, const struct netaddr *want, size_t n_want,
+                  const struct netaddr *have, size_t n_have, int type, char *err, size_t len)
+{
+	st->n = 0;
+	for (size_t i = 0; i < n_want; i++) {
+		st->keep[i] = -1;
+		st->fd[i] = -1;
+		for (size_t j = 0; j < n_have && st->keep[i] < 0; j++)
+			if (same_addr(&want[i], &have[j]))
+				st->keep[i] = (int)j;
+		st->n = i + 1;
+		if (st->keep[i] < 0 && (st->fd[i] = open_socket(&want[i], type, err, len)) < 0) {
+			server_stage_abort(st);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+server_stage_abort(struct listen_stage *st)
+{
+	for (size_t i = 0; i < st->n; i++)
+		if (st->fd[i] >= 0)
+			close(st->fd[i]);
+	st->n = 0;
+}
+
+bool
+server_stage_keeps(const struct listen_stage *st, size_t have_index)
+{
+	for (size_t i = 0; i < st->n; i++)
+		if (st->keep[i] == (int)have_index)
+			return true;
+	return false;
+}
+
+void
+server_stage_log(const struct listen_stage *st, const struct netaddr *want,
+                 const struct netaddr *have, size_t n_have, int type)
+{
+	for (size_t i = 0; i < n_have; i++)
+		if (!server_stage_keeps(st, i))
+			log_listening(&have[i], type, false);
+	for (size_t i = 0; i < st->n; i++)
+		if (st->keep[i] < 0)
+			log_listening(&want[i], type, true);
+}
+
+static void accept_cb(struct ev_loop *loop, ev_io *w, int revents);
+
+/* Puts socket fd, bound to a, in slot i of the inbound listeners (not
+ * started: accept_enable does that). */
+static void
+listener_set(struct server *srv, size_t i, const struct netaddr *a, int fd)
+{
+	struct listener *l = &srv->listeners[i];
+	l->addr = *a;
+	l->fd = fd;
+	l->srv = srv;
+	ev_io_init(&l->io, accept_cb, fd, EV_READ);
+	l->io.data = l;
 }
 
 int
 server_listen(struct server *srv)
 {
 	for (size_t i = 0; i < srv->conf->n_listen; i++) {
-		struct listener *l = &srv->listeners[i];
-		l->addr = srv->conf->listen[i];
-		l->srv = srv;
-		if (listen_one(l) < 0) {
-			srv->n_listeners = i;
+		int fd = server_socket(&srv->conf->listen[i], SOCK_STREAM);
+		if (fd < 0) {
 			server_close_listeners(srv);
 			return -1;
 		}
+		listener_set(srv, i, &srv->conf->listen[i], fd);
 		srv->n_listeners = i + 1;
 	}
 	return 0;
@@ -307,21 +397,68 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	stop_if_done(srv);
 }
 
-static bool
-same_listeners(const struct conf *a, const struct conf *b)
+/* The addresses the inbound listeners are bound to, in slot order. */
+static void
+listener_addrs(const struct server *srv, struct netaddr out[CONF_MAX_LISTEN])
 {
-	if (a->n_listen != b->n_listen)
-		return false;
-	for (size_t i = 0; i < a->n_listen; i++)
-		if (a->listen[i].len != b->listen[i].len ||
-		    memcmp(&a->listen[i].ss, &b->listen[i].ss, a->listen[i].len) != 0)
-			return false;
-	return true;
+	for (size_t i = 0; i < srv->n_listeners; i++)
+		out[i] = srv->listeners[i].addr;
+}
+
+/* Swaps the inbound listeners for the staged set: kept sockets stay open
+ * with their queues, fresh ones join, and removed ones first take what is
+ * already queued on them (those clients connected before the reload),
+ * then close. Connections accepted earlier are not touched. */
+static void
+listeners_commit(struct server *srv, const struct conf *conf, struct listen_stage *st)
+{
+	struct netaddr have[CONF_MAX_LISTEN];
+	int old_fd[CONF_MAX_LISTEN];
+	size_t n_old = srv->n_listeners;
+	listener_addrs(srv, have);
+	server_stage_log(st, conf->listen, have, n_old, SOCK_STREAM);
+	for (size_t i = 0; i < n_old; i++)
+		if (!server_stage_keeps(st, i))
+			server_accept_loop(srv, srv->listeners[i].fd, inbound_accepted, srv);
+	for (size_t i = 0; i < n_old; i++) {
+		ev_io_stop(srv->loop, &srv->listeners[i].io);
+		old_fd[i] = srv->listeners[i].fd;
+	}
+	for (size_t i = 0; i < st->n; i++)
+		listener_set(srv, i, &conf->listen[i], st->keep[i] >= 0 ? old_fd[st->keep[i]] : st->fd[i]);
+	srv->n_listeners = st->n;
+	for (size_t i = 0; i < n_old; i++)
+		if (!server_stage_keeps(st, i))
+			close(old_fd[i]);
+	st->n = 0;                            /* the sockets are the listeners' now */
+	for (size_t i = 0; i < srv->n_listeners && !srv->accept_paused; i++)
+		ev_io_start(srv->loop, &srv->listeners[i].io);
+}
+
+/* Binds every listen address (inbound and outbound) that is new in conf,
+ * before anything changes: if one cannot be bound the reload fails as a
+ * whole. Returns 0, or -1 with the reason in err and nothing left open. */
+static int
+listeners_prepare(struct server *srv, const struct conf *conf, struct listen_stage *st,
+                  char *err, size_t len)
+{
+	struct netaddr have[CONF_MAX_LISTEN];
+	listener_addrs(srv, have);
+	if (server_stage_open(st, conf->listen, conf->n_listen, have, srv->n_listeners,
+	                      SOCK_STREAM, err, len) < 0)
+		return -1;
+	if (outbound_listen_prepare(srv->outbound, conf, err, len) < 0) {
+		server_stage_abort(st);
+		return -1;
+	}
+	return 0;
 }
 
 /* SIGHUP: re-read the configuration, certificate and key. New connections
  * use them; established ones finish on what they started with (both are
- * reference counted). Any error keeps the running configuration. */
+ * reference counted). Listen addresses added are bound, removed ones
+ * closed, unchanged ones kept open. Any error (a file that does not load,
+ * an address that cannot be bound) keeps the running configuration. */
 static void
 reload(struct server *srv)
 {
@@ -346,14 +483,20 @@ reload(struct server *srv)
 			conf_unref(conf);
 			return;
 		}
-		if (tls_copy_ticket_keys(srv->tls, tls) < 0)
-			log_warning("reload: session tickets issued before the reload will not resume");
 	}
+	struct listen_stage st;
+	if (listeners_prepare(srv, conf, &st, err, sizeof(err)) < 0) {
+		log_error("reload failed, keeping the running configuration: %s", err);
+		wolfSSL_CTX_free(tls);
+		conf_unref(conf);
+		return;
+	}
+	if (tls != NULL && tls_copy_ticket_keys(srv->tls, tls) < 0)
+		log_warning("reload: session tickets issued before the reload will not resume");
 	if (outbound_reload(srv->outbound, conf) < 0) {
 		log_error("reload: outbound settings not applied (see above)");
 	}
-	if (!same_listeners(srv->conf, conf))
-		log_warning("reload: listen addresses changed; this needs a restart (still listening on the old ones)");
+	outbound_listen_commit(srv->outbound);
 	if (tls != NULL) {
 		wolfSSL_CTX_free(srv->tls);      /* live sessions keep their own reference */
 		srv->tls = tls;
@@ -361,6 +504,7 @@ reload(struct server *srv)
 	conf_unref(srv->conf);
 	srv->conf = conf;
 	log_threshold = (enum log_level)conf->log_level;
+	listeners_commit(srv, conf, &st);
 	log_info("reloaded %s: %zu zones, max-clients %u", conf->path, conf->n_zones, conf->max_clients);
 	if (srv->accept_paused && srv->n_conns < conf->max_clients && !ev_is_active(&srv->accept_backoff))
 		accept_enable(srv, true);
@@ -393,9 +537,5 @@ server_start(struct server *srv)
 	srv->stop_deadline.data = srv;
 	ev_timer_init(&srv->tally_timer, tally_timer_cb, 1.0, 0);
 	srv->tally_timer.data = srv;
-	for (size_t i = 0; i < srv->n_listeners; i++) {
-		ev_io_init(&srv->listeners[i].io, accept_cb, srv->listeners[i].fd, EV_READ);
-		srv->listeners[i].io.data = &srv->listeners[i];
-	}
 	accept_enable(srv, true);
 }

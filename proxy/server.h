@@ -61,6 +61,30 @@ struct server {
  * the fd, or -1 (logged). */
 int server_socket(const struct netaddr *a, int type);
 
+/* A reload's sockets for one list of listen addresses. Every address either
+ * keeps the running socket bound to it, or gets a fresh one bound before
+ * anything changes, so that a reload which cannot bind them all fails as a
+ * whole and the running listeners stay. */
+struct listen_stage {
+	int fd[CONF_MAX_LISTEN];      /* fresh socket for want[i], or -1 where kept */
+	int keep[CONF_MAX_LISTEN];    /* index in `have` of the socket kept, or -1 */
+	size_t n;                     /* addresses staged (n_want once complete) */
+};
+
+/* Stages want[0..n_want) against the running sockets' addresses
+ * have[0..n_have), binding sockets of type for the new ones. Returns 0, or
+ * -1 with the reason in err ("listen TCP 192.0.2.1#853: Address already in
+ * use") and nothing left open. */
+int server_stage_open(struct listen_stage *st, const struct netaddr *want, size_t n_want,
+                      const struct netaddr *have, size_t n_have, int type, char *err, size_t len);
+/* Closes the fresh sockets of a stage that is not committed. */
+void server_stage_abort(struct listen_stage *st);
+/* Does the stage keep the running socket at index have_index? */
+bool server_stage_keeps(const struct listen_stage *st, size_t have_index);
+/* At commit: logs the addresses no longer listened on and the new ones. */
+void server_stage_log(const struct listen_stage *st, const struct netaddr *want,
+                      const struct netaddr *have, size_t n_have, int type);
+
 /* Accepts a bounded batch on listening socket lfd, handing each new fd to
  * accepted (which returns -1 with errno when out of resources: accepting
  * then pauses for a while, EMFILE backoff). */
@@ -71,7 +95,8 @@ void server_accept_loop(struct server *srv, int lfd,
 /* An outbound relay has gone (shutdown completes when none is left). */
 void server_conn_gone_other(struct server *srv);
 
-/* Binds every [inbound] listen address; returns 0 or -1 (logged). */
+/* Binds every [inbound] listen address; returns 0 or -1 (logged). A
+ * reload (SIGHUP) binds added addresses and closes removed ones. */
 int server_listen(struct server *srv);
 /* Installs signal watchers and starts accepting. */
 void server_start(struct server *srv);
