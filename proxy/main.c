@@ -160,11 +160,20 @@ main(int argc, char **argv)
 	if (ob_failed)
 		goto out;
 	if (conf->user != NULL) {
-		if (privdrop_to(conf->user, perr) < 0) {
+		bool kept_bind;
+		char note[PRIVDROP_ERR_MAX];
+		if (privdrop_to(conf->user, &kept_bind, note, perr) < 0) {
 			log_error("%s; refusing to run as root", perr);
 			goto out;
 		}
-		log_info("running as user %s", conf->user);
+		if (kept_bind)
+			log_info("running as user %s, keeping only CAP_NET_BIND_SERVICE (a reload may "
+			         "add listen ports below 1024)", conf->user);
+		else if (note[0] != '\0')
+			log_info("running as user %s, no capabilities kept (CAP_NET_BIND_SERVICE: %s); "
+			         "a reload cannot add listen ports below 1024", conf->user, note);
+		else
+			log_info("running as user %s", conf->user);
 	}
 	if (conf->has_inbound) {
 		char backend[NETADDR_TEXT_MAX];

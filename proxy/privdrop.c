@@ -1,13 +1,21 @@
-/* privdrop.c - setgroups/setgid/setuid to a configured user, checked. */
+/* privdrop.c - setgroups/setgid/setuid to a configured user, checked,
+ * keeping only CAP_NET_BIND_SERVICE (so a reload can bind ports below
+ * 1024). Raw capget/capset system calls: no libcap. */
 #include "privdrop.h"
 
 #include <errno.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#define BIND_BIT (1u << CAP_NET_BIND_SERVICE)      /* in word 0 (capability 10) */
 
 int
 privdrop_check_user(const char *user, char err[PRIVDROP_ERR_MAX])
@@ -21,9 +29,58 @@ privdrop_check_user(const char *user, char err[PRIVDROP_ERR_MAX])
 	return 0;
 }
 
-int
-privdrop_to(const char *user, char err[PRIVDROP_ERR_MAX])
+static int
+caps_get(struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3])
 {
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	return (int)syscall(SYS_capget, &hdr, data);
+}
+
+/* Sets permitted and effective to CAP_NET_BIND_SERVICE if bind, else to
+ * nothing; inheritable to nothing. */
+static int
+caps_set(bool bind)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	memset(data, 0, sizeof(data));
+	if (bind)
+		data[0].permitted = data[0].effective = BIND_BIT;
+	return (int)syscall(SYS_capset, &hdr, data);
+}
+
+/* After the switch: no capability but (perhaps) CAP_NET_BIND_SERVICE, and
+ * no way back to root. */
+static int
+check_dropped(const char *user, char err[PRIVDROP_ERR_MAX])
+{
+	if (setuid(0) == 0 || geteuid() == 0 || getuid() == 0) {
+		snprintf(err, PRIVDROP_ERR_MAX, "switched to user %s but root can be regained", user);
+		return -1;
+	}
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	if (caps_get(data) < 0) {
+		snprintf(err, PRIVDROP_ERR_MAX, "user %s: capget: %s", user, strerror(errno));
+		return -1;
+	}
+	for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; i++) {
+		uint32_t allowed = i == 0 ? BIND_BIT : 0;
+		if ((data[i].permitted | data[i].effective | data[i].inheritable) & ~allowed) {
+			snprintf(err, PRIVDROP_ERR_MAX,
+			         "switched to user %s but capabilities other than "
+			         "CAP_NET_BIND_SERVICE remain", user);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+privdrop_to(const char *user, bool *kept_bind, char note[PRIVDROP_ERR_MAX],
+            char err[PRIVDROP_ERR_MAX])
+{
+	*kept_bind = false;
+	note[0] = '\0';
 	errno = 0;
 	struct passwd *pw = getpwnam(user);
 	if (pw == NULL) {
@@ -32,17 +89,36 @@ privdrop_to(const char *user, char err[PRIVDROP_ERR_MAX])
 		return -1;
 	}
 	if (getuid() == pw->pw_uid && geteuid() == pw->pw_uid)
-		return 0;                       /* already that user */
+		return 0;                       /* already that user: capabilities as they are */
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	bool can_keep = pw->pw_uid != 0 && caps_get(data) == 0 && (data[0].permitted & BIND_BIT);
+	/* Keep the permitted set across setuid (the effective set is cleared
+	 * by it), then narrow both to the one capability. */
+	if (can_keep && prctl(PR_SET_KEEPCAPS, 1L, 0L, 0L, 0L) < 0) {
+		snprintf(note, PRIVDROP_ERR_MAX, "prctl(PR_SET_KEEPCAPS): %s", strerror(errno));
+		can_keep = false;
+	}
 	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
 	    setuid(pw->pw_uid) < 0) {
 		snprintf(err, PRIVDROP_ERR_MAX, "cannot switch to user %s: %s", user, strerror(errno));
 		return -1;
 	}
-	if (pw->pw_uid != 0 && (setuid(0) == 0 || geteuid() == 0 || getuid() == 0)) {
-		snprintf(err, PRIVDROP_ERR_MAX, "switched to user %s but root can be regained", user);
-		return -1;
+	if (can_keep) {
+		prctl(PR_SET_KEEPCAPS, 0L, 0L, 0L, 0L);
+		if (caps_set(true) == 0) {
+			*kept_bind = true;
+		} else {
+			snprintf(note, PRIVDROP_ERR_MAX, "capset: %s", strerror(errno));
+			if (caps_set(false) < 0) {
+				snprintf(err, PRIVDROP_ERR_MAX, "user %s: cannot clear capabilities: %s",
+				         user, strerror(errno));
+				return -1;
+			}
+		}
+	} else if (note[0] == '\0' && pw->pw_uid != 0) {
+		snprintf(note, PRIVDROP_ERR_MAX, "not in the permitted set before the switch");
 	}
-	return 0;
+	return pw->pw_uid == 0 ? 0 : check_dropped(user, err);
 }
 
 int
