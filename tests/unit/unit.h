@@ -17,6 +17,7 @@ int test_log_register(void);
 int test_tls_client_register(void);
 int test_tls_server_auth_register(void);
 int test_clienttab_register(void);
+int test_listen_register(void);
 
 /* A tiny DNS message builder for test input (no bounds checks: tests only). */
 struct mb {
