@@ -18,6 +18,7 @@ main(void)
 		test_tls_server_auth_register,
 		test_tls_client_register,
 		test_clienttab_register, test_listen_register,
+		test_proxyv2_register,
 	};
 	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
 		if (suites[i]() != 0) {
