@@ -38,12 +38,14 @@
 #define DEFAULT_BACKEND_PORT 53
 #define DEFAULT_OUT_LISTEN_PORT 53      /* [outbound] listen: plain DNS for the secondary */
 #define DEFAULT_PRIMARY_PORT 853        /* [outbound] primary: XoT */
+#define DEFAULT_METRICS_PORT 9853       /* [global] metrics */
 
 enum section { SEC_NONE, SEC_GLOBAL, SEC_INBOUND, SEC_ZONE, SEC_OUTBOUND };
 
 enum key_id {
 	/* [global] */
-	K_LOG_LEVEL, K_USER, K_SHUTDOWN_TIMEOUT,
+	K_LOG_LEVEL, K_USER, K_SHUTDOWN_TIMEOUT, K_LOG_FORMAT, K_LOG_TARGET, K_METRICS,
+	K_METRICS_MAX_ZONES,
 	/* [inbound] */
 	K_LISTEN, K_CERT, K_KEY, K_BACKEND,
 	K_HANDSHAKE_TIMEOUT, K_IDLE_TIMEOUT, K_TRANSFER_TIMEOUT, K_MAX_CLIENTS, K_MAX_CLIENTS_PER_IP,
@@ -79,6 +81,10 @@ static const struct key_def keys[K_COUNT] = {
 	[K_IPV6_PREFIX] = { SEC_INBOUND, "ipv6-prefix", 0, 128 },
 	[K_MAX_HANDSHAKES] = { SEC_INBOUND, "max-handshakes", 1, 1000000 },
 	[K_SHUTDOWN_TIMEOUT] = { SEC_GLOBAL, "shutdown-timeout", 0, 3600 },
+	[K_LOG_FORMAT] = { SEC_GLOBAL, "log-format", 0, 0 },
+	[K_LOG_TARGET] = { SEC_GLOBAL, "log-target", 0, 0 },
+	[K_METRICS] = { SEC_GLOBAL, "metrics", 0, 0 },
+	[K_METRICS_MAX_ZONES] = { SEC_GLOBAL, "metrics-max-zones", 1, 100000 },
 	[K_ZONE_ALLOW] = { SEC_ZONE, "allow", 0, 0 },
 	[K_OUT_LISTEN] = { SEC_OUTBOUND, "listen", 0, 0 },
 	[K_OUT_ALLOW] = { SEC_OUTBOUND, "allow", 0, 0 },
@@ -507,6 +513,7 @@ uint_field(struct parse_state *ps, enum key_id k)
 	struct conf *c = ps->conf;
 	switch (k) {
 	case K_SHUTDOWN_TIMEOUT: return &c->shutdown_timeout;
+	case K_METRICS_MAX_ZONES: return &c->metrics_max_zones;
 	case K_HANDSHAKE_TIMEOUT: return &c->handshake_timeout;
 	case K_IDLE_TIMEOUT: return &c->idle_timeout;
 	case K_TRANSFER_TIMEOUT: return &c->transfer_timeout;
@@ -596,6 +603,26 @@ set_value(struct parse_state *ps, enum key_id k, const char *value)
 		return 0;
 	case K_USER:
 		return set_user(ps, value);
+	case K_LOG_FORMAT:
+		if ((c->log_format = log_format_parse(value)) < 0) {
+			fail(ps, ps->lineno, "log-format: %s is not one of text, json", quote(value, q));
+			return -1;
+		}
+		return 0;
+	case K_LOG_TARGET:
+		if ((c->log_target = log_target_parse(value)) < 0) {
+			fail(ps, ps->lineno, "log-target: %s is not one of stderr, syslog", quote(value, q));
+			return -1;
+		}
+		return 0;
+	case K_METRICS:
+		if (netaddr_parse(value, DEFAULT_METRICS_PORT, &c->metrics) < 0) {
+			fail(ps, ps->lineno, "metrics: %s is not an address or address:port",
+			     quote(value, q));
+			return -1;
+		}
+		c->has_metrics = true;
+		return 0;
 	case K_LISTEN:
 		return set_addr_list(ps, d->name, value, DEFAULT_LISTEN_PORT, c->listen, &c->n_listen,
 		                     CONF_MAX_LISTEN);
@@ -932,6 +959,7 @@ set_defaults(struct conf *c)
 	c->ipv6_prefix = 64;                  /* one site's /64 counts as one client */
 	c->max_handshakes = 256;
 	c->shutdown_timeout = 10;
+	c->metrics_max_zones = 1000;
 	/* PRX-06: the plaintext backend defaults to loopback */
 	netaddr_parse("127.0.0.1:53", 0, &c->backend);
 }
@@ -1463,6 +1491,14 @@ conf_print(const struct conf *conf, FILE *out)
 	if (conf->user != NULL)
 		fprintf(out, "user = %s\n", conf->user);
 	fprintf(out, "shutdown-timeout = %u\n", conf->shutdown_timeout);
+	fprintf(out, "log-format = %s\n", log_format_name((enum log_format)conf->log_format));
+	fprintf(out, "log-target = %s\n", log_target_name((enum log_target)conf->log_target));
+	if (conf->has_metrics) {
+		char buf[NETADDR_TEXT_MAX];
+		netaddr_format_hostport((const struct sockaddr *)&conf->metrics.ss, buf);
+		fprintf(out, "metrics = %s\n", buf);
+	}
+	fprintf(out, "metrics-max-zones = %u\n", conf->metrics_max_zones);
 
 	if (conf->has_inbound)
 		print_inbound(conf, out);

@@ -56,6 +56,11 @@ struct conf {
 	int log_level;                     /* enum log_level */
 	char *user;                        /* drop root to this user after binding, or NULL */
 	unsigned shutdown_timeout;         /* seconds in-flight answers get at SIGTERM */
+	int log_format;                    /* enum log_format: text or json */
+	int log_target;                    /* enum log_target: stderr or syslog */
+	bool has_metrics;                  /* metrics = ADDRESS:PORT given */
+	struct netaddr metrics;            /* the Prometheus endpoint (HTTP) */
+	unsigned metrics_max_zones;        /* zones with their own series; the rest: _other */
 
 	/* [inbound]: optional when there is an [outbound]; without it n_listen
 	 * and n_zones are 0 and cert/key are NULL */

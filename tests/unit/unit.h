@@ -14,6 +14,7 @@ int test_netaddr_register(void);
 int test_conf_register(void);
 int test_ipcount_register(void);
 int test_log_register(void);
+int test_jsonlog_register(void);
 int test_tls_client_register(void);
 int test_tls_server_auth_register(void);
 int test_clienttab_register(void);
