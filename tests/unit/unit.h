@@ -15,6 +15,7 @@ int test_conf_register(void);
 int test_ipcount_register(void);
 int test_log_register(void);
 int test_jsonlog_register(void);
+int test_metrics_register(void);
 int test_tls_client_register(void);
 int test_tls_server_auth_register(void);
 int test_clienttab_register(void);

@@ -1,0 +1,321 @@
+/* metrics_http.c - GET /metrics over HTTP/1.0 and 1.1 on the event loop.
+ *
+ * One connection is one scrape:
+ *
+ *   accept --> READ (head up to MX_HTTP_REQ_MAX) --> WRITE (response) --> LINGER --> closed
+ *                 |  EOF, error                         |  error                  |
+ *                 '-----------> closed <----------------'  EOF or the deadline ---'
+ *
+ * The listener is non-blocking; at most MX_HTTP_MAX_CLIENTS connections
+ * are open (accepting pauses at the cap, the kernel backlog holds the
+ * rest); each has MX_HTTP_TIMEOUT seconds in all. A head that does not
+ * fit gets 400, a path other than /metrics 404, a method other than GET
+ * or HEAD 405. The response is built whole into one buffer and written
+ * non-blocking; then the write side is shut and what the client still
+ * sends is read and discarded until it closes (so it sees the response,
+ * not a reset). */
+#include <errno.h>
+#include <ev.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "metrics.h"
+
+enum hc_state { HC_FREE, HC_READ, HC_WRITE, HC_LINGER };
+
+struct http_client {
+	enum hc_state state;
+	int fd;
+	ev_io io;
+	ev_timer timer;
+	char req[MX_HTTP_REQ_MAX];
+	size_t req_len;
+	char *resp;                     /* malloc'd: head and body */
+	size_t resp_len, resp_off;
+};
+
+static struct {
+	struct ev_loop *loop;
+	int fd;
+	ev_io io;
+	struct http_client *clients;    /* MX_HTTP_MAX_CLIENTS, while listening */
+	unsigned n_open;
+} http = { .fd = -1 };
+
+static void
+client_close(struct http_client *c)
+{
+	ev_io_stop(http.loop, &c->io);
+	ev_timer_stop(http.loop, &c->timer);
+	close(c->fd);
+	free(c->resp);
+	c->resp = NULL;
+	c->state = HC_FREE;
+	if (http.n_open-- == MX_HTTP_MAX_CLIENTS && http.fd >= 0)
+		ev_io_start(http.loop, &http.io);      /* below the cap again */
+}
+
+/* Switches the connection's watcher to events ev. */
+static void
+client_watch(struct http_client *c, int ev)
+{
+	ev_io_stop(http.loop, &c->io);
+	ev_io_set(&c->io, c->fd, ev);
+	ev_io_start(http.loop, &c->io);
+}
+
+static const char *
+status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	default: return "Internal Server Error";
+	}
+}
+
+/* Builds the response to a status (and the exposition for a 200). */
+static void
+respond(struct http_client *c, int status, const char *version, bool head_only)
+{
+	size_t body_len = 0;
+	char *body = NULL;
+	if (status == 200 && (body = metrics_render(&body_len)) == NULL)
+		status = 500;
+	if (body == NULL) {
+		const char *text = status_text(status);
+		body_len = strlen(text) + 1;
+		body = malloc(body_len + 1);
+		if (body != NULL)
+			snprintf(body, body_len + 1, "%s\n", text);
+	}
+	char head[256];
+	int h = snprintf(head, sizeof(head),
+	                 "%s %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s"
+	                 "Connection: close\r\n\r\n", version, status, status_text(status),
+	                 status == 200 ? "text/plain; version=0.0.4; charset=utf-8"
+	                               : "text/plain; charset=utf-8",
+	                 body_len, status == 405 ? "Allow: GET, HEAD\r\n" : "");
+	size_t send_body = head_only || body == NULL ? 0 : body_len;
+	c->resp = malloc((size_t)h + send_body);
+	if (c->resp == NULL) {
+		free(body);
+		client_close(c);
+		return;
+	}
+	memcpy(c->resp, head, (size_t)h);
+	if (send_body > 0)
+		memcpy(c->resp + h, body, send_body);
+	free(body);
+	c->resp_len = (size_t)h + send_body;
+	c->resp_off = 0;
+	c->state = HC_WRITE;
+	client_watch(c, EV_WRITE);
+}
+
+/* The request head is complete (or full): judges its first line. */
+static void
+handle_request(struct http_client *c, bool complete)
+{
+	if (!complete) {
+		respond(c, 400, "HTTP/1.1", false);
+		return;
+	}
+	char method[16], target[512], version[16];
+	c->req[c->req_len < sizeof(c->req) ? c->req_len : sizeof(c->req) - 1] = '\0';
+	if (sscanf(c->req, "%15s %511s %15[^\r\n]", method, target, version) != 3 ||
+	    (strcmp(version, "HTTP/1.0") != 0 && strcmp(version, "HTTP/1.1") != 0)) {
+		respond(c, 400, "HTTP/1.1", false);
+		return;
+	}
+	bool head = strcmp(method, "HEAD") == 0;
+	if (!head && strcmp(method, "GET") != 0) {
+		respond(c, 405, version, false);
+		return;
+	}
+	size_t plen = strcspn(target, "?");
+	bool metrics = plen == strlen("/metrics") && strncmp(target, "/metrics", plen) == 0;
+	respond(c, metrics ? 200 : 404, version, head);
+}
+
+/* True when req holds a whole head (up to an empty line). */
+static bool
+head_complete(const struct http_client *c)
+{
+	for (size_t i = 0; i + 1 < c->req_len; i++) {
+		if (c->req[i] != '\n')
+			continue;
+		if (c->req[i + 1] == '\n' ||
+		    (c->req[i + 1] == '\r' && i + 2 < c->req_len && c->req[i + 2] == '\n'))
+			return true;
+	}
+	return false;
+}
+
+static void
+on_read(struct http_client *c)
+{
+	char discard[4096];
+	bool linger = c->state == HC_LINGER;
+	char *p = linger ? discard : c->req + c->req_len;
+	size_t room = linger ? sizeof(discard) : sizeof(c->req) - c->req_len;
+	ssize_t n = recv(c->fd, p, room, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n <= 0 || linger) {
+		if (n <= 0)
+			client_close(c);              /* EOF or error; in LINGER: done */
+		return;
+	}
+	c->req_len += (size_t)n;
+	if (head_complete(c))
+		handle_request(c, true);
+	else if (c->req_len == sizeof(c->req))
+		handle_request(c, false);         /* oversized: 400, then close */
+}
+
+static void
+on_write(struct http_client *c)
+{
+	while (c->resp_off < c->resp_len) {
+		ssize_t n = send(c->fd, c->resp + c->resp_off, c->resp_len - c->resp_off,
+		                 MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return;
+		if (n <= 0) {
+			client_close(c);
+			return;
+		}
+		c->resp_off += (size_t)n;
+	}
+	free(c->resp);
+	c->resp = NULL;
+	shutdown(c->fd, SHUT_WR);
+	c->state = HC_LINGER;
+	client_watch(c, EV_READ);
+}
+
+/* libev: the scrape connection is readable or writable. */
+static void
+client_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct http_client *c = w->data;
+	if (c->state == HC_WRITE)
+		on_write(c);
+	else
+		on_read(c);
+}
+
+/* libev: the connection's MX_HTTP_TIMEOUT is over, whatever its state. */
+static void
+client_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	client_close(w->data);
+}
+
+static struct http_client *
+free_client(void)
+{
+	for (unsigned i = 0; i < MX_HTTP_MAX_CLIENTS; i++)
+		if (http.clients[i].state == HC_FREE)
+			return &http.clients[i];
+	return NULL;
+}
+
+/* libev: connections wait on the listener; takes them up to the cap. */
+static void
+accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	for (;;) {
+		struct http_client *c = free_client();
+		if (c == NULL) {
+			ev_io_stop(loop, &http.io);      /* at the cap: the backlog holds the rest */
+			return;
+		}
+		int fd = accept4(http.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;                          /* EAGAIN, or EMFILE: retried on the next event */
+		c->fd = fd;
+		c->state = HC_READ;
+		c->req_len = 0;
+		http.n_open++;
+		ev_io_init(&c->io, client_cb, fd, EV_READ);
+		c->io.data = c;
+		ev_io_start(loop, &c->io);
+		ev_timer_init(&c->timer, client_timer_cb, MX_HTTP_TIMEOUT, 0);
+		c->timer.data = c;
+		ev_timer_start(loop, &c->timer);
+		if (http.n_open == MX_HTTP_MAX_CLIENTS) {
+			ev_io_stop(loop, &http.io);
+			return;
+		}
+	}
+}
+
+int
+metrics_http_listen(const struct netaddr *addr)
+{
+	char text[NETADDR_TEXT_MAX];
+	netaddr_format((const struct sockaddr *)&addr->ss, text);
+	int fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd >= 0) {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (addr->ss.ss_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	}
+	if (fd < 0 || bind(fd, (const struct sockaddr *)&addr->ss, addr->len) < 0 ||
+	    listen(fd, 64) < 0) {
+		log_error("metrics: listen %s: %s", text, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	http.clients = calloc(MX_HTTP_MAX_CLIENTS, sizeof(*http.clients));
+	if (http.clients == NULL) {
+		log_error("metrics: out of memory");
+		close(fd);
+		return -1;
+	}
+	http.fd = fd;
+	log_event(XP_LOG_INFO, "listening", (struct log_field[]){
+			LF_S("address", text), LF_S("protocol", "HTTP"), LF_S("service", "metrics") }, 3,
+	          "metrics: listening on %s (HTTP, /metrics)", text);
+	return 0;
+}
+
+void
+metrics_http_start(struct ev_loop *loop)
+{
+	if (http.fd < 0)
+		return;
+	http.loop = loop;
+	ev_io_init(&http.io, accept_cb, http.fd, EV_READ);
+	ev_io_start(loop, &http.io);
+}
+
+void
+metrics_http_stop(void)
+{
+	if (http.fd < 0)
+		return;
+	if (http.loop != NULL) {
+		for (unsigned i = 0; i < MX_HTTP_MAX_CLIENTS; i++)
+			if (http.clients[i].state != HC_FREE)
+				client_close(&http.clients[i]);
+		ev_io_stop(http.loop, &http.io);
+	}
+	close(http.fd);
+	http.fd = -1;
+	free(http.clients);
+	http.clients = NULL;
+	http.n_open = 0;
+	http.loop = NULL;
+}

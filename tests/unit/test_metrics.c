@@ -1,0 +1,274 @@
+/* test_metrics.c - the metrics registry: counters and gauges as updated by
+ * the relay, the per-zone table (cap, then zone="_other"), label escaping,
+ * reason classification, and the exposition text (HELP/TYPE once per
+ * family, before its samples; every sample line well formed). */
+#include <CUnit/CUnit.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "dname.h"
+#include "dnsmsg.h"
+#include "metrics.h"
+#include "unit.h"
+
+static char *
+render(void)
+{
+	size_t len;
+	char *text = metrics_render(&len);
+	CU_ASSERT_FATAL(text != NULL);
+	CU_ASSERT_EQUAL(strlen(text), len);
+	return text;
+}
+
+/* The value of the sample line that starts with `series ` (name and labels). */
+static long long
+value_of(const char *text, const char *series)
+{
+	size_t n = strlen(series);
+	for (const char *p = text; p != NULL && *p != '\0'; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (strncmp(p, series, n) == 0 && p[n] == ' ')
+			return atoll(p + n + 1);
+	return -1;
+}
+
+static int
+wire(const char *text, uint8_t out[DNAME_MAXLEN])
+{
+	return dname_from_text(text, out);
+}
+
+static void
+end_xfr(const char *zone, uint16_t qtype, enum mx_outcome o, enum mx_dir d)
+{
+	uint8_t w[DNAME_MAXLEN];
+	int n = wire(zone, w);
+	metrics_transfer_start(d);
+	metrics_transfer_end(d, w, (size_t)n, qtype, o);
+}
+
+static void
+test_zone_cap_other(void)
+{
+	CU_ASSERT_EQUAL_FATAL(metrics_init(2), 0);
+	end_xfr("a.test", DNS_TYPE_AXFR, MX_OK, MX_INBOUND);
+	end_xfr("A.TEST", DNS_TYPE_AXFR, MX_OK, MX_INBOUND);     /* dname_from_text lowercases */
+	end_xfr("b.test", DNS_TYPE_IXFR, MX_ABORTED, MX_OUTBOUND);
+	end_xfr("c.test", DNS_TYPE_AXFR, MX_OK, MX_INBOUND);     /* over the cap */
+	end_xfr("d.test", DNS_TYPE_SOA, MX_FAILED, MX_INBOUND);
+	end_xfr("a.test", DNS_TYPE_AXFR, MX_ERROR, MX_INBOUND);  /* known zones still count */
+	uint8_t w[DNAME_MAXLEN];
+	int n = wire("a.test", w);
+	CU_ASSERT_EQUAL(metrics_zone_transfers(w, (size_t)n, MX_INBOUND, DNS_TYPE_AXFR, MX_OK), 2);
+	CU_ASSERT_EQUAL(metrics_zone_transfers(w, (size_t)n, MX_INBOUND, DNS_TYPE_AXFR, MX_ERROR), 1);
+	n = wire("c.test", w);
+	CU_ASSERT_EQUAL(metrics_zone_transfers(w, (size_t)n, MX_INBOUND, DNS_TYPE_AXFR, MX_OK), 0);
+	CU_ASSERT_EQUAL(metrics_zone_transfers(NULL, 0, MX_INBOUND, DNS_TYPE_AXFR, MX_OK), 1);
+	CU_ASSERT_EQUAL(metrics_zone_transfers(NULL, 0, MX_INBOUND, DNS_TYPE_SOA, MX_FAILED), 1);
+	char *t = render();
+	CU_ASSERT_EQUAL(value_of(t, "xotproxy_transfers_total{direction=\"inbound\",zone=\"a.test.\",type=\"AXFR\",outcome=\"ok\"}"), 2);
+	CU_ASSERT_EQUAL(value_of(t, "xotproxy_transfers_total{direction=\"outbound\",zone=\"b.test.\",type=\"IXFR\",outcome=\"aborted\"}"), 1);
+	CU_ASSERT_EQUAL(value_of(t, "xotproxy_transfers_total{direction=\"inbound\",zone=\"_other\",type=\"AXFR\",outcome=\"ok\"}"), 1);
+	CU_ASSERT_PTR_NULL(strstr(t, "c.test"));
+	CU_ASSERT_EQUAL(value_of(t, "xotproxy_transfers_in_progress{direction=\"inbound\"}"), 0);
+	free(t);
+	metrics_reset();
+}
+
+/* Many zones: every one below the cap keeps its own counter (the hash
+ * finds them all again), the rest go to _other. */
+static void
+test_zone_table_many(void)
+{
+	CU_ASSERT_EQUAL_FATAL(metrics_init(1000), 0);
+	char name[64];
+	for (int i = 0; i < 1500; i++) {
+		snprintf(name, sizeof(name), "z%d.example", i);
+		end_xfr(name, DNS_TYPE_AXFR, MX_OK, MX_INBOUND);
+		end_xfr(name, DNS_TYPE_AXFR, MX_OK, MX_INBOUND);
+	}
+	uint8_t w[DNAME_MAXLEN];
+	for (int i = 0; i < 1000; i += 37) {
+		snprintf(name, sizeof(name), "z%d.example", i);
+		int n = wire(name, w);
+		CU_ASSERT_EQUAL(metrics_zone_transfers(w, (size_t)n, MX_INBOUND, DNS_TYPE_AXFR, MX_OK), 2);
+	}
+	CU_ASSERT_EQUAL(metrics_zone_transfers(NULL, 0, MX_INBOUND, DNS_TYPE_AXFR, MX_OK), 1000);
+	metrics_reset();
+}
+
+static void
+test_label_escaping(void)
+{
+	char out[64];
+	CU_ASSERT_EQUAL(metrics_escape_label("a\"b\\c\nd", out, sizeof(out)), 10);
+	CU_ASSERT_STRING_EQUAL(out, "a\\\"b\\\\c\\nd");
+	CU_ASSERT_EQUAL(metrics_escape_label("plain", out, sizeof(out)), 5);
+	CU_ASSERT_STRING_EQUAL(out, "plain");
+	CU_ASSERT_EQUAL(metrics_escape_label("\\\\\\", out, 6), (size_t)-1);   /* needs 7 */
+	CU_ASSERT_EQUAL(metrics_escape_label("\\\\\\", out, 7), 6);
+
+	/* a zone with a quote, a backslash and a NUL byte in a label */
+	CU_ASSERT_EQUAL_FATAL(metrics_init(10), 0);
+	uint8_t w[] = { 6, 'a', '"', 'b', '\\', 'c', 0, 4, 't', 'e', 's', 't', 0 };
+	metrics_transfer_start(MX_INBOUND);
+	metrics_transfer_end(MX_INBOUND, w, sizeof(w), DNS_TYPE_SOA, MX_OK);
+	char *t = render();
+	/* presentation a"b\\c\000.test. (dname_to_text), then \" and \\ */
+	CU_ASSERT_PTR_NOT_NULL(strstr(t, "zone=\"a\\\"b\\\\\\\\c\\\\000.test.\",type=\"SOA\",outcome=\"ok\"} 1\n"));
+	free(t);
+	metrics_reset();
+}
+
+static void
+test_counters(void)
+{
+	CU_ASSERT_EQUAL_FATAL(metrics_init(10), 0);
+	metrics_refusal(MX_INBOUND, "acl");
+	metrics_refusal(MX_INBOUND, "acl");
+	metrics_refusal(MX_INBOUND, "unknown zone");
+	metrics_refusal(MX_INBOUND, "something new");
+	metrics_refusal(MX_OUTBOUND, "formerr");
+	metrics_refusal(MX_INBOUND, "transfer limit");            /* a cap, not a policy refusal */
+	metrics_refusal(MX_INBOUND, "query limit");
+	metrics_limit_hit(MX_LIM_PER_IP);
+	metrics_limit_hit(MX_LIM_MAX_HANDSHAKES);
+	metrics_limit_hit(MX_LIM_MAX_HANDSHAKES);
+	metrics_bytes(MX_INBOUND, true, 1000);
+	metrics_bytes(MX_INBOUND, true, 234);
+	metrics_bytes(MX_INBOUND, false, 40);
+	metrics_handshake_ok(MX_INBOUND, false);
+	metrics_handshake_ok(MX_INBOUND, true);
+	metrics_handshake_ok(MX_INBOUND, true);
+	metrics_handshake_failed(MX_INBOUND, "timeout");
+	metrics_handshake_failed(MX_INBOUND, "peer closed");
+	metrics_upstream_failed(MX_INBOUND, MX_UP_CONNECT);
+	metrics_transfer_start(MX_OUTBOUND);
+	metrics_transfer_start(MX_OUTBOUND);
+
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+	socklen_t alen = sizeof(a);
+	getsockname(fd, (struct sockaddr *)&a, &alen);
+	metrics_conn_accepted(MX_INBOUND, fd);
+	metrics_conn_accepted(MX_INBOUND, fd);
+	metrics_conn_closed(MX_INBOUND);
+	close(fd);
+
+	char *t = render();
+	CU_ASSERT_EQUAL(value_of(t, "xotproxy_refusals_total{direction=\"inbound\",reason=\"acl\"}"), 2);
+	CU_ASSERT_EQUAL(value_of(t, "xotproxy_refusals_total{direction=\"inbound\",reason=\"unknown_zone\"}"), 1);
+	CU_ASSERT_EQUAL(value_of(t, "xotproxy_refusals_total{direction=\"inbound\",reason=\"other\"}"), 1);
+	CU_ASSERT_EQUAL(value_of(t, "xotproxy_refusals_total{direction=\"outbound\",reason=\"formerr\"}"), 1);
+	CU_ASSERT_EQUAL(value_of(t, "xotproxy_limit_hits_total{limit=\"transfer_limit\"}"), 1);
+	CU_ASSERT_EQUAL(value_of(t, "xotproxy_limit_hits_total{limit=\"query_limit\"}"), 1);
+	CU_ASSERT_EQUAL(value_of(t, "xotproxy_limit_hits_total{limit=\"max_clients_per_ip\"}"), 1);
+	CU_ASSERT_EQUAL(value_of(t, "xotproxy_limit_hits_total{limit=\"max_handshakes\"}"), 2);
+	CU_ASSERT_EQUAL(value_of(t, "xotproxy_limit_hits_total{limit=\"accept_allow\"}"), 0);
+	CU_ASSERT_EQUAL(value_of(t, "xotproxy_relayed_bytes_total{direction=\"inbound\",flow=\"to_client\"}"), 1234);
+	CU_ASSERT_EQUAL(value_of(t, "xotproxy_relayed_bytes_total{direction=\"inbound\",flow=\"to_upstream\"}"), 40);
+	CU_ASSERT_EQUAL(value_of(t, "xotproxy_tls_handshakes_total{direction=\"inbound\",resumed=\"true\"}"), 2);
+	CU_ASSERT_EQUAL(value_of(t, "xotproxy_tls_handshakes_total{direction=\"inbound\",resumed=\"false\"}"), 1);
+	CU_ASSERT_EQUAL(value_of(t, "xotproxy_tls_handshake_failures_total{direction=\"inbound\",reason=\"timeout\"}"), 1);
+	CU_ASSERT_EQUAL(value_of(t, "xotproxy_tls_handshake_failures_total{direction=\"inbound\",reason=\"closed\"}"), 1);
+	CU_ASSERT_EQUAL(value_of(t, "xotproxy_upstream_failures_total{direction=\"inbound\",reason=\"connect\"}"), 1);
+	CU_ASSERT_EQUAL(value_of(t, "xotproxy_transfers_in_progress{direction=\"outbound\"}"), 2);
+	CU_ASSERT_EQUAL(value_of(t, "xotproxy_connections_open{direction=\"inbound\"}"), 1);
+	char series[160];
+	snprintf(series, sizeof(series),
+	         "xotproxy_connections_accepted_total{direction=\"inbound\",listener=\"127.0.0.1:%u\"}",
+	         ntohs(a.sin_port));
+	CU_ASSERT_EQUAL(value_of(t, series), 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(t, "xotproxy_build_info{version=\""));
+	CU_ASSERT(value_of(t, "xotproxy_log_lines_dropped_total") >= 0);
+	free(t);
+	metrics_reset();
+}
+
+static void
+test_reason_classes(void)
+{
+	CU_ASSERT_EQUAL(metrics_hs_reason("timeout"), MX_HSF_TIMEOUT);
+	CU_ASSERT_EQUAL(metrics_hs_reason("wrong version number (-326)"), MX_HSF_VERSION);
+	CU_ASSERT_EQUAL(metrics_hs_reason("no ALPN dot offered"), MX_HSF_ALPN);
+	CU_ASSERT_EQUAL(metrics_hs_reason("certificate name mismatch"), MX_HSF_CERTIFICATE);
+	CU_ASSERT_EQUAL(metrics_hs_reason("peer closed"), MX_HSF_CLOSED);
+	CU_ASSERT_EQUAL(metrics_hs_reason("parse error (-1)"), MX_HSF_OTHER);
+	CU_ASSERT_EQUAL(metrics_hs_reason(NULL), MX_HSF_OTHER);
+	CU_ASSERT_EQUAL(metrics_refusal_reason("qtype not supported"), MX_REF_QTYPE);
+	CU_ASSERT_EQUAL(metrics_refusal_reason("opcode not supported"), MX_REF_OPCODE);
+	CU_ASSERT_EQUAL(metrics_refusal_reason("id already in flight"), MX_REF_ID_IN_FLIGHT);
+	CU_ASSERT_EQUAL(metrics_refusal_reason(NULL), MX_REF_OTHER);
+	CU_ASSERT_EQUAL(metrics_upstream_reason("backend connect: Connection refused"), MX_UP_CONNECT);
+	CU_ASSERT_EQUAL(metrics_upstream_reason("upstream timeout"), MX_UP_TIMEOUT);
+	CU_ASSERT_EQUAL(metrics_upstream_reason("no TLS session within connect-timeout (5 s)"), MX_UP_TIMEOUT);
+	CU_ASSERT_EQUAL(metrics_upstream_reason("closed"), MX_UP_CLOSED);
+	CU_ASSERT_EQUAL(metrics_upstream_reason("certificate verify failed"), MX_UP_TLS);
+}
+
+/* The exposition: HELP then TYPE, once per family, before its samples;
+ * every other line a well-formed sample of that family. */
+static void
+test_exposition_format(void)
+{
+	CU_ASSERT_EQUAL_FATAL(metrics_init(10), 0);
+	end_xfr("x.test", DNS_TYPE_AXFR, MX_OK, MX_INBOUND);
+	metrics_refusal(MX_INBOUND, "acl");
+	char *t = render();
+	regex_t sample, help, type;
+	CU_ASSERT_FATAL(regcomp(&sample, "^(xotproxy_[a-z_]+)(\\{([a-z_]+=\"([^\"\\\\]|\\\\[\"\\\\n])*\",?)*\\})? -?[0-9]+(\\.[0-9]+)?$",
+	                        REG_EXTENDED) == 0);
+	CU_ASSERT_FATAL(regcomp(&help, "^# HELP (xotproxy_[a-z_]+) [^\n]+$", REG_EXTENDED) == 0);
+	CU_ASSERT_FATAL(regcomp(&type, "^# TYPE (xotproxy_[a-z_]+) (counter|gauge)$", REG_EXTENDED) == 0);
+	char family[64] = "", seen[4096] = " ";
+	int samples = 0;
+	CU_ASSERT_EQUAL(t[strlen(t) - 1], '\n');
+	for (char *line = strtok(t, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+		regmatch_t m[2];
+		if (regexec(&help, line, 2, m, 0) == 0) {
+			snprintf(family, sizeof(family), "%.*s", (int)(m[1].rm_eo - m[1].rm_so), line + m[1].rm_so);
+			char key[80];
+			snprintf(key, sizeof(key), " %s ", family);
+			CU_ASSERT_PTR_NULL(strstr(seen, key));          /* each family once */
+			strncat(seen, key + 1, sizeof(seen) - strlen(seen) - 1);
+			continue;
+		}
+		if (regexec(&type, line, 2, m, 0) == 0) {
+			CU_ASSERT_EQUAL(strncmp(line + m[1].rm_so, family, strlen(family)), 0);
+			continue;
+		}
+		CU_ASSERT(regexec(&sample, line, 2, m, 0) == 0);
+		if (regexec(&sample, line, 2, m, 0) != 0)
+			fprintf(stderr, "bad line: %s\n", line);
+		/* the sample belongs to the family announced last */
+		CU_ASSERT_EQUAL((size_t)(m[1].rm_eo - m[1].rm_so), strlen(family));
+		CU_ASSERT_EQUAL(strncmp(line, family, strlen(family)), 0);
+		samples++;
+	}
+	CU_ASSERT(samples > 30);
+	regfree(&sample);
+	regfree(&help);
+	regfree(&type);
+	free(t);
+	metrics_reset();
+}
+
+int
+test_metrics_register(void)
+{
+	SUITE("metrics (registry, zone cap, exposition)");
+	TEST(test_zone_cap_other);
+	TEST(test_zone_table_many);
+	TEST(test_label_escaping);
+	TEST(test_counters);
+	TEST(test_reason_classes);
+	TEST(test_exposition_format);
+	return 0;
+}
