@@ -552,3 +552,15 @@ secondary_via_outbound() {
 	alive "$OUT_PID" || fail "outbound proxy died"
 	alive "$PRI_PID" || fail "inbound proxy died"
 }
+
+# assert_survives PID SECONDS WHAT: PID is still running SECONDS from now
+# (polled: fails as soon as it dies). For the timers a failed upstream
+# attempt may leave behind (connect-timeout): give SECONDS > connect-timeout.
+_ob_dead() { ! alive "$1"; }
+assert_survives() {
+	if wait_until "$2" _ob_dead "$1"; then
+		[ -n "${OUT_LOG:-}" ] && tail -n 3 "$OUT_LOG"
+		fail "$3: the proxy (pid $1) died within $2 s"
+	fi
+	ok "$3: the proxy is still running $2 s later"
+}

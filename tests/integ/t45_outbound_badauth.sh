@@ -58,7 +58,7 @@ badcase() {
 	local z0
 	z0=$(zone_lines "$plog" example.test)
 	o=$(free_port) || fail "no free port"
-	outbound_ini "$T/$name.ini" "$o" "127.0.0.1:$pport" "${kv[@]}"
+	outbound_ini "$T/$name.ini" "$o" "127.0.0.1:$pport" connect-timeout=1 "${kv[@]}"
 	start_outbound "ob-$name" "$T/$name.ini" "$o"
 
 	# SOA over TCP: SERVFAIL with EDE 22, at once (no retry loop).
@@ -99,6 +99,12 @@ badcase() {
 	[ "$(zone_lines "$plog" example.test)" = "$z0" ] ||
 		{ grep 'zone example' "$plog" | tail -n 3; fail "$name: a query reached the primary"; }
 	ok "$name: the primary logged no query"
+	# A failed attempt leaves nothing behind that fires later (its
+	# connect-timeout timer, 1 s here): the proxy keeps running, and serves.
+	assert_survives "$OUT_PID" 3 "$name"
+	dig +tcp +norec +time=10 +tries=1 @127.0.0.1 -p "$o" example.test SOA >"$T/$name.soa2" 2>&1 ||
+		fail "$name: no answer to an SOA after the wait"
+	[ "$(dig_status "$T/$name.soa2")" = SERVFAIL ] || fail "$name: SOA after the wait: $(dig_status "$T/$name.soa2")"
 	stop_pid "$OUT_PID" TERM 10 || fail "$name: outbound proxy exited with status $?"
 }
 

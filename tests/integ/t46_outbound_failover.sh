@@ -77,7 +77,7 @@ done
 
 # Both primaries down: SERVFAIL with EDE 22, quickly.
 O2=$(free_port) || fail "no free port"
-outbound_ini "$T/alldown.ini" "$O2" "127.0.0.1:$D 127.0.0.1:$D2"
+outbound_ini "$T/alldown.ini" "$O2" "127.0.0.1:$D 127.0.0.1:$D2" connect-timeout=1
 start_outbound ob-alldown "$T/alldown.ini" "$O2"
 t0=$(($(date +%s%N) / 1000000))
 dig +tcp +norec +time=10 +tries=1 @127.0.0.1 -p "$O2" example.test SOA >"$T/alldown.txt" 2>&1 || fail "no answer with both primaries down"
@@ -86,7 +86,8 @@ ms=$(($(date +%s%N) / 1000000 - t0))
 grep -Eq '^; EDE: 22( |$)' "$T/alldown.txt" || fail "both primaries down: no EDE 22"
 [ "$ms" -lt 3000 ] || fail "both primaries down: SERVFAIL took $ms ms"
 ok "both primaries down: SERVFAIL, EDE 22, in $ms ms"
-stop_pid "$OUT_PID" TERM 10
+assert_survives "$OUT_PID" 3 "both primaries down"
+stop_pid "$OUT_PID" TERM 10 || fail "both primaries down: outbound proxy exited with status $?"
 
 # --------------------------------------- 2. the primary dies mid-AXFR
 Z=kill.test
@@ -147,7 +148,7 @@ wait_until 10 grep -Eq "zone $Z\\., (AXFR|IXFR), (aborted|failed)" "$KO_LOG" ||
 ok "outbound: $(grep -E "zone $Z\\., (AXFR|IXFR), (aborted|failed)" "$KO_LOG" | tail -n 1 | cut -d' ' -f3-)"
 assert_nogrep "$KO_LOG" "zone $Z\\., (AXFR|IXFR), ok, [0-9]+ messages, [0-9]{7,} bytes" "outbound never logged the big transfer as ok"
 alive "$KO_PID" || fail "outbound proxy died"
-stop_pid "$KO_PID" TERM 10
+stop_pid "$KO_PID" TERM 10 || fail "outbound proxy (primary killed) exited with status $?"
 
 # ------------------------------ 3. the local secondary goes away mid-AXFR
 P3=$(free_port) || fail "no free port"
