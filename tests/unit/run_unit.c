@@ -20,6 +20,7 @@ main(void)
 		test_tls_client_register,
 		test_clienttab_register, test_listen_register,
 		test_proxyv2_register,
+		test_tsig_register,
 	};
 	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
 		if (suites[i]() != 0) {

@@ -17,6 +17,7 @@ int test_log_register(void);
 int test_jsonlog_register(void);
 int test_metrics_register(void);
 int test_tls_client_register(void);
+int test_tsig_register(void);
 int test_tls_server_auth_register(void);
 int test_clienttab_register(void);
 int test_listen_register(void);
