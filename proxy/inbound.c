@@ -13,6 +13,7 @@
 #include "ep_tcp.h"
 #include "ep_tls.h"
 #include "log.h"
+#include "metrics.h"
 #include "policy.h"
 #include "relay.h"
 #include "server.h"
@@ -84,17 +85,23 @@ client_ready(struct relay *r)
 {
 	struct inbound_conn *c = of(r);
 	hs_unlink(c);
+	bool resumed = wolfSSL_session_reused(c->cli.ssl);
+	metrics_handshake_ok(MX_INBOUND, resumed);
 	if (!tls_alpn_is_dot(c->cli.ssl)) {     /* XOT-01: no DNS without ALPN dot */
-		log_info("conn %llu, remote %s, closed: ALPN dot not negotiated",
-		         (unsigned long long)r->id, r->peer_text);
+		metrics_refusal(MX_INBOUND, "alpn");
+		struct log_field fl[6];
+		size_t n = relay_log_fields(r, fl);
+		fl[n++] = LF_S("outcome", "closed");
+		fl[n++] = LF_S("reason", "ALPN dot not negotiated");
+		log_event(XP_LOG_INFO, "refusal", fl, n, "conn %llu, remote %s, closed: ALPN dot not negotiated",
+		          (unsigned long long)r->id, r->peer_text);
 		return false;
 	}
 	if (log_threshold >= XP_LOG_DEBUG) {
 		char desc[96];
 		tls_describe(c->cli.ssl, desc, sizeof(desc));
 		log_debug("conn %llu, remote %s, TLS established, %s, ALPN dot%s",
-		          (unsigned long long)r->id, r->peer_text, desc,
-		          wolfSSL_session_reused(c->cli.ssl) ? ", resumed" : "");
+		          (unsigned long long)r->id, r->peer_text, desc, resumed ? ", resumed" : "");
 	}
 	return true;
 }
@@ -148,6 +155,7 @@ closed(struct relay *r)
 		c->next->prev = c->prev;
 	struct sockaddr_storage group = c->group;
 	free(c);
+	metrics_conn_closed(MX_INBOUND);
 	server_conn_gone(srv, (const struct sockaddr *)&group);
 }
 
@@ -183,6 +191,7 @@ inbound_accept(struct server *srv, int fd, const struct sockaddr *peer, socklen_
 		errno = err;
 		return -1;
 	}
+	metrics_conn_accepted(MX_INBOUND, fd);
 	c->srv = srv;
 	c->group = *group;
 	c->up.fd = -1;
@@ -219,6 +228,7 @@ inbound_evict_handshake(struct server *srv)
 	struct inbound_conn *c = srv->hs_head;
 	if (c == NULL)
 		return;
+	metrics_limit_hit(MX_LIM_MAX_HANDSHAKES);
 	log_debug("conn %llu, remote %s, closed: oldest pending handshake, max-handshakes (%u) reached",
 	          (unsigned long long)c->relay.id, c->relay.peer_text, srv->conf->max_handshakes);
 	relay_kill(&c->relay, false, NULL);

@@ -1,4 +1,5 @@
 /* main.c - command line, configuration check, start-up and the event loop. */
+#include <errno.h>
 #include <ev.h>
 #include <getopt.h>
 #include <signal.h>
@@ -9,6 +10,7 @@
 #include "conf.h"
 #include "log.h"
 #include "logrl.h"
+#include "metrics.h"
 #include "privdrop.h"
 #include "outbound.h"
 #include "server.h"
@@ -101,6 +103,15 @@ main(int argc, char **argv)
 		return 1;
 	}
 	log_threshold = (enum log_level)conf->log_level;
+	/* XOTPROXY_SYSLOG_SOCKET: another socket than /dev/log, for tests only */
+	if (!check && log_configure((enum log_format)conf->log_format,
+	                            (enum log_target)conf->log_target,
+	                            getenv("XOTPROXY_SYSLOG_SOCKET")) < 0) {
+		fprintf(stderr, "%s: log-target %s: %s\n", path,
+		        log_target_name((enum log_target)conf->log_target), strerror(errno));
+		conf_free(conf);
+		return 1;
+	}
 	if (tls_init() < 0) {
 		fprintf(stderr, "cannot initialise wolfSSL\n");
 		conf_free(conf);
@@ -159,6 +170,9 @@ main(int argc, char **argv)
 	srv.outbound = outbound_open(&srv, &ob_failed);     /* binds before dropping root */
 	if (ob_failed)
 		goto out;
+	if (conf->has_metrics &&
+	    (metrics_init(conf->metrics_max_zones) < 0 || metrics_http_listen(&conf->metrics) < 0))
+		goto out;
 	if (conf->user != NULL) {
 		bool kept_bind;
 		char note[PRIVDROP_ERR_MAX];
@@ -178,21 +192,34 @@ main(int argc, char **argv)
 	if (conf->has_inbound) {
 		char backend[NETADDR_TEXT_MAX];
 		netaddr_format((const struct sockaddr *)&conf->backend.ss, backend);
-		log_info("xotproxy %s started: inbound backend %s, %zu zones, max-clients %u; "
-		         "%zu outbound groups", XOTPROXY_VERSION, backend, conf->n_zones,
-		         conf->max_clients, conf->n_outbound);
+		log_event(XP_LOG_INFO, "start", (struct log_field[]){
+				LF_S("version", XOTPROXY_VERSION), LF_S("wolfssl", wolfSSL_lib_version()),
+				LF_S("backend", backend), LF_U("zones", conf->n_zones),
+				LF_U("max_clients", conf->max_clients),
+				LF_U("outbound_groups", conf->n_outbound) }, 6,
+		          "xotproxy %s started: inbound backend %s, %zu zones, max-clients %u; "
+		          "%zu outbound groups", XOTPROXY_VERSION, backend, conf->n_zones,
+		          conf->max_clients, conf->n_outbound);
 	} else {
-		log_info("xotproxy %s started: %zu outbound groups", XOTPROXY_VERSION, conf->n_outbound);
+		log_event(XP_LOG_INFO, "start", (struct log_field[]){
+				LF_S("version", XOTPROXY_VERSION), LF_S("wolfssl", wolfSSL_lib_version()),
+				LF_U("outbound_groups", conf->n_outbound) }, 3,
+		          "xotproxy %s started: %zu outbound groups", XOTPROXY_VERSION, conf->n_outbound);
 	}
 	server_start(&srv);
+	metrics_http_start(srv.loop);
 	log_sink_start(srv.loop);             /* from here on logging never blocks */
 	logrl_start(srv.loop);
 	ev_run(srv.loop, 0);
 	logrl_stop();
-	log_info("stopped");
+	metrics_http_stop();
+	log_event(XP_LOG_INFO, "stop", NULL, 0, "stopped");
 	log_sink_stop();
 	rc = 0;
 out:
+	metrics_http_stop();
+	metrics_reset();
+	log_reset();
 	outbound_free(srv.outbound);
 	server_close_listeners(&srv);
 	ipcount_clear(&srv.per_ip);

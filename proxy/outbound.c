@@ -14,6 +14,7 @@
 #include "ep_tcp.h"
 #include "ep_udp.h"
 #include "log.h"
+#include "metrics.h"
 #include "policy.h"
 #include "pool.h"
 #include "relay.h"
@@ -150,6 +151,7 @@ closed(struct relay *r)
 		group_reap_udp(c->g);
 	} else {
 		c->g->n_tcp--;
+		metrics_conn_closed(MX_OUTBOUND);
 	}
 	free(c);
 	server_conn_gone_other(ob->srv);
@@ -203,10 +205,19 @@ tcp_accepted(void *ctx, int fd, const struct sockaddr *peer, socklen_t len)
 {
 	struct ob_group *g = ctx;
 	if (!allowed(g, peer) || g->n_tcp >= OB_MAX_CONNS) {
+		bool cap = g->n_tcp >= OB_MAX_CONNS;
+		if (cap)
+			metrics_limit_hit(MX_LIM_OUTBOUND_CONNS);
+		else
+			metrics_refusal(MX_OUTBOUND, "not in allow");
 		char text[NETADDR_TEXT_MAX];
 		netaddr_format(peer, text);
-		log_info("%s, local %s, connection refused (%s)", g->label, text,
-		         g->n_tcp >= OB_MAX_CONNS ? "connection limit" : "not in allow");
+		log_event(XP_LOG_INFO, "refusal", (struct log_field[]){
+				LF_S("direction", "outbound"), LF_S("group", g->name), LF_S("client", text),
+				LF_S("outcome", "connection refused"),
+				LF_S("reason", cap ? "connection limit" : "not in allow") }, 5,
+		          "%s, local %s, connection refused (%s)", g->label, text,
+		          cap ? "connection limit" : "not in allow");
 		close(fd);
 		return 0;
 	}
@@ -217,6 +228,7 @@ tcp_accepted(void *ctx, int fd, const struct sockaddr *peer, socklen_t len)
 		return -1;
 	}
 	g->n_tcp++;
+	metrics_conn_accepted(MX_OUTBOUND, fd);
 	ep_tcp_accepted(&c->cli.tcp, g->ob->srv->loop, fd, relay_on_event, &c->relay);
 	c->relay.cli = &c->cli.tcp;
 	relay_start(&c->relay, g->ob->srv->loop, ++g->ob->srv->next_conn_id, peer, len,
@@ -269,6 +281,8 @@ udp_query(struct ob_group *g, int fd, const uint8_t *msg, size_t len,
 		return;
 	}
 	if (g->n_udp >= OB_MAX_UDP || g->ob->stopping) {
+		if (!g->ob->stopping)
+			metrics_limit_hit(MX_LIM_OUTBOUND_UDP);
 		udp_answer_locally(fd, peer, plen, &q, DNS_RCODE_SERVFAIL, DNS_EDE_OTHER,
 		                   "transfer limit", false);
 		return;

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "tls_client.h"
 
 #define BACKOFF_MIN 1.0
@@ -54,6 +55,10 @@ pool_open_sessions(const struct pool *p)
 static void
 primary_failed(struct pool *p, struct primary *pr, const char *why)
 {
+	enum mx_upstream_fail kind = metrics_upstream_reason(why);
+	metrics_upstream_failed(MX_OUTBOUND, kind);
+	if (kind == MX_UP_TLS)
+		metrics_handshake_failed(MX_OUTBOUND, why);
 	double now = ev_now(p->loop);
 	if (now < pr->retry_at)
 		return;
@@ -215,6 +220,7 @@ session_handshake(struct endpoint *ep)
 			ev_timer_stop(p->loop, &s->timer);
 			primary_ok(pr);
 			bool resumed = wolfSSL_session_reused(s->tls.ssl);
+			metrics_handshake_ok(MX_OUTBOUND, resumed);
 			if (resumed)
 				p->resumed_handshakes++;
 			else
@@ -425,6 +431,7 @@ pool_take(struct pool *p, void (*on_event)(void *), void *owner, char *why, size
 	}
 	bool full = pr->n_sessions >= p->max_sessions;
 	if (full && p->n_waiting >= MAX_WAITING) {
+		metrics_limit_hit(MX_LIM_MAX_SESSIONS);
 		snprintf(why, len, "max-sessions (%u) reached toward primary %s, %u queries waiting",
 		         p->max_sessions, pr->text, p->n_waiting);
 		return NULL;

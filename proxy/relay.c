@@ -25,6 +25,7 @@
 
 #include "log.h"
 #include "logrl.h"
+#include "metrics.h"
 
 #define RELAY_MAGIC 0x72656c79u
 #define TLS_RECORD_MAX 16384        /* at most one TLS record per client write */
@@ -34,37 +35,104 @@ static void lone_finish(struct relay *r);
 
 /* ---- logging ---------------------------------------------------------- */
 
-static void
-log_xfr_at(struct relay *r, const struct inflight *f, const char *outcome, double end)
+static enum mx_dir
+dir_of(const struct relay *r)
 {
-	char type[16], zone[DNAME_TEXT_MAX];
-	enum log_level level = f->xfr.qtype == DNS_TYPE_SOA && strcmp(outcome, "ok") == 0
-	                       ? XP_LOG_DEBUG : XP_LOG_INFO;
-	if (level > log_threshold)
-		return;
-	dns_type_name(f->xfr.qtype, type);
+	return r->hooks->direction[0] == 'o' ? MX_OUTBOUND : MX_INBOUND;
+}
+
+/* The fields every event about this relay starts with: direction, conn,
+ * client address and port (split from peer_text, "addr#port"). */
+size_t
+relay_log_fields(const struct relay *r, struct log_field *f)
+{
+	const char *hash = strrchr(r->peer_text, '#');
+	size_t alen = hash != NULL ? (size_t)(hash - r->peer_text) : strlen(r->peer_text);
+	f[0] = LF_S("direction", r->hooks->direction);
+	f[1] = LF_U("conn", r->id);
+	f[2] = LF_SN("client", r->peer_text, alen);
+	f[3] = LF_U("client_port", hash != NULL ? strtoul(hash + 1, NULL, 10) : 0);
+	return 4;
+}
+
+/* The outcome as the text line has always put it. */
+static void
+outcome_text(const struct inflight *f, enum mx_outcome outcome, const char *detail, char *out,
+             size_t len)
+{
+	switch (outcome) {
+	case MX_OK:
+		if (detail != NULL)
+			snprintf(out, len, "ok (%s)", detail);
+		else
+			snprintf(out, len, "ok");
+		break;
+	case MX_ABORTED:
+		snprintf(out, len < 96 ? len : 96, "aborted (%s)", detail);
+		break;
+	case MX_ERROR:
+		snprintf(out, len, "error (%s from upstream)", dns_rcode_name(f->xfr.rcode));
+		break;
+	default:
+		snprintf(out, len, "failed (%s), SERVFAIL sent", detail);
+		break;
+	}
+}
+
+/* The end of one answer stream: its metrics, and its one summary line (an
+ * SOA answered normally only at debug). ok [(detail)], aborted (detail),
+ * error (RCODE from upstream), failed (detail), SERVFAIL sent. */
+static void
+xfr_end(struct relay *r, const struct inflight *f, enum mx_outcome outcome, const char *detail,
+        double end)
+{
 	uint8_t lower[DNAME_MAXLEN];
 	memcpy(lower, f->echo.qname, f->echo.qname_len);
 	dname_lower(lower, f->echo.qname_len);
+	metrics_transfer_end(dir_of(r), lower, f->echo.qname_len, f->xfr.qtype, outcome);
+	enum log_level level = f->xfr.qtype == DNS_TYPE_SOA && outcome == MX_OK && detail == NULL
+	                       ? XP_LOG_DEBUG : XP_LOG_INFO;
+	if (level > log_threshold)
+		return;
+	char type[16], zone[DNAME_TEXT_MAX], tsig[DNAME_TEXT_MAX], text[160];
+	dns_type_name(f->xfr.qtype, type);
 	dname_to_text(lower, zone);
-	xp_log(level, "conn %llu, remote %s, zone %s, %s, %s, %u messages, %llu bytes, %.3f s",
-	       (unsigned long long)r->id, r->peer_text, zone, type, outcome,
-	       f->xfr.messages, (unsigned long long)f->xfr.bytes, end - f->xfr.start);
-}
-
-static void
-log_xfr(struct relay *r, const struct inflight *f, const char *outcome)
-{
-	log_xfr_at(r, f, outcome, ev_now(r->loop));
+	outcome_text(f, outcome, detail, text, sizeof(text));
+	static const char *const outcomes[] = { "ok", "aborted", "error", "failed" };
+	const char *rcode = outcome == MX_FAILED ? "SERVFAIL"
+	                    : outcome != MX_ABORTED || f->xfr.messages > 0 ? dns_rcode_name(f->xfr.rcode)
+	                    : NULL;
+	struct log_field fl[16];
+	size_t n = relay_log_fields(r, fl);
+	if (f->echo.has_tsig && f->echo.tsig_len > 0) {
+		dname_to_text(f->echo.qname + f->echo.qname_len, tsig);
+		fl[n++] = LF_S("tsig_key", tsig);
+	}
+	fl[n++] = LF_S("zone", zone);
+	fl[n++] = LF_S("qtype", type);
+	if (f->xfr.soa_seen > 0)
+		fl[n++] = LF_U("serial", f->xfr.first_serial);
+	fl[n++] = LF_S("outcome", outcomes[outcome]);
+	fl[n++] = LF_S("detail", outcome == MX_ERROR ? NULL : detail);
+	fl[n++] = LF_S("rcode", rcode);
+	fl[n++] = LF_U("messages", f->xfr.messages);
+	fl[n++] = LF_U("bytes", f->xfr.bytes);
+	fl[n++] = LF_D("duration", end - f->xfr.start, 3);
+	log_event(level, "transfer", fl, n,
+	          "conn %llu, remote %s, zone %s, %s, %s, %u messages, %llu bytes, %.3f s",
+	          (unsigned long long)r->id, r->peer_text, zone, type, text,
+	          f->xfr.messages, (unsigned long long)f->xfr.bytes, end - f->xfr.start);
 }
 
 /* Refusal and handshake-failure lines are rate-limited per client address
  * (XOT-16): a client that retries forever must not flood the log. Lines
  * over the limit still appear at log-level debug. */
-static void log_limited(struct relay *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void log_limited(struct relay *r, const char *event, const struct log_field *f, size_t n,
+                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 static void
-log_limited(struct relay *r, const char *fmt, ...)
+log_limited(struct relay *r, const char *event, const struct log_field *f, size_t n,
+            const char *fmt, ...)
 {
 	if (log_threshold < XP_LOG_INFO)
 		return;
@@ -77,12 +145,25 @@ log_limited(struct relay *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	xp_log(level, "%s", line);
+	log_event(level, event, f, n, "%s", line);
+}
+
+/* A TLS handshake with the client failed (reason: the endpoint's error). */
+static void
+log_handshake_failed(struct relay *r, const char *reason)
+{
+	metrics_handshake_failed(dir_of(r), reason);
+	struct log_field fl[6];
+	size_t n = relay_log_fields(r, fl);
+	fl[n++] = LF_S("reason", reason);
+	log_limited(r, "handshake_failed", fl, n, "conn %llu, remote %s, TLS handshake failed (%s)",
+	            (unsigned long long)r->id, r->peer_text, reason);
 }
 
 static void
 log_refusal(struct relay *r, const struct dns_query *q, const char *what, const char *reason)
 {
+	metrics_refusal(dir_of(r), strcmp(what, "formerr") == 0 ? "formerr" : reason);
 	if (log_threshold < XP_LOG_INFO)
 		return;
 	char zone[DNAME_TEXT_MAX] = "-", type[16] = "-";
@@ -90,7 +171,13 @@ log_refusal(struct relay *r, const struct dns_query *q, const char *what, const 
 		dname_to_text(q->qname_lower, zone);
 		dns_type_name(q->qtype, type);
 	}
-	log_limited(r, "conn %llu, remote %s, zone %s, %s, %s (%s)",
+	struct log_field fl[10];
+	size_t n = relay_log_fields(r, fl);
+	fl[n++] = LF_S("zone", q->has_question ? zone : NULL);
+	fl[n++] = LF_S("qtype", q->has_question ? type : NULL);
+	fl[n++] = LF_S("outcome", what);
+	fl[n++] = LF_S("reason", reason);
+	log_limited(r, "refusal", fl, n, "conn %llu, remote %s, zone %s, %s, %s (%s)",
 	            (unsigned long long)r->id, r->peer_text, zone, type, what, reason);
 }
 
@@ -116,10 +203,8 @@ up_release(struct relay *r, bool broken)
 static void
 abort_inflight(struct relay *r, const char *reason)
 {
-	char outcome[96];
-	snprintf(outcome, sizeof(outcome), "aborted (%s)", reason);
 	for (unsigned i = 0; i < r->n_inflight; i++)
-		log_xfr(r, &r->inflight[i], outcome);
+		xfr_end(r, &r->inflight[i], MX_ABORTED, reason, ev_now(r->loop));
 	r->n_inflight = 0;
 	r->cur = NULL;
 }
@@ -183,7 +268,7 @@ lone_finish(struct relay *r)
 	if (!r->has_lone)
 		return;
 	r->has_lone = false;
-	log_xfr_at(r, &r->lone, "ok (lone SOA)", r->lone_end);
+	xfr_end(r, &r->lone, MX_OK, "lone SOA", r->lone_end);
 }
 
 /* A frame with the ID of the last lone-SOA IXFR answer: that SOA was the
@@ -238,16 +323,14 @@ on_frame_end(void *ctx, size_t frame_len, bool malformed)
 	if (f == NULL || !xfr_frame_end(&f->xfr, frame_len))
 		return;
 	if (f->xfr.rcode != 0) {
-		char outcome[48];
-		snprintf(outcome, sizeof(outcome), "error (%s from upstream)", dns_rcode_name(f->xfr.rcode));
-		log_xfr(r, f, outcome);
+		xfr_end(r, f, MX_ERROR, NULL, ev_now(r->loop));
 	} else if (f->xfr.lone_soa) {
 		lone_finish(r);
 		r->lone = *f;               /* logged once it is known to be over */
 		r->has_lone = true;
 		r->lone_end = ev_now(r->loop);
 	} else {
-		log_xfr(r, f, "ok");
+		xfr_end(r, f, MX_OK, NULL, ev_now(r->loop));
 	}
 	remove_inflight(r, f);
 }
@@ -320,9 +403,7 @@ upstream_failed(struct relay *r, const char *why)
 		assert(n > 0);
 		wr16(buf, (uint16_t)n);
 		ring_append(&r->u2c, buf, (size_t)n + 2);
-		char outcome[160];
-		snprintf(outcome, sizeof(outcome), "failed (%s), SERVFAIL sent", why);
-		log_xfr(r, f, outcome);
+		xfr_end(r, f, MX_FAILED, why, ev_now(r->loop));
 	}
 	r->n_inflight = 0;
 	if (r->in_fwd > 0) {                /* the allowed frame not yet sent */
@@ -337,7 +418,7 @@ upstream_failed(struct relay *r, const char *why)
 /* The upstream broke: answer SERVFAIL if nothing was relayed yet, else
  * abort the session (never a fabricated end of zone, AXFR-05). */
 static void
-up_broken(struct relay *r, const char *what)
+up_broken(struct relay *r, const char *what, int kind)
 {
 	char why[ENDPOINT_ERR_MAX + 32];
 	snprintf(why, sizeof(why), "%s %s", r->hooks->upstream_label, what);
@@ -347,6 +428,8 @@ up_broken(struct relay *r, const char *what)
 		up_release(r, true);
 		return;
 	}
+	if (kind >= 0)
+		metrics_upstream_failed(dir_of(r), (enum mx_upstream_fail)kind);
 	if (!upstream_failed(r, why))
 		relay_close(r, false, why);
 }
@@ -364,8 +447,12 @@ up_ensure(struct relay *r)
 	}
 	char why[ENDPOINT_ERR_MAX];
 	r->up_since = ev_now(r->loop);
-	if (r->hooks->upstream_open(r, why, sizeof(why)) < 0 && !upstream_failed(r, why))
-		relay_close(r, false, why);
+	if (r->hooks->upstream_open(r, why, sizeof(why)) < 0) {
+		if (dir_of(r) == MX_INBOUND)        /* outbound: the pool counts each primary */
+			metrics_upstream_failed(MX_INBOUND, metrics_upstream_reason(why));
+		if (!upstream_failed(r, why))
+			relay_close(r, false, why);
+	}
 	return true;
 }
 static bool
@@ -376,8 +463,8 @@ up_handshake(struct relay *r)
 	enum io_result res = endpoint_handshake(r->up);
 	if (res == IO_AGAIN)
 		return false;
-	if (res != IO_OK)
-		up_broken(r, r->up->err);
+	if (res != IO_OK)                   /* outbound: the pool counted each primary */
+		up_broken(r, r->up->err, dir_of(r) == MX_INBOUND ? MX_UP_CONNECT : -1);
 	return true;
 }
 
@@ -395,9 +482,10 @@ up_write(struct relay *r)
 	}
 	r->up_wr_len = 0;
 	if (res != IO_OK) {
-		up_broken(r, r->up->err);
+		up_broken(r, r->up->err, MX_UP_CLOSED);
 		return true;
 	}
+	metrics_bytes(dir_of(r), false, put);
 	r->in_sent += put;
 	if (r->in_sent == r->in_fwd) {
 		memmove(r->in, r->in + r->in_fwd, r->in_len - r->in_fwd);
@@ -446,9 +534,10 @@ up_read(struct relay *r)
 	if (res == IO_AGAIN)
 		return false;
 	if (res != IO_OK) {
-		up_broken(r, res == IO_EOF ? "closed" : r->up->err);
+		up_broken(r, res == IO_EOF ? "closed" : r->up->err, MX_UP_CLOSED);
 		return true;
 	}
+	metrics_bytes(dir_of(r), true, n);
 	r->up_since = ev_now(r->loop);      /* the upstream is answering */
 	size_t got = n;
 	for (int i = 0; i < cnt && got > 0; i++) {
@@ -528,6 +617,13 @@ handle_query(struct relay *r, const uint8_t *msg, size_t len)
 	f->echo.rd = q.rd;
 	f->echo.has_opt = q.has_opt;
 	f->echo.has_padding = q.has_padding;
+	f->echo.has_tsig = q.has_tsig;
+	f->echo.tsig_len = 0;
+	if (q.has_tsig && q.qname_len + q.tsig_key_len <= sizeof(f->echo.qname)) {
+		memcpy(f->echo.qname + q.qname_len, q.tsig_key, q.tsig_key_len);
+		f->echo.tsig_len = (uint8_t)q.tsig_key_len;
+	}
+	metrics_transfer_start(dir_of(r));
 	r->in_fwd = len + 2;
 	r->in_sent = 0;
 }
@@ -590,8 +686,7 @@ cli_handshake(struct relay *r)
 	if (res == IO_AGAIN)
 		return false;
 	if (res != IO_OK) {
-		log_limited(r, "conn %llu, remote %s, TLS handshake failed (%s)",
-		            (unsigned long long)r->id, r->peer_text, r->cli->err);
+		log_handshake_failed(r, r->cli->err);
 		relay_close(r, false, NULL);
 		return true;
 	}
@@ -844,10 +939,10 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	}
 	if (kind == DL_HANDSHAKE) {
-		log_limited(r, "conn %llu, remote %s, TLS handshake failed (timeout)",
-		            (unsigned long long)r->id, r->peer_text);
+		log_handshake_failed(r, "timeout");
 		relay_close(r, false, NULL);
 	} else if (kind == DL_UPSTREAM) {
+		metrics_upstream_failed(dir_of(r), MX_UP_TIMEOUT);
 		/* XoT error table, "backend fails before answering": SERVFAIL + EDE */
 		if (upstream_failed(r, "upstream timeout"))
 			relay_pump(r);

@@ -65,9 +65,11 @@ struct relay_hooks {
 struct inflight {
 	struct xfr xfr;
 	struct dns_query_echo {         /* what a locally made answer must echo */
-		uint8_t qname[DNAME_MAXLEN];
+		uint8_t qname[DNAME_MAXLEN];    /* then the TSIG key name, when both fit */
 		size_t qname_len;
 		bool rd, has_opt, has_padding;
+		bool has_tsig;              /* the query was signed */
+		uint8_t tsig_len;           /* key name after the qname; 0: did not fit */
 	} echo;
 };
 
@@ -133,5 +135,10 @@ void relay_stop(struct relay *r);
 void relay_kill(struct relay *r, bool notify, const char *why);
 
 static inline bool relay_handshaking(const struct relay *r) { return r->state == RELAY_HANDSHAKE; }
+
+struct log_field;
+/* The fields a structured log event about this relay starts with
+ * (direction, conn, client, client_port) into f[4]; returns 4. */
+size_t relay_log_fields(const struct relay *r, struct log_field *f);
 
 #endif

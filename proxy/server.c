@@ -11,6 +11,7 @@
 #include "inbound.h"
 #include "outbound.h"
 #include "log.h"
+#include "metrics.h"
 
 #define ACCEPT_BACKOFF 1.0     /* seconds to pause accepting after EMFILE/ENFILE */
 
@@ -242,6 +243,7 @@ admit(struct server *srv, const struct sockaddr *peer, struct sockaddr_storage *
 {
 	const struct conf *conf = srv->conf;
 	if (!conf_address_allowed(conf, peer)) {
+		metrics_limit_hit(MX_LIM_ACCEPT_ALLOW);
 		tally_refusal(srv, &srv->acl_refused, peer,
 		              "connection refused: address in no zone's allow list");
 		return false;
@@ -251,6 +253,7 @@ admit(struct server *srv, const struct sockaddr *peer, struct sockaddr_storage *
 		char what[96];
 		snprintf(what, sizeof(what), "connection refused: max-clients-per-ip (%u) reached",
 		         conf->max_clients_per_ip);
+		metrics_limit_hit(MX_LIM_PER_IP);
 		tally_refusal(srv, &srv->cap_refused, peer, what);
 		return false;
 	}
@@ -307,6 +310,7 @@ inbound_accepted(void *ctx, int fd, const struct sockaddr *peer, socklen_t len)
 		return -1;
 	}
 	if (srv->n_conns >= srv->conf->max_clients) {
+		metrics_limit_hit(MX_LIM_MAX_CLIENTS);
 		log_warning("max-clients (%u) reached; pausing accepts", srv->conf->max_clients);
 		accept_enable(srv, false);
 	}
