@@ -8,8 +8,10 @@
 
 #include "dnsmsg.h"
 
+#define UDP_PAYLOAD 1232                /* the size our OPT advertises (DNS flag day 2020) */
+
 size_t
-ep_udp_truncate(const uint8_t *msg, size_t len, uint8_t *out, size_t cap)
+ep_udp_truncate(const uint8_t *msg, size_t len, bool edns, uint8_t *out, size_t cap)
 {
 	if (len < DNS_HDR_LEN || rd16(msg + 4) != 1)
 		return 0;
@@ -22,6 +24,14 @@ ep_udp_truncate(const uint8_t *msg, size_t len, uint8_t *out, size_t cap)
 	memcpy(out, msg, pos);
 	out[2] |= 0x02;                         /* TC */
 	memset(out + 6, 0, 6);                  /* no answer, authority, additional */
+	if (edns && pos + 11 <= cap) {
+		/* RFC 6891 §7: an OPT in the answer to a query that had one */
+		static const uint8_t opt[11] = { 0, 0, 41, UDP_PAYLOAD >> 8, UDP_PAYLOAD & 0xff,
+		                                 0, 0, 0, 0, 0, 0 };
+		memcpy(out + pos, opt, sizeof(opt));
+		pos += sizeof(opt);
+		out[11] = 1;                        /* ARCOUNT */
+	}
 	return pos;
 }
 
@@ -60,7 +70,7 @@ send_answer(struct ep_udp *u)
 	size_t len = u->answer_len - 2;
 	uint8_t tc[512];
 	if (len > u->max_size) {
-		len = ep_udp_truncate(msg, len, tc, sizeof(tc));
+		len = ep_udp_truncate(msg, len, u->edns, tc, sizeof(tc));
 		msg = tc;
 	}
 	if (len > 0)
@@ -121,7 +131,8 @@ static const struct endpoint_ops ep_udp_ops = {
 
 int
 ep_udp_init(struct ep_udp *u, int sock, const struct sockaddr *peer, socklen_t peer_len,
-            const uint8_t *msg, size_t len, size_t max_size, void (*on_event)(void *), void *owner)
+            const uint8_t *msg, size_t len, size_t max_size, bool edns,
+            void (*on_event)(void *), void *owner)
 {
 	memset(u, 0, sizeof(*u));
 	/* no loop: the endpoint never watches the shared socket */
@@ -130,6 +141,7 @@ ep_udp_init(struct ep_udp *u, int sock, const struct sockaddr *peer, socklen_t p
 	memcpy(&u->peer, peer, peer_len < sizeof(u->peer) ? peer_len : sizeof(u->peer));
 	u->peer_len = peer_len;
 	u->max_size = max_size;
+	u->edns = edns;
 	u->query = malloc(len + 2);
 	if (u->query == NULL)
 		return -1;

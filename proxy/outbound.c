@@ -289,7 +289,7 @@ udp_query(struct ob_group *g, int fd, const uint8_t *msg, size_t len,
 	}
 	struct ob_conn *c = conn_new(g);
 	size_t max = q.has_opt && q.edns_udp_size > 512 ? q.edns_udp_size : 512;
-	if (c == NULL || ep_udp_init(&c->cli.udp, fd, peer, plen, msg, len, max, relay_on_event,
+	if (c == NULL || ep_udp_init(&c->cli.udp, fd, peer, plen, msg, len, max, q.has_opt, relay_on_event,
 	                             &c->relay) < 0) {
 		if (c != NULL) {
 			c->udp = true;

@@ -176,17 +176,22 @@ session_connect(struct pool_session *s, size_t idx)
 /* Connects to the first usable primary from index `from` on, marking
  * those that fail at once. Returns 0, or -1 with the reason in ep.err. */
 static int
-connect_from(struct pool_session *s, size_t from)
+connect_from(struct pool_session *s, size_t from, const char *why)
 {
 	struct pool *p = s->pool;
-	char last[ENDPOINT_ERR_MAX] = "all backing off";
+	char last[ENDPOINT_ERR_MAX];
+	snprintf(last, sizeof(last), "%s", why);
 	for (long i = pick_primary(p, from); i >= 0; i = pick_primary(p, (size_t)i + 1)) {
 		if (session_connect(s, (size_t)i) == 0)
 			return 0;
 		snprintf(last, sizeof(last), "%s", s->tls.ep.err);
 		primary_failed(p, &p->primaries[i], last);
 	}
-	snprintf(s->tls.ep.err, sizeof(s->tls.ep.err), "no primary reachable (last: %.200s)", last);
+	/* the details went to the primary's warning line; the query's own line
+	 * says only what kind of failure it was */
+	const char *kind = strstr(last, "certificate") != NULL || strstr(last, "verif") != NULL
+	                   ? "the primary failed authentication" : last;
+	snprintf(s->tls.ep.err, sizeof(s->tls.ep.err), "unreachable (last: %.200s)", kind);
 	return -1;
 }
 
@@ -234,7 +239,8 @@ session_handshake(struct endpoint *ep)
 		primary_failed(p, pr, why);
 		ep_tls_client_ops.close(ep, false);
 		pr->n_sessions--;
-		if (connect_from(s, s->idx + 1) < 0)
+		ev_timer_stop(p->loop, &s->timer);
+		if (connect_from(s, s->idx + 1, why) < 0)
 			return IO_ERR;
 	}
 }
@@ -373,7 +379,7 @@ wake_waiters(struct ev_loop *loop, ev_timer *t, int revents)
 		w->waiting = false;
 		if (pr != NULL && pr->idle != NULL) {
 			adopt_idle(w, pr, (size_t)i);
-		} else if (pr == NULL || connect_from(w, (size_t)i) < 0) {
+		} else if (pr == NULL || connect_from(w, (size_t)i, "all backing off") < 0) {
 			w->failed = true;
 			w->tls.ep.fd = WAIT_FD;
 		}
@@ -450,7 +456,7 @@ pool_take(struct pool *p, void (*on_event)(void *), void *owner, char *why, size
 	s->tls.ep.fd = -1;
 	if (full)
 		return enqueue(s);                  /* served when a session frees up */
-	if (connect_from(s, (size_t)i) < 0) {
+	if (connect_from(s, (size_t)i, "all backing off") < 0) {
 		snprintf(why, len, "%s", s->tls.ep.err);
 		session_free(s);
 		return NULL;

@@ -188,13 +188,14 @@ log_refusal(struct relay *r, const struct dns_query *q, const char *what, const 
 static void
 up_release(struct relay *r, bool broken)
 {
-	if (!endpoint_open(r->up))
+	if (!r->up_held)
 		return;
 	lone_finish(r);
 	bool clean = !broken && r->up->established && r->n_inflight == 0 && r->in_fwd == 0 &&
 	             r->up_wr_len == 0 && respscan_at_boundary(&r->scan);
 	r->hooks->upstream_release(r, clean);
 	assert(!endpoint_open(r->up));
+	r->up_held = false;
 	r->up_wr_len = 0;
 	r->cur = NULL;
 	respscan_init(&r->scan, r->scan.ops, r);
@@ -439,7 +440,7 @@ up_broken(struct relay *r, const char *what, int kind)
 static bool
 up_ensure(struct relay *r)
 {
-	if (r->in_fwd == 0 || endpoint_open(r->up))
+	if (r->in_fwd == 0 || r->up_held)
 		return false;
 	if (ensure_ring(r) < 0) {
 		relay_close(r, false, "out of memory");
@@ -452,7 +453,9 @@ up_ensure(struct relay *r)
 			metrics_upstream_failed(MX_INBOUND, metrics_upstream_reason(why));
 		if (!upstream_failed(r, why))
 			relay_close(r, false, why);
+		return true;
 	}
+	r->up_held = true;
 	return true;
 }
 static bool

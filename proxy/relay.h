@@ -88,6 +88,8 @@ struct relay {
 
 	struct endpoint *cli;           /* owned by the direction object */
 	struct endpoint *up;            /* idem; fd -1 when there is none */
+	bool up_held;                   /* upstream_open succeeded and it is not released yet
+	                                 * (its endpoint may already be closed by a failure) */
 	size_t cli_wr_len;              /* length of the pending client write */
 	size_t up_wr_len;
 

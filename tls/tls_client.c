@@ -338,7 +338,16 @@ leaf_verdict(WOLFSSL *ssl, const struct auth *a, struct vcall *vc, WOLFSSL_X509 
 	}
 	bool pin_ok = tls_x509_spki_pin(x, raw, pin) == 0 && (a->n_pins == 0 || pin_check(a, raw));
 	if (!pin_ok) {
-		text_add(&t, "pin sha256:%s not among the %zu configured; ", pin, a->n_pins);
+		text_add(&t, "pin sha256:%s not among the configured [", pin);
+		for (size_t i = 0; i < a->n_pins; i++) {
+			char want[64];
+			word32 n = sizeof(want);
+			if (Base64_Encode_NoNl(a->pins[i], TLS_PIN_LEN, (byte *)want, &n) != 0 || n >= sizeof(want))
+				n = 0;
+			want[n] = '\0';
+			text_add(&t, "%ssha256:%s", i > 0 ? ", " : "", want);
+		}
+		text_add(&t, "]; ");
 		ok = false;
 	}
 	if (ok) {
