@@ -4,7 +4,7 @@
 set -eu
 PKGS="build-essential pkg-config libwolfssl-dev libev-dev libinih-dev libcunit1-dev
       bind9 bind9-utils bind9-dnsutils knot-dnsutils nsd openssl clang valgrind iproute2 python3 dpkg-dev
-      prometheus jq curl"
+      prometheus jq curl knot pdns-server pdns-backend-bind mandoc systemd"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
