@@ -96,7 +96,7 @@ ep_tcp_nodelay(int fd)
 
 int
 ep_tcp_connect(struct endpoint *ep, struct ev_loop *loop, const struct netaddr *to,
-               void (*on_event)(void *), void *owner)
+               const struct netaddr *source, void (*on_event)(void *), void *owner)
 {
 	int fd = socket(to->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	endpoint_init(ep, &ep_tcp_ops, loop, fd, on_event, owner);
@@ -105,6 +105,12 @@ ep_tcp_connect(struct endpoint *ep, struct ev_loop *loop, const struct netaddr *
 		return -1;
 	}
 	ep_tcp_nodelay(fd);
+	if (source != NULL && bind(fd, (const struct sockaddr *)&source->ss, source->len) < 0) {
+		snprintf(ep->err, sizeof(ep->err), "bind to the source address: %s", strerror(errno));
+		close(fd);
+		ep->fd = -1;
+		return -1;
+	}
 	if (connect(fd, (const struct sockaddr *)&to->ss, to->len) == 0)
 		return 0;
 	if (errno == EINPROGRESS) {

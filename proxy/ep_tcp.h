@@ -7,10 +7,11 @@
 
 extern const struct endpoint_ops ep_tcp_ops;
 
-/* Starts a non-blocking connect to `to`; the handshake step completes it.
- * Returns 0, or -1 with the reason in ep->err (ep->fd is then -1). */
+/* Starts a non-blocking connect to `to`, from `source` when not NULL (its
+ * port 0: any); the handshake step completes it. Returns 0, or -1 with the
+ * reason in ep->err (ep->fd is then -1). */
 int ep_tcp_connect(struct endpoint *ep, struct ev_loop *loop, const struct netaddr *to,
-                   void (*on_event)(void *), void *owner);
+                   const struct netaddr *source, void (*on_event)(void *), void *owner);
 
 /* Wraps an accepted socket; it is established at once. */
 void ep_tcp_accepted(struct endpoint *ep, struct ev_loop *loop, int fd,

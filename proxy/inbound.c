@@ -107,7 +107,7 @@ client_ready(struct relay *r)
 }
 
 static struct verdict
-judge(struct relay *r, const struct dns_query *q)
+judge(struct relay *r, const struct dns_query *q, const uint8_t *msg, size_t len)
 {
 	struct inbound_conn *c = of(r);
 	return policy_check(c->srv->conf, q, (const struct sockaddr *)&r->peer);
@@ -117,7 +117,7 @@ static int
 upstream_open(struct relay *r, char *why, size_t len)
 {
 	struct inbound_conn *c = of(r);
-	if (ep_tcp_connect(&c->up, r->loop, &c->srv->conf->backend, relay_on_event, r) < 0) {
+	if (ep_tcp_connect(&c->up, r->loop, &c->srv->conf->backend, NULL, relay_on_event, r) < 0) {
 		snprintf(why, len, "backend %s", c->up.err);
 		return -1;
 	}

@@ -89,7 +89,7 @@ client_ready(struct relay *r)
 
 /* Only SOA, AXFR and IXFR go to the primary; AXFR over UDP gets TC. */
 static struct verdict
-judge(struct relay *r, const struct dns_query *q)
+judge(struct relay *r, const struct dns_query *q, const uint8_t *msg, size_t len)
 {
 	return policy_filter(q);
 }

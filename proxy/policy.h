@@ -15,6 +15,9 @@ struct verdict {
 	int ede;                  /* DNS_EDE_* or DNS_EDE_NONE */
 	const char *reason;       /* for the log: "acl", "unknown zone", ... */
 	const struct conf_zone *zone;
+	const struct conf_acl *acl;   /* inbound: the ACL that admitted it */
+	void *token;              /* the direction's, back in relay_hooks.xfr_done */
+	bool sign;                /* answer locally with a TSIG (relay_hooks.sign_answer) */
 };
 
 /* The query-type filter both directions apply: EDNS version 0, opcode

@@ -197,15 +197,28 @@ up_release(struct relay *r, bool broken)
 	assert(!endpoint_open(r->up));
 	r->up_held = false;
 	r->up_wr_len = 0;
+	r->up_pre = NULL;
+	r->up_pre_len = r->up_pre_sent = 0;
 	r->cur = NULL;
 	respscan_init(&r->scan, r->scan.ops, r);
+}
+
+/* A forwarded query leaves the table: its token goes back to the direction. */
+static void
+inflight_done(struct relay *r, struct inflight *f)
+{
+	if (f->token != NULL && r->hooks->xfr_done != NULL)
+		r->hooks->xfr_done(r, f->token);
+	f->token = NULL;
 }
 
 static void
 abort_inflight(struct relay *r, const char *reason)
 {
-	for (unsigned i = 0; i < r->n_inflight; i++)
+	for (unsigned i = 0; i < r->n_inflight; i++) {
 		xfr_end(r, &r->inflight[i], MX_ABORTED, reason, ev_now(r->loop));
+		inflight_done(r, &r->inflight[i]);
+	}
 	r->n_inflight = 0;
 	r->cur = NULL;
 }
@@ -254,6 +267,7 @@ find_inflight(const struct relay *r, uint16_t id)
 static void
 remove_inflight(struct relay *r, struct inflight *f)
 {
+	inflight_done(r, f);
 	unsigned i = (unsigned)(f - r->inflight);
 	assert(i < r->n_inflight);
 	r->n_inflight--;
@@ -328,6 +342,7 @@ on_frame_end(void *ctx, size_t frame_len, bool malformed)
 	} else if (f->xfr.lone_soa) {
 		lone_finish(r);
 		r->lone = *f;               /* logged once it is known to be over */
+		r->lone.token = NULL;       /* released below with f */
 		r->has_lone = true;
 		r->lone_end = ev_now(r->loop);
 	} else {
@@ -348,16 +363,32 @@ ensure_ring(struct relay *r)
 	return ring_init(&r->u2c, RELAY_RING_SIZE);
 }
 
+/* Builds a local answer (no length prefix) into buf; signed with a TSIG
+ * by the direction when asked. Returns its length. */
+static size_t
+build_answer(struct relay *r, const struct dns_query *q, enum dns_rcode rcode, int ede,
+             const char *text, bool sign, void *token, uint8_t *buf, size_t cap)
+{
+	int n = dnsmsg_build_error(q, rcode, ede, text, buf, cap);
+	assert(n > 0);
+	if (sign && r->hooks->sign_answer != NULL) {
+		int m = r->hooks->sign_answer(r, token, buf, (size_t)n, cap);
+		if (m > 0)
+			n = m;
+	}
+	return (size_t)n;
+}
+
 /* Builds a framed local answer into `local`. */
 static void
 queue_answer(struct relay *r, const struct dns_query *q, enum dns_rcode rcode, int ede,
-             const char *text)
+             const char *text, bool sign, void *token)
 {
 	assert(r->local_len == 0);
-	int n = dnsmsg_build_error(q, rcode, ede, text, r->local + 2, sizeof(r->local) - 2);
-	assert(n > 0);
+	size_t n = build_answer(r, q, rcode, ede, text, sign, token, r->local + 2,
+	                        sizeof(r->local) - 2);
 	wr16(r->local, (uint16_t)n);
-	r->local_len = (size_t)n + 2;
+	r->local_len = n + 2;
 }
 
 /* Moves the local answer into the output ring at an answer frame boundary. */
@@ -399,12 +430,13 @@ upstream_failed(struct relay *r, const char *why)
 		                       .has_padding = f->echo.has_padding };
 		memcpy(q.qname, f->echo.qname, f->echo.qname_len);
 		uint8_t buf[RELAY_LOCAL_SIZE];
-		int n = dnsmsg_build_error(&q, DNS_RCODE_SERVFAIL, r->hooks->upstream_fail_ede,
-		                           r->hooks->upstream_fail_text, buf + 2, sizeof(buf) - 2);
-		assert(n > 0);
+		size_t n = build_answer(r, &q, DNS_RCODE_SERVFAIL, r->hooks->upstream_fail_ede,
+		                        r->hooks->upstream_fail_text, f->echo.sign, f->token, buf + 2,
+		                        sizeof(buf) - 2);
 		wr16(buf, (uint16_t)n);
-		ring_append(&r->u2c, buf, (size_t)n + 2);
+		ring_append(&r->u2c, buf, n + 2);
 		xfr_end(r, f, MX_FAILED, why, ev_now(r->loop));
+		inflight_done(r, f);
 	}
 	r->n_inflight = 0;
 	if (r->in_fwd > 0) {                /* the allowed frame not yet sent */
@@ -471,12 +503,34 @@ up_handshake(struct relay *r)
 	return true;
 }
 
+/* Sends the direction's preamble (a PROXY v2 header) before any query on a
+ * new upstream connection. */
+static bool
+up_write_preamble(struct relay *r)
+{
+	size_t len = r->up_wr_len != 0 ? r->up_wr_len : r->up_pre_len - r->up_pre_sent, put = 0;
+	enum io_result res = r->up->ops->write(r->up, r->up_pre + r->up_pre_sent, len, &put);
+	if (res == IO_AGAIN) {
+		r->up_wr_len = len;
+		return false;
+	}
+	r->up_wr_len = 0;
+	if (res != IO_OK) {
+		up_broken(r, r->up->err, MX_UP_CLOSED);
+		return true;
+	}
+	r->up_pre_sent += put;
+	return true;
+}
+
 /* Sends the allowed query frame at the head of `in` upstream. */
 static bool
 up_write(struct relay *r)
 {
 	if (r->in_fwd == 0 || !endpoint_open(r->up) || !r->up->established || r->up->wr_blk)
 		return false;
+	if (r->up_pre_sent < r->up_pre_len)
+		return up_write_preamble(r);
 	size_t len = r->up_wr_len != 0 ? r->up_wr_len : r->in_fwd - r->in_sent, put = 0;
 	enum io_result res = r->up->ops->write(r->up, r->in + r->in_sent, len, &put);
 	if (res == IO_AGAIN) {
@@ -601,14 +655,19 @@ handle_query(struct relay *r, const uint8_t *msg, size_t len)
 	if (res == DNS_PARSE_FORMERR) {
 		log_refusal(r, &q, "formerr", why);
 		q.has_opt = false;                  /* OPT may be the defect itself */
-		queue_answer(r, &q, DNS_RCODE_FORMERR, DNS_EDE_NONE, NULL);
+		queue_answer(r, &q, DNS_RCODE_FORMERR, DNS_EDE_NONE, NULL, false, NULL);
 		return;
 	}
-	struct verdict v = apply_caps(r, &q, r->hooks->judge(r, &q));
+	struct verdict v = r->hooks->judge(r, &q, msg, len);
+	struct verdict c = apply_caps(r, &q, v);
+	if (!c.forward && v.forward && v.token != NULL && r->hooks->xfr_done != NULL)
+		r->hooks->xfr_done(r, v.token);     /* admitted, then over a session cap */
+	v = c;
 	if (!v.forward) {
 		log_refusal(r, &q, v.rcode == DNS_RCODE_REFUSED ? "refused" : dns_rcode_name(v.rcode),
 		            v.reason);
-		queue_answer(r, &q, v.rcode, v.ede, v.rcode == DNS_RCODE_SERVFAIL ? v.reason : NULL);
+		queue_answer(r, &q, v.rcode, v.ede, v.rcode == DNS_RCODE_SERVFAIL ? v.reason : NULL,
+		             v.sign, v.token);
 		return;
 	}
 	if (r->n_inflight == 0)
@@ -621,6 +680,8 @@ handle_query(struct relay *r, const uint8_t *msg, size_t len)
 	f->echo.has_opt = q.has_opt;
 	f->echo.has_padding = q.has_padding;
 	f->echo.has_tsig = q.has_tsig;
+	f->echo.sign = v.sign;
+	f->token = v.token;
 	f->echo.tsig_len = 0;
 	if (q.has_tsig && q.qname_len + q.tsig_key_len <= sizeof(f->echo.qname)) {
 		memcpy(f->echo.qname + q.qname_len, q.tsig_key, q.tsig_key_len);
@@ -642,7 +703,7 @@ skip_oversized(struct relay *r, size_t flen)
 	dnsmsg_parse_query(r->in + 2, r->in_len - 2, &q, &why);
 	q.has_opt = false;
 	log_refusal(r, &q, "formerr", "query frame over 4094 octets");
-	queue_answer(r, &q, DNS_RCODE_FORMERR, DNS_EDE_NONE, NULL);
+	queue_answer(r, &q, DNS_RCODE_FORMERR, DNS_EDE_NONE, NULL, false, NULL);
 	r->in_skip = flen + 2 - r->in_len;
 	r->in_len = 0;
 }

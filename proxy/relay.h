@@ -44,7 +44,16 @@ struct relay_hooks {
 	 * (the hook logs why). */
 	bool (*client_ready)(struct relay *r);
 	/* The verdict on one parsed query, under the configuration in force. */
-	struct verdict (*judge)(struct relay *r, const struct dns_query *q);
+	struct verdict (*judge)(struct relay *r, const struct dns_query *q, const uint8_t *msg,
+	                        size_t len);
+	/* Optional. The answer to a forwarded query has ended (whatever way):
+	 * the verdict's token comes back. */
+	void (*xfr_done)(struct relay *r, void *token);
+	/* Optional. Appends a TSIG to a local answer (msg, len octets in a buffer
+	 * of cap) for a query whose verdict said sign; token as in the verdict,
+	 * or the inflight's for answers made later. Returns the new length, or
+	 * -1 (the answer then goes unsigned). */
+	int (*sign_answer)(struct relay *r, void *token, uint8_t *msg, size_t len, size_t cap);
 	/* Opens the upstream endpoint into r->up (connecting or established).
 	 * Returns 0, or -1 with a reason in why. */
 	int (*upstream_open)(struct relay *r, char *why, size_t len);
@@ -70,7 +79,9 @@ struct inflight {
 		bool rd, has_opt, has_padding;
 		bool has_tsig;              /* the query was signed */
 		uint8_t tsig_len;           /* key name after the qname; 0: did not fit */
+		bool sign;                  /* local answers to it carry a TSIG */
 	} echo;
+	void *token;                    /* the verdict's, for hooks->xfr_done */
 };
 
 enum relay_state { RELAY_HANDSHAKE, RELAY_OPEN, RELAY_CLOSED };
@@ -92,6 +103,10 @@ struct relay {
 	                                 * (its endpoint may already be closed by a failure) */
 	size_t cli_wr_len;              /* length of the pending client write */
 	size_t up_wr_len;
+	/* octets the direction wants sent on a new upstream before any query
+	 * (a PROXY v2 header); owned by the direction, set in upstream_open */
+	const uint8_t *up_pre;
+	size_t up_pre_len, up_pre_sent;
 
 	/* queries from the client (RELAY_IN_SIZE octets, allocated while query
 	 * bytes are buffered); the first in_fwd octets are a frame already

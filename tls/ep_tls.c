@@ -138,7 +138,7 @@ ep_tls_client_init(struct ep_tls *t, struct ev_loop *loop, WOLFSSL_CTX *ctx,
                    const struct netaddr *to, WOLFSSL_SESSION *resume,
                    void (*on_event)(void *), void *owner)
 {
-	if (ep_tcp_connect(&t->ep, loop, to, on_event, owner) < 0)
+	if (ep_tcp_connect(&t->ep, loop, to, NULL, on_event, owner) < 0)
 		return -1;
 	t->ep.ops = &ep_tls_client_ops;
 	t->client = true;
