@@ -12,8 +12,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "dname.h"
 #include "dnsmsg.h"
+#include "log.h"
 #include "metrics.h"
 #include "unit.h"
 
@@ -260,6 +262,59 @@ test_exposition_format(void)
 	metrics_reset();
 }
 
+/* The four [global] keys: defaults, values, errors with their line, -t output. */
+static void
+test_conf_keys(void)
+{
+	char err[CONF_ERR_MAX];
+	struct conf *c = conf_parse_string("[inbound]\ncert = a\nkey = b\n", "t.ini", err);
+	CU_ASSERT_FATAL(c != NULL);
+	CU_ASSERT_EQUAL(c->log_format, LOG_FORMAT_TEXT);
+	CU_ASSERT_EQUAL(c->log_target, LOG_TARGET_STDERR);
+	CU_ASSERT_FALSE(c->has_metrics);
+	CU_ASSERT_EQUAL(c->metrics_max_zones, 1000);
+	conf_free(c);
+	c = conf_parse_string("[global]\nlog-format = json\nlog-target = syslog\nmetrics = 127.0.0.1\n"
+	                      "metrics-max-zones = 5\n[inbound]\ncert = a\nkey = b\n", "t.ini", err);
+	CU_ASSERT_FATAL(c != NULL);
+	CU_ASSERT_EQUAL(c->log_format, LOG_FORMAT_JSON);
+	CU_ASSERT_EQUAL(c->log_target, LOG_TARGET_SYSLOG);
+	CU_ASSERT_TRUE(c->has_metrics);
+	char text[NETADDR_TEXT_MAX];
+	netaddr_format_hostport((const struct sockaddr *)&c->metrics.ss, text);
+	CU_ASSERT_STRING_EQUAL(text, "127.0.0.1:9853");            /* the default port */
+	CU_ASSERT_EQUAL(c->metrics_max_zones, 5);
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	conf_print(c, f);
+	fclose(f);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "log-format = json\nlog-target = syslog\n"
+	                                   "metrics = 127.0.0.1:9853\nmetrics-max-zones = 5\n"));
+	struct conf *again = conf_parse_string(out, "print", err);   /* -t output reads back */
+	CU_ASSERT_PTR_NOT_NULL(again);
+	conf_free(again);
+	free(out);
+	conf_free(c);
+	static const struct { const char *text, *want; } bad[] = {
+		{ "[global]\nlog-format = JSON\n", "t.ini:2: log-format: \"JSON\" is not one of text, json" },
+		{ "[global]\nlog-target = file\n", "t.ini:2: log-target: \"file\" is not one of stderr, syslog" },
+		{ "[global]\nmetrics = localhost:9853\n", "t.ini:2: metrics: \"localhost:9853\" is not an address" },
+		{ "[global]\nmetrics-max-zones = 0\n", "t.ini:2: metrics-max-zones: \"0\" is not an integer in 1..100000" },
+		{ "[global]\nmetrics = 127.0.0.1\nmetrics = ::1\n", "t.ini:3: duplicate key metrics" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char t[256];
+		snprintf(t, sizeof(t), "%s[inbound]\ncert = a\nkey = b\n", bad[i].text);
+		c = conf_parse_string(t, "t.ini", err);
+		CU_ASSERT_PTR_NULL(c);
+		CU_ASSERT_EQUAL(strncmp(err, bad[i].want, strlen(bad[i].want)), 0);
+		if (c == NULL && strncmp(err, bad[i].want, strlen(bad[i].want)) != 0)
+			fprintf(stderr, "got: %s\n", err);
+		conf_free(c);
+	}
+}
+
 int
 test_metrics_register(void)
 {
@@ -270,5 +325,6 @@ test_metrics_register(void)
 	TEST(test_counters);
 	TEST(test_reason_classes);
 	TEST(test_exposition_format);
+	TEST(test_conf_keys);
 	return 0;
 }
