@@ -66,8 +66,11 @@ primary_failed(struct pool *p, struct primary *pr, const char *why)
 	if (pr->backoff > BACKOFF_MAX)
 		pr->backoff = BACKOFF_MAX;
 	pr->retry_at = now + pr->backoff;
-	log_warning("%s, primary %s, %s; not tried again for %.0f s", p->label, pr->text, why,
-	            pr->backoff);
+	log_event(XP_LOG_WARNING, "primary_failed", (struct log_field[]){
+			LF_S("direction", "outbound"), LF_S("group", p->label), LF_S("primary", pr->text),
+			LF_S("reason", why), LF_U("retry_in", (uint64_t)pr->backoff) }, 5,
+	          "%s, primary %s, %s; not tried again for %.0f s", p->label, pr->text, why,
+	          pr->backoff);
 }
 
 static void
