@@ -103,7 +103,8 @@ fuzz: check-deps
 	@mkdir -p build/fuzz tests/fuzz/artifacts
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  clang $(FUZZ_FLAGS) $(CPPFLAGS) $(WOLF_CFLAGS) -o build/fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c \
-	    proxy/dnsmsg.c proxy/dname.c proxy/respscan.c proxy/netaddr.c proxy/log.c proxy/jsonw.c conf/conf.c $(DEP_LIBS); \
+	    proxy/dnsmsg.c proxy/dname.c proxy/respscan.c proxy/netaddr.c proxy/log.c proxy/jsonw.c \
+	    $(wildcard conf/*.c) proxy/tsig.c $(WOLF_LIBS) $(DEP_LIBS); \
 	  cp -r tests/fuzz/corpus/$$t build/fuzz/corpus-$$t 2>/dev/null || mkdir -p build/fuzz/corpus-$$t; \
 	  echo "fuzz_$$t: $(FUZZ_SECONDS) s"; \
 	  build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \

@@ -13,11 +13,16 @@
  * Keys belong to a section kind: the table below is looked up by (section,
  * name), so [inbound] idle-timeout and [outbound] idle-timeout are different
  * keys. A repeatable section ([zone ...], [outbound ...]) forgets the key
- * lines of its kind when it opens, so duplicates are caught per section. */
+ * lines of its kind when it opens, so duplicates are caught per section.
+ *
+ * [key] and [acl] sections live in conf_acl.c; [zone] sections, the
+ * zones-file and the zone hash in conf_zone.c; this file has the reader,
+ * the other sections, load and print. */
 #include "conf.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -27,37 +32,16 @@
 
 #include <ini.h>
 
+#include "conf_int.h"
 #include "log.h"
 
-#define CONF_MAX_ZONES 10000
 #define CONF_MAX_FILE (1024 * 1024)
-#define QUOTE_MAX 80                    /* quoted value in messages */
-#define TOKEN_MAX 128                   /* one listen/allow entry */
 
 #define DEFAULT_LISTEN_PORT 853         /* XOT-03 */
 #define DEFAULT_BACKEND_PORT 53
 #define DEFAULT_OUT_LISTEN_PORT 53      /* [outbound] listen: plain DNS for the secondary */
 #define DEFAULT_PRIMARY_PORT 853        /* [outbound] primary: XoT */
 #define DEFAULT_METRICS_PORT 9853       /* [global] metrics */
-
-enum section { SEC_NONE, SEC_GLOBAL, SEC_INBOUND, SEC_ZONE, SEC_OUTBOUND };
-
-enum key_id {
-	/* [global] */
-	K_LOG_LEVEL, K_USER, K_SHUTDOWN_TIMEOUT, K_LOG_FORMAT, K_LOG_TARGET, K_METRICS,
-	K_METRICS_MAX_ZONES,
-	/* [inbound] */
-	K_LISTEN, K_CERT, K_KEY, K_BACKEND,
-	K_HANDSHAKE_TIMEOUT, K_IDLE_TIMEOUT, K_TRANSFER_TIMEOUT, K_MAX_CLIENTS, K_MAX_CLIENTS_PER_IP,
-	K_BACKEND_TIMEOUT, K_IPV6_PREFIX, K_MAX_HANDSHAKES,
-	/* [zone NAME] */
-	K_ZONE_ALLOW,
-	/* [outbound NAME] */
-	K_OUT_LISTEN, K_OUT_ALLOW, K_OUT_PRIMARY, K_OUT_AUTH_NAME, K_OUT_CA, K_OUT_PIN,
-	K_OUT_CLIENT_CERT, K_OUT_CLIENT_KEY, K_OUT_CONNECT_TIMEOUT, K_OUT_IDLE_TIMEOUT,
-	K_OUT_MAX_SESSIONS,
-	K_COUNT
-};
 
 struct key_def {
 	enum section sec;
@@ -85,7 +69,22 @@ static const struct key_def keys[K_COUNT] = {
 	[K_LOG_TARGET] = { SEC_GLOBAL, "log-target", 0, 0 },
 	[K_METRICS] = { SEC_GLOBAL, "metrics", 0, 0 },
 	[K_METRICS_MAX_ZONES] = { SEC_GLOBAL, "metrics-max-zones", 1, 100000 },
+	[K_CLIENT_CA] = { SEC_INBOUND, "client-ca", 0, 0 },
+	[K_MAX_TRANSFERS] = { SEC_INBOUND, "max-transfers", 0, 1000000 },
+	[K_MAX_TRANSFERS_PER_CLIENT] = { SEC_INBOUND, "max-transfers-per-client", 0, 1000000 },
+	[K_TRANSFER_RATE] = { SEC_INBOUND, "transfer-rate", 0, 0 },
+	[K_PROXY_PROTOCOL] = { SEC_INBOUND, "proxy-protocol", 0, 0 },
+	[K_CLIENT_TABLE_SIZE] = { SEC_INBOUND, "client-table-size", 1, 1048576 },
+	[K_ZONES_FILE] = { SEC_INBOUND, "zones-file", 0, 0 },
 	[K_ZONE_ALLOW] = { SEC_ZONE, "allow", 0, 0 },
+	[K_ZONE_ACL] = { SEC_ZONE, "acl", 0, 0 },
+	[K_KEY_ALGORITHM] = { SEC_KEY, "algorithm", 0, 0 },
+	[K_KEY_SECRET] = { SEC_KEY, "secret", 0, 0 },
+	[K_KEY_SECRET_FILE] = { SEC_KEY, "secret-file", 0, 0 },
+	[K_ACL_ADDRESS] = { SEC_ACL, "address", 0, 0 },
+	[K_ACL_CLIENT_CERT] = { SEC_ACL, "client-cert", 0, 0 },
+	[K_ACL_TSIG_KEY] = { SEC_ACL, "tsig-key", 0, 0 },
+	[K_ACL_BACKEND_SOURCE] = { SEC_ACL, "backend-source", 0, 0 },
 	[K_OUT_LISTEN] = { SEC_OUTBOUND, "listen", 0, 0 },
 	[K_OUT_ALLOW] = { SEC_OUTBOUND, "allow", 0, 0 },
 	[K_OUT_PRIMARY] = { SEC_OUTBOUND, "primary", 0, 0 },
@@ -99,45 +98,32 @@ static const struct key_def keys[K_COUNT] = {
 	[K_OUT_MAX_SESSIONS] = { SEC_OUTBOUND, "max-sessions", 1, 1024 },
 };
 
-/* Lines of one [outbound] section, for the checks made at the end. */
-struct outbound_lines {
-	int header;
-	int listen;                         /* 0: no listen key */
-};
-
-struct parse_state {
-	struct conf *conf;
-	const char *name;                   /* file name for messages */
-	const char *text;                   /* input, not NUL-terminated */
-	size_t len, pos;
-	int lineno;                         /* line last handed to inih */
-
-	enum section sec;
-	int global_line, inbound_line;      /* 0: not seen */
-	int key_line[K_COUNT];              /* 0: not seen (in this section, for zone/outbound keys) */
-	int *zone_lines;                    /* header line of each zone */
-	size_t zone_cap;
-	struct outbound_lines *ob_lines;    /* one per conf->outbound[] */
-	size_t ob_cap;
-
-	bool failed;
-	int err_line;                       /* 0: message without a line */
-	char reason[CONF_ERR_MAX];
-};
-
-static void fail(struct parse_state *ps, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
 static void
-fail(struct parse_state *ps, int line, const char *fmt, ...)
+vfail(struct parse_state *ps, const char *file, int line, const char *fmt, va_list ap)
 {
-	va_list ap;
 	if (ps->failed)
 		return;
 	ps->failed = true;
+	ps->err_file = file;
 	ps->err_line = line;
-	va_start(ap, fmt);
 	vsnprintf(ps->reason, sizeof(ps->reason), fmt, ap);
+}
+
+void
+conf_fail(struct parse_state *ps, int line, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfail(ps, NULL, line, fmt, ap);
+	va_end(ap);
+}
+
+void
+conf_fail_file(struct parse_state *ps, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfail(ps, file, line, fmt, ap);
 	va_end(ap);
 }
 
@@ -152,33 +138,6 @@ set_err(char err[CONF_ERR_MAX], const char *fmt, ...)
 	vsnprintf(err, CONF_ERR_MAX, fmt, ap);
 	va_end(ap);
 }
-
-/* s as a double-quoted, escaped, possibly shortened string for messages. */
-static const char *
-quote(const char *s, char out[QUOTE_MAX])
-{
-	size_t o = 0;
-	out[o++] = '"';
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (o + 8 >= QUOTE_MAX) {
-			memcpy(out + o, "...", 3);
-			o += 3;
-			break;
-		}
-		if (c == '"' || c == '\\')
-			o += (size_t)snprintf(out + o, QUOTE_MAX - o, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			o += (size_t)snprintf(out + o, QUOTE_MAX - o, "\\x%02x", c);
-		else
-			out[o++] = (char)c;
-	}
-	out[o++] = '"';
-	out[o] = '\0';
-	return out;
-}
-
-#define LABEL_MAX (DNAME_TEXT_MAX + 16)
 
 /* "[outbound NAME]", or "[outbound]" when unnamed. */
 static const char *
@@ -200,8 +159,10 @@ section_label(const struct parse_state *ps, char buf[LABEL_MAX])
 	case SEC_INBOUND:
 		return "[inbound]";
 	case SEC_ZONE:
-		snprintf(buf, LABEL_MAX, "[zone %s]", c->zones[c->n_zones - 1].name);
-		return buf;
+		return conf_zone_section_label(ps, buf);
+	case SEC_KEY:
+	case SEC_ACL:
+		return conf_acl_section_label(ps, buf);
 	case SEC_OUTBOUND:
 		return outbound_label(&c->outbound[c->n_outbound - 1], buf);
 	default:
@@ -238,31 +199,6 @@ parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
 	return 0;
 }
 
-/* Next whitespace-separated token of *p into tok; returns its length
- * (0 at the end). Tokens too long for tok are cut; the caller sees the
- * cut token fail to parse. */
-static size_t
-next_token(const char **p, char tok[TOKEN_MAX])
-{
-	const char *s = *p;
-	size_t n = 0;
-	while (isspace((unsigned char)*s))
-		s++;
-	const char *start = s;
-	while (*s != '\0' && !isspace((unsigned char)*s))
-		s++;
-	n = (size_t)(s - start);
-	if (n >= TOKEN_MAX) {
-		memcpy(tok, start, TOKEN_MAX - 1);
-		tok[TOKEN_MAX - 1] = '\0';
-	} else {
-		memcpy(tok, start, n);
-		tok[n] = '\0';
-	}
-	*p = s;
-	return n;
-}
-
 static bool
 netaddr_equal(const struct netaddr *a, const struct netaddr *b)
 {
@@ -278,49 +214,49 @@ set_addr_list(struct parse_state *ps, const char *key, const char *value, uint16
 	char tok[TOKEN_MAX], q[QUOTE_MAX];
 	const char *p = value;
 	*n = 0;
-	while (next_token(&p, tok) > 0) {
+	while (conf_next_token(&p, tok) > 0) {
 		struct netaddr na;
 		if (netaddr_parse(tok, default_port, &na) < 0) {
-			fail(ps, ps->lineno, "%s: %s is not an address or address:port", key,
-			     quote(tok, q));
+			conf_fail(ps, ps->lineno, "%s: %s is not an address or address:port", key,
+			     conf_quote(tok, q));
 			return -1;
 		}
 		for (size_t i = 0; i < *n; i++) {
 			if (netaddr_equal(&list[i], &na)) {
-				fail(ps, ps->lineno, "%s: %s is listed twice", key, quote(tok, q));
+				conf_fail(ps, ps->lineno, "%s: %s is listed twice", key, conf_quote(tok, q));
 				return -1;
 			}
 		}
 		if (*n == max) {
-			fail(ps, ps->lineno, "%s: more than %zu addresses", key, max);
+			conf_fail(ps, ps->lineno, "%s: more than %zu addresses", key, max);
 			return -1;
 		}
 		list[(*n)++] = na;
 	}
 	if (*n == 0) {
-		fail(ps, ps->lineno, "%s: needs at least one address", key);
+		conf_fail(ps, ps->lineno, "%s: needs at least one address", key);
 		return -1;
 	}
 	return 0;
 }
 
-/* Appends CIDR entries to list/n. AXFR-08: for a zone, the allow list is
- * the only way in; empty means nobody. */
-static int
-set_allow(struct parse_state *ps, const char *value, struct cidr *list, size_t *n)
+/* AXFR-08: for a zone, the allow list is the only way in; empty means nobody. */
+int
+conf_set_cidrs(struct parse_state *ps, const char *key, const char *value, struct cidr *list,
+               size_t *n)
 {
 	char tok[TOKEN_MAX], q[QUOTE_MAX];
 	const char *p = value;
-	while (next_token(&p, tok) > 0) {
+	while (conf_next_token(&p, tok) > 0) {
 		struct cidr c;
 		if (cidr_parse(tok, &c) < 0) {
-			fail(ps, ps->lineno,
-			     "allow: %s is not an address or a CIDR prefix with zero host bits",
-			     quote(tok, q));
+			conf_fail(ps, ps->lineno,
+			          "%s: %s is not an address or a CIDR prefix with zero host bits", key,
+			          conf_quote(tok, q));
 			return -1;
 		}
 		if (*n == CONF_MAX_ALLOW) {
-			fail(ps, ps->lineno, "allow: more than %d entries", CONF_MAX_ALLOW);
+			conf_fail(ps, ps->lineno, "%s: more than %d entries", key, CONF_MAX_ALLOW);
 			return -1;
 		}
 		list[(*n)++] = c;
@@ -328,22 +264,22 @@ set_allow(struct parse_state *ps, const char *value, struct cidr *list, size_t *
 	return 0;
 }
 
-static int
-set_path(struct parse_state *ps, const char *key, const char *value, char **dst)
+int
+conf_set_path(struct parse_state *ps, const char *key, const char *value, char **dst)
 {
 	if (*value == '\0') {
-		fail(ps, ps->lineno, "%s: empty file name", key);
+		conf_fail(ps, ps->lineno, "%s: empty file name", key);
 		return -1;
 	}
 	if (*value == '#' || *value == ';') {
 		/* "cert =#x": not a comment to inih, but it would be after conf_print */
 		char q[QUOTE_MAX];
-		fail(ps, ps->lineno, "%s: %s starts with a comment character", key, quote(value, q));
+		conf_fail(ps, ps->lineno, "%s: %s starts with a comment character", key, conf_quote(value, q));
 		return -1;
 	}
 	char *copy = strdup(value);
 	if (copy == NULL) {
-		fail(ps, ps->lineno, "out of memory");
+		conf_fail(ps, ps->lineno, "out of memory");
 		return -1;
 	}
 	free(*dst);
@@ -361,12 +297,12 @@ set_user(struct parse_state *ps, const char *value)
 	for (size_t i = 0; ok && i < n; i++)
 		ok = isalnum((unsigned char)value[i]) || strchr("._-", value[i]) != NULL;
 	if (!ok) {
-		fail(ps, ps->lineno, "user: %s is not a user name", quote(value, q));
+		conf_fail(ps, ps->lineno, "user: %s is not a user name", conf_quote(value, q));
 		return -1;
 	}
 	char *copy = strdup(value);
 	if (copy == NULL) {
-		fail(ps, ps->lineno, "out of memory");
+		conf_fail(ps, ps->lineno, "out of memory");
 		return -1;
 	}
 	free(ps->conf->user);
@@ -376,59 +312,6 @@ set_user(struct parse_state *ps, const char *value)
 
 /* --- [outbound] values ------------------------------------------------- */
 
-static const char b64_alphabet[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* Standard base64 (RFC 4648 section 4) into out (at most max bytes): '='
- * padding optional but, when present, complete; unused trailing bits must
- * be zero, so every byte string has one spelling. Returns the length or -1. */
-static int
-base64_decode(const char *s, uint8_t *out, size_t max)
-{
-	size_t len = strlen(s), n = len, o = 0;
-	uint32_t acc = 0;
-	unsigned bits = 0;
-	while (n > 0 && len - n < 2 && s[n - 1] == '=')
-		n--;
-	if ((n < len && len % 4 != 0) || n % 4 == 1)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		const char *v = strchr(b64_alphabet, s[i]);
-		if (v == NULL)
-			return -1;
-		acc = acc << 6 | (uint32_t)(v - b64_alphabet);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o == max)
-				return -1;
-			out[o++] = (uint8_t)(acc >> bits);
-		}
-	}
-	if ((acc & ((1u << bits) - 1)) != 0)
-		return -1;
-	return (int)o;
-}
-
-/* base64 with padding; out holds 4 * ((n + 2) / 3) + 1 characters. */
-static void
-base64_encode(const uint8_t *in, size_t n, char *out)
-{
-	size_t o = 0;
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16;
-		if (i + 1 < n)
-			v |= (uint32_t)in[i + 1] << 8;
-		if (i + 2 < n)
-			v |= in[i + 2];
-		out[o++] = b64_alphabet[v >> 18 & 63];
-		out[o++] = b64_alphabet[v >> 12 & 63];
-		out[o++] = i + 1 < n ? b64_alphabet[v >> 6 & 63] : '=';
-		out[o++] = i + 2 < n ? b64_alphabet[v & 63] : '=';
-	}
-	out[o] = '\0';
-}
-
 /* RFC 7469 pins: base64 of a SHA-256 digest, space-separated. */
 static int
 set_pins(struct parse_state *ps, struct conf_outbound *ob, const char *value)
@@ -436,32 +319,32 @@ set_pins(struct parse_state *ps, struct conf_outbound *ob, const char *value)
 	char tok[TOKEN_MAX], q[QUOTE_MAX];
 	uint8_t pin[TOKEN_MAX];
 	const char *p = value;
-	while (next_token(&p, tok) > 0) {
-		int n = base64_decode(tok, pin, sizeof(pin));
+	while (conf_next_token(&p, tok) > 0) {
+		int n = conf_base64_decode(tok, pin, sizeof(pin));
 		if (n < 0) {
-			fail(ps, ps->lineno, "pin-sha256: %s is not base64", quote(tok, q));
+			conf_fail(ps, ps->lineno, "pin-sha256: %s is not base64", conf_quote(tok, q));
 			return -1;
 		}
 		if (n != CONF_PIN_LEN) {
-			fail(ps, ps->lineno,
+			conf_fail(ps, ps->lineno,
 			     "pin-sha256: %s decodes to %d bytes, not %d (a SHA-256 digest)",
-			     quote(tok, q), n, CONF_PIN_LEN);
+			     conf_quote(tok, q), n, CONF_PIN_LEN);
 			return -1;
 		}
 		for (size_t i = 0; i < ob->n_pins; i++) {
 			if (memcmp(ob->pins[i], pin, CONF_PIN_LEN) == 0) {
-				fail(ps, ps->lineno, "pin-sha256: %s is listed twice", quote(tok, q));
+				conf_fail(ps, ps->lineno, "pin-sha256: %s is listed twice", conf_quote(tok, q));
 				return -1;
 			}
 		}
 		if (ob->n_pins == CONF_MAX_PINS) {
-			fail(ps, ps->lineno, "pin-sha256: more than %d pins", CONF_MAX_PINS);
+			conf_fail(ps, ps->lineno, "pin-sha256: more than %d pins", CONF_MAX_PINS);
 			return -1;
 		}
 		memcpy(ob->pins[ob->n_pins++], pin, CONF_PIN_LEN);
 	}
 	if (ob->n_pins == 0) {
-		fail(ps, ps->lineno, "pin-sha256: needs at least one pin");
+		conf_fail(ps, ps->lineno, "pin-sha256: needs at least one pin");
 		return -1;
 	}
 	return 0;
@@ -489,12 +372,12 @@ set_auth_name(struct parse_state *ps, struct conf_outbound *ob, const char *valu
 		last_digits += isdigit(ch) != 0;
 	}
 	if (!ok || label == 0 || last_digits == label) {
-		fail(ps, ps->lineno, "auth-name: %s is not a host name", quote(value, q));
+		conf_fail(ps, ps->lineno, "auth-name: %s is not a host name", conf_quote(value, q));
 		return -1;
 	}
 	char *copy = strndup(value, n);
 	if (copy == NULL) {
-		fail(ps, ps->lineno, "out of memory");
+		conf_fail(ps, ps->lineno, "out of memory");
 		return -1;
 	}
 	for (char *c = copy; *c != '\0'; c++)
@@ -502,6 +385,46 @@ set_auth_name(struct parse_state *ps, struct conf_outbound *ob, const char *valu
 	free(ob->auth_name);
 	ob->auth_name = copy;
 	return 0;
+}
+
+/* --- paths ---------------------------------------------------------------- */
+
+static int
+resolve_one(char **field, const char *conf_path)
+{
+	if (*field == NULL)
+		return 0;
+	char *r = conf_resolve_path(conf_path, *field);
+	if (r == NULL)
+		return -1;
+	free(*field);
+	*field = r;
+	return 0;
+}
+
+/* transfer-rate: "N/S" (N starts per S seconds), or "0" / "off" for none. */
+static int
+set_rate(struct parse_state *ps, const char *value)
+{
+	struct conf *c = ps->conf;
+	char q[QUOTE_MAX], num[16];
+	if (strcmp(value, "off") == 0 || strcmp(value, "0") == 0) {
+		c->rate_n = c->rate_per = 0;
+		return 0;
+	}
+	const char *slash = strchr(value, '/');
+	size_t n = slash != NULL ? (size_t)(slash - value) : 0;
+	if (n > 0 && n < sizeof(num)) {
+		memcpy(num, value, n);
+		num[n] = '\0';
+		if (parse_uint(num, 1, 1000000, &c->rate_n) == 0 &&
+		    parse_uint(slash + 1, 1, 86400, &c->rate_per) == 0)
+			return 0;
+	}
+	conf_fail(ps, ps->lineno, "transfer-rate: %s is not N/SECONDS (N transfer starts per "
+	          "SECONDS per client, 1..1000000 / 1..86400, e.g. 30/60) or off",
+	          conf_quote(value, q));
+	return -1;
 }
 
 /* --- setting a key ------------------------------------------------------ */
@@ -522,6 +445,9 @@ uint_field(struct parse_state *ps, enum key_id k)
 	case K_BACKEND_TIMEOUT: return &c->backend_timeout;
 	case K_IPV6_PREFIX: return &c->ipv6_prefix;
 	case K_MAX_HANDSHAKES: return &c->max_handshakes;
+	case K_MAX_TRANSFERS: return &c->max_transfers;
+	case K_MAX_TRANSFERS_PER_CLIENT: return &c->max_transfers_per_client;
+	case K_CLIENT_TABLE_SIZE: return &c->client_table_size;
 	case K_OUT_CONNECT_TIMEOUT: return &cur_outbound(ps)->connect_timeout;
 	case K_OUT_IDLE_TIMEOUT: return &cur_outbound(ps)->idle_timeout;
 	case K_OUT_MAX_SESSIONS: return &cur_outbound(ps)->max_sessions;
@@ -536,7 +462,7 @@ set_uint(struct parse_state *ps, enum key_id k, const char *value)
 	unsigned *num = uint_field(ps, k);
 	char q[QUOTE_MAX];
 	if (num == NULL || parse_uint(value, d->min, d->max, num) < 0) {
-		fail(ps, ps->lineno, "%s: %s is not an integer in %u..%u", d->name, quote(value, q),
+		conf_fail(ps, ps->lineno, "%s: %s is not an integer in %u..%u", d->name, conf_quote(value, q),
 		     d->min, d->max);
 		return -1;
 	}
@@ -555,10 +481,10 @@ set_outbound_value(struct parse_state *ps, enum key_id k, const char *value)
 		                     &ob->n_listen, CONF_MAX_LISTEN);
 	case K_OUT_ALLOW:
 		ob->n_allow = 0;                /* replaces the loopback default */
-		if (set_allow(ps, value, ob->allow, &ob->n_allow) < 0)
+		if (conf_set_cidrs(ps, key, value, ob->allow, &ob->n_allow) < 0)
 			return -1;
 		if (ob->n_allow == 0) {
-			fail(ps, ps->lineno, "allow: needs at least one address or prefix "
+			conf_fail(ps, ps->lineno, "allow: needs at least one address or prefix "
 			     "(without the key: 127.0.0.0/8 ::1)");
 			return -1;
 		}
@@ -571,11 +497,11 @@ set_outbound_value(struct parse_state *ps, enum key_id k, const char *value)
 	case K_OUT_PIN:
 		return set_pins(ps, ob, value);
 	case K_OUT_CA:
-		return set_path(ps, key, value, &ob->ca);
+		return conf_set_path(ps, key, value, &ob->ca);
 	case K_OUT_CLIENT_CERT:
-		return set_path(ps, key, value, &ob->client_cert);
+		return conf_set_path(ps, key, value, &ob->client_cert);
 	case K_OUT_CLIENT_KEY:
-		return set_path(ps, key, value, &ob->client_key);
+		return conf_set_path(ps, key, value, &ob->client_key);
 	default:
 		return set_uint(ps, k, value);
 	}
@@ -591,12 +517,16 @@ set_value(struct parse_state *ps, enum key_id k, const char *value)
 
 	if (d->sec == SEC_OUTBOUND)
 		return set_outbound_value(ps, k, value);
+	if (d->sec == SEC_ZONE)
+		return conf_zone_set(ps, k, value);
+	if (d->sec == SEC_KEY || d->sec == SEC_ACL)
+		return conf_acl_set(ps, k, value);
 	switch (k) {
 	case K_LOG_LEVEL:
 		lvl = log_level_parse(value);
 		if (lvl < 0) {
-			fail(ps, ps->lineno, "log-level: %s is not one of error, warning, info, debug",
-			     quote(value, q));
+			conf_fail(ps, ps->lineno, "log-level: %s is not one of error, warning, info, debug",
+			     conf_quote(value, q));
 			return -1;
 		}
 		c->log_level = lvl;
@@ -605,20 +535,20 @@ set_value(struct parse_state *ps, enum key_id k, const char *value)
 		return set_user(ps, value);
 	case K_LOG_FORMAT:
 		if ((c->log_format = log_format_parse(value)) < 0) {
-			fail(ps, ps->lineno, "log-format: %s is not one of text, json", quote(value, q));
+			conf_fail(ps, ps->lineno, "log-format: %s is not one of text, json", conf_quote(value, q));
 			return -1;
 		}
 		return 0;
 	case K_LOG_TARGET:
 		if ((c->log_target = log_target_parse(value)) < 0) {
-			fail(ps, ps->lineno, "log-target: %s is not one of stderr, syslog", quote(value, q));
+			conf_fail(ps, ps->lineno, "log-target: %s is not one of stderr, syslog", conf_quote(value, q));
 			return -1;
 		}
 		return 0;
 	case K_METRICS:
 		if (netaddr_parse(value, DEFAULT_METRICS_PORT, &c->metrics) < 0) {
-			fail(ps, ps->lineno, "metrics: %s is not an address or address:port",
-			     quote(value, q));
+			conf_fail(ps, ps->lineno, "metrics: %s is not an address or address:port",
+			     conf_quote(value, q));
 			return -1;
 		}
 		c->has_metrics = true;
@@ -627,21 +557,38 @@ set_value(struct parse_state *ps, enum key_id k, const char *value)
 		return set_addr_list(ps, d->name, value, DEFAULT_LISTEN_PORT, c->listen, &c->n_listen,
 		                     CONF_MAX_LISTEN);
 	case K_CERT:
-		return set_path(ps, d->name, value, &c->cert);
+		return conf_set_path(ps, d->name, value, &c->cert);
 	case K_KEY:
-		return set_path(ps, d->name, value, &c->key);
+		return conf_set_path(ps, d->name, value, &c->key);
 	case K_BACKEND:
 		/* PRX-06: plaintext upstream; the default is loopback */
 		if (netaddr_parse(value, DEFAULT_BACKEND_PORT, &c->backend) < 0) {
-			fail(ps, ps->lineno, "backend: %s is not an address or address:port",
-			     quote(value, q));
+			conf_fail(ps, ps->lineno, "backend: %s is not an address or address:port",
+			     conf_quote(value, q));
 			return -1;
 		}
 		return 0;
-	case K_ZONE_ALLOW: {
-		struct conf_zone *z = &c->zones[c->n_zones - 1];
-		return set_allow(ps, value, z->allow, &z->n_allow);
-	}
+	case K_CLIENT_CA:
+		return conf_set_path(ps, d->name, value, &c->client_ca);
+	case K_TRANSFER_RATE:
+		return set_rate(ps, value);
+	case K_PROXY_PROTOCOL:
+		if (strcmp(value, "v2") != 0 && strcmp(value, "off") != 0) {
+			conf_fail(ps, ps->lineno, "proxy-protocol: %s is not one of v2, off",
+			          conf_quote(value, q));
+			return -1;
+		}
+		c->proxy_v2 = value[0] == 'v';
+		return 0;
+	case K_ZONES_FILE:
+		if (conf_set_path(ps, d->name, value, &c->zones_file) < 0)
+			return -1;
+		/* read at the end, once every [acl] is known: resolve it now */
+		if (ps->base != NULL && resolve_one(&c->zones_file, ps->base) < 0) {
+			conf_fail(ps, ps->lineno, "out of memory");
+			return -1;
+		}
+		return 0;
 	default:
 		return set_uint(ps, k, value);
 	}
@@ -658,25 +605,25 @@ handle_pair(void *user, const char *section, const char *name, const char *value
 	if (ps->failed)
 		return 0;
 	if (value == NULL) {
-		fail(ps, ps->lineno, "%s: missing value", quote(name, q));
+		conf_fail(ps, ps->lineno, "%s: missing value", conf_quote(name, q));
 		return 0;
 	}
 	if (ps->sec == SEC_NONE) {
-		fail(ps, ps->lineno, "key %s outside any section", quote(name, q));
+		conf_fail(ps, ps->lineno, "key %s outside any section", conf_quote(name, q));
 		return 0;
 	}
 	for (int k = 0; k < K_COUNT; k++) {
 		if (keys[k].sec != ps->sec || strcmp(keys[k].name, name) != 0)
 			continue;
 		if (ps->key_line[k] != 0) {
-			fail(ps, ps->lineno, "duplicate key %s in %s (first on line %d)",
+			conf_fail(ps, ps->lineno, "duplicate key %s in %s (first on line %d)",
 			     keys[k].name, section_label(ps, label), ps->key_line[k]);
 			return 0;
 		}
 		ps->key_line[k] = ps->lineno;
 		return set_value(ps, (enum key_id)k, value) < 0 ? 0 : 1;
 	}
-	fail(ps, ps->lineno, "unknown key %s in %s", quote(name, q),
+	conf_fail(ps, ps->lineno, "unknown key %s in %s", conf_quote(name, q),
 	     section_label(ps, label));
 	return 0;
 }
@@ -692,76 +639,6 @@ reset_section_keys(struct parse_state *ps, enum section sec)
 			ps->key_line[k] = 0;
 }
 
-static int
-open_zone(struct parse_state *ps, const char *zname)
-{
-	struct conf *c = ps->conf;
-	uint8_t wire[DNAME_MAXLEN];
-	char q[QUOTE_MAX];
-	int len = -1;
-
-	bool has_space = false;
-	for (const char *s = zname; *s != '\0'; s++)
-		has_space |= isspace((unsigned char)*s) != 0;
-	if (!has_space)
-		len = dname_from_text(zname, wire);
-	if (len < 0) {
-		fail(ps, ps->lineno, "zone name %s is not a valid domain name", quote(zname, q));
-		return -1;
-	}
-	if (len == 1) {
-		fail(ps, ps->lineno, "zone name %s: the root zone cannot be proxied", quote(zname, q));
-		return -1;
-	}
-	for (size_t i = 0; i < c->n_zones; i++) {
-		if (c->zones[i].wire_len == (size_t)len && memcmp(c->zones[i].wire, wire, (size_t)len) == 0) {
-			fail(ps, ps->lineno, "duplicate zone %s (first on line %d)", c->zones[i].name,
-			     ps->zone_lines[i]);
-			return -1;
-		}
-	}
-	if (c->n_zones == CONF_MAX_ZONES) {
-		fail(ps, ps->lineno, "more than %d zones", CONF_MAX_ZONES);
-		return -1;
-	}
-	if (c->n_zones == ps->zone_cap) {
-		size_t cap = ps->zone_cap ? ps->zone_cap * 2 : 8;
-		struct conf_zone *zones = realloc(c->zones, cap * sizeof(*zones));
-		if (zones == NULL)
-			goto oom;
-		c->zones = zones;
-		int *lines = realloc(ps->zone_lines, cap * sizeof(*lines));
-		if (lines == NULL)
-			goto oom;
-		ps->zone_lines = lines;
-		ps->zone_cap = cap;
-	}
-	struct conf_zone *z = &c->zones[c->n_zones];
-	memset(z, 0, sizeof(*z));
-	memcpy(z->wire, wire, (size_t)len);
-	z->wire_len = (size_t)len;
-	dname_to_text(z->wire, z->name);
-	ps->zone_lines[c->n_zones++] = ps->lineno;
-	reset_section_keys(ps, SEC_ZONE);
-	ps->sec = SEC_ZONE;
-	return 0;
-oom:
-	fail(ps, ps->lineno, "out of memory");
-	return -1;
-}
-
-static bool
-outbound_name_ok(const char *name)
-{
-	size_t n = strlen(name);
-	if (n >= CONF_OUTBOUND_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)name[i]) && strchr("-_.", name[i]) == NULL)
-			return false;
-	return true;
-}
-
 /* One name per section, unique (case-insensitively); an unnamed one only
  * when it is the only [outbound]. */
 static int
@@ -769,25 +646,25 @@ check_outbound_name(struct parse_state *ps, const char *name)
 {
 	const struct conf *c = ps->conf;
 	char q[QUOTE_MAX], label[LABEL_MAX];
-	if (!outbound_name_ok(name)) {
-		fail(ps, ps->lineno, "outbound name %s: use at most %d letters, digits, '-', '_', '.'",
-		     quote(name, q), CONF_OUTBOUND_NAME_MAX - 1);
+	if (!conf_name_ok(name, true)) {
+		conf_fail(ps, ps->lineno, "outbound name %s: use at most %d letters, digits, '-', '_', '.'",
+		     conf_quote(name, q), CONF_OUTBOUND_NAME_MAX - 1);
 		return -1;
 	}
 	if (c->n_outbound > 0 && (name[0] == '\0' || c->outbound[0].name[0] == '\0')) {
-		fail(ps, ps->lineno, "several [outbound] sections need a name each: [outbound NAME] "
+		conf_fail(ps, ps->lineno, "several [outbound] sections need a name each: [outbound NAME] "
 		     "(%s on line %d)", outbound_label(&c->outbound[0], label), ps->ob_lines[0].header);
 		return -1;
 	}
 	for (size_t i = 0; i < c->n_outbound; i++) {
 		if (strcasecmp(c->outbound[i].name, name) == 0) {
-			fail(ps, ps->lineno, "duplicate %s section (first on line %d)",
+			conf_fail(ps, ps->lineno, "duplicate %s section (first on line %d)",
 			     outbound_label(&c->outbound[i], label), ps->ob_lines[i].header);
 			return -1;
 		}
 	}
 	if (c->n_outbound == CONF_MAX_OUTBOUND) {
-		fail(ps, ps->lineno, "more than %d [outbound] sections", CONF_MAX_OUTBOUND);
+		conf_fail(ps, ps->lineno, "more than %d [outbound] sections", CONF_MAX_OUTBOUND);
 		return -1;
 	}
 	return 0;
@@ -822,11 +699,9 @@ open_outbound(struct parse_state *ps, const char *name)
 	ob->max_sessions = 4;
 	ps->ob_lines[c->n_outbound] = (struct outbound_lines){ .header = ps->lineno };
 	c->n_outbound++;
-	reset_section_keys(ps, SEC_OUTBOUND);
-	ps->sec = SEC_OUTBOUND;
 	return 0;
 oom:
-	fail(ps, ps->lineno, "out of memory");
+	conf_fail(ps, ps->lineno, "out of memory");
 	return -1;
 }
 
@@ -834,7 +709,7 @@ static int
 open_unique(struct parse_state *ps, enum section sec, int *seen_line, const char *label)
 {
 	if (*seen_line != 0) {
-		fail(ps, ps->lineno, "duplicate %s section (first on line %d)", label, *seen_line);
+		conf_fail(ps, ps->lineno, "duplicate %s section (first on line %d)", label, *seen_line);
 		return -1;
 	}
 	*seen_line = ps->lineno;
@@ -867,14 +742,14 @@ open_section(struct parse_state *ps, char *line)
 	char *name = line + 1;
 	char *close = strchr(name, ']');
 	if (close == NULL) {
-		fail(ps, ps->lineno, "syntax error: section header without ']'");
+		conf_fail(ps, ps->lineno, "syntax error: section header without ']'");
 		return -1;
 	}
 	const char *rest = close + 1;
 	while (isspace((unsigned char)*rest))
 		rest++;
 	if (*rest != '\0' && *rest != '#' && *rest != ';') {
-		fail(ps, ps->lineno, "syntax error: text after section header");
+		conf_fail(ps, ps->lineno, "syntax error: text after section header");
 		return -1;
 	}
 	*close = '\0';
@@ -882,20 +757,28 @@ open_section(struct parse_state *ps, char *line)
 		return open_unique(ps, SEC_GLOBAL, &ps->global_line, "[global]");
 	if (strcmp(name, "inbound") == 0)
 		return open_unique(ps, SEC_INBOUND, &ps->inbound_line, "[inbound]");
-	char *arg = section_arg(name, "zone");
-	if (arg != NULL) {
-		if (*arg == '\0') {
-			fail(ps, ps->lineno, "[zone] needs a zone name: [zone example.com]");
+	static const struct {
+		const char *kw;
+		enum section sec;
+		int (*open)(struct parse_state *, const char *);
+	} repeatable[] = {
+		{ "zone", SEC_ZONE, conf_zone_open },
+		{ "key", SEC_KEY, conf_key_open },
+		{ "acl", SEC_ACL, conf_acl_open },
+		{ "outbound", SEC_OUTBOUND, open_outbound },
+	};
+	for (size_t i = 0; i < sizeof(repeatable) / sizeof(repeatable[0]); i++) {
+		char *arg = section_arg(name, repeatable[i].kw);
+		if (arg == NULL)
+			continue;
+		if (repeatable[i].open(ps, arg) < 0)
 			return -1;
-		}
-		return open_zone(ps, arg);
+		reset_section_keys(ps, repeatable[i].sec);
+		ps->sec = repeatable[i].sec;
+		return 0;
 	}
-	arg = section_arg(name, "outbound");
-	if (arg != NULL)
-		return open_outbound(ps, arg);
-	fail(ps, ps->lineno,
-	     "unknown section [%s] (expected global, inbound, zone NAME or outbound [NAME])",
-	     quote(name, q));
+	conf_fail(ps, ps->lineno, "unknown section [%s] (expected global, inbound, key NAME, "
+	          "acl NAME, zone NAME or outbound [NAME])", conf_quote(name, q));
 	return -1;
 }
 
@@ -920,11 +803,11 @@ read_line(char *buf, int num, void *stream)
 		n -= 3;
 	}
 	if (num < 3 || n > (size_t)num - 2) {
-		fail(ps, ps->lineno, "line too long (more than %d characters)", num - 2);
+		conf_fail(ps, ps->lineno, "line too long (more than %d characters)", num - 2);
 		return NULL;
 	}
 	if (memchr(line, '\0', n) != NULL) {
-		fail(ps, ps->lineno, "NUL byte in line");
+		conf_fail(ps, ps->lineno, "NUL byte in line");
 		return NULL;
 	}
 	memcpy(buf, line, n);
@@ -960,44 +843,9 @@ set_defaults(struct conf *c)
 	c->max_handshakes = 256;
 	c->shutdown_timeout = 10;
 	c->metrics_max_zones = 1000;
+	c->client_table_size = 65536;         /* CLIENTTAB_DEFAULT_SIZE: 19 MiB reserved */
 	/* PRX-06: the plaintext backend defaults to loopback */
 	netaddr_parse("127.0.0.1:53", 0, &c->backend);
-}
-
-static int
-cidr_cmp(const void *a, const void *b)
-{
-	const struct cidr *x = a, *y = b;
-	if (x->family != y->family)
-		return x->family < y->family ? -1 : 1;
-	if (x->prefix != y->prefix)
-		return x->prefix < y->prefix ? -1 : 1;
-	return memcmp(x->addr, y->addr, sizeof(x->addr));
-}
-
-/* Collects every zone's allow entries into one sorted, duplicate-free list
- * for the accept-time check (thousands of zones usually share a few). */
-static int
-build_any_allow(struct conf *c)
-{
-	size_t total = 0;
-	for (size_t i = 0; i < c->n_zones; i++)
-		total += c->zones[i].n_allow;
-	if (total == 0)
-		return 0;
-	c->any_allow = malloc(total * sizeof(*c->any_allow));
-	if (c->any_allow == NULL)
-		return -1;
-	for (size_t i = 0, k = 0; i < c->n_zones; i++)
-		for (size_t j = 0; j < c->zones[i].n_allow; j++)
-			c->any_allow[k++] = c->zones[i].allow[j];
-	qsort(c->any_allow, total, sizeof(*c->any_allow), cidr_cmp);
-	size_t n = 1;
-	for (size_t i = 1; i < total; i++)
-		if (cidr_cmp(&c->any_allow[n - 1], &c->any_allow[i]) != 0)
-			c->any_allow[n++] = c->any_allow[i];
-	c->n_any_allow = n;
-	return 0;
 }
 
 /* Strict authentication only (RFC 8310, DOT-06): the primary is checked
@@ -1008,22 +856,22 @@ check_outbound(struct parse_state *ps, const struct conf_outbound *ob, int line)
 	char label[LABEL_MAX];
 	const char *l = outbound_label(ob, label);
 	if (ob->n_listen == 0)
-		fail(ps, line, "%s listen is required (address[:port] for the local secondary)", l);
+		conf_fail(ps, line, "%s listen is required (address[:port] for the local secondary)", l);
 	else if (ob->n_primary == 0)
-		fail(ps, line, "%s primary is required (address[:port] of a remote XoT primary)", l);
+		conf_fail(ps, line, "%s primary is required (address[:port] of a remote XoT primary)", l);
 	else if (ob->n_pins == 0 && ob->ca != NULL && ob->auth_name == NULL)
-		fail(ps, line, "%s ca needs auth-name (the name the primary's certificate must "
+		conf_fail(ps, line, "%s ca needs auth-name (the name the primary's certificate must "
 		     "carry), or give pin-sha256", l);
 	else if (ob->n_pins == 0 && ob->ca == NULL && ob->auth_name != NULL)
-		fail(ps, line, "%s auth-name needs ca (the CAs to check the primary's certificate "
+		conf_fail(ps, line, "%s auth-name needs ca (the CAs to check the primary's certificate "
 		     "against), or give pin-sha256", l);
 	else if (ob->n_pins == 0 && ob->ca == NULL)
-		fail(ps, line, "%s does not authenticate the primary: set ca and auth-name, or "
+		conf_fail(ps, line, "%s does not authenticate the primary: set ca and auth-name, or "
 		     "pin-sha256 (strict privacy only, RFC 8310)", l);
 	else if (ob->client_cert != NULL && ob->client_key == NULL)
-		fail(ps, line, "%s client-cert needs client-key", l);
+		conf_fail(ps, line, "%s client-cert needs client-key", l);
 	else if (ob->client_cert == NULL && ob->client_key != NULL)
-		fail(ps, line, "%s client-key needs client-cert", l);
+		conf_fail(ps, line, "%s client-key needs client-cert", l);
 	return ps->failed ? -1 : 0;
 }
 
@@ -1060,7 +908,7 @@ fail_collision(struct parse_state *ps, size_t ob, const struct netaddr *a, const
 		snprintf(where, sizeof(where), "line %d", other_line);
 	else
 		snprintf(where, sizeof(where), "the default");
-	fail(ps, ps->ob_lines[ob].listen, "%s listen %s collides with %s listen %s (%s)",
+	conf_fail(ps, ps->ob_lines[ob].listen, "%s listen %s collides with %s listen %s (%s)",
 	     outbound_label(&ps->conf->outbound[ob], label), abuf, other, bbuf, where);
 }
 
@@ -1109,18 +957,16 @@ finish_inbound(struct parse_state *ps)
 		c->n_listen = 2;
 	}
 	if (c->cert == NULL) {
-		fail(ps, ps->inbound_line, "[inbound] cert is required");
+		conf_fail(ps, ps->inbound_line, "[inbound] cert is required");
 		return -1;
 	}
 	if (c->key == NULL) {
-		fail(ps, ps->inbound_line, "[inbound] key is required");
+		conf_fail(ps, ps->inbound_line, "[inbound] key is required");
 		return -1;
 	}
-	if (build_any_allow(c) < 0) {
-		fail(ps, 0, "out of memory");
+	if (conf_acl_finish(ps) < 0)
 		return -1;
-	}
-	return 0;
+	return conf_zone_finish(ps);
 }
 
 static int
@@ -1128,14 +974,20 @@ finish(struct parse_state *ps)
 {
 	struct conf *c = ps->conf;
 	if (ps->inbound_line == 0 && c->n_outbound == 0) {
-		fail(ps, 0, "[inbound] section is required (with cert and key) unless there is "
+		conf_fail(ps, 0, "[inbound] section is required (with cert and key) unless there is "
 		     "an [outbound] section");
 		return -1;
 	}
 	if (ps->inbound_line != 0 && finish_inbound(ps) < 0)
 		return -1;
-	if (ps->inbound_line == 0 && c->n_zones > 0) {
-		fail(ps, ps->zone_lines[0], "[zone] sections need an [inbound] section");
+	const char *what = "zone";
+	int line = conf_zone_first_line(ps), aline = conf_acl_first_line(ps, &what);
+	if (aline > 0 && (line == 0 || aline < line))
+		line = aline;
+	else
+		what = "zone";
+	if (ps->inbound_line == 0 && line > 0) {
+		conf_fail(ps, line, "[%s] sections need an [inbound] section", what);
 		return -1;
 	}
 	for (size_t i = 0; i < c->n_outbound; i++)
@@ -1160,12 +1012,15 @@ configure_inih(void)
 	ini_allow_no_value = false;
 }
 
+/* base: the file relative paths resolve against (NULL: the current directory). */
 static struct conf *
-parse_text(const char *text, size_t len, const char *name, char err[CONF_ERR_MAX])
+parse_text(const char *text, size_t len, const char *name, const char *base,
+           char err[CONF_ERR_MAX])
 {
 	struct parse_state ps;
 	memset(&ps, 0, sizeof(ps));
 	ps.name = name;
+	ps.base = base;
 	ps.text = text;
 	ps.len = len;
 	ps.conf = calloc(1, sizeof(*ps.conf));
@@ -1182,21 +1037,23 @@ parse_text(const char *text, size_t len, const char *name, char err[CONF_ERR_MAX
 	int rc = ini_parse_stream(read_line, &ps, handle_pair, &ps);
 	if (!ps.failed) {
 		if (rc == -2)
-			fail(&ps, 0, "out of memory");
+			conf_fail(&ps, 0, "out of memory");
 		else if (rc > 0)
-			fail(&ps, rc, "syntax error (expected key = value, [section] or # comment)");
+			conf_fail(&ps, rc, "syntax error (expected key = value, [section] or # comment)");
 		else if (rc < 0)
-			fail(&ps, 0, "parse error");
+			conf_fail(&ps, 0, "parse error");
 		else
 			finish(&ps);
 	}
-	free(ps.zone_lines);
+	conf_zone_parse_free(&ps);
+	conf_acl_parse_free(&ps);
 	free(ps.ob_lines);
 	if (ps.failed) {
+		const char *file = ps.err_file != NULL ? ps.err_file : name;
 		if (ps.err_line > 0)
-			set_err(err, "%s:%d: %s", name, ps.err_line, ps.reason);
+			set_err(err, "%s:%d: %s", file, ps.err_line, ps.reason);
 		else
-			set_err(err, "%s: %s", name, ps.reason);
+			set_err(err, "%s: %s", file, ps.reason);
 		conf_free(ps.conf);
 		return NULL;
 	}
@@ -1208,49 +1065,7 @@ conf_parse_string(const char *text, const char *name, char err[CONF_ERR_MAX])
 {
 	if (name == NULL)
 		name = "(string)";
-	return parse_text(text, strlen(text), name, err);
-}
-
-/* "dir/" + rel, dir made absolute; NULL on OOM. */
-static char *
-resolve_path(const char *conf_path, const char *rel)
-{
-	if (rel[0] == '/')
-		return strdup(rel);
-	char *dir = strdup(conf_path);
-	if (dir == NULL)
-		return NULL;
-	char *slash = strrchr(dir, '/');
-	if (slash == NULL)
-		strcpy(dir, ".");
-	else if (slash == dir)
-		slash[1] = '\0';            /* "/x.ini" -> "/" */
-	else
-		*slash = '\0';
-	char *abs = realpath(dir, NULL);
-	const char *base = abs != NULL ? abs : dir;
-	size_t blen = strlen(base);
-	const char *sep = (blen > 0 && base[blen - 1] == '/') ? "" : "/";
-	size_t size = blen + strlen(sep) + strlen(rel) + 1;
-	char *out = malloc(size);
-	if (out != NULL)
-		snprintf(out, size, "%s%s%s", base, sep, rel);
-	free(abs);
-	free(dir);
-	return out;
-}
-
-static int
-resolve_one(char **field, const char *conf_path)
-{
-	if (*field == NULL)
-		return 0;
-	char *r = resolve_path(conf_path, *field);
-	if (r == NULL)
-		return -1;
-	free(*field);
-	*field = r;
-	return 0;
+	return parse_text(text, strlen(text), name, NULL, err);
 }
 
 /* Reads the whole file; NULL with err set on failure. */
@@ -1294,11 +1109,12 @@ conf_load(const char *path, char err[CONF_ERR_MAX])
 	char *text = read_file(path, &len, err);
 	if (text == NULL)
 		return NULL;
-	struct conf *c = parse_text(text, len, path, err);
+	struct conf *c = parse_text(text, len, path, path, err);
 	free(text);
 	if (c == NULL)
 		return NULL;
-	bool ok = resolve_one(&c->cert, path) == 0 && resolve_one(&c->key, path) == 0;
+	bool ok = resolve_one(&c->cert, path) == 0 && resolve_one(&c->key, path) == 0 &&
+	          resolve_one(&c->client_ca, path) == 0;
 	for (size_t i = 0; ok && i < c->n_outbound; i++) {
 		struct conf_outbound *ob = &c->outbound[i];
 		ok = resolve_one(&ob->ca, path) == 0 && resolve_one(&ob->client_cert, path) == 0 &&
@@ -1309,6 +1125,7 @@ conf_load(const char *path, char err[CONF_ERR_MAX])
 		conf_free(c);
 		return NULL;
 	}
+	conf_log_warnings(c);
 	return c;
 }
 
@@ -1321,8 +1138,10 @@ conf_free(struct conf *conf)
 	free(conf->user);
 	free(conf->cert);
 	free(conf->key);
-	free(conf->zones);
-	free(conf->any_allow);
+	free(conf->client_ca);
+	free(conf->zones_file);
+	conf_zone_free(conf);
+	conf_acl_free(conf);
 	for (size_t i = 0; i < conf->n_outbound; i++) {
 		struct conf_outbound *ob = &conf->outbound[i];
 		free(ob->auth_name);
@@ -1349,15 +1168,6 @@ conf_unref(struct conf *conf)
 }
 
 bool
-conf_address_allowed(const struct conf *conf, const struct sockaddr *sa)
-{
-	for (size_t i = 0; i < conf->n_any_allow; i++)
-		if (cidr_match(&conf->any_allow[i], sa))
-			return true;
-	return false;
-}
-
-bool
 conf_outbound_allowed(const struct conf_outbound *ob, const struct sockaddr *sa)
 {
 	for (size_t i = 0; i < ob->n_allow; i++)
@@ -1366,35 +1176,7 @@ conf_outbound_allowed(const struct conf_outbound *ob, const struct sockaddr *sa)
 	return false;
 }
 
-const struct conf_zone *
-conf_zone_find(const struct conf *conf, const uint8_t *wire, size_t len)
-{
-	for (size_t i = 0; i < conf->n_zones; i++) {
-		const struct conf_zone *z = &conf->zones[i];
-		if (z->wire_len == len && memcmp(z->wire, wire, len) == 0)
-			return z;
-	}
-	return NULL;
-}
-
 /* --- print ---------------------------------------------------------------- */
-
-/* Zone name for a section header: letters, digits, '-', '_', '*' as is,
- * everything else \DDD, so it always reads back through dname_from_text. */
-static void
-print_zone_name(const struct conf_zone *z, FILE *out)
-{
-	for (size_t i = 0; z->wire[i] != 0; i += (size_t)z->wire[i] + 1) {
-		for (size_t j = 1; j <= z->wire[i]; j++) {
-			unsigned char ch = z->wire[i + j];
-			if (isalnum(ch) || ch == '-' || ch == '_' || ch == '*')
-				fputc(ch, out);
-			else
-				fprintf(out, "\\%03u", ch);
-		}
-		fputc('.', out);
-	}
-}
 
 static void
 print_addrs(const char *key, const struct netaddr *list, size_t n, FILE *out)
@@ -1409,18 +1191,7 @@ print_addrs(const char *key, const struct netaddr *list, size_t n, FILE *out)
 }
 
 static void
-print_cidrs(const struct cidr *list, size_t n, FILE *out)
-{
-	char buf[CIDR_TEXT_MAX];
-	fputs("allow =", out);
-	for (size_t i = 0; i < n; i++) {
-		cidr_format(&list[i], buf);
-		fprintf(out, " %s", buf);
-	}
-}
-
-static void
-print_inbound(const struct conf *conf, FILE *out)
+print_inbound(const struct conf *conf, FILE *out, unsigned flags)
 {
 	char buf[NETADDR_TEXT_MAX];
 	fputs("\n[inbound]\n", out);
@@ -1437,19 +1208,21 @@ print_inbound(const struct conf *conf, FILE *out)
 	fprintf(out, "max-handshakes = %u\n", conf->max_handshakes);
 	fprintf(out, "ipv6-prefix = %u\n", conf->ipv6_prefix);
 	fprintf(out, "backend-timeout = %u\n", conf->backend_timeout);
-
-	if (conf->n_zones == 0)
-		fputs("\n# no [zone ...] sections: every transfer is refused\n", out);
-	for (size_t i = 0; i < conf->n_zones; i++) {
-		const struct conf_zone *z = &conf->zones[i];
-		fputs("\n[zone ", out);
-		print_zone_name(z, out);
-		fputs("]\n", out);
-		print_cidrs(z->allow, z->n_allow, out);
-		if (z->n_allow == 0)
-			fputs(" # nobody (deny by default)", out);
-		fputc('\n', out);
-	}
+	if (conf->client_ca != NULL)
+		fprintf(out, "client-ca = %s\n", conf->client_ca);
+	fprintf(out, "max-transfers = %u\n", conf->max_transfers);
+	fprintf(out, "max-transfers-per-client = %u\n", conf->max_transfers_per_client);
+	if (conf->rate_n == 0)
+		fputs("transfer-rate = off\n", out);
+	else
+		fprintf(out, "transfer-rate = %u/%u\n", conf->rate_n, conf->rate_per);
+	fprintf(out, "proxy-protocol = %s\n", conf->proxy_v2 ? "v2" : "off");
+	fprintf(out, "client-table-size = %u\n", conf->client_table_size);
+	if (conf->zones_file != NULL)
+		fprintf(out, "# %zu zones from the zones-file\nzones-file = %s\n",
+		        conf->n_zones - conf->n_section_zones, conf->zones_file);
+	conf_acl_print(conf, out, flags);
+	conf_zone_print(conf, out);
 }
 
 static void
@@ -1458,7 +1231,7 @@ print_outbound(const struct conf_outbound *ob, FILE *out)
 	char label[LABEL_MAX], pin[4 * ((CONF_PIN_LEN + 2) / 3) + 1];
 	fprintf(out, "\n%s\n", outbound_label(ob, label));
 	print_addrs("listen", ob->listen, ob->n_listen, out);
-	print_cidrs(ob->allow, ob->n_allow, out);
+	conf_print_cidrs("allow", ob->allow, ob->n_allow, out);
 	fputc('\n', out);
 	print_addrs("primary", ob->primary, ob->n_primary, out);
 	if (ob->auth_name != NULL)
@@ -1468,7 +1241,7 @@ print_outbound(const struct conf_outbound *ob, FILE *out)
 	if (ob->n_pins > 0) {
 		fputs("pin-sha256 =", out);
 		for (size_t i = 0; i < ob->n_pins; i++) {
-			base64_encode(ob->pins[i], CONF_PIN_LEN, pin);
+			conf_base64_encode(ob->pins[i], CONF_PIN_LEN, pin);
 			fprintf(out, " %s", pin);
 		}
 		fputc('\n', out);
@@ -1482,6 +1255,12 @@ print_outbound(const struct conf_outbound *ob, FILE *out)
 
 void
 conf_print(const struct conf *conf, FILE *out)
+{
+	conf_print_flags(conf, out, 0);
+}
+
+void
+conf_print_flags(const struct conf *conf, FILE *out, unsigned flags)
 {
 	fputs("# xotproxy effective configuration, from ", out);
 	for (const char *p = conf->path; p != NULL && *p != '\0'; p++)
@@ -1501,7 +1280,7 @@ conf_print(const struct conf *conf, FILE *out)
 	fprintf(out, "metrics-max-zones = %u\n", conf->metrics_max_zones);
 
 	if (conf->has_inbound)
-		print_inbound(conf, out);
+		print_inbound(conf, out, flags);
 	for (size_t i = 0; i < conf->n_outbound; i++)
 		print_outbound(&conf->outbound[i], out);
 }

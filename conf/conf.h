@@ -9,9 +9,12 @@
 
 #include "../proxy/dname.h"
 #include "../proxy/netaddr.h"
+#include "../proxy/tsig.h"
 
 #define CONF_MAX_LISTEN 16
-#define CONF_MAX_ALLOW 64
+#define CONF_MAX_ALLOW 64                  /* entries of one allow/address/client-cert line */
+#define CONF_MAX_ZONE_ACLS 64              /* ACL names of one zone */
+#define CONF_MAX_ZONES 16000000
 #define CONF_MAX_PRIMARIES 8
 #define CONF_MAX_PINS 8
 #define CONF_MAX_OUTBOUND 64
@@ -19,12 +22,36 @@
 #define CONF_PIN_LEN 32                    /* SHA-256 of the SubjectPublicKeyInfo */
 #define CONF_ERR_MAX 512
 
-struct conf_zone {
-	uint8_t wire[DNAME_MAXLEN];        /* lowercase wire form */
-	size_t wire_len;
+/* A [key NAME] section: a TSIG key (RFC 8945) an ACL can require. */
+struct conf_key {
 	char name[DNAME_TEXT_MAX];         /* presentation, lowercase, trailing dot */
-	struct cidr allow[CONF_MAX_ALLOW];
-	size_t n_allow;
+	bool has_secret;                   /* false: only the name is checked */
+	struct tsig_key tsig;              /* name/alg always set; secret when has_secret */
+	char *secret_file;                 /* the secret came from this file (resolved like
+	                                    * cert), or NULL (inline secret, or none) */
+};
+
+/* An [acl NAME] section, or the implicit ACL of a zone's allow= (name "",
+ * address condition only). Every condition given must hold. */
+struct conf_acl {
+	char name[64];                     /* "" for the implicit one a zone's allow= makes */
+	struct cidr *addr; size_t n_addr;  /* any of them; 0 = any address */
+	char **certs; size_t n_certs;      /* any of them; 0 = no certificate condition.
+	                                    * "sha256:BASE64" (SPKI pin) or a DNS name,
+	                                    * lowercase, no trailing dot, maybe "*." first:
+	                                    * tls_identity_matches patterns */
+	const struct conf_key *key;        /* NULL = no TSIG condition */
+	bool has_source; struct netaddr source;   /* backend-source (port 0) */
+};
+
+/* One zone that may be transferred, from a [zone NAME] section or a line of
+ * the zones-file. Stored compactly (100,000 zones fit in a few MB). */
+struct conf_zone {
+	const struct conf_acl *const *acls; size_t n_acls;   /* any one admits; 0 = nobody.
+	                                    * Interned: zones with the same ACLs share one list */
+	struct conf_zone *hnext;           /* hash chain (private) */
+	uint8_t wire_len;
+	uint8_t wire[];                    /* lowercase wire name (wire_len octets) */
 };
 
 /* One [outbound NAME] section: plaintext TCP/UDP listeners for a local
@@ -79,10 +106,36 @@ struct conf {
 	unsigned max_handshakes;           /* pending TLS handshakes; the oldest goes at the cap */
 	unsigned backend_timeout;          /* seconds: backend connect, and first byte of an answer */
 
-	struct conf_zone *zones;
+	char *client_ca;                   /* mutual TLS: verify client certificates against
+	                                    * this CA only; NULL = no client certificate asked */
+	unsigned max_transfers;            /* concurrent AXFR/IXFR through [inbound]; 0 = no cap */
+	unsigned max_transfers_per_client; /* per client key; 0 = no cap */
+	unsigned rate_n, rate_per;         /* transfer-rate: rate_n starts per rate_per
+	                                    * seconds per client key; 0/0 = off */
+	unsigned client_table_size;        /* per-client table entries (LRU) */
+	bool proxy_v2;                     /* PROXY v2 header on each backend connection */
+	char *zones_file;                  /* resolved like cert; NULL if none */
+
+	struct conf_key *keys;             /* [key NAME] sections, in file order */
+	size_t n_keys;
+	struct conf_acl **acls;            /* every ACL: [acl NAME] sections and the implicit
+	                                    * ones of allow= (name "", one per distinct list),
+	                                    * in order of appearance */
+	size_t n_acls;
+
+	/* zones: [zone] sections in file order, then the zones-file's lines */
+	struct conf_zone **zones;
 	size_t n_zones;
-	struct cidr *any_allow;            /* every zone's allow entries, sorted, unique */
+	size_t n_section_zones;            /* zones[0 .. n_section_zones) are [zone] sections */
+
+	/* private to conf_zone.c */
+	struct conf_zone **zhash;          /* conf_zone_find: chains by hash of the wire name */
+	size_t zhash_mask;
+	struct cidr *any_allow;            /* addresses of every ACL some zone uses, sorted, unique */
 	size_t n_any_allow;
+	bool any_address;                  /* some zone uses an ACL without an address condition */
+	size_t n_addr_only;                /* conf_addr_only_zones */
+	struct conf_arena *arena;          /* zones and ACL lists */
 
 	/* [outbound ...] sections, in file order */
 	struct conf_outbound *outbound;
@@ -104,17 +157,37 @@ void conf_free(struct conf *conf);
 struct conf *conf_ref(struct conf *conf);
 void conf_unref(struct conf *conf);      /* frees at zero; NULL is fine */
 
-/* The effective settings, in the same INI syntax (for -t). */
+/* The effective settings, in the same INI syntax (for -t): what it prints
+ * parses back to the same configuration, except that an inline TSIG
+ * secret is replaced by a comment (-t output may end up in a journal); a
+ * key read from secret-file prints as its path. Zones read from zones-file
+ * are not repeated: it prints `zones-file = PATH` (with their count). */
 void conf_print(const struct conf *conf, FILE *out);
 
-/* True if some zone's allow list admits sa: a client for which this is
- * false can never transfer anything, so it is closed at accept. */
+#define CONF_PRINT_SECRETS 1u              /* print inline secrets too (round-trip tests) */
+void conf_print_flags(const struct conf *conf, FILE *out, unsigned flags);
+
+/* True if some ACL that some zone uses admits sa by its address (an ACL
+ * without an address condition admits every address): a client for which
+ * this is false can never transfer anything, so it is closed at accept. */
 bool conf_address_allowed(const struct conf *conf, const struct sockaddr *sa);
+
+/* Zones open to client addresses alone: at least one ACL, none of them with
+ * client-cert or tsig-key (RFC 9103 section 7.5 wants mTLS or TSIG too).
+ * conf_load logs a warning about them. */
+size_t conf_addr_only_zones(const struct conf *conf);
+
+/* Logs conf_load's warnings (the zones of conf_addr_only_zones: each one
+ * when there are few, else their count and the first names). */
+void conf_log_warnings(const struct conf *conf);
 
 /* True if the outbound section's allow list admits sa (a local client). */
 bool conf_outbound_allowed(const struct conf_outbound *ob, const struct sockaddr *sa);
 
-/* Zone with exactly this (lowercase wire) apex, or NULL. */
+/* Zone with exactly this (lowercase wire) apex, or NULL. O(1): a hash. */
 const struct conf_zone *conf_zone_find(const struct conf *conf, const uint8_t *wire, size_t len);
+
+/* The zone's name in presentation form, lowercase, with the trailing dot. */
+void conf_zone_text(const struct conf_zone *z, char out[DNAME_TEXT_MAX]);
 
 #endif

@@ -35,10 +35,17 @@ policy_check(const struct conf *conf, const struct dns_query *q, const struct so
 	const struct conf_zone *z = conf_zone_find(conf, q->qname_lower, q->qname_len);
 	if (z == NULL)
 		return refuse(DNS_RCODE_REFUSED, DNS_EDE_PROHIBITED, "unknown zone");
-	for (size_t i = 0; i < z->n_allow; i++) {
-		if (cidr_match(&z->allow[i], peer)) {
-			v.zone = z;
-			return v;
+	/* Until certificates and TSIG are checked here: only ACLs with an
+	 * address condition alone admit (fail closed on the others). */
+	for (size_t i = 0; i < z->n_acls; i++) {
+		const struct conf_acl *a = z->acls[i];
+		if (a->n_certs > 0 || a->key != NULL)
+			continue;
+		for (size_t j = 0; j < a->n_addr; j++) {
+			if (cidr_match(&a->addr[j], peer)) {
+				v.zone = z;
+				return v;
+			}
 		}
 	}
 	return refuse(DNS_RCODE_REFUSED, DNS_EDE_PROHIBITED, "acl");

@@ -1,13 +1,15 @@
 /* fuzz_conf.c - libFuzzer target for conf_parse_string.
  *
  * Build: clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
- *          -Iproxy -Iconf tests/fuzz/fuzz_conf.c conf/conf.c proxy/netaddr.c \
- *          proxy/dname.c proxy/log.c -linih -o fuzz_conf
+ *          -Iproxy -Iconf tests/fuzz/fuzz_conf.c conf/conf.c conf/conf_zone.c \
+ *          proxy/netaddr.c proxy/dname.c proxy/log.c proxy/jsonw.c proxy/tsig.c \
+ *          proxy/dnsmsg.c -linih -lwolfssl -o fuzz_conf   (or: make fuzz)
  * Run:   ./fuzz_conf tests/fuzz/corpus/conf
  *
  * Beyond "no crash, no leak", it checks the -t contract: whatever parses,
- * conf_print turns into text that parses again to the same printout, and
- * every zone is found by its own name. */
+ * conf_print (with secrets) turns into text that parses again to the same
+ * printout, every zone is found by its own name, and every ACL a zone
+ * uses admits by address as conf_address_allowed says. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,7 +28,7 @@ print_conf(const struct conf *c)
 	FILE *f = open_memstream(&buf, &len);
 	if (f == NULL)
 		abort();
-	conf_print(c, f);
+	conf_print_flags(c, f, CONF_PRINT_SECRETS);
 	fclose(f);
 	return buf;
 }
@@ -48,9 +50,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();                 /* every error names the file */
 		return 0;
 	}
-	for (size_t i = 0; i < c->n_zones; i++)
-		if (conf_zone_find(c, c->zones[i].wire, c->zones[i].wire_len) != &c->zones[i])
+	for (size_t i = 0; i < c->n_zones; i++) {
+		const struct conf_zone *z = c->zones[i];
+		if (conf_zone_find(c, z->wire, z->wire_len) != z)
 			abort();
+		for (size_t j = 0; j < z->n_acls; j++)
+			if (z->acls[j]->n_addr == 0 && !c->any_address)
+				abort();
+	}
+	if (conf_addr_only_zones(c) > c->n_zones)
+		abort();
 
 	char *first = print_conf(c);
 	struct conf *again = conf_parse_string(first, "fuzz.ini", err);

@@ -80,6 +80,37 @@ check_cidr(const struct cidr *c, const char *want)
 	CU_ASSERT_STRING_EQUAL(buf, want);
 }
 
+/* Zone i's name, in one of four rotating buffers (several per assert). */
+static const char *
+zname(const struct conf *c, size_t i)
+{
+	static char buf[4][DNAME_TEXT_MAX];
+	static unsigned k;
+	char *out = buf[k++ % 4];
+	if (i >= c->n_zones)
+		return "(no such zone)";
+	conf_zone_text(c->zones[i], out);
+	return out;
+}
+
+/* The zone's allow= list (its implicit ACL), or NULL. */
+static const struct conf_acl *
+zallow(const struct conf *c, size_t i)
+{
+	const struct conf_zone *z = c->zones[i];
+	for (size_t j = 0; j < z->n_acls; j++)
+		if (z->acls[j]->name[0] == '\0')
+			return z->acls[j];
+	return NULL;
+}
+
+static size_t
+n_allow(const struct conf *c, size_t i)
+{
+	const struct conf_acl *a = zallow(c, i);
+	return a != NULL ? a->n_addr : 0;
+}
+
 static void
 test_full(void)
 {
@@ -100,19 +131,25 @@ test_full(void)
 	CU_ASSERT_EQUAL(c->max_clients, 1000000);
 
 	CU_ASSERT_EQUAL_FATAL(c->n_zones, 3);
-	CU_ASSERT_STRING_EQUAL(c->zones[0].name, "example.com.");
-	CU_ASSERT_EQUAL(c->zones[0].wire_len, 13);
-	CU_ASSERT_EQUAL(memcmp(c->zones[0].wire, "\7example\3com", 13), 0);
-	CU_ASSERT_EQUAL_FATAL(c->zones[0].n_allow, 3);
-	check_cidr(&c->zones[0].allow[0], "127.0.0.0/8");
-	check_cidr(&c->zones[0].allow[1], "::1/128");
-	check_cidr(&c->zones[0].allow[2], "192.0.2.0/24");
+	CU_ASSERT_STRING_EQUAL(zname(c, 0), "example.com.");
+	CU_ASSERT_EQUAL(c->zones[0]->wire_len, 13);
+	CU_ASSERT_EQUAL(memcmp(c->zones[0]->wire, "\7example\3com", 13), 0);
+	CU_ASSERT_EQUAL_FATAL(c->zones[0]->n_acls, 1);
+	const struct conf_acl *a = c->zones[0]->acls[0];
+	CU_ASSERT_STRING_EQUAL(a->name, "");          /* allow = makes an implicit ACL */
+	CU_ASSERT_EQUAL_FATAL(a->n_addr, 3);
+	check_cidr(&a->addr[0], "127.0.0.0/8");
+	check_cidr(&a->addr[1], "::1/128");
+	check_cidr(&a->addr[2], "192.0.2.0/24");
+	CU_ASSERT(a->n_certs == 0 && a->key == NULL && !a->has_source);
 	/* zone names are lowercased, trailing dot optional */
-	CU_ASSERT_STRING_EQUAL(c->zones[1].name, "example.net.");
+	CU_ASSERT_STRING_EQUAL(zname(c, 1), "example.net.");
 	/* AXFR-08: absent or empty allow = nobody */
-	CU_ASSERT_EQUAL(c->zones[1].n_allow, 0);
-	CU_ASSERT_STRING_EQUAL(c->zones[2].name, "mixed.test.");
-	CU_ASSERT_EQUAL(c->zones[2].n_allow, 0);
+	CU_ASSERT_EQUAL(c->zones[1]->n_acls, 0);
+	CU_ASSERT_STRING_EQUAL(zname(c, 2), "mixed.test.");
+	CU_ASSERT_EQUAL(c->zones[2]->n_acls, 0);
+	CU_ASSERT_EQUAL(c->n_acls, 1);
+	CU_ASSERT_EQUAL(c->n_section_zones, 3);
 	conf_free(c);
 }
 
@@ -161,7 +198,7 @@ test_err_sections(void)
 	expect_err(INB "[global] junk\n", "t.ini:4: ", "syntax error");
 	/* duplicate zone after normalization */
 	expect_err(INB "[zone Example.com]\nallow = ::1\n\n[zone example.com.]\n", "t.ini:7: ",
-	           "duplicate zone example.com. (first on line 4)");
+	           "duplicate zone example.com. (first at t.ini:4)");
 	expect_err("# only comments\n", "t.ini: ", "[inbound] section is required");
 }
 
@@ -246,7 +283,7 @@ test_err_limits(void)
 	last = strrchr(text, ' ');
 	strcpy(last, "\n");
 	c = parse_ok(text);
-	CU_ASSERT(c != NULL && c->n_zones == 1 && c->zones[0].n_allow == CONF_MAX_ALLOW);
+	CU_ASSERT(c != NULL && c->n_zones == 1 && n_allow(c, 0) == CONF_MAX_ALLOW);
 	conf_free(c);
 }
 
@@ -274,7 +311,7 @@ test_inline_comments(void)
 	CU_ASSERT_STRING_EQUAL(c->key, "server.key#not-a-comment");
 	CU_ASSERT_EQUAL(c->idle_timeout, 60);
 	CU_ASSERT_EQUAL(c->n_zones, 1);
-	CU_ASSERT_EQUAL(c->zones[0].n_allow, 0);
+	CU_ASSERT_EQUAL(c->zones[0]->n_acls, 0);
 	conf_free(c);
 }
 
@@ -298,7 +335,7 @@ test_long_lines(void)
 		o += (size_t)snprintf(text + o, sizeof(text) - o, " 2001:db8:%x::/48", i);
 	CU_ASSERT(o > 500);
 	c = parse_ok(text);
-	CU_ASSERT(c != NULL && c->n_zones == 1 && c->zones[0].n_allow == 40);
+	CU_ASSERT(c != NULL && c->n_zones == 1 && n_allow(c, 0) == 40);
 	conf_free(c);
 
 	/* lines over 4094 characters are an error with the line number */
@@ -324,8 +361,8 @@ test_crlf_bom(void)
 	CU_ASSERT_STRING_EQUAL(c->key, "a.key");
 	CU_ASSERT_EQUAL(c->max_clients, 7);
 	CU_ASSERT_EQUAL_FATAL(c->n_zones, 1);
-	CU_ASSERT_STRING_EQUAL(c->zones[0].name, "example.com.");
-	CU_ASSERT_EQUAL(c->zones[0].n_allow, 1);
+	CU_ASSERT_STRING_EQUAL(zname(c, 0), "example.com.");
+	CU_ASSERT_EQUAL(n_allow(c, 0), 1);
 	conf_free(c);
 	/* line numbers count CRLF lines */
 	expect_err("[inbound]\r\ncert = a\r\nkey = b\r\n\r\nmax-clients = x\r\n", "t.ini:5: ",
@@ -340,16 +377,16 @@ test_zone_names(void)
 	if (c == NULL)
 		return;
 	CU_ASSERT_EQUAL_FATAL(c->n_zones, 3);
-	CU_ASSERT_STRING_EQUAL(c->zones[0].name, "example.com.");
-	CU_ASSERT_STRING_EQUAL(c->zones[1].name, "sub.example.com.");
-	CU_ASSERT_STRING_EQUAL(c->zones[2].name, "a\\.b.test.");
+	CU_ASSERT_STRING_EQUAL(zname(c, 0), "example.com.");
+	CU_ASSERT_STRING_EQUAL(zname(c, 1), "sub.example.com.");
+	CU_ASSERT_STRING_EQUAL(zname(c, 2), "a\\.b.test.");
 
 	uint8_t wire[DNAME_MAXLEN];
 	int len = dname_from_text("EXAMPLE.com", wire);
 	CU_ASSERT_FATAL(len > 0);
-	CU_ASSERT_PTR_EQUAL(conf_zone_find(c, wire, (size_t)len), &c->zones[0]);
+	CU_ASSERT_PTR_EQUAL(conf_zone_find(c, wire, (size_t)len), c->zones[0]);
 	len = dname_from_text("sub.example.com.", wire);
-	CU_ASSERT_PTR_EQUAL(conf_zone_find(c, wire, (size_t)len), &c->zones[1]);
+	CU_ASSERT_PTR_EQUAL(conf_zone_find(c, wire, (size_t)len), c->zones[1]);
 	/* exact match only: no parent-zone fallback */
 	len = dname_from_text("www.example.com", wire);
 	CU_ASSERT_PTR_NULL(conf_zone_find(c, wire, (size_t)len));
@@ -723,7 +760,7 @@ print_to_string(const struct conf *c)
 	size_t size = 0;
 	FILE *f = open_memstream(&buf, &size);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-	conf_print(c, f);
+	conf_print_flags(c, f, CONF_PRINT_SECRETS);
 	fclose(f);
 	return buf;
 }
@@ -774,8 +811,8 @@ roundtrip(const char *text)
 		CU_ASSERT_EQUAL(a->log_level, b->log_level);
 		CU_ASSERT_EQUAL(a->max_clients, b->max_clients);
 		for (size_t i = 0; i < a->n_zones && i < b->n_zones; i++) {
-			CU_ASSERT_STRING_EQUAL(a->zones[i].name, b->zones[i].name);
-			CU_ASSERT_EQUAL(a->zones[i].n_allow, b->zones[i].n_allow);
+			CU_ASSERT_STRING_EQUAL(zname(a, i), zname(b, i));
+			CU_ASSERT_EQUAL(a->zones[i]->n_acls, b->zones[i]->n_acls);
 		}
 		CU_ASSERT_EQUAL(a->has_inbound, b->has_inbound);
 		CU_ASSERT_EQUAL_FATAL(a->n_outbound, b->n_outbound);
