@@ -172,9 +172,9 @@ void conf_print_flags(const struct conf *conf, FILE *out, unsigned flags);
  * this is false can never transfer anything, so it is closed at accept. */
 bool conf_address_allowed(const struct conf *conf, const struct sockaddr *sa);
 
-/* Zones open to client addresses alone: at least one ACL, none of them with
- * client-cert or tsig-key (RFC 9103 section 7.5 wants mTLS or TSIG too).
- * conf_load logs a warning about them. */
+/* Zones open to client addresses alone: one of their ACLs has neither
+ * client-cert nor tsig-key (RFC 9103 section 7.5 wants mTLS, or addresses
+ * plus TSIG). conf_load logs a warning about them. */
 size_t conf_addr_only_zones(const struct conf *conf);
 
 /* Logs conf_load's warnings (the zones of conf_addr_only_zones: each one

@@ -172,8 +172,9 @@ key_secret_file(struct parse_state *ps, struct conf_key *k, const char *value)
 		goto fail;
 	}
 	buf[n] = '\0';
+	bool nul = memchr(buf, '\0', (size_t)n) != NULL;
 	char *p = buf, *word = conf_next_word(&p), *more = conf_next_word(&p);
-	if (word == NULL || more != NULL || memchr(buf, '\0', (size_t)n) != NULL)
+	if (nul || word == NULL || more != NULL)
 		conf_fail(ps, ps->lineno, "secret-file: %s must hold the base64 secret alone", path);
 	else
 		rc = key_secret(ps, k, "secret-file", word);

@@ -603,7 +603,8 @@ build_any_allow(struct parse_state *ps)
 		const struct alist *l = t->e[i].p;
 		for (size_t j = 0; l != NULL && j < l->n; j++) {
 			const struct conf_acl *a = l->acls[j];
-			memcpy(c->any_allow + k, a->addr, a->n_addr * sizeof(*a->addr));
+			if (a->n_addr > 0)
+				memcpy(c->any_allow + k, a->addr, a->n_addr * sizeof(*a->addr));
 			k += a->n_addr;
 		}
 	}
@@ -616,13 +617,15 @@ build_any_allow(struct parse_state *ps)
 	return 0;
 }
 
+/* Does an ACL with neither client-cert nor tsig-key admit to z? (Any one
+ * ACL admits, so one such ACL opens the zone to addresses alone.) */
 static bool
 addr_only(const struct conf_zone *z)
 {
 	for (size_t i = 0; i < z->n_acls; i++)
-		if (z->acls[i]->n_certs > 0 || z->acls[i]->key != NULL)
-			return false;
-	return z->n_acls > 0;
+		if (z->acls[i]->n_certs == 0 && z->acls[i]->key == NULL)
+			return true;
+	return false;
 }
 
 int
@@ -664,8 +667,8 @@ conf_addr_only_zones(const struct conf *conf)
 void
 conf_log_warnings(const struct conf *conf)
 {
-	static const char why[] = "no ACL with client-cert or tsig-key (RFC 9103 section 7.5 "
-	                          "wants mutual TLS, or an address ACL plus TSIG)";
+	static const char why[] = "an ACL with neither client-cert nor tsig-key admits (RFC 9103 "
+	                          "section 7.5 wants mutual TLS, or addresses plus TSIG)";
 	char names[WARN_NAMES * (DNAME_TEXT_MAX + 2)], text[DNAME_TEXT_MAX];
 	size_t n = conf->n_addr_only, shown = 0, o = 0;
 	names[0] = '\0';
