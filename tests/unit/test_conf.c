@@ -7,11 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf.h"
 #include "dname.h"
 #include "log.h"
+#include "tls.h"
 #include "unit.h"
 
 
@@ -1028,6 +1030,911 @@ test_user_and_refs(void)
 	expect_err("[inbound]\nuser = a\ncert=c\nkey=k\n", "t.ini:2:", "user");   /* wrong section */
 }
 
+/* --- issue 9: [inbound] limits, [key], [acl], zones-file ------------------------- */
+
+static void
+test_inbound_limits(void)
+{
+	struct conf *c = parse_ok(INB "client-ca = clients-ca.pem\nmax-transfers = 128\n"
+	                          "max-transfers-per-client = 4\ntransfer-rate = 30/60\n"
+	                          "proxy-protocol = v2\nclient-table-size = 1048576\n");
+	if (c != NULL) {
+		CU_ASSERT_STRING_EQUAL(c->client_ca, "clients-ca.pem");
+		CU_ASSERT_EQUAL(c->max_transfers, 128);
+		CU_ASSERT_EQUAL(c->max_transfers_per_client, 4);
+		CU_ASSERT(c->rate_n == 30 && c->rate_per == 60);
+		CU_ASSERT_TRUE(c->proxy_v2);
+		CU_ASSERT_EQUAL(c->client_table_size, 1048576);
+	}
+	conf_free(c);
+	/* defaults: no caps, no rate, no PROXY header, 65,536 clients, no mTLS */
+	c = parse_ok(INB);
+	if (c != NULL) {
+		CU_ASSERT_PTR_NULL(c->client_ca);
+		CU_ASSERT(c->max_transfers == 0 && c->max_transfers_per_client == 0);
+		CU_ASSERT(c->rate_n == 0 && c->rate_per == 0);
+		CU_ASSERT_FALSE(c->proxy_v2);
+		CU_ASSERT_EQUAL(c->client_table_size, 65536);
+		CU_ASSERT_PTR_NULL(c->zones_file);
+		CU_ASSERT(c->n_keys == 0 && c->n_acls == 0 && c->n_zones == 0);
+	}
+	conf_free(c);
+	static const char *const off[] = { "off", "0" };
+	for (size_t i = 0; i < 2; i++) {
+		char text[256];
+		snprintf(text, sizeof(text), INB "transfer-rate = %s\nproxy-protocol = off\n", off[i]);
+		c = parse_ok(text);
+		CU_ASSERT(c != NULL && c->rate_n == 0 && c->rate_per == 0 && !c->proxy_v2);
+		conf_free(c);
+	}
+	c = parse_ok(INB "transfer-rate = 1000000/86400\nclient-table-size = 1\n");
+	CU_ASSERT(c != NULL && c->rate_n == 1000000 && c->rate_per == 86400 &&
+	          c->client_table_size == 1);
+	conf_free(c);
+
+	expect_err(INB "max-transfers = -1\n", "t.ini:4: ",
+	           "max-transfers: \"-1\" is not an integer in 0..1000000");
+	expect_err(INB "max-transfers = 1000001\n", "t.ini:4: ", "max-transfers:");
+	expect_err(INB "max-transfers-per-client = x\n", "t.ini:4: ",
+	           "max-transfers-per-client: \"x\" is not an integer in 0..1000000");
+	expect_err(INB "client-table-size = 0\n", "t.ini:4: ",
+	           "client-table-size: \"0\" is not an integer in 1..1048576");
+	expect_err(INB "client-table-size = 1048577\n", "t.ini:4: ", "client-table-size:");
+	static const char *const bad_rates[] = {
+		"30", "30/", "/60", "0/60", "30/0", "30/86401", "1000001/1", "a/b", "30/60/2",
+		"30 / 60", "-1/60", "on", "30/60s", "99999999999999999999/1",
+	};
+	for (size_t i = 0; i < sizeof(bad_rates) / sizeof(bad_rates[0]); i++) {
+		char text[256], want[128];
+		snprintf(text, sizeof(text), INB "\ntransfer-rate = %s\n", bad_rates[i]);
+		snprintf(want, sizeof(want), "transfer-rate: \"%s\" is not N/SECONDS", bad_rates[i]);
+		expect_err(text, "t.ini:5: ", want);
+	}
+	expect_err(INB "proxy-protocol = v1\n", "t.ini:4: ", "proxy-protocol: \"v1\" is not one of v2, off");
+	expect_err(INB "proxy-protocol = V2\n", "t.ini:4: ", "proxy-protocol");
+	expect_err(INB "client-ca =\n", "t.ini:4: ", "client-ca: empty file name");
+	expect_err(INB "zones-file =\n", "t.ini:4: ", "zones-file: empty file name");
+	expect_err(INB "transfer-rate = off\ntransfer-rate = 1/1\n", "t.ini:5: ",
+	           "duplicate key transfer-rate in [inbound] (first on line 4)");
+	expect_err("[global]\nmax-transfers = 1\n" INB, "t.ini:2: ", "unknown key \"max-transfers\" in [global]");
+}
+
+/* A fresh temporary directory (its path in dir, PATH_MAX). */
+static void
+make_tmpdir(char *dir)
+{
+	strcpy(dir, "/tmp/xp_conf_XXXXXX");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+}
+
+static void
+write_file_mode(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs(text, f);
+	fclose(f);
+	CU_ASSERT_EQUAL(chmod(path, mode), 0);
+}
+
+/* 32 octets 0x00..0x1f, and the same in base64 */
+#define SECRET32 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+
+static void
+check_secret32(const struct conf_key *k)
+{
+	CU_ASSERT_TRUE(k->has_secret);
+	CU_ASSERT_EQUAL_FATAL(k->tsig.secret_len, 32);
+	for (size_t i = 0; i < 32; i++)
+		CU_ASSERT_EQUAL(k->tsig.secret[i], i);
+}
+
+static void
+test_keys(void)
+{
+	struct conf *c = parse_ok(INB "[key Xfr-Key]\nalgorithm = HMAC-SHA512\nsecret = " SECRET32 "\n"
+	                          "[key k2.example.]\n[key k3]\nalgorithm = hmac-sha1\n"
+	                          "[key k4]\nalgorithm = hmac-sha384.\n");
+	if (c == NULL)
+		return;
+	CU_ASSERT_EQUAL_FATAL(c->n_keys, 4);
+	const struct conf_key *k = &c->keys[0];
+	CU_ASSERT_STRING_EQUAL(k->name, "xfr-key.");
+	CU_ASSERT_EQUAL(k->tsig.name_len, 9);
+	CU_ASSERT_EQUAL(memcmp(k->tsig.name, "\7xfr-key", 9), 0);
+	CU_ASSERT_EQUAL(k->tsig.alg, TSIG_HMAC_SHA512);
+	check_secret32(k);
+	CU_ASSERT_PTR_NULL(k->secret_file);
+	/* without a secret: only the name is checked; the algorithm defaults */
+	CU_ASSERT_STRING_EQUAL(c->keys[1].name, "k2.example.");
+	CU_ASSERT_FALSE(c->keys[1].has_secret);
+	CU_ASSERT_EQUAL(c->keys[1].tsig.secret_len, 0);
+	CU_ASSERT_EQUAL(c->keys[1].tsig.alg, TSIG_HMAC_SHA256);
+	CU_ASSERT_EQUAL(c->keys[2].tsig.alg, TSIG_HMAC_SHA1);
+	CU_ASSERT_FALSE(c->keys[2].has_secret);
+	CU_ASSERT_EQUAL(c->keys[3].tsig.alg, TSIG_HMAC_SHA384);
+	conf_free(c);
+
+	expect_err(INB "[key]\n", "t.ini:4: ", "[key NAME] needs a TSIG key name");
+	expect_err(INB "[key .]\n", "t.ini:4: ", "not the root");
+	expect_err(INB "[key a..b]\n", "t.ini:4: ", "needs a TSIG key name");
+	expect_err(INB "[key a b]\n", "t.ini:4: ", "needs a TSIG key name");
+	expect_err(INB "[key xfr-key]\n\n[key XFR-KEY.]\n", "t.ini:6: ",
+	           "duplicate [key xfr-key.] section (first on line 4)");
+	expect_err(INB "[key k]\nalgorithm = hmac-md5\n", "t.ini:5: ",
+	           "algorithm: \"hmac-md5\" is not one of hmac-sha256");
+	expect_err(INB "[key k]\nalgorithm = hmac-sha256\nalgorithm = hmac-sha1\n", "t.ini:6: ",
+	           "duplicate key algorithm in [key k.] (first on line 5)");
+	expect_err(INB "[key k]\nbogus = 1\n", "t.ini:5: ", "unknown key \"bogus\" in [key k.]");
+	expect_err(INB "[key k]\nsecret = " SECRET32 "\n", "t.ini:4: ",
+	           "[key k.] has a secret but no algorithm");
+	expect_err(INB "[key k]\nalgorithm = hmac-sha256\nsecret =\n", "t.ini:6: ", "secret: empty");
+	expect_err(INB "[key k]\nalgorithm = hmac-sha256\nsecret = " SECRET32 "\nsecret-file = /x\n",
+	           "t.ini:7: ", "has its secret already (line 6): give secret or secret-file, not both");
+	/* a bad secret is never quoted back */
+	char err[CONF_ERR_MAX];
+	static const char *const bad[] = {
+		"c2VjcmV0!!", "c2VjcmV0c", "c2VjcmV0c2", "AA==AA==", "AB==", "=",
+		/* 129 octets */
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+		"AAAA",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[1024];
+		snprintf(text, sizeof(text), INB "[key k]\nalgorithm = hmac-sha256\nsecret = %s\n", bad[i]);
+		expect_err(text, "t.ini:6: ", "secret: secret is not base64 of 1 to 128 octets (value not shown)");
+		c = conf_parse_string(text, "t.ini", err);
+		CU_ASSERT(c == NULL && strstr(err, bad[i]) == NULL);
+		conf_free(c);
+	}
+	/* 128 octets is the maximum */
+	char text[512], b64[200];
+	memset(b64, 'A', 171);             /* 42 groups of 3 octets, then 2 */
+	strcpy(b64 + 171, "=");
+	snprintf(text, sizeof(text), INB "[key k]\nalgorithm = hmac-sha256\nsecret = %s\n", b64);
+	c = parse_ok(text);
+	CU_ASSERT(c != NULL && c->keys[0].tsig.secret_len == 128);
+	conf_free(c);
+}
+
+static void
+test_key_secret_file(void)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 64], ini[PATH_MAX + 64], text[3 * PATH_MAX], err[CONF_ERR_MAX];
+	make_tmpdir(dir);
+	snprintf(path, sizeof(path), "%s/xfr.secret", dir);
+	write_file_mode(path, SECRET32 "\n", 0600);
+	snprintf(text, sizeof(text), INB "[key xfr]\nalgorithm = hmac-sha256\nsecret-file = %s\n", path);
+	struct conf *c = parse_ok(text);
+	if (c != NULL) {
+		check_secret32(&c->keys[0]);
+		CU_ASSERT_STRING_EQUAL(c->keys[0].secret_file, path);
+	}
+	conf_free(c);
+
+	/* group or other access of any kind is an error, with the mode and why */
+	static const mode_t open_modes[] = { 0640, 0604, 0660, 0644, 0610, 0602, 0601 };
+	for (size_t i = 0; i < sizeof(open_modes) / sizeof(open_modes[0]); i++) {
+		char want[64];
+		CU_ASSERT_EQUAL(chmod(path, open_modes[i]), 0);
+		snprintf(want, sizeof(want), "is accessible by group or others (mode %04o)",
+		         (unsigned)open_modes[i]);
+		expect_err(text, "t.ini:6: secret-file: ", want);
+		expect_err(text, "t.ini:6: ", "chmod 600");
+	}
+	CU_ASSERT_EQUAL(chmod(path, 0400), 0);
+	c = parse_ok(text);                  /* owner read-only is fine */
+	conf_free(c);
+
+	/* contents: the base64 secret alone (blanks around it are fine) */
+	write_file_mode(path, "  " SECRET32 "  \r\n\n", 0600);
+	c = parse_ok(text);
+	if (c != NULL)
+		check_secret32(&c->keys[0]);
+	conf_free(c);
+	write_file_mode(path, "", 0600);
+	expect_err(text, "t.ini:6: ", "must hold the base64 secret alone");
+	write_file_mode(path, SECRET32 " " SECRET32 "\n", 0600);
+	expect_err(text, "t.ini:6: ", "must hold the base64 secret alone");
+	write_file_mode(path, "not*base64\n", 0600);
+	expect_err(text, "t.ini:6: ", "secret-file: secret is not base64 of 1 to 128 octets (value not shown)");
+	c = conf_parse_string(text, "t.ini", err);
+	CU_ASSERT(c == NULL && strstr(err, "not*base64") == NULL);
+	conf_free(c);
+	unlink(path);
+	expect_err(text, "t.ini:6: ", "secret-file: cannot open");
+	snprintf(text, sizeof(text), INB "[key xfr]\nalgorithm = hmac-sha256\nsecret-file = %s\n", dir);
+	expect_err(text, "t.ini:6: ", "is not a regular file");
+	expect_err(INB "[key xfr]\nalgorithm = hmac-sha256\nsecret-file = /dev/null\n", "t.ini:6: ",
+	           "/dev/null is not a regular file");
+
+	/* conf_load: a relative secret-file is resolved against the config's directory */
+	snprintf(path, sizeof(path), "%s/xfr.secret", dir);
+	write_file_mode(path, SECRET32, 0600);
+	snprintf(ini, sizeof(ini), "%s/x.ini", dir);
+	write_file(ini, INB "[key xfr]\nalgorithm = hmac-sha256\nsecret-file = xfr.secret\n");
+	c = conf_load(ini, err);
+	CU_ASSERT_PTR_NOT_NULL(c);
+	if (c != NULL) {
+		char real[PATH_MAX], want[PATH_MAX + 32];
+		CU_ASSERT_PTR_NOT_NULL_FATAL(realpath(dir, real));
+		snprintf(want, sizeof(want), "%s/xfr.secret", real);
+		CU_ASSERT_STRING_EQUAL(c->keys[0].secret_file, want);
+		check_secret32(&c->keys[0]);
+	}
+	conf_free(c);
+	unlink(ini);
+	unlink(path);
+	CU_ASSERT_EQUAL(rmdir(dir), 0);
+}
+
+#define CCA "client-ca = cca.pem\n"                 /* [inbound] line 4 */
+
+static void
+test_acls(void)
+{
+	struct conf *c = parse_ok(INB CCA
+		"[acl secondaries-eu]\n"                                          /* 5 */
+		"address = 192.0.2.0/24 2001:db8::/32\n"
+		"client-cert = Sec1.Example.NET. *.wild.example.net SHA256:" PIN1 "\n"
+		"tsig-key = XFR-key\n"                                            /* a later [key] */
+		"backend-source = 127.0.0.11\n"
+		"[acl tsig-only]\ntsig-key = xfr-key.\n"                          /* 10 */
+		"[acl cert-only]\nclient-cert = sec2.example.net\n"
+		"[acl addr-only]\naddress = 198.51.100.7\n"
+		"[key xfr-key]\n"
+		"[zone example.com]\nacl = secondaries-eu tsig-only cert-only addr-only\n");
+	if (c == NULL)
+		return;
+	CU_ASSERT_EQUAL_FATAL(c->n_acls, 4);
+	const struct conf_acl *a = c->acls[0];
+	CU_ASSERT_STRING_EQUAL(a->name, "secondaries-eu");
+	CU_ASSERT_EQUAL_FATAL(a->n_addr, 2);
+	check_cidr(&a->addr[0], "192.0.2.0/24");
+	check_cidr(&a->addr[1], "2001:db8::/32");
+	CU_ASSERT_EQUAL_FATAL(a->n_certs, 3);
+	CU_ASSERT_STRING_EQUAL(a->certs[0], "sec1.example.net");   /* lowercase, no final dot */
+	CU_ASSERT_STRING_EQUAL(a->certs[1], "*.wild.example.net");
+	CU_ASSERT_STRING_EQUAL(a->certs[2], "sha256:" PIN1);        /* the pin keeps its case */
+	CU_ASSERT_PTR_EQUAL(a->key, &c->keys[0]);
+	CU_ASSERT_TRUE(a->has_source);
+	check_addr(&a->source, "127.0.0.11#0");
+	const struct conf_acl *t = c->acls[1], *ce = c->acls[2], *ad = c->acls[3];
+	CU_ASSERT(t->n_addr == 0 && t->n_certs == 0 && t->key == &c->keys[0] && !t->has_source);
+	CU_ASSERT(ce->n_addr == 0 && ce->n_certs == 1 && ce->key == NULL);
+	CU_ASSERT(ad->n_addr == 1 && ad->n_certs == 0 && ad->key == NULL);
+	const struct conf_zone *z = c->zones[0];
+	CU_ASSERT_EQUAL_FATAL(z->n_acls, 4);
+	for (size_t i = 0; i < 4; i++)
+		CU_ASSERT_PTR_EQUAL(z->acls[i], c->acls[i]);
+	conf_free(c);
+
+	/* backend-source in the backend's family; IPv6 with an IPv6 backend */
+	c = parse_ok(INB "backend = [::1]:53\n[acl a]\naddress = ::1\nbackend-source = 2001:DB8::11\n");
+	if (c != NULL)
+		check_addr(&c->acls[0]->source, "2001:db8::11#0");
+	conf_free(c);
+	expect_err(INB "[acl a]\naddress = ::1\nbackend-source = 2001:db8::11\n", "t.ini:6: ",
+	           "backend-source: not the address family of backend 127.0.0.1:53");
+	expect_err(INB "[acl a]\naddress = ::1\nbackend-source = 127.0.0.1:53\n", "t.ini:6: ",
+	           "backend-source: \"127.0.0.1:53\" is not an IPv4 or IPv6 address");
+	expect_err(INB "[acl a]\naddress = ::1\nbackend-source = localhost\n", "t.ini:6: ",
+	           "backend-source: \"localhost\"");
+	expect_err(INB "[acl a]\naddress = ::1\nbackend-source = [::1]\n", "t.ini:6: ", "backend-source");
+
+	/* names */
+	expect_err(INB "[acl]\n", "t.ini:4: ", "[acl NAME]: \"\" is not 1 to 63 letters");
+	expect_err(INB "[acl a/b]\n", "t.ini:4: ", "[acl NAME]: \"a/b\"");
+	expect_err(INB "[acl a b]\n", "t.ini:4: ", "[acl NAME]: \"a b\"");
+	expect_err(INB "[acl "
+	           "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]\naddress = ::1\n",
+	           "t.ini:4: ", "[acl NAME]");
+	expect_err(INB "[acl Sec]\naddress = ::1\n\n[acl sec]\naddress = ::1\n", "t.ini:7: ",
+	           "duplicate [acl Sec] section (first on line 4)");
+	expect_err(INB "[acl a]\nallow = ::1\n", "t.ini:5: ", "unknown key \"allow\" in [acl a]");
+	expect_err(INB "[acl a]\naddress = ::1\naddress = ::2\n", "t.ini:6: ",
+	           "duplicate key address in [acl a] (first on line 5)");
+	/* every ACL needs a condition: "everyone" must be written out */
+	expect_err(INB "\n[acl open]\n", "t.ini:5: ",
+	           "[acl open] has no condition (address, client-cert or tsig-key)");
+	expect_err(INB "[acl open]\nbackend-source = 127.0.0.2\n", "t.ini:4: ", "has no condition");
+	expect_err(INB "[acl a]\naddress =\n", "t.ini:5: ", "address: needs at least one");
+	expect_err(INB "[acl a]\naddress = 10.0.0.1/8\n", "t.ini:5: ", "address: \"10.0.0.1/8\"");
+	/* tsig-key names a [key], before or after */
+	expect_err(INB "[key xfr]\n[acl a]\n\ntsig-key = nokey\n", "t.ini:7: ",
+	           "tsig-key: \"nokey\" is not defined (no [key nokey] section)");
+	expect_err(INB "[acl a]\ntsig-key = k1 k2\n[key k1]\n", "t.ini:5: ", "is not one key name");
+	expect_err(INB "[acl a]\ntsig-key =\n", "t.ini:5: ", "is not one key name");
+	expect_err(INB "[acl a]\ntsig-key = a..b\n", "t.ini:5: ", "is not one key name");
+	/* client-cert needs client-ca, and patterns of the right form */
+	expect_err(INB "[acl a]\naddress = ::1\nclient-cert = sec1.example.net\n", "t.ini:6: ",
+	           "client-cert needs [inbound] client-ca");
+	expect_err(INB CCA "[acl a]\nclient-cert =\n", "t.ini:6: ", "client-cert: needs at least one");
+	expect_err(INB CCA "[acl a]\nclient-cert = a.example SEC1.example.net. sec1.example.net\n",
+	           "t.ini:6: ", "client-cert: \"sec1.example.net\" is listed twice");
+	expect_err(INB CCA "[acl a]\nclient-cert = *.net\n", "t.ini:6: ",
+	           "client-cert: \"*.net\": a wildcard needs at least two labels");
+	expect_err(INB CCA "[acl a]\nclient-cert = sha256:abc\n", "t.ini:6: ",
+	           "client-cert: \"sha256:abc\": sha256: pin is not the base64 of a SHA-256 digest");
+	/* [key] and [acl] belong to [inbound] */
+	expect_err("[outbound]\n" OB_MIN "[acl a]\naddress = ::1\n", "t.ini:5: ",
+	           "[acl] sections need an [inbound] section");
+	expect_err("[outbound]\n" OB_MIN "\n[key k]\n", "t.ini:6: ",
+	           "[key] sections need an [inbound] section");
+}
+
+/* conf does not link tls/, so it checks client-cert patterns itself: the
+ * same verdict as tls_identity_pattern_error on each. */
+static void
+test_cert_patterns_agree_with_tls(void)
+{
+	static const char *const patterns[] = {
+		"sec1.example.net", "sec1.example.net.", "SEC1.Example.NET", "*.example.net",
+		"*.net", "*.net.", "*.*.example.net", "a.*.example.net", "*x.example.net", "*",
+		"*.", ".", "..", "a..b", "a.", "a.b..", ".a", "a", "-", "_x.y", "x_y.z-1",
+		"a.b/c", "ä.example", "a@b", "xn--bcher-kva.example",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example",
+		"sha256:" PIN1, "SHA256:" PIN1, "Sha256:" PIN2, "sha256:" PIN1 "=",
+		"sha256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU", "sha256:",
+		"sha256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFV=",
+		"sha256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuF==",
+		"sha256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSu-U=",
+		"sha1:AAAA", "sha256", "sha256.example.net",
+	};
+	for (size_t i = 0; i < sizeof(patterns) / sizeof(patterns[0]); i++) {
+		char text[512], err[CONF_ERR_MAX];
+		snprintf(text, sizeof(text), INB CCA "[acl a]\nclient-cert = %s\n", patterns[i]);
+		struct conf *c = conf_parse_string(text, "t.ini", err);
+		bool tls_ok = tls_identity_pattern_error(patterns[i]) == NULL;
+		CU_ASSERT_EQUAL((c != NULL), tls_ok);
+		if ((c != NULL) != tls_ok)
+			fprintf(stderr, "\npattern \"%s\": conf %s, tls %s\n", patterns[i],
+			        c != NULL ? "accepts" : err, tls_ok ? "accepts" : "rejects");
+		conf_free(c);
+	}
+	/* the 253-character limit, with and without the final dot */
+	char name[300];
+	memset(name, 'a', sizeof(name));
+	for (size_t len = 250; len <= 256; len++) {
+		for (size_t i = 63; i < len; i += 64)
+			name[i] = '.';
+		name[len] = '\0';
+		char text[512], err[CONF_ERR_MAX];
+		snprintf(text, sizeof(text), INB CCA "[acl a]\nclient-cert = %s\n", name);
+		struct conf *c = conf_parse_string(text, "t.ini", err);
+		CU_ASSERT_EQUAL((c != NULL), tls_identity_pattern_error(name) == NULL);
+		conf_free(c);
+		memset(name, 'a', sizeof(name));
+	}
+}
+
+static void
+test_zone_acl_and_allow(void)
+{
+	struct conf *c = parse_ok(INB
+		"[zone example.com]\n"                         /* 4: before its ACLs */
+		"acl = secondaries-eu SECONDARIES-US\n"
+		"allow = 198.51.100.7\n"
+		"[acl secondaries-eu]\naddress = 192.0.2.0/24\n"
+		"[acl secondaries-us]\naddress = 203.0.113.0/24\n"
+		"[zone only.allow]\nallow = 10.0.0.0/8 ::1\n"
+		"[zone only.acl]\nacl = secondaries-us\n"
+		"[zone nobody]\n"
+		"[zone empty.allow]\nallow =\n");
+	if (c == NULL)
+		return;
+	CU_ASSERT_EQUAL_FATAL(c->n_zones, 5);
+	const struct conf_zone *z = c->zones[0];
+	CU_ASSERT_EQUAL_FATAL(z->n_acls, 3);
+	CU_ASSERT_STRING_EQUAL(z->acls[0]->name, "secondaries-eu");
+	CU_ASSERT_STRING_EQUAL(z->acls[1]->name, "secondaries-us");   /* names: any case */
+	CU_ASSERT_STRING_EQUAL(z->acls[2]->name, "");                 /* allow =, last */
+	CU_ASSERT_EQUAL_FATAL(z->acls[2]->n_addr, 1);
+	check_cidr(&z->acls[2]->addr[0], "198.51.100.7/32");
+	CU_ASSERT(c->zones[1]->n_acls == 1 && n_allow(c, 1) == 2);
+	CU_ASSERT(c->zones[2]->n_acls == 1 && c->zones[2]->acls[0] == z->acls[1]);
+	CU_ASSERT_EQUAL(c->zones[3]->n_acls, 0);                       /* AXFR-08 */
+	CU_ASSERT_EQUAL(c->zones[4]->n_acls, 0);
+	CU_ASSERT_EQUAL(c->n_acls, 4);          /* two named, two implicit */
+	conf_free(c);
+
+	expect_err(INB "[zone a]\nacl =\n", "t.ini:5: ", "acl: needs at least one [acl NAME] name");
+	expect_err(INB "[zone a]\nacl = x/y\n", "t.ini:5: ", "acl: \"x/y\" is not an ACL name");
+	expect_err(INB "[zone a]\n\nacl = nope\n[acl other]\naddress = ::1\n", "t.ini:6: ",
+	           "acl \"nope\" is not defined (no [acl nope] section)");
+	expect_err(INB "[acl a]\naddress = ::1\n[zone z]\nacl = a A\n", "t.ini:7: ",
+	           "acl \"A\" is listed twice");
+	expect_err(INB "[acl a]\naddress = ::1\n[zone z]\nacl = a\nacl = a\n", "t.ini:8: ",
+	           "duplicate key acl in [zone z.] (first on line 7)");
+	expect_err(INB "[zone z]\nacl = a\n[acl a]\n", "t.ini:6: ", "[acl a] has no condition");
+}
+
+/* All the zones that name the same ACLs share one list. */
+static void
+test_interned_lists(void)
+{
+	char *text = malloc(64 * 1024);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	size_t o = (size_t)snprintf(text, 64 * 1024, INB "[acl a]\naddress = ::1\n[acl b]\ntsig-key = k\n"
+	                            "[key k]\n");
+	for (int i = 0; i < 300; i++) {
+		const char *keys = i % 3 == 0 ? "acl = a b" : i % 3 == 1 ? "acl = b a" :
+		                   "allow = 10.0.0.0/8 ::1";
+		o += (size_t)snprintf(text + o, 64 * 1024 - o, "[zone z%d.test]\n%s\n", i, keys);
+	}
+	struct conf *c = parse_ok(text);
+	free(text);
+	if (c == NULL)
+		return;
+	CU_ASSERT_EQUAL_FATAL(c->n_zones, 300);
+	CU_ASSERT_EQUAL(c->n_acls, 3);          /* a, b and one implicit ACL for 100 zones */
+	for (size_t i = 3; i < 300; i++) {
+		CU_ASSERT_PTR_EQUAL(c->zones[i]->acls, c->zones[i % 3]->acls);
+		CU_ASSERT_EQUAL(c->zones[i]->n_acls, c->zones[i % 3]->n_acls);
+	}
+	CU_ASSERT_PTR_NOT_EQUAL(c->zones[0]->acls, c->zones[1]->acls);   /* order matters */
+	CU_ASSERT_STRING_EQUAL(c->zones[0]->acls[0]->name, "a");
+	CU_ASSERT_STRING_EQUAL(c->zones[1]->acls[0]->name, "b");
+	CU_ASSERT_STRING_EQUAL(c->zones[2]->acls[0]->name, "");
+	conf_free(c);
+}
+
+/* Writes path with the zones-file text; returns a config text naming it
+ * (after INB, line 4), with `rest` appended. Caller frees. */
+static char *
+zones_conf(const char *path, const char *zones, const char *rest)
+{
+	write_file(path, zones);
+	size_t n = strlen(path) + strlen(rest) + 128;
+	char *text = malloc(n);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	snprintf(text, n, INB "zones-file = %s\n%s", path, rest);
+	return text;
+}
+
+#define ACLS_AB "[acl a]\naddress = 192.0.2.0/24\n[acl b]\naddress = ::1\n"   /* lines 5-8 */
+
+static void
+expect_zones_err(const char *dir, const char *zones, const char *rest, int line, const char *part)
+{
+	char path[PATH_MAX + 32], prefix[PATH_MAX + 96];
+	snprintf(path, sizeof(path), "%s/zones.txt", dir);
+	char *text = zones_conf(path, zones, rest);
+	if (line > 0)
+		snprintf(prefix, sizeof(prefix), "%s:%d: ", path, line);
+	else
+		snprintf(prefix, sizeof(prefix), "t.ini:4: zones-file: ");
+	expect_err(text, prefix, part);
+	free(text);
+}
+
+static void
+test_zones_file(void)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 32];
+	make_tmpdir(dir);
+	snprintf(path, sizeof(path), "%s/zones.txt", dir);
+	char *text = zones_conf(path,
+		"\xef\xbb\xbf# zones for the test\n"         /* 1: BOM, comment */
+		"\n"                                          /* 2 */
+		"   \t \n"                                    /* 3 */
+		"zone1.test a   # inline comment\n"           /* 4 */
+		"Zone2.TEST. a b\n"                           /* 5 */
+		"  zone3.test\n"                              /* 6: nobody */
+		"zone4.test#not-a-comment A\r\n"              /* 7: CRLF, any case */
+		"zone5.test\tb\t# tab\n"                      /* 8 */
+		"zone6.test b a",                             /* 9: no final newline */
+		ACLS_AB "[zone section.test]\nacl = a b\n");
+	struct conf *c = parse_ok(text);
+	free(text);
+	if (c != NULL) {
+		CU_ASSERT_EQUAL_FATAL(c->n_zones, 7);
+		CU_ASSERT_EQUAL(c->n_section_zones, 1);
+		static const char *const names[] = {
+			"section.test.", "zone1.test.", "zone2.test.", "zone3.test.",
+			"zone4.test#not-a-comment.", "zone5.test.", "zone6.test.",
+		};
+		for (size_t i = 0; i < 7; i++)
+			CU_ASSERT_STRING_EQUAL(zname(c, i), names[i]);
+		const struct conf_acl *a = c->acls[0], *b = c->acls[1];
+		CU_ASSERT(c->zones[1]->n_acls == 1 && c->zones[1]->acls[0] == a);
+		CU_ASSERT(c->zones[2]->n_acls == 2 && c->zones[2]->acls[1] == b);
+		CU_ASSERT_PTR_EQUAL(c->zones[2]->acls, c->zones[0]->acls);   /* shared with the section */
+		CU_ASSERT_EQUAL(c->zones[3]->n_acls, 0);
+		CU_ASSERT_PTR_EQUAL(c->zones[4]->acls, c->zones[1]->acls);
+		CU_ASSERT(c->zones[5]->n_acls == 1 && c->zones[5]->acls[0] == b);
+		CU_ASSERT(c->zones[6]->n_acls == 2 && c->zones[6]->acls[0] == b);
+		for (size_t i = 0; i < 7; i++)
+			CU_ASSERT_PTR_EQUAL(conf_zone_find(c, c->zones[i]->wire, c->zones[i]->wire_len),
+			                    c->zones[i]);
+		CU_ASSERT_STRING_EQUAL(c->zones_file, path);
+	}
+	conf_free(c);
+
+	/* an empty file: no zones */
+	text = zones_conf(path, "", "");
+	c = parse_ok(text);
+	CU_ASSERT(c != NULL && c->n_zones == 0);
+	conf_free(c);
+	free(text);
+
+	/* errors name the zones-file and its line */
+	expect_zones_err(dir, "# x\na.test a\nb..test a\n", ACLS_AB, 3,
+	                 "zone name \"b..test\" is not a valid domain name");
+	expect_zones_err(dir, "a.test a\n. a\n", ACLS_AB, 2, "zone name \".\": the root zone");
+	expect_zones_err(dir, "a.test a\n\nb.test a nope\n", ACLS_AB, 3,
+	                 "acl \"nope\" is not defined (no [acl nope] section)");
+	expect_zones_err(dir, "a.test a B b\n", ACLS_AB, 1, "acl \"b\" is listed twice");
+	expect_zones_err(dir, "a.test a\n", "", 1, "acl \"a\" is not defined");
+	expect_zones_err(dir, "a.test a\nb.test\n\n# c\nA.TEST. b\n", ACLS_AB, 5,
+	                 "duplicate zone a.test. (first at ");
+	char first[PATH_MAX + 64];
+	snprintf(first, sizeof(first), "(first at %s/zones.txt:1)", dir);
+	expect_zones_err(dir, "a.test a\nb.test\n\n# c\nA.TEST. b\n", ACLS_AB, 5, first);
+	/* across the config and the file: the section is first */
+	expect_zones_err(dir, "x.test a\nsection.test b\n", ACLS_AB "[zone Section.Test]\n", 2,
+	                 "duplicate zone section.test. (first at t.ini:9)");
+	expect_zones_err(dir, "a.test\nb.test \"x\"\n", "", 2, "acl \"\\\"x\\\"\" is not defined");
+	{
+		/* a NUL byte, and a line of 65,537 characters */
+		FILE *f = fopen(path, "w");
+		CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+		fwrite("a.test\nb\0c.test\n", 1, 16, f);
+		fclose(f);
+		char *t = malloc(PATH_MAX + 128);
+		snprintf(t, PATH_MAX + 128, INB "zones-file = %s\n", path);
+		char want[PATH_MAX + 64];
+		snprintf(want, sizeof(want), "%s:2: ", path);
+		expect_err(t, want, "NUL byte in line");
+		char *big = malloc(70000);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+		memset(big, 'a', 65537);
+		strcpy(big + 65537, "\n");
+		write_file(path, "a.test\n");
+		f = fopen(path, "a");
+		fputs(big, f);
+		fclose(f);
+		expect_err(t, want, "line too long (more than 65536 characters)");
+		free(big);
+		free(t);
+	}
+	/* a file that cannot be read: the error is on the zones-file line */
+	unlink(path);
+	text = malloc(PATH_MAX + 128);
+	snprintf(text, PATH_MAX + 128, INB "\nzones-file = %s\n", path);
+	expect_err(text, "t.ini:5: ", "zones-file: cannot read");
+	snprintf(text, PATH_MAX + 128, INB "zones-file = %s\n", dir);
+	expect_err(text, "t.ini:4: ", "not a regular file");
+	free(text);
+	expect_err(INB "zones-file = /dev/null\n", "t.ini:4: ", "zones-file: cannot read /dev/null: "
+	           "not a regular file");
+	CU_ASSERT_EQUAL(rmdir(dir), 0);
+}
+
+/* conf_load: zones-file relative to the config's directory. */
+static void
+test_zones_file_load(void)
+{
+	char dir[PATH_MAX], real[PATH_MAX], ini[PATH_MAX + 32], zones[PATH_MAX + 32],
+	     want[PATH_MAX + 64], err[CONF_ERR_MAX];
+	make_tmpdir(dir);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(realpath(dir, real));
+	snprintf(ini, sizeof(ini), "%s/x.ini", dir);
+	snprintf(zones, sizeof(zones), "%s/zones.txt", dir);
+	write_file(ini, INB "zones-file = zones.txt\n[acl a]\naddress = ::1\n");
+	write_file(zones, "a.test a\nb.test\n");
+	struct conf *c = conf_load(ini, err);
+	CU_ASSERT_PTR_NOT_NULL(c);
+	if (c != NULL) {
+		snprintf(want, sizeof(want), "%s/zones.txt", real);
+		CU_ASSERT_STRING_EQUAL(c->zones_file, want);
+		CU_ASSERT_EQUAL(c->n_zones, 2);
+	}
+	conf_free(c);
+	write_file(zones, "a.test a\nb.test nope\n");
+	c = conf_load(ini, err);
+	CU_ASSERT_PTR_NULL(c);
+	snprintf(want, sizeof(want), "%s/zones.txt:2: acl \"nope\" is not defined", real);
+	CU_ASSERT_EQUAL(strncmp(err, want, strlen(want)), 0);
+	if (strncmp(err, want, strlen(want)) != 0)
+		fprintf(stderr, "\nwanted \"%s\", got \"%s\"\n", want, err);
+	unlink(zones);
+	unlink(ini);
+	CU_ASSERT_EQUAL(rmdir(dir), 0);
+}
+
+#define MANY 100000
+
+/* 100,000 zones: every one found by the hash, one shared list. */
+static void
+test_many_zones(void)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 32];
+	make_tmpdir(dir);
+	snprintf(path, sizeof(path), "%s/zones.txt", dir);
+	FILE *f = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	for (int i = 0; i < MANY; i++)
+		fprintf(f, "z%d.example.net a b\n", i);
+	fclose(f);
+	char text[PATH_MAX + 256];
+	snprintf(text, sizeof(text), INB "zones-file = %s\n" ACLS_AB "[zone example.net]\nacl = a\n",
+	         path);
+	struct conf *c = parse_ok(text);
+	if (c != NULL) {
+		CU_ASSERT_EQUAL_FATAL(c->n_zones, MANY + 1);
+		uint8_t wire[DNAME_MAXLEN];
+		char name[64];
+		size_t misses = 0, not_shared = 0;
+		for (int i = 0; i < MANY; i++) {
+			snprintf(name, sizeof(name), "Z%d.Example.NET", i);
+			int len = dname_from_text(name, wire);
+			const struct conf_zone *z = conf_zone_find(c, wire, (size_t)len);
+			misses += z != c->zones[i + 1];
+			not_shared += z == NULL || z->acls != c->zones[1]->acls || z->n_acls != 2;
+		}
+		CU_ASSERT_EQUAL(misses, 0);
+		CU_ASSERT_EQUAL(not_shared, 0);
+		int len = dname_from_text("z100000.example.net", wire);
+		CU_ASSERT_PTR_NULL(conf_zone_find(c, wire, (size_t)len));
+		len = dname_from_text("example.net", wire);
+		CU_ASSERT_PTR_EQUAL(conf_zone_find(c, wire, (size_t)len), c->zones[0]);
+		CU_ASSERT(c->zhash_mask + 1 >= c->n_zones);   /* chains of about one */
+		CU_ASSERT_EQUAL(conf_addr_only_zones(c), MANY + 1);
+	}
+	conf_free(c);
+	unlink(path);
+	CU_ASSERT_EQUAL(rmdir(dir), 0);
+}
+
+static bool
+allowed(const struct conf *c, const char *addr)
+{
+	struct netaddr na;
+	CU_ASSERT_EQUAL_FATAL(netaddr_parse(addr, 1, &na), 0);
+	return conf_address_allowed(c, SA(na));
+}
+
+static void
+test_address_allowed(void)
+{
+	/* address ACLs used by zones only; an unused ACL opens nothing */
+	struct conf *c = parse_ok(INB "[key k]\n[acl used]\naddress = 192.0.2.0/24\n"
+	                          "[acl unused]\ntsig-key = k\n[acl unused2]\naddress = 10.0.0.0/8\n"
+	                          "[zone a]\nacl = used\n[zone b]\nallow = 2001:db8::/32 192.0.2.7\n"
+	                          "[zone c]\n");
+	if (c != NULL) {
+		CU_ASSERT_TRUE(allowed(c, "192.0.2.200"));
+		CU_ASSERT_TRUE(allowed(c, "[2001:db8::5]:1"));
+		CU_ASSERT_TRUE(allowed(c, "[::ffff:192.0.2.1]:1"));
+		CU_ASSERT_FALSE(allowed(c, "10.1.2.3"));
+		CU_ASSERT_FALSE(allowed(c, "203.0.113.1"));
+		CU_ASSERT_FALSE(c->any_address);
+		CU_ASSERT_EQUAL(c->n_any_allow, 3);      /* 192.0.2.7 is inside 192.0.2.0/24, kept */
+	}
+	conf_free(c);
+	/* an ACL without an address condition (TSIG or certificate only) that
+	 * some zone uses admits every address at accept: its check comes later */
+	c = parse_ok(INB CCA "[key k]\n[acl keyed]\ntsig-key = k\n[acl a]\naddress = 192.0.2.0/24\n"
+	             "[zone a]\nacl = a\n[zone b]\nacl = keyed\n");
+	if (c != NULL) {
+		CU_ASSERT_TRUE(c->any_address);
+		CU_ASSERT_TRUE(allowed(c, "203.0.113.1"));
+		CU_ASSERT_TRUE(allowed(c, "[2001:db8::1]:1"));
+	}
+	conf_free(c);
+	c = parse_ok(INB CCA "[acl certs]\nclient-cert = *.example.net\n[zone a]\nacl = certs\n");
+	CU_ASSERT(c != NULL && allowed(c, "198.51.100.1"));
+	conf_free(c);
+	/* the same ACL by a zones-file line */
+	char dir[PATH_MAX], path[PATH_MAX + 32];
+	make_tmpdir(dir);
+	snprintf(path, sizeof(path), "%s/zones.txt", dir);
+	char *text = zones_conf(path, "a.test keyed\n", "[key k]\n[acl keyed]\ntsig-key = k\n");
+	c = parse_ok(text);
+	CU_ASSERT(c != NULL && allowed(c, "198.51.100.1"));
+	conf_free(c);
+	free(text);
+	/* no zone at all: nobody */
+	text = zones_conf(path, "# none\n", "[key k]\n[acl keyed]\ntsig-key = k\n");
+	c = parse_ok(text);
+	CU_ASSERT(c != NULL && !allowed(c, "127.0.0.1"));
+	conf_free(c);
+	free(text);
+	unlink(path);
+	CU_ASSERT_EQUAL(rmdir(dir), 0);
+}
+
+/* Runs conf_log_warnings(c) with stderr going to a file; returns what it wrote. */
+static char *
+capture_warnings(const struct conf *c)
+{
+	char path[] = "/tmp/xp_conf_warn_XXXXXX";
+	int fd = mkstemp(path);
+	CU_ASSERT_FATAL(fd >= 0);
+	fflush(stderr);
+	int saved = dup(2);
+	dup2(fd, 2);
+	conf_log_warnings(c);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	off_t n = lseek(fd, 0, SEEK_END);
+	char *buf = calloc(1, (size_t)n + 1);
+	CU_ASSERT_FATAL(buf != NULL && pread(fd, buf, (size_t)n, 0) == n);
+	close(fd);
+	unlink(path);
+	return buf;
+}
+
+static size_t
+count_lines(const char *s)
+{
+	size_t n = 0;
+	for (; *s != '\0'; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* RFC 9103 section 7.5: zones open to client addresses alone are counted and warned about. */
+static void
+test_addr_only_warning(void)
+{
+	struct conf *c = parse_ok(INB CCA "[key k]\n[acl keyed]\naddress = ::1\ntsig-key = k\n"
+	                          "[acl certs]\nclient-cert = a.example\n[acl addr]\naddress = ::1\n"
+	                          "[zone keyed]\nacl = keyed\n"            /* no */
+	                          "[zone certs]\nacl = certs keyed\n"      /* no */
+	                          "[zone addr]\nacl = addr\n"              /* yes */
+	                          "[zone allow]\nallow = 192.0.2.1\n"      /* yes */
+	                          "[zone mixed]\nacl = keyed\nallow = 192.0.2.1\n"   /* yes: allow= admits alone */
+	                          "[zone mixed2]\nacl = certs addr\n"      /* yes */
+	                          "[zone nobody]\n");                      /* no: not open at all */
+	if (c == NULL)
+		return;
+	CU_ASSERT_EQUAL(conf_addr_only_zones(c), 4);
+	enum log_level saved = log_threshold;
+	log_threshold = XP_LOG_WARNING;
+	char *out = capture_warnings(c);
+	CU_ASSERT_EQUAL(count_lines(out), 4);        /* a few: one line per zone */
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "warning: zone addr. is open to client addresses alone"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "zone mixed2."));
+	CU_ASSERT_PTR_NULL(strstr(out, "zone keyed."));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "RFC 9103 section 7.5"));
+	free(out);
+	conf_free(c);
+
+	/* none: silent */
+	c = parse_ok(INB "[key k]\n[acl keyed]\ntsig-key = k\n[zone a]\nacl = keyed\n[zone b]\n");
+	if (c != NULL) {
+		CU_ASSERT_EQUAL(conf_addr_only_zones(c), 0);
+		out = capture_warnings(c);
+		CU_ASSERT_STRING_EQUAL(out, "");
+		free(out);
+	}
+	conf_free(c);
+
+	/* many: one line with the count and the first names */
+	char *text = malloc(64 * 1024);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	size_t o = (size_t)snprintf(text, 64 * 1024, INB);
+	for (int i = 0; i < 1000; i++)
+		o += (size_t)snprintf(text + o, 64 * 1024 - o, "[zone z%d]\nallow = ::1\n", i);
+	c = parse_ok(text);
+	free(text);
+	if (c != NULL) {
+		CU_ASSERT_EQUAL(conf_addr_only_zones(c), 1000);
+		out = capture_warnings(c);
+		CU_ASSERT_EQUAL(count_lines(out), 1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(out, "1000 zones are open to client addresses alone "
+		                               "(z0., z1., z2., z3., z4., ... and 995 more)"));
+		free(out);
+	}
+	conf_free(c);
+	log_threshold = saved;
+}
+
+static const char issue9_conf[] =
+	"[inbound]\ncert = a\nkey = b\n"
+	"client-ca = cca.pem\nmax-transfers = 128\nmax-transfers-per-client = 4\n"
+	"transfer-rate = 30/60\nproxy-protocol = v2\nclient-table-size = 4096\n"
+	"[key xfr-key]\nalgorithm = hmac-sha256\nsecret = " SECRET32 "\n"
+	"[key name-only.example]\nalgorithm = hmac-sha512\n"
+	"[acl secondaries-eu]\naddress = 192.0.2.0/24 2001:db8::/32\n"
+	"client-cert = sec1.example.net sha256:" PIN1 " *.eu.example.net\n"
+	"tsig-key = xfr-key\nbackend-source = 127.0.0.11\n"
+	"[acl secondaries-us]\ntsig-key = name-only.example\n"
+	"[zone example.com]\nacl = secondaries-eu secondaries-us\nallow = 198.51.100.7\n"
+	"[zone \\065\\.b.test]\nacl = secondaries-us\n"
+	"[zone nobody.test]\n"
+	"[zone allow.test]\nallow = 10.0.0.0/8\n";
+
+static void
+test_print_issue9(void)
+{
+	struct conf *c = parse_ok(issue9_conf);
+	if (c == NULL)
+		return;
+	char *p = print_to_string(c);            /* with secrets */
+	CU_ASSERT_PTR_NOT_NULL(strstr(p,
+		"client-ca = cca.pem\nmax-transfers = 128\nmax-transfers-per-client = 4\n"
+		"transfer-rate = 30/60\nproxy-protocol = v2\nclient-table-size = 4096\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(p, "\n[key xfr-key.]\nalgorithm = hmac-sha256\nsecret = "
+	                               SECRET32 "\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(p, "\n[key name-only.example.]\nalgorithm = hmac-sha512\n"
+	                               "# no secret: only the key name is checked\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(p, "\n[acl secondaries-eu]\n"
+		"address = 192.0.2.0/24 2001:db8::/32\n"
+		"client-cert = sec1.example.net sha256:" PIN1 " *.eu.example.net\n"
+		"tsig-key = xfr-key.\nbackend-source = 127.0.0.11\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(p, "\n[acl secondaries-us]\ntsig-key = name-only.example.\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(p, "\n[zone example.com.]\nacl = secondaries-eu secondaries-us\n"
+	                               "allow = 198.51.100.7/32\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(p, "\n[zone a\\046b.test.]\nacl = secondaries-us\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(p, "\n[zone nobody.test.]\nallow = # nobody"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(p, "\n[zone allow.test.]\nallow = 10.0.0.0/8\n"));
+	free(p);
+
+	/* conf_print (-t) never shows an inline secret */
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&buf, &size);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	conf_print(c, f);
+	fclose(f);
+	CU_ASSERT_PTR_NULL(strstr(buf, SECRET32));
+	CU_ASSERT_PTR_NULL(strstr(buf, "\nsecret ="));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\n[key xfr-key.]\nalgorithm = hmac-sha256\n"
+	                                 "# secret = (32 octets, not shown)\n"));
+	free(buf);
+	conf_free(c);
+
+	roundtrip(issue9_conf);
+	roundtrip(INB "transfer-rate = off\nproxy-protocol = off\n[key k]\n[acl a]\ntsig-key = k\n"
+	          "[zone z]\nacl = a\n");
+	roundtrip(INB "backend = [::1]:53\n[acl a]\naddress = ::/0\nbackend-source = 2001:db8::1\n");
+}
+
+/* zones-file is printed as itself (with the count), not as [zone] sections;
+ * secret-file as its path. Both read back to the same configuration. */
+static void
+test_print_files(void)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 32], secret[PATH_MAX + 32];
+	make_tmpdir(dir);
+	snprintf(path, sizeof(path), "%s/zones.txt", dir);
+	snprintf(secret, sizeof(secret), "%s/k.secret", dir);
+	write_file_mode(secret, SECRET32 "\n", 0600);
+	char rest[2 * PATH_MAX];
+	snprintf(rest, sizeof(rest), "[key k]\nalgorithm = hmac-sha256\nsecret-file = %s\n"
+	         ACLS_AB "[zone s.test]\nallow = ::1\n", secret);
+	char *text = zones_conf(path, "a.test a b\nb.test\nc.test b\n", rest);
+	struct conf *c = parse_ok(text);
+	if (c != NULL) {
+		char *p = NULL, want[2 * PATH_MAX];
+		size_t size = 0;
+		FILE *f = open_memstream(&p, &size);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+		conf_print(c, f);
+		fclose(f);
+		snprintf(want, sizeof(want), "# 3 zones from the zones-file\nzones-file = %s\n", path);
+		CU_ASSERT_PTR_NOT_NULL(strstr(p, want));
+		snprintf(want, sizeof(want), "secret-file = %s\n", secret);
+		CU_ASSERT_PTR_NOT_NULL(strstr(p, want));
+		CU_ASSERT_PTR_NULL(strstr(p, SECRET32));
+		CU_ASSERT_PTR_NOT_NULL(strstr(p, "[zone s.test.]"));
+		CU_ASSERT_PTR_NULL(strstr(p, "[zone a.test.]"));
+		free(p);
+	}
+	conf_free(c);
+	roundtrip(text);
+	free(text);
+	unlink(path);
+	unlink(secret);
+	CU_ASSERT_EQUAL(rmdir(dir), 0);
+}
+
 int
 test_conf_register(void)
 {
@@ -1055,7 +1962,21 @@ test_conf_register(void)
 	    CU_add_test(s, "outbound: listen collisions", test_outbound_collisions) == NULL ||
 	    CU_add_test(s, "outbound: print", test_print_outbound) == NULL ||
 	    CU_add_test(s, "conf_load", test_load) == NULL ||
-	    CU_add_test(s, "user, per-IP cap, refcount", test_user_and_refs) == NULL)
+	    CU_add_test(s, "user, per-IP cap, refcount", test_user_and_refs) == NULL ||
+	    CU_add_test(s, "inbound: limits, client-ca", test_inbound_limits) == NULL ||
+	    CU_add_test(s, "[key]: secret, none, errors", test_keys) == NULL ||
+	    CU_add_test(s, "[key]: secret-file and its mode", test_key_secret_file) == NULL ||
+	    CU_add_test(s, "[acl]: conditions and errors", test_acls) == NULL ||
+	    CU_add_test(s, "[acl]: client-cert patterns as tls.c", test_cert_patterns_agree_with_tls) == NULL ||
+	    CU_add_test(s, "[zone]: acl and allow", test_zone_acl_and_allow) == NULL ||
+	    CU_add_test(s, "interned ACL lists", test_interned_lists) == NULL ||
+	    CU_add_test(s, "zones-file", test_zones_file) == NULL ||
+	    CU_add_test(s, "zones-file: conf_load", test_zones_file_load) == NULL ||
+	    CU_add_test(s, "100,000 zones: hash", test_many_zones) == NULL ||
+	    CU_add_test(s, "conf_address_allowed", test_address_allowed) == NULL ||
+	    CU_add_test(s, "RFC 9103 7.5 warning", test_addr_only_warning) == NULL ||
+	    CU_add_test(s, "print: issue 9 round trip", test_print_issue9) == NULL ||
+	    CU_add_test(s, "print: zones-file, secret-file", test_print_files) == NULL)
 		return -1;
 	return 0;
 }
