@@ -1,20 +1,25 @@
 /* inbound.c - the inbound direction's connection: a TLS server endpoint
  * toward the secondary, a TCP endpoint toward the legacy primary, and the
  * relay between them. This file holds only what is inbound: the ALPN check,
- * the zone policy, the lazy backend connect, the pending-handshake list
- * (max-handshakes) and the server's connection list. */
+ * the client certificate, the zone policy with its transfer caps and TSIG
+ * signing of local answers, the lazy backend connect (backend-source,
+ * PROXY v2), the pending-handshake list (max-handshakes) and the server's
+ * connection list. */
 #include "inbound.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ep_tcp.h"
 #include "ep_tls.h"
 #include "log.h"
 #include "metrics.h"
+#include "clienttab.h"
 #include "policy.h"
+#include "proxyv2.h"
 #include "relay.h"
 #include "server.h"
 
@@ -27,6 +32,18 @@ struct inbound_conn {
 	struct ep_tls cli;
 	struct endpoint up;
 	struct sockaddr_storage group;  /* key for per-client caps (IPv6 by prefix) */
+	struct tls_identity *id;        /* the verified client certificate, or NULL */
+	struct policy_tsig ts;          /* the TSIG of the query judged last */
+	const struct conf_acl *src_acl; /* backend-source for the next backend connection */
+	uint8_t pre[PROXYV2_V6_LEN + 320];   /* PROXY v2 header of the backend connection */
+};
+
+/* A forwarded query's admission: the transfer slot it holds (caps) and its
+ * TSIG, for signing an answer the proxy makes later (SERVFAIL). */
+struct inbound_token {
+	struct client_entry *entry;     /* per-client slot, or NULL */
+	bool counted;                   /* holds one of max-transfers */
+	struct policy_tsig ts;
 };
 
 static struct inbound_conn *
@@ -97,6 +114,14 @@ client_ready(struct relay *r)
 		          (unsigned long long)r->id, r->peer_text);
 		return false;
 	}
+	struct tls_identity id;
+	if (!tls_peer_identity(c->cli.ssl, &id)) {   /* client-ca, yet no certificate */
+		log_info("conn %llu, remote %s, closed: no verified client certificate",
+		         (unsigned long long)r->id, r->peer_text);
+		return false;
+	}
+	if (id.has_cert && (c->id = malloc(sizeof(*c->id))) != NULL)
+		*c->id = id;
 	if (log_threshold >= XP_LOG_DEBUG) {
 		char desc[96];
 		tls_describe(c->cli.ssl, desc, sizeof(desc));
@@ -106,21 +131,142 @@ client_ready(struct relay *r)
 	return true;
 }
 
+static bool
+cert_matches(const void *identity, const char *pattern)
+{
+	return tls_identity_matches(identity, pattern);
+}
+
+/* The client key for caps and rates: the certificate identity or the TSIG
+ * key name when there is one, otherwise the address (IPv6 by prefix). */
+static void
+client_key(const struct inbound_conn *c, const struct dns_query *q, struct clientkey *k)
+{
+	if (c->id != NULL && c->id->n_names > 0)
+		clientkey_name(k, CLIENTKEY_CERT, c->id->names[0], strlen(c->id->names[0]));
+	else if (c->id != NULL)
+		clientkey_name(k, CLIENTKEY_CERT, c->id->pin, sizeof(c->id->pin));
+	else if (q->has_tsig)
+		clientkey_name(k, CLIENTKEY_TSIG, q->tsig_key, q->tsig_key_len);
+	else
+		clientkey_addr(k, (const struct sockaddr *)&c->relay.peer, c->srv->conf->ipv6_prefix);
+}
+
+static struct verdict
+over_cap(struct verdict v, const char *why)
+{
+	v.forward = false;
+	v.rcode = DNS_RCODE_SERVFAIL;
+	v.ede = DNS_EDE_OTHER;
+	v.reason = why;
+	return v;
+}
+
+/* XOT-10: max-transfers, then max-transfers-per-client and transfer-rate
+ * per client key; an admitted transfer holds its slots in the token. */
+static struct verdict
+admit_transfer(struct inbound_conn *c, const struct dns_query *q, struct verdict v,
+               struct inbound_token *t)
+{
+	struct server *srv = c->srv;
+	const struct conf *conf = srv->conf;
+	if (conf->max_transfers != 0 && srv->n_transfers >= conf->max_transfers)
+		return over_cap(v, "transfer limit");
+	struct clientkey k;
+	client_key(c, q, &k);
+	enum client_admit a = clienttab_admit(srv->clients, k.b, k.len, conf->max_transfers_per_client,
+	                                      conf->rate_n, conf->rate_per, ev_now(srv->loop),
+	                                      &t->entry);
+	if (a != CLIENT_ADMIT_OK)
+		return over_cap(v, a == CLIENT_OVER_RATE ? "transfer rate" : "transfer limit");
+	t->counted = true;
+	srv->n_transfers++;
+	return v;
+}
+
+static void
+token_free(struct inbound_conn *c, struct inbound_token *t)
+{
+	if (t->entry != NULL)
+		clienttab_transfer_end(c->srv->clients, t->entry, ev_now(c->srv->loop));
+	if (t->counted)
+		c->srv->n_transfers--;
+	free(t);
+}
+
 static struct verdict
 judge(struct relay *r, const struct dns_query *q, const uint8_t *msg, size_t len)
 {
 	struct inbound_conn *c = of(r);
-	return policy_check(c->srv->conf, q, (const struct sockaddr *)&r->peer);
+	struct policy_client who = { (const struct sockaddr *)&r->peer, c->id, cert_matches };
+	struct verdict v = policy_check(c->srv->conf, q, msg, len, &who, (uint64_t)time(NULL), &c->ts);
+	bool xfr = q->qtype == DNS_TYPE_AXFR || q->qtype == DNS_TYPE_IXFR;
+	if (!v.forward || (!xfr && !v.sign))
+		return v;
+	struct inbound_token *t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return over_cap(v, "out of memory");
+	t->ts = c->ts;
+	if (xfr)
+		v = admit_transfer(c, q, v, t);
+	if (!v.forward) {
+		token_free(c, t);
+		return v;
+	}
+	v.token = t;
+	if (!r->up_held)
+		c->src_acl = v.acl;                 /* backend-source of the connection to open */
+	return v;
+}
+
+static void
+xfr_done(struct relay *r, void *token)
+{
+	token_free(of(r), token);
+}
+
+/* RFC 8945 §5.3: the proxy's own answer to a signed query carries a TSIG
+ * (unsigned for BADSIG/BADKEY, §5.3.2). */
+static int
+sign_answer(struct relay *r, void *token, uint8_t *msg, size_t len, size_t cap)
+{
+	struct inbound_token *t = token;
+	const struct policy_tsig *ts = t != NULL ? &t->ts : &of(r)->ts;
+	if (!ts->verified)
+		return -1;
+	return tsig_sign_answer(msg, len, cap, &ts->req, (uint64_t)time(NULL), policy_tsig_error(ts));
+}
+
+/* PROXY v2 (PRX-05): the client's address and the TLS facts, first on the
+ * backend connection. */
+static void
+proxy_header(struct inbound_conn *c)
+{
+	struct sockaddr_storage local;
+	socklen_t llen = sizeof(local);
+	if (getsockname(c->cli.ep.fd, (struct sockaddr *)&local, &llen) < 0)
+		return;
+	int n = proxyv2_build(c->pre, sizeof(c->pre), (const struct sockaddr *)&c->relay.peer,
+	                      (const struct sockaddr *)&local, NULL, wolfSSL_get_version(c->cli.ssl),
+	                      c->id != NULL);
+	if (n > 0) {
+		c->relay.up_pre = c->pre;
+		c->relay.up_pre_len = (size_t)n;
+	}
 }
 
 static int
 upstream_open(struct relay *r, char *why, size_t len)
 {
 	struct inbound_conn *c = of(r);
-	if (ep_tcp_connect(&c->up, r->loop, &c->srv->conf->backend, NULL, relay_on_event, r) < 0) {
+	const struct netaddr *src = c->src_acl != NULL && c->src_acl->has_source
+	                            ? &c->src_acl->source : NULL;
+	if (ep_tcp_connect(&c->up, r->loop, &c->srv->conf->backend, src, relay_on_event, r) < 0) {
 		snprintf(why, len, "backend %s", c->up.err);
 		return -1;
 	}
+	if (c->srv->conf->proxy_v2)
+		proxy_header(c);
 	return 0;
 }
 
@@ -154,6 +300,7 @@ closed(struct relay *r)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	struct sockaddr_storage group = c->group;
+	free(c->id);
 	free(c);
 	metrics_conn_closed(MX_INBOUND);
 	server_conn_gone(srv, (const struct sockaddr *)&group);
@@ -164,6 +311,8 @@ static const struct relay_hooks inbound_hooks = {
 	.upstream_label = "backend",
 	.client_ready = client_ready,
 	.judge = judge,
+	.xfr_done = xfr_done,
+	.sign_answer = sign_answer,
 	.upstream_open = upstream_open,
 	.upstream_release = upstream_release,
 	.limits = limits,

@@ -119,7 +119,7 @@ main(int argc, char **argv)
 	}
 	char terr[TLS_ERR_MAX];
 	WOLFSSL_CTX *tls = NULL;              /* the inbound server context; none without [inbound] */
-	if (conf->has_inbound && (tls = tls_server_ctx_new(conf->cert, conf->key, NULL, terr)) == NULL) {
+	if (conf->has_inbound && (tls = tls_server_ctx_new(conf->cert, conf->key, conf->client_ca, terr)) == NULL) {
 		fprintf(stderr, "%s: %s\n", path, terr);
 		conf_free(conf);
 		tls_cleanup();
@@ -164,6 +164,13 @@ main(int argc, char **argv)
 	srv.conf = conf;
 	srv.tls = tls;
 	int rc = 1;
+	/* per-client transfer slots and rates: one table for the process's life
+	 * (a reload keeps it, so slots held by running transfers stay valid) */
+	srv.clients = clienttab_new(conf->client_table_size);
+	if (srv.clients == NULL) {
+		log_error("cannot allocate the client table (%u entries)", conf->client_table_size);
+		goto out;
+	}
 	if (server_listen(&srv) < 0)
 		goto out;
 	bool ob_failed;
@@ -223,6 +230,7 @@ out:
 	outbound_free(srv.outbound);
 	server_close_listeners(&srv);
 	ipcount_clear(&srv.per_ip);
+	clienttab_free(srv.clients);
 	wolfSSL_CTX_free(srv.tls);            /* the current ones: a reload may have swapped them */
 	conf_unref(srv.conf);
 	tls_cleanup();

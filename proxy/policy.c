@@ -1,5 +1,9 @@
-/* policy.c - per-query policy: query-type filter, then zone and address ACL. */
+/* policy.c - per-query policy: the query-type filter; for inbound, TSIG
+ * verification, then the zone and its ACLs (address, client certificate,
+ * TSIG key: all that an ACL names must hold; any ACL of the zone admits). */
 #include "policy.h"
+
+#include <string.h>
 
 static struct verdict
 refuse(enum dns_rcode rcode, int ede, const char *reason)
@@ -24,29 +28,104 @@ policy_filter(const struct dns_query *q)
 	return v;
 }
 
-struct verdict
-policy_check(const struct conf *conf, const struct dns_query *q, const struct sockaddr *peer)
+static const struct conf_key *
+find_key(const struct conf *conf, const uint8_t *name, size_t len)
 {
-	struct verdict v = policy_filter(q);
-	if (!v.forward)
+	for (size_t i = 0; i < conf->n_keys; i++)
+		if (conf->keys[i].tsig.name_len == len && memcmp(conf->keys[i].tsig.name, name, len) == 0)
+			return &conf->keys[i];
+	return NULL;
+}
+
+/* TSIG-01..08: a query naming a [key] with a secret is verified here; one
+ * naming a key without a secret (or none the proxy knows) is left to the
+ * backend, which sees the bytes unchanged. */
+static void
+tsig_check(const struct conf *conf, const struct dns_query *q, const uint8_t *msg, size_t len,
+           uint64_t now, struct policy_tsig *ts)
+{
+	memset(ts, 0, sizeof(*ts));
+	ts->result = TSIG_UNSIGNED;
+	if (!q->has_tsig)
+		return;
+	ts->present = true;
+	ts->key = find_key(conf, q->tsig_key, q->tsig_key_len);
+	if (ts->key == NULL || !ts->key->has_secret)
+		return;
+	ts->verified = true;
+	ts->result = tsig_verify_query(msg, len, &ts->key->tsig, 1, now, &ts->req);
+}
+
+uint16_t
+policy_tsig_error(const struct policy_tsig *ts)
+{
+	switch (ts->result) {
+	case TSIG_BADSIG: return TSIG_ERR_BADSIG;
+	case TSIG_BADKEY: return TSIG_ERR_BADKEY;
+	case TSIG_BADTIME: return TSIG_ERR_BADTIME;
+	default: return TSIG_ERR_NONE;
+	}
+}
+
+static bool
+acl_admits(const struct conf_acl *a, const struct dns_query *q, const struct policy_client *who,
+           const struct policy_tsig *ts)
+{
+	if (a->n_addr > 0) {
+		size_t i = 0;
+		while (i < a->n_addr && !cidr_match(&a->addr[i], who->peer))
+			i++;
+		if (i == a->n_addr)
+			return false;
+	}
+	if (a->n_certs > 0) {
+		if (who->identity == NULL || who->cert_matches == NULL)
+			return false;
+		size_t i = 0;
+		while (i < a->n_certs && !who->cert_matches(who->identity, a->certs[i]))
+			i++;
+		if (i == a->n_certs)
+			return false;
+	}
+	if (a->key != NULL) {
+		/* the TSIG must name this key; with a secret it has verified already */
+		if (!ts->present || ts->key != a->key)
+			return false;
+		if (a->key->has_secret && ts->result != TSIG_OK)
+			return false;
+	}
+	return true;
+}
+
+struct verdict
+policy_check(const struct conf *conf, const struct dns_query *q, const uint8_t *msg, size_t len,
+             const struct policy_client *who, uint64_t now, struct policy_tsig *ts)
+{
+	tsig_check(conf, q, msg, len, now, ts);
+	if (ts->verified && ts->result != TSIG_OK) {
+		/* RFC 8945 §5.2: NOTAUTH with the TSIG error; FORMERR for a bad TSIG */
+		struct verdict v = ts->result == TSIG_FORMERR
+		                   ? refuse(DNS_RCODE_FORMERR, DNS_EDE_NONE, "malformed TSIG")
+		                   : refuse((enum dns_rcode)TSIG_RCODE_NOTAUTH, DNS_EDE_NONE,
+		                            tsig_result_name(ts->result));
+		v.sign = ts->result != TSIG_FORMERR;
 		return v;
-	/* AXFR-08, XOT-17: deny by default; unknown zones and ACL misses get the
-	 * same answer so zones cannot be enumerated. */
-	const struct conf_zone *z = conf_zone_find(conf, q->qname_lower, q->qname_len);
-	if (z == NULL)
-		return refuse(DNS_RCODE_REFUSED, DNS_EDE_PROHIBITED, "unknown zone");
-	/* Until certificates and TSIG are checked here: only ACLs with an
-	 * address condition alone admit (fail closed on the others). */
-	for (size_t i = 0; i < z->n_acls; i++) {
-		const struct conf_acl *a = z->acls[i];
-		if (a->n_certs > 0 || a->key != NULL)
-			continue;
-		for (size_t j = 0; j < a->n_addr; j++) {
-			if (cidr_match(&a->addr[j], peer)) {
-				v.zone = z;
-				return v;
+	}
+	bool sign = ts->verified;
+	struct verdict v = policy_filter(q);
+	if (v.forward) {
+		/* AXFR-08, XOT-17: deny by default; unknown zones and ACL misses
+		 * get the same answer so zones cannot be enumerated. */
+		const struct conf_zone *z = conf_zone_find(conf, q->qname_lower, q->qname_len);
+		v = refuse(DNS_RCODE_REFUSED, DNS_EDE_PROHIBITED, z == NULL ? "unknown zone" : "acl");
+		for (size_t i = 0; z != NULL && i < z->n_acls; i++) {
+			if (acl_admits(z->acls[i], q, who, ts)) {
+				v = (struct verdict){ .forward = true, .ede = DNS_EDE_NONE, .zone = z,
+				                      .acl = z->acls[i] };
+				break;
 			}
 		}
 	}
-	return refuse(DNS_RCODE_REFUSED, DNS_EDE_PROHIBITED, "acl");
+	v.sign = sign;
+	return v;
 }

@@ -472,6 +472,9 @@ reload(struct server *srv)
 		log_error("reload failed, keeping the running configuration: %s", err);
 		return;
 	}
+	if (conf->client_table_size != srv->conf->client_table_size)
+		log_warning("reload: client-table-size changes need a restart (keeping %u entries)",
+		            srv->conf->client_table_size);
 	if (conf->has_inbound != srv->conf->has_inbound) {
 		log_error("reload failed, keeping the running configuration: adding or removing "
 		          "[inbound] needs a restart");
@@ -481,7 +484,7 @@ reload(struct server *srv)
 	WOLFSSL_CTX *tls = NULL;
 	if (conf->has_inbound) {
 		char terr[TLS_ERR_MAX];
-		tls = tls_server_ctx_new(conf->cert, conf->key, NULL, terr);
+		tls = tls_server_ctx_new(conf->cert, conf->key, conf->client_ca, terr);
 		if (tls == NULL) {
 			log_error("reload failed, keeping the running configuration: %s", terr);
 			conf_unref(conf);

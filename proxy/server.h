@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "clienttab.h"
 #include "ipcount.h"
 #include "netaddr.h"
 #include "tls.h"
@@ -47,6 +48,8 @@ struct server {
 	struct inbound_conn *hs_head, *hs_tail;   /* connections in their TLS handshake, oldest first */
 	unsigned n_handshakes;
 	struct ipcount per_ip;        /* live connections per client address */
+	struct clienttab *clients;    /* per-client transfer slots and rates (made at start) */
+	unsigned n_transfers;         /* inbound AXFR/IXFR in flight (max-transfers) */
 	struct refusal_tally cap_refused;    /* at max-clients-per-ip */
 	struct refusal_tally acl_refused;    /* address in no zone's allow */
 	struct refusal_tally hs_evicted;     /* oldest handshake closed at max-handshakes */

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "ep_tcp.h"
@@ -73,6 +74,19 @@ tls_pending(const struct endpoint *ep)
 	return n > 0 ? (size_t)n : 0;
 }
 
+/* Reads away what the peer already sent: close() with unread data makes
+ * the kernel send a reset, which can overtake our last alert or
+ * close_notify (a TLS 1.3 client whose certificate was refused has usually
+ * sent its first query by then). Bounded: at most 64 KiB. */
+static void
+drain_input(int fd)
+{
+	uint8_t buf[4096];
+	for (int i = 0; i < 16; i++)
+		if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0)
+			return;
+}
+
 static void
 tls_close(struct endpoint *ep, bool graceful)
 {
@@ -82,6 +96,7 @@ tls_close(struct endpoint *ep, bool graceful)
 	endpoint_unwatch(ep);
 	wolfSSL_free(t->ssl);
 	t->ssl = NULL;
+	drain_input(ep->fd);
 	close(ep->fd);
 	ep->fd = -1;
 }
