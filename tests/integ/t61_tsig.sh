@@ -10,8 +10,10 @@
 #       TSIG-04 (a TSIG that is not last is not forwarded), TSIG-07 (a wrong
 #       secret is the backend's BADSIG, relayed).
 #   (b) [key xfr-key] with the secret: the proxy verifies MAC and time
-#       (RFC 8945 §5.2): a wrong secret gets NOTAUTH + BADSIG, an unknown key
-#       BADKEY (both unsigned: empty MAC, §5.3.2), a stale or future Time
+#       (RFC 8945 §5.2): a wrong secret gets NOTAUTH + BADSIG, the key's name
+#       with another algorithm BADKEY (both unsigned: empty MAC, §5.3.2), a
+#       key name the proxy does not know is not on the ACL (REFUSED, or
+#       BADKEY), a stale or future Time
 #       Signed NOTAUTH + BADTIME signed with the server time in Other Data,
 #       all answered by the proxy without reaching named (TSIG-05: at once).
 #       The proxy's own REFUSED (EDE 18, EDE 21) and NOTIMP answers to signed
@@ -20,7 +22,8 @@
 #   (c) transfer-rate 1/3600 with the key's secret in secret-file: forged
 #       requests (wrong secret) do not consume the key's budget; the
 #       over-rate SERVFAIL (EDE 0 "transfer rate", XOT-10/PRX-04) is signed
-#       and verifies.
+#       and verifies, and so is the SERVFAIL + EDE 23 made after forwarding
+#       when the backend is down.
 . "$(dirname "$0")/lib.sh"
 . "$XOT_INTEG_DIR/lib_policy.sh"
 test_init
@@ -216,6 +219,18 @@ else
 	fail "(b) unknown key: rcode $rc tsig_error $te"
 fi
 
+# The configured key name with another algorithm: BADKEY (RFC 8945 §5.2.1:
+# the key is not recognized as that algorithm), unsigned, never forwarded.
+ALG512="hmac-sha512:$XOT_TSIG_NAME:$XOT_TSIG_SECRET"
+not_forwarded "(b) $XOT_TSIG_NAME with hmac-sha512" "$T/b-alg.txt" \
+	pol --port "$PB" --ca "$XOT_CA" --tsig "$ALG512" q:small.test/SOA/tsig/edns
+[ "$(stream_field "$T/b-alg.txt" rcode)" = NOTAUTH ] && [ "$(stream_field "$T/b-alg.txt" tsig_error)" = BADKEY ] &&
+	[ "$(stream_field "$T/b-alg.txt" mac_len)" = 0 ] ||
+	{ cat "$T/b-alg.txt"; fail "(b) algorithm mismatch: not NOTAUTH + BADKEY with an empty MAC"; }
+ok "(b) $XOT_TSIG_NAME signed with hmac-sha512 (configured: $XOT_TSIG_ALG): NOTAUTH + BADKEY, empty MAC"
+kd "$PB" -y "$ALG512" small.test SOA >"$T/b-alg-kdig.txt" 2>&1
+assert_grep "$T/b-alg-kdig.txt" 'status: (BADKEY|NOTAUTH)' "(b) algorithm mismatch, kdig: BADKEY"
+
 # Stale and future Time Signed: NOTAUTH + BADTIME, signed, Other Data = the
 # proxy's time (6 octets), answered at once.
 for off in -1000 1000; do
@@ -308,6 +323,17 @@ pol --port "$PC" --ca "$XOT_CA" --tsig "$KEY" q:signed.test/AXFR/edns/tsig >"$T/
 	[ "$(stream_field "$T/c-py.txt" tsig)" = ok ] ||
 	{ cat "$T/c-py.txt"; fail "(c) over-rate AXFR: not SERVFAIL + EDE 0 \"transfer rate\" with a valid TSIG"; }
 ok "(c) over-rate AXFR: SERVFAIL, EDE 0 \"transfer rate\", TSIG verified, in $(stream_field "$T/c-py.txt" time) s"
-alive "$PROXY_PID" || fail "proxy (c) died"
 alive "$NAMED_PID" || fail "named died"
+# A SERVFAIL the proxy makes after forwarding (backend unreachable, EDE 23)
+# is signed too.
+stop_pid "$NAMED_PID" TERM 10
+pol --port "$PC" --ca "$XOT_CA" --tsig "$KEY" q:signed.test/SOA/edns/tsig >"$T/c-down.txt" 2>&1
+[ "$(stream_field "$T/c-down.txt" rcode)" = SERVFAIL ] && [[ $(stream_field "$T/c-down.txt" ede) == 23:* ]] &&
+	[ "$(stream_field "$T/c-down.txt" tsig)" = ok ] ||
+	{ cat "$T/c-down.txt"; fail "(c) backend down: not a signed SERVFAIL + EDE 23"; }
+ok "(c) backend down: SERVFAIL, EDE $(stream_field "$T/c-down.txt" ede), TSIG verified"
+kd "$PC" -y "$KEY" +edns signed.test SOA >"$T/c-down-kdig.txt" 2>&1
+assert_answer "$T/c-down-kdig.txt" "(c) backend down, kdig" SERVFAIL '23 '
+no_tsig_warning "$T/c-down-kdig.txt" "(c) SERVFAIL EDE 23"
+alive "$PROXY_PID" || fail "proxy (c) died"
 pass

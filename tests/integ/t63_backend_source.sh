@@ -11,6 +11,8 @@
 #   XOT-04 (b): the ACL that admits is chosen by client certificate (mTLS)
 #     and, in a second run, by address + TSIG key (TSIG-08: named verifies
 #     the MAC of the transfer it serves).
+#   XOT-08 (a secondary reuses one session for SOA and transfers): both go
+#     out from the ACL's backend-source.
 #   XOT-25: an address in no ACL of any zone is closed at accept, with no
 #     TLS handshake.
 . "$(dirname "$0")/lib.sh"
@@ -96,6 +98,17 @@ xfr_ok "$T/sec1.txt" "sec1 through the proxy (backend-source 127.0.0.11)" $((ZN 
 same_records "$T/direct-11.txt" "$T/sec1.txt" "sec1's AXFR vs the direct one"
 named_saw 127.0.0.11 AXFR "sec1"
 named_not_from 127.0.0.1 "sec1 (the default source is not used)"
+# XOT-08: a secondary reuses its session, SOA first, then the transfer: the
+# backend connection for both must come from sec1's backend-source.
+Q0=$(lines "$QLOG")
+pol --port "$P" --ca "$XOT_CA" --cert "$C/sec1.pem" --key "$C/sec1.key" \
+	q:z1.test/SOA q:z1.test/AXFR >"$T/sec1-reuse.txt" 2>&1
+[ "$(stream_field "$T/sec1-reuse.txt" rcode 1)" = NOERROR ] && [ "$(stream_field "$T/sec1-reuse.txt" rcode 2)" = NOERROR ] &&
+	[ "$(stream_field "$T/sec1-reuse.txt" records 2)" = $((ZN + 1)) ] ||
+	{ cat "$T/sec1-reuse.txt"; tail -n 4 "$QLOG"; fail "sec1, one session, SOA then AXFR: the AXFR did not come through (backend-source not applied?)"; }
+named_saw 127.0.0.11 SOA "sec1 SOA on a reused session"
+named_saw 127.0.0.11 AXFR "sec1 AXFR after an SOA on the same session"
+named_not_from 127.0.0.1 "sec1, SOA then AXFR on one session"
 
 Q0=$(lines "$QLOG")
 kdc "$P" "$C/sec2" z1.test AXFR >"$T/sec2.txt" 2>&1 && fail "sec2 AXFR succeeded: named's ACL was bypassed"
