@@ -126,7 +126,8 @@ void conf_print_cidrs(const char *key, const struct cidr *list, size_t n, FILE *
  * a new block (*cap updated), or NULL (out of memory; arr unchanged). */
 void *conf_grow(void *arr, size_t *cap, size_t n, size_t size);
 
-/* FNV-1a over data, continuing from h (start with CONF_HASH_INIT). */
+/* A hash of data (8 octets a step: zone names, pointer lists), continuing
+ * from h (start with CONF_HASH_INIT). Not for untrusted input. */
 #define CONF_HASH_INIT 2166136261u
 uint32_t conf_hash(uint32_t h, const void *data, size_t len);
 

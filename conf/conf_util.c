@@ -207,11 +207,21 @@ conf_grow(void *arr, size_t *cap, size_t n, size_t size)
 uint32_t
 conf_hash(uint32_t h, const void *data, size_t len)
 {
-	const uint8_t *b = data;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ b[i]) * 16777619u;     /* FNV-1a */
-	return h;
+	const uint8_t *p = data;
+	uint64_t x = h ^ (len * 0x9e3779b97f4a7c15u);
+	for (; len >= 8; p += 8, len -= 8) {
+		uint64_t w;
+		memcpy(&w, p, 8);
+		x = (x ^ w) * 0xff51afd7ed558ccdu;
+		x ^= x >> 32;
+	}
+	uint64_t w = 0;
+	memcpy(&w, p, len);
+	x = (x ^ w) * 0xc4ceb9fe1a85ec53u;
+	x ^= x >> 29;
+	return (uint32_t)x;
 }
+
 void *
 conf_itab_find(const struct conf_itab *t, uint32_t h, const void *key, conf_ieq_fn eq)
 {

@@ -97,16 +97,22 @@ zone_hash(const uint8_t *wire, size_t len)
 	return conf_hash(CONF_HASH_INIT, wire, len);
 }
 
-const struct conf_zone *
-conf_zone_find(const struct conf *conf, const uint8_t *wire, size_t len)
+static const struct conf_zone *
+zone_lookup(const struct conf *conf, uint32_t h, const uint8_t *wire, size_t len)
 {
 	if (conf->zhash == NULL)
 		return NULL;
-	const struct conf_zone *z = conf->zhash[zone_hash(wire, len) & conf->zhash_mask];
+	const struct conf_zone *z = conf->zhash[h & conf->zhash_mask];
 	for (; z != NULL; z = z->hnext)
 		if (z->wire_len == len && memcmp(z->wire, wire, len) == 0)
 			return z;
 	return NULL;
+}
+
+const struct conf_zone *
+conf_zone_find(const struct conf *conf, const uint8_t *wire, size_t len)
+{
+	return zone_lookup(conf, zone_hash(wire, len), wire, len);
 }
 
 void
@@ -152,7 +158,8 @@ zone_add(struct parse_state *ps, const uint8_t *wire, size_t len, const char *fi
 	struct conf *c = ps->conf;
 	struct zparse *zp = ps->zp;
 	char text[DNAME_TEXT_MAX];
-	const struct conf_zone *dup = conf_zone_find(c, wire, len);
+	uint32_t h = zone_hash(wire, len);
+	const struct conf_zone *dup = zone_lookup(c, h, wire, len);
 	if (dup != NULL) {
 		size_t i = 0;
 		while (c->zones[i] != dup)
@@ -180,7 +187,7 @@ zone_add(struct parse_state *ps, const uint8_t *wire, size_t len, const char *fi
 	memset(z, 0, offsetof(struct conf_zone, wire));
 	z->wire_len = (uint8_t)len;
 	memcpy(z->wire, wire, len);
-	size_t b = zone_hash(wire, len) & c->zhash_mask;
+	size_t b = h & c->zhash_mask;
 	z->hnext = c->zhash[b];
 	c->zhash[b] = z;
 	c->zones[c->n_zones] = z;
@@ -375,27 +382,29 @@ list_eq(const void *p, const void *key)
 	return l->n == k->n && memcmp(l->acls, k->acls, k->n * sizeof(*k->acls)) == 0;
 }
 
-/* Sets z's ACLs to the interned copy of acls[0..n). */
-static int
-zone_set_acls(struct parse_state *ps, struct conf_zone *z, const struct conf_acl **acls,
-              size_t n)
+/* The interned copy of acls[0..n) (n > 0), or NULL (out of memory). */
+static const struct alist *
+list_intern(struct parse_state *ps, const struct conf_acl **acls, size_t n)
 {
 	struct zparse *zp = ps->zp;
-	if (n == 0)
-		return 0;
 	struct list_key key = { acls, n };
 	uint32_t h = conf_hash(CONF_HASH_INIT, acls, n * sizeof(*acls));
 	struct alist *l = conf_itab_find(&zp->lists, h, &key, list_eq);
 	if (l == NULL) {
 		l = arena_alloc(ps->conf, sizeof(*l) + n * sizeof(*acls));   /* never freed alone */
 		if (l == NULL || conf_itab_add(&zp->lists, h, l) < 0)
-			return -1;
+			return NULL;
 		l->n = n;
 		memcpy(l->acls, acls, n * sizeof(*acls));
 	}
-	z->acls = l->acls;
-	z->n_acls = l->n;
-	return 0;
+	return l;
+}
+
+static void
+zone_set_list(struct conf_zone *z, const struct alist *l)
+{
+	z->acls = l != NULL ? l->acls : NULL;
+	z->n_acls = l != NULL ? l->n : 0;
 }
 
 /* ACL names (words of names, modified) into acls; *n of them. */
@@ -441,10 +450,12 @@ finish_section_zones(struct parse_state *ps)
 			return -1;
 		if (zs->implicit != NULL)
 			acls[n++] = zs->implicit;
-		if (zone_set_acls(ps, ps->conf->zones[i], acls, n) < 0) {
+		const struct alist *l = n > 0 ? list_intern(ps, acls, n) : NULL;
+		if (n > 0 && l == NULL) {
 			conf_fail(ps, 0, "out of memory");
 			return -1;
 		}
+		zone_set_list(ps->conf->zones[i], l);
 	}
 	return 0;
 }
@@ -455,8 +466,8 @@ finish_section_zones(struct parse_state *ps)
 static void
 cut_comment(char *line)
 {
-	for (char *p = line; *p != '\0'; p++) {
-		if (*p == '#' && (p == line || isspace((unsigned char)p[-1]))) {
+	for (char *p = strchr(line, '#'); p != NULL; p = strchr(p + 1, '#')) {
+		if (p == line || isspace((unsigned char)p[-1])) {
 			*p = '\0';
 			return;
 		}
@@ -467,8 +478,7 @@ cut_comment(char *line)
 struct zf_cache {
 	char *text;
 	size_t cap;
-	const struct conf_acl *acls[CONF_MAX_ZONE_ACLS];
-	size_t n;
+	const struct alist *list;           /* its interned list; NULL: no ACL */
 	bool valid;
 };
 
@@ -496,17 +506,21 @@ zones_file_line(struct parse_state *ps, char *line, int lineno, struct zf_cache 
 		}
 		cache->text = text;
 		memcpy(cache->text, p, rest + 1);
-		if (resolve_acls(ps, file, lineno, p, cache->acls, &cache->n) < 0)
+		const struct conf_acl *acls[CONF_MAX_ZONE_ACLS];
+		size_t n;
+		if (resolve_acls(ps, file, lineno, p, acls, &n) < 0)
 			return -1;
+		cache->list = n > 0 ? list_intern(ps, acls, n) : NULL;
+		if (n > 0 && cache->list == NULL) {
+			conf_fail_file(ps, file, lineno, "out of memory");
+			return -1;
+		}
 		cache->valid = true;
 	}
 	struct conf_zone *z = zone_add(ps, wire, (size_t)len, file, lineno);
 	if (z == NULL)
 		return -1;
-	if (zone_set_acls(ps, z, cache->acls, cache->n) < 0) {
-		conf_fail_file(ps, file, lineno, "out of memory");
-		return -1;
-	}
+	zone_set_list(z, cache->list);
 	return 0;
 }
 

@@ -1625,7 +1625,10 @@ test_zones_file_load(void)
 	snprintf(zones, sizeof(zones), "%s/zones.txt", dir);
 	write_file(ini, INB "zones-file = zones.txt\n[acl a]\naddress = ::1\n");
 	write_file(zones, "a.test a\nb.test\n");
+	enum log_level saved = log_threshold;
+	log_threshold = XP_LOG_ERROR;            /* conf_load warns about a.test (section 7.5) */
 	struct conf *c = conf_load(ini, err);
+	log_threshold = saved;
 	CU_ASSERT_PTR_NOT_NULL(c);
 	if (c != NULL) {
 		snprintf(want, sizeof(want), "%s/zones.txt", real);
