@@ -33,13 +33,16 @@ struct inbound_conn {
 	struct endpoint up;
 	struct sockaddr_storage group;  /* key for per-client caps (IPv6 by prefix) */
 	struct tls_identity *id;        /* the verified client certificate, or NULL */
-	struct policy_tsig ts;          /* the TSIG of the query judged last */
-	const struct conf_acl *src_acl; /* backend-source for the next backend connection */
-	uint8_t pre[PROXYV2_V6_LEN + 320];   /* PROXY v2 header of the backend connection */
+	bool want_has_src, up_has_src;  /* backend-source: wanted for the next backend */
+	struct netaddr want_src, up_src;     /* connection, and of the one held */
+	uint8_t *pre;                   /* PROXY v2 header of the backend connection, or NULL */
 };
 
-/* A forwarded query's admission: the transfer slot it holds (caps) and its
- * TSIG, for signing an answer the proxy makes later (SERVFAIL). */
+#define PRE_MAX (PROXYV2_V6_LEN + 320)
+
+/* A query's admission: the transfer slot it holds (caps) and its verified
+ * TSIG, for signing the proxy's own answer to it (at once, or a SERVFAIL
+ * later). Allocated only for transfers and verified signed queries. */
 struct inbound_token {
 	struct client_entry *entry;     /* per-client slot, or NULL */
 	bool counted;                   /* holds one of max-transfers */
@@ -194,28 +197,53 @@ token_free(struct inbound_conn *c, struct inbound_token *t)
 	free(t);
 }
 
+static bool
+same_source(bool a_has, const struct netaddr *a, bool b_has, const struct netaddr *b)
+{
+	if (a_has != b_has)
+		return false;
+	return !a_has || (a->len == b->len && memcmp(&a->ss, &b->ss, a->len) == 0);
+}
+
+/* backend-source: the backend connection must come from the admitting
+ * ACL's address, so the legacy primary's own ACLs see each identity apart.
+ * A held connection from another source is closed when idle; while it is
+ * busy the query gets SERVFAIL (transient: the secondary retries). */
+static struct verdict
+choose_source(struct inbound_conn *c, struct verdict v)
+{
+	bool has = v.acl != NULL && v.acl->has_source;
+	const struct netaddr *want = has ? &v.acl->source : NULL;
+	if (c->relay.up_held && !same_source(c->up_has_src, &c->up_src, has, want) &&
+	    !relay_release_idle_upstream(&c->relay))
+		return over_cap(v, "backend busy with another backend-source");
+	c->want_has_src = has;
+	if (has)
+		c->want_src = *want;
+	return v;
+}
+
 static struct verdict
 judge(struct relay *r, const struct dns_query *q, const uint8_t *msg, size_t len)
 {
 	struct inbound_conn *c = of(r);
 	struct policy_client who = { (const struct sockaddr *)&r->peer, c->id, cert_matches };
-	struct verdict v = policy_check(c->srv->conf, q, msg, len, &who, (uint64_t)time(NULL), &c->ts);
-	bool xfr = q->qtype == DNS_TYPE_AXFR || q->qtype == DNS_TYPE_IXFR;
-	if (!v.forward || (!xfr && !v.sign))
+	struct policy_tsig ts;
+	struct verdict v = policy_check(c->srv->conf, q, msg, len, &who, (uint64_t)time(NULL), &ts);
+	bool xfr = v.forward && (q->qtype == DNS_TYPE_AXFR || q->qtype == DNS_TYPE_IXFR);
+	if (v.forward)
+		v = choose_source(c, v);
+	if (!xfr && !v.sign)
 		return v;
 	struct inbound_token *t = calloc(1, sizeof(*t));
-	if (t == NULL)
-		return over_cap(v, "out of memory");
-	t->ts = c->ts;
-	if (xfr)
-		v = admit_transfer(c, q, v, t);
-	if (!v.forward) {
-		token_free(c, t);
-		return v;
+	if (t == NULL) {
+		v.sign = false;
+		return v.forward ? over_cap(v, "out of memory") : v;
 	}
+	t->ts = ts;
 	v.token = t;
-	if (!r->up_held)
-		c->src_acl = v.acl;                 /* backend-source of the connection to open */
+	if (xfr)
+		v = admit_transfer(c, q, v, t);     /* refused: the relay frees the token */
 	return v;
 }
 
@@ -230,10 +258,10 @@ xfr_done(struct relay *r, void *token)
 static int
 sign_answer(struct relay *r, void *token, uint8_t *msg, size_t len, size_t cap)
 {
-	struct inbound_token *t = token;
-	const struct policy_tsig *ts = t != NULL ? &t->ts : &of(r)->ts;
-	if (!ts->verified)
+	const struct inbound_token *t = token;
+	if (t == NULL || !t->ts.verified)
 		return -1;
+	const struct policy_tsig *ts = &t->ts;
 	return tsig_sign_answer(msg, len, cap, &ts->req, (uint64_t)time(NULL), policy_tsig_error(ts));
 }
 
@@ -246,7 +274,9 @@ proxy_header(struct inbound_conn *c)
 	socklen_t llen = sizeof(local);
 	if (getsockname(c->cli.ep.fd, (struct sockaddr *)&local, &llen) < 0)
 		return;
-	int n = proxyv2_build(c->pre, sizeof(c->pre), (const struct sockaddr *)&c->relay.peer,
+	if (c->pre == NULL && (c->pre = malloc(PRE_MAX)) == NULL)
+		return;
+	int n = proxyv2_build(c->pre, PRE_MAX, (const struct sockaddr *)&c->relay.peer,
 	                      (const struct sockaddr *)&local, NULL, wolfSSL_get_version(c->cli.ssl),
 	                      c->id != NULL);
 	if (n > 0) {
@@ -259,8 +289,9 @@ static int
 upstream_open(struct relay *r, char *why, size_t len)
 {
 	struct inbound_conn *c = of(r);
-	const struct netaddr *src = c->src_acl != NULL && c->src_acl->has_source
-	                            ? &c->src_acl->source : NULL;
+	const struct netaddr *src = c->want_has_src ? &c->want_src : NULL;
+	c->up_has_src = c->want_has_src;
+	c->up_src = c->want_src;
 	if (ep_tcp_connect(&c->up, r->loop, &c->srv->conf->backend, src, relay_on_event, r) < 0) {
 		snprintf(why, len, "backend %s", c->up.err);
 		return -1;
@@ -301,6 +332,7 @@ closed(struct relay *r)
 		c->next->prev = c->prev;
 	struct sockaddr_storage group = c->group;
 	free(c->id);
+	free(c->pre);
 	free(c);
 	metrics_conn_closed(MX_INBOUND);
 	server_conn_gone(srv, (const struct sockaddr *)&group);

@@ -239,6 +239,8 @@ relay_close(struct relay *r, bool notify, const char *abort_reason)
 	ring_cleanup(&r->u2c);
 	free(r->in);
 	r->in = NULL;
+	free(r->inflight);
+	r->inflight = NULL;
 	r->in_len = r->in_fwd = r->in_sent = 0;
 	r->state = RELAY_CLOSED;
 }
@@ -254,6 +256,15 @@ relay_after_event(struct relay *r)
 }
 
 /* ---- answer stream tracking (respscan callbacks) ------------------------ */
+
+/* The in-flight table exists only while something is in flight. */
+static int
+ensure_inflight(struct relay *r)
+{
+	if (r->inflight == NULL)
+		r->inflight = malloc(RELAY_MAX_INFLIGHT * sizeof(*r->inflight));
+	return r->inflight != NULL ? 0 : -1;
+}
 
 static struct inflight *
 find_inflight(const struct relay *r, uint16_t id)
@@ -291,7 +302,8 @@ lone_finish(struct relay *r)
 static struct inflight *
 resume_lone(struct relay *r, uint16_t id)
 {
-	if (!r->has_lone || r->lone.xfr.id != id || r->n_inflight == RELAY_MAX_INFLIGHT)
+	if (!r->has_lone || r->lone.xfr.id != id || r->n_inflight == RELAY_MAX_INFLIGHT ||
+	    ensure_inflight(r) < 0)
 		return NULL;
 	r->has_lone = false;
 	struct inflight *f = &r->inflight[r->n_inflight++];
@@ -621,7 +633,7 @@ count_transfers(const struct relay *r)
  * so pipelined queries never wait unread; an SOA still passes while the
  * transfer cap is reached. */
 static struct verdict
-apply_caps(const struct relay *r, const struct dns_query *q, struct verdict v)
+apply_caps(struct relay *r, const struct dns_query *q, struct verdict v)
 {
 	if (!v.forward)
 		return v;
@@ -631,6 +643,11 @@ apply_caps(const struct relay *r, const struct dns_query *q, struct verdict v)
 		v.rcode = DNS_RCODE_FORMERR;
 		v.ede = DNS_EDE_NONE;
 		v.reason = "id already in flight";
+	} else if (ensure_inflight(r) < 0) {
+		v.forward = false;
+		v.rcode = DNS_RCODE_SERVFAIL;
+		v.ede = DNS_EDE_OTHER;
+		v.reason = "out of memory";
 	} else if (r->n_inflight == RELAY_MAX_INFLIGHT ||
 	           (q->qtype != DNS_TYPE_SOA && count_transfers(r) >= RELAY_MAX_XFR)) {
 		v.forward = false;
@@ -658,16 +675,15 @@ handle_query(struct relay *r, const uint8_t *msg, size_t len)
 		queue_answer(r, &q, DNS_RCODE_FORMERR, DNS_EDE_NONE, NULL, false, NULL);
 		return;
 	}
-	struct verdict v = r->hooks->judge(r, &q, msg, len);
-	struct verdict c = apply_caps(r, &q, v);
-	if (!c.forward && v.forward && v.token != NULL && r->hooks->xfr_done != NULL)
-		r->hooks->xfr_done(r, v.token);     /* admitted, then over a session cap */
-	v = c;
+	struct verdict v = apply_caps(r, &q, r->hooks->judge(r, &q, msg, len));
 	if (!v.forward) {
 		log_refusal(r, &q, v.rcode == DNS_RCODE_REFUSED ? "refused" : dns_rcode_name(v.rcode),
 		            v.reason);
 		queue_answer(r, &q, v.rcode, v.ede, v.rcode == DNS_RCODE_SERVFAIL ? v.reason : NULL,
 		             v.sign, v.token);
+		if (v.token != NULL && r->hooks->xfr_done != NULL)
+			r->hooks->xfr_done(r, v.token);     /* a refusal's token: signing, or a
+			                                     * slot admitted then over a session cap */
 		return;
 	}
 	if (r->n_inflight == 0)
@@ -866,6 +882,10 @@ release_idle_buffers(struct relay *r)
 	if (ring_allocated(&r->u2c) && idle(r) && r->cli_wr_len == 0 &&
 	    respscan_at_boundary(&r->scan))
 		ring_cleanup(&r->u2c);
+	if (r->inflight != NULL && r->n_inflight == 0 && r->cur == NULL) {
+		free(r->inflight);
+		r->inflight = NULL;
+	}
 }
 
 static void
@@ -1044,6 +1064,17 @@ relay_start(struct relay *r, struct ev_loop *loop, uint64_t id, const struct soc
 	r->timer.data = r;
 	relay_pump(r);                  /* the ClientHello may already be there */
 	relay_after_event(r);
+}
+
+bool
+relay_release_idle_upstream(struct relay *r)
+{
+	if (!r->up_held)
+		return true;
+	if (r->n_inflight > 0 || r->in_fwd > 0 || r->up_wr_len > 0 || !respscan_at_boundary(&r->scan))
+		return false;
+	up_release(r, true);
+	return true;
 }
 
 void

@@ -121,7 +121,8 @@ struct relay {
 	struct ring u2c;                /* answers toward the client */
 	struct respscan scan;
 	struct inflight *cur;           /* query the current answer frame belongs to */
-	struct inflight inflight[RELAY_MAX_INFLIGHT];
+	struct inflight *inflight;      /* RELAY_MAX_INFLIGHT entries, allocated while
+	                                 * queries are in flight (idle sessions hold none) */
 	unsigned n_inflight;
 	struct inflight lone;           /* last IXFR ended by a lone SOA, in case more follows */
 	bool has_lone;
@@ -142,6 +143,10 @@ void relay_start(struct relay *r, struct ev_loop *loop, uint64_t id, const struc
 
 /* The endpoints' watcher callbacks land here (endpoint on_event). */
 void relay_on_event(void *relay);
+
+/* Gives the upstream back (closed, never reused) if it owes nothing, so the
+ * next query opens a new one. True if there is none held any more. */
+bool relay_release_idle_upstream(struct relay *r);
 
 /* Server shutdown: answer the queries already read, then close; a relay
  * still in its handshake closes now. */
