@@ -263,6 +263,24 @@ if start_outbound outbound "$OUT_PORT" "$XOT_PORT"; then OUT_PID=$LAST_PID; else
 if start_outbound outbound-bind "$OUT_XOT_PORT" "$NAMED_TLS_PORT"; then OUT_XOT_PID=$LAST_PID; else OUT_XOT_ERR="outbound (g) did not start"; fi
 note "bench: outbound pid ${OUT_PID:-none} on $OUT_PORT (-> xotproxy), ${OUT_XOT_PID:-none} on $OUT_XOT_PORT (-> named XoT)"
 
+# ---------------------------------------------------- 100,000-zone instance
+# Issue 9: a zones-file of 100,000 zones (plus small.test, which named
+# serves) for `-t` timing and the reload stall.
+ZONES_PORT=$(free_port) || die "no free port"
+"$PY" -c 'import sys; sys.stdout.write("".join("z%d.bench sec\n" % i for i in range(100000)))' >"$W/zones100k.txt"
+{
+	xotproxy_conf "$ZONES_PORT"
+	printf '[acl sec]\naddress = 127.0.0.0/8\n'
+} | sed "/^\[inbound\]/a zones-file = $W/zones100k.txt" >"$W/zones100k.ini"
+bg xotproxy-zones "$BIN" -c "$W/zones100k.ini"
+if wait_until 30 listening "$ZONES_PORT" && alive "$LAST_PID"; then
+	ZONES_PID=$LAST_PID
+	ZONES_JSON="{\"bin\": \"$BIN\", \"ini\": \"$W/zones100k.ini\", \"port\": $ZONES_PORT, \"pid\": $ZONES_PID}"
+else
+	ZONES_JSON=null
+	note "bench: the 100,000-zone instance did not start: $(tail -n 3 "$W/xotproxy-zones.log" | tr '\n' ' ')"
+fi
+
 # ----------------------------------------------------------------- haproxy
 # haproxy_conf PORT BACKENDPORT MAXCONN
 haproxy_conf() {
@@ -355,6 +373,7 @@ cat >"$W/bench.json" <<EOF
   "small_serial": 1,
   "par_zone": ["z100k.test", 100000],
   "par_n": 50,
+  "zones100k": $ZONES_JSON,
   "lat_kept": $LAT_KEPT,
   "lat_new": $LAT_NEW,
   "hs_n": $HS_N,

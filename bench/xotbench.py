@@ -309,6 +309,33 @@ def cmd_idle(a):
 
 # ----------------------------------------------------------------- sink
 
+def cmd_reload(a):
+    """SOA queries back to back on one kept-open session while the proxy
+    (pid --pid) gets SIGHUP at --hup-at seconds: the worst wait across the
+    reload against the median before it (issue 9: reload stall)."""
+    import signal
+    ctx = tls_context(a.ca)
+    s = connect(a, ctx)
+    rd = Reader(s)
+    qid, times, t_start, hup_t = 0, [], time.perf_counter(), None
+    while time.perf_counter() - t_start < a.seconds:
+        if hup_t is None and time.perf_counter() - t_start >= a.hup_at:
+            hup_t = time.perf_counter()
+            os.kill(a.pid, signal.SIGHUP)
+        qid = (qid + 1) & 0xFFFF
+        q = frame(build_query(qid, a.zone, 6))
+        t0 = time.perf_counter()
+        query_once(s, rd, q, qid)
+        times.append((t0, time.perf_counter() - t0))
+    s.close()
+    before = [d for t, d in times if hup_t is None or t < hup_t]
+    during = [d for t, d in times if hup_t is not None and hup_t <= t < hup_t + 2.0]
+    print(json.dumps({"queries": len(times), "median_before_ms": statistics.median(before) * 1e3,
+                      "max_during_ms": max(during) * 1e3 if during else None,
+                      "max_before_ms": max(before) * 1e3}))
+    return 0
+
+
 def cmd_sink(a):
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -339,7 +366,10 @@ def cmd_sink(a):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("cmd", choices=["xfr", "lat", "latmulti", "hs", "idle", "sink"])
+    ap.add_argument("cmd", choices=["xfr", "lat", "latmulti", "hs", "idle", "sink", "reload"])
+    ap.add_argument("--pid", type=int)
+    ap.add_argument("--seconds", type=float, default=4.0)
+    ap.add_argument("--hup-at", type=float, default=1.5)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int)
     ap.add_argument("--target", action="append", default=[],
@@ -370,7 +400,7 @@ def main():
     elif a.port is None:
         ap.error("--port is required")
     return {"xfr": cmd_xfr, "lat": cmd_lat, "latmulti": cmd_latmulti, "hs": cmd_hs, "idle": cmd_idle,
-            "sink": cmd_sink}[a.cmd](a)
+            "sink": cmd_sink, "reload": cmd_reload}[a.cmd](a)
 
 
 if __name__ == "__main__":
