@@ -1125,8 +1125,7 @@ conf_load(const char *path, char err[CONF_ERR_MAX])
 		conf_free(c);
 		return NULL;
 	}
-	conf_log_warnings(c);
-	return c;
+	return c;                           /* the caller logs conf_log_warnings once logging is set up */
 }
 
 void

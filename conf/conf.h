@@ -174,7 +174,7 @@ bool conf_address_allowed(const struct conf *conf, const struct sockaddr *sa);
 
 /* Zones open to client addresses alone: one of their ACLs has neither
  * client-cert nor tsig-key (RFC 9103 section 7.5 wants mTLS, or addresses
- * plus TSIG). conf_load logs a warning about them. */
+ * plus TSIG); see conf_log_warnings. */
 size_t conf_addr_only_zones(const struct conf *conf);
 
 /* Logs conf_load's warnings (the zones of conf_addr_only_zones: each one

@@ -112,6 +112,7 @@ main(int argc, char **argv)
 		conf_free(conf);
 		return 1;
 	}
+	conf_log_warnings(conf);              /* RFC 9103 §7.5: zones open to addresses alone */
 	if (tls_init() < 0) {
 		fprintf(stderr, "cannot initialise wolfSSL\n");
 		conf_free(conf);

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -49,11 +50,13 @@ log_listening(const struct netaddr *a, int type, bool on)
 {
 	char text[NETADDR_TEXT_MAX];
 	netaddr_format((const struct sockaddr *)&a->ss, text);
+	const char *proto = type == SOCK_DGRAM ? "UDP" : "TCP";
+	struct log_field fl[] = { LF_S("address", text), LF_S("transport", proto) };
 	if (on)
-		log_info("listening on %s (%s)", text, type == SOCK_DGRAM ? "UDP" : "TCP");
+		log_event(XP_LOG_INFO, "listening", fl, 2, "listening on %s (%s)", text, proto);
 	else
-		log_info("stopped listening on %s (%s)%s", text, type == SOCK_DGRAM ? "UDP" : "TCP",
-		         type == SOCK_DGRAM ? "" : "; connections accepted on it go on");
+		log_event(XP_LOG_INFO, "stopped_listening", fl, 2, "stopped listening on %s (%s)%s",
+		          text, proto, type == SOCK_DGRAM ? "" : "; connections accepted on it go on");
 }
 
 int
@@ -365,8 +368,11 @@ static void
 stop_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct server *srv = w->data;
-	log_info("stop: %u connections still open after %u s, closing them",
-	         srv->n_conns + outbound_count(srv->outbound), srv->conf->shutdown_timeout);
+	unsigned open = srv->n_conns + outbound_count(srv->outbound);
+	log_event(XP_LOG_INFO, "stop_deadline", (struct log_field[]){ LF_U("connections", open),
+	          LF_U("shutdown_timeout", srv->conf->shutdown_timeout) }, 2,
+	          "stop: %u connections still open after %u s, closing them", open,
+	          srv->conf->shutdown_timeout);
 	while (srv->conns != NULL)
 		inbound_kill(srv->conns);
 	outbound_kill(srv->outbound);
@@ -382,8 +388,10 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		ev_break(loop, EVBREAK_ALL);
 		return;
 	}
-	log_info("signal %d: stopping; %u connections open", w->signum,
-	         srv->n_conns + outbound_count(srv->outbound));
+	unsigned open = srv->n_conns + outbound_count(srv->outbound);
+	log_event(XP_LOG_INFO, "stopping", (struct log_field[]){ LF_I("signal", w->signum),
+	          LF_U("connections", open) }, 2, "signal %d: stopping; %u connections open",
+	          w->signum, open);
 	srv->stopping = true;
 	server_close_listeners(srv);
 	outbound_stop(srv->outbound);
@@ -511,8 +519,16 @@ reload(struct server *srv)
 	conf_unref(srv->conf);
 	srv->conf = conf;
 	log_threshold = (enum log_level)conf->log_level;
+	if (log_configure((enum log_format)conf->log_format, (enum log_target)conf->log_target,
+	                  getenv("XOTPROXY_SYSLOG_SOCKET")) < 0)
+		log_warning("reload: log-target %s: %s; logging goes on as before",
+		            log_target_name((enum log_target)conf->log_target), strerror(errno));
+	conf_log_warnings(conf);
 	listeners_commit(srv, conf, &st);
-	log_info("reloaded %s: %zu zones, max-clients %u", conf->path, conf->n_zones, conf->max_clients);
+	log_event(XP_LOG_INFO, "reload", (struct log_field[]){ LF_S("path", conf->path),
+	          LF_U("zones", conf->n_zones), LF_U("max_clients", conf->max_clients) }, 3,
+	          "reloaded %s: %zu zones, max-clients %u", conf->path, conf->n_zones,
+	          conf->max_clients);
 	if (srv->accept_paused && srv->n_conns < conf->max_clients && !ev_is_active(&srv->accept_backoff))
 		accept_enable(srv, true);
 }

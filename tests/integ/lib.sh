@@ -351,7 +351,8 @@ start_proxy() {
 	local pid=$LAST_PID
 	PROXY_PID=$pid
 	PROXY_LOG=$T/$name.log
-	if ! wait_until 60 grep -q "listening on 127.0.0.1#$port" "$PROXY_LOG"; then
+	# the text line, or the JSON object of log-format = json
+	if ! wait_until 60 grep -Eq "listening on 127\.0\.0\.1#$port|\"listening\".*\"127\.0\.0\.1#$port\"" "$PROXY_LOG"; then
 		alive "$pid" || note "$name exited"
 		tail -n 20 "$PROXY_LOG"
 		fail "$name: no 'listening on 127.0.0.1#$port' within 20s"

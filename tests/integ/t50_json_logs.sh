@@ -135,7 +135,7 @@ need(u, zone='x"y\\\\z\\001\\010\\009\\031\\255\\128\\195\\169{}.test.', qtype="
 print("odd refusal: " + json.dumps(u))
 one(lambda e: e.get("event") == "start" and e.get("version"), "start")
 one(lambda e: e.get("event") == "stop", "stop")
-one(lambda e: "listening on 127.0.0.1#" in e.get("msg", ""), "listening")
+one(lambda e: e.get("event") == "listening" and e.get("address", "").startswith("127.0.0.1#"), "listening")
 EOF
 python3 "$T/check.py" "$LOG" "$M" "$B" "$SERIAL" >"$T/check.out" 2>&1 || { cat "$T/check.out"; fail "JSON log objects"; }
 sed 's/^/    /' "$T/check.out"
@@ -159,7 +159,7 @@ proxy_ini "$T/syslog.ini" "$P2" "$XOT_NAMED_PORT"
 sed -i 's/^log-level = .*/&\nlog-format = json\nlog-target = syslog/' "$T/syslog.ini"
 XOTPROXY_SYSLOG_SOCKET=$SOCK bg_start proxy-syslog "$XOT_BIN" -c "$T/syslog.ini"
 SPID=$LAST_PID
-wait_until 20 grep -q "listening on 127.0.0.1#$P2" "$T/syslog.out" || { cat "$T/proxy-syslog.log"; fail "no listening line in syslog"; }
+wait_until 20 grep -q "\"event\":\"listening\",\"address\":\"127.0.0.1#$P2\"" "$T/syslog.out" || { cat "$T/proxy-syslog.log"; fail "no listening object in syslog"; }
 kd "$P2" small.test AXFR >"$T/axfr2.txt" 2>&1 || fail "AXFR small.test (syslog proxy) failed"
 wait_until 10 grep -q '"event":"transfer"' "$T/syslog.out" || fail "no transfer object in syslog"
 stop_pid "$SPID" TERM 15 || fail "syslog proxy exited with an error"
