@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "certpat.h"
 #include "conf_int.h"
 
 #define SECRET_FILE_MAX 4096
@@ -297,43 +298,6 @@ conf_acl_open(struct parse_state *ps, const char *arg)
 	return 0;
 }
 
-/* Why a client-cert pattern is unusable, or NULL; the same rules as
- * tls_identity_pattern_error (conf does not link tls/; test_conf compares). */
-static const char *
-cert_pattern_error(const char *pattern)
-{
-	uint8_t pin[48];
-	if (strncasecmp(pattern, "sha256:", 7) == 0)
-		return strlen(pattern + 7) == 44 && pattern[7 + 43] == '=' &&
-		       conf_base64_decode(pattern + 7, pin, sizeof(pin)) == 32 ? NULL :
-		       "sha256: pin is not the base64 of a SHA-256 digest (44 characters ending in '=')";
-	size_t len = strlen(pattern);
-	if (len > 0 && pattern[len - 1] == '.')
-		len--;
-	if (len == 0 || len > 253)
-		return "DNS name empty or longer than 253 characters";
-	const char *p = pattern, *end = pattern + len;
-	int labels = 0;
-	bool wild = len > 2 && p[0] == '*' && p[1] == '.';
-	if (wild)
-		p += 2;
-	while (p < end) {
-		const char *dot = memchr(p, '.', (size_t)(end - p));
-		size_t n = dot ? (size_t)(dot - p) : (size_t)(end - p);
-		if (n == 0 || n > 63 || (dot != NULL && dot + 1 == end))
-			return "DNS name with an empty label or a label over 63 characters";
-		for (size_t i = 0; i < n; i++)
-			if (!isalnum((unsigned char)p[i]) && p[i] != '-' && p[i] != '_')
-				return p[i] == '*' ? "'*' only as the whole leftmost label (\"*.example.net\")" :
-				       "DNS name with a character other than letters, digits, '-', '_' and '.'";
-		labels++;
-		p += n + (dot != NULL);
-	}
-	if (wild && labels < 2)
-		return "a wildcard needs at least two labels after \"*.\" (\"*.net\" would match nothing)";
-	return NULL;
-}
-
 /* The stored form: "sha256:" + the pin, or the name lowercase without its final dot. */
 static char *
 cert_pattern_copy(const char *w)
@@ -364,7 +328,7 @@ acl_certs(struct parse_state *ps, struct conf_acl *a, const char *value)
 	if (a->certs == NULL)
 		goto oom;
 	while ((w = conf_next_word(&p)) != NULL) {
-		if ((why = cert_pattern_error(w)) != NULL) {
+		if ((why = certpat_error(w)) != NULL) {
 			conf_fail(ps, ps->lineno, "client-cert: %s: %s", conf_quote(w, q), why);
 			goto fail;
 		}

@@ -515,45 +515,39 @@ up_handshake(struct relay *r)
 	return true;
 }
 
-/* Sends the direction's preamble (a PROXY v2 header) before any query on a
- * new upstream connection. */
-static bool
-up_write_preamble(struct relay *r)
+/* One upstream write from p (rest octets left): after IO_AGAIN the same
+ * length is retried (up_wr_len). Returns the octets written, 0 when
+ * blocked or broken (*done set: the step made progress). */
+static size_t
+up_send(struct relay *r, const uint8_t *p, size_t rest, bool *done)
 {
-	size_t len = r->up_wr_len != 0 ? r->up_wr_len : r->up_pre_len - r->up_pre_sent, put = 0;
-	enum io_result res = r->up->ops->write(r->up, r->up_pre + r->up_pre_sent, len, &put);
-	if (res == IO_AGAIN) {
-		r->up_wr_len = len;
-		return false;
-	}
-	r->up_wr_len = 0;
-	if (res != IO_OK) {
+	size_t len = r->up_wr_len != 0 ? r->up_wr_len : rest, put = 0;
+	enum io_result res = r->up->ops->write(r->up, p, len, &put);
+	*done = res != IO_AGAIN;
+	r->up_wr_len = res == IO_AGAIN ? len : 0;
+	if (res != IO_OK && res != IO_AGAIN) {
 		up_broken(r, r->up->err, MX_UP_CLOSED);
-		return true;
+		return 0;
 	}
-	r->up_pre_sent += put;
-	return true;
+	return res == IO_OK ? put : 0;
 }
 
-/* Sends the allowed query frame at the head of `in` upstream. */
+/* Sends the direction's preamble (a PROXY v2 header) first on a new
+ * upstream connection, then the allowed query frame at the head of `in`. */
 static bool
 up_write(struct relay *r)
 {
 	if (r->in_fwd == 0 || !endpoint_open(r->up) || !r->up->established || r->up->wr_blk)
 		return false;
-	if (r->up_pre_sent < r->up_pre_len)
-		return up_write_preamble(r);
-	size_t len = r->up_wr_len != 0 ? r->up_wr_len : r->in_fwd - r->in_sent, put = 0;
-	enum io_result res = r->up->ops->write(r->up, r->in + r->in_sent, len, &put);
-	if (res == IO_AGAIN) {
-		r->up_wr_len = len;
-		return false;
+	bool done;
+	if (r->up_pre_sent < r->up_pre_len) {
+		r->up_pre_sent += up_send(r, r->up_pre + r->up_pre_sent, r->up_pre_len - r->up_pre_sent,
+		                          &done);
+		return done;
 	}
-	r->up_wr_len = 0;
-	if (res != IO_OK) {
-		up_broken(r, r->up->err, MX_UP_CLOSED);
-		return true;
-	}
+	size_t put = up_send(r, r->in + r->in_sent, r->in_fwd - r->in_sent, &done);
+	if (put == 0)
+		return done;
 	metrics_bytes(dir_of(r), false, put);
 	r->in_sent += put;
 	if (r->in_sent == r->in_fwd) {

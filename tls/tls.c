@@ -2,6 +2,8 @@
  * callbacks (MSG_NOSIGNAL, errno mapped in one place); the server's optional
  * client-certificate check and the identity it yields for the ACL. */
 #include "tls.h"
+
+#include "certpat.h"
 #include "tls_client.h"
 #include "tls_x509.h"
 
@@ -276,19 +278,13 @@ tls_peer_identity(WOLFSSL *ssl, struct tls_identity *out)
 	return ok;
 }
 
-static bool
-is_pin_pattern(const char *pattern)
-{
-	return strncasecmp(pattern, "sha256:", 7) == 0;
-}
-
 bool
 tls_identity_matches(const struct tls_identity *id, const char *pattern)
 {
 	uint8_t pin[TLS_PIN_LEN];
 	if (id == NULL || pattern == NULL || !id->has_cert)
 		return false;
-	if (is_pin_pattern(pattern))
+	if (certpat_is_pin(pattern))
 		return tls_pin_parse(pattern + 7, pin) == 0 && memcmp(pin, id->pin, TLS_PIN_LEN) == 0;
 	size_t plen = strlen(pattern);
 	for (size_t i = 0; i < id->n_names && i < TLS_ID_NAMES; i++)
@@ -300,37 +296,5 @@ tls_identity_matches(const struct tls_identity *id, const char *pattern)
 const char *
 tls_identity_pattern_error(const char *pattern)
 {
-	uint8_t pin[TLS_PIN_LEN];
-	if (pattern == NULL || *pattern == '\0')
-		return "empty client certificate pattern";
-	if (is_pin_pattern(pattern))
-		return tls_pin_parse(pattern + 7, pin) == 0 ? NULL :
-		       "sha256: pin is not the base64 of a SHA-256 digest (44 characters ending in '=')";
-	size_t len = strlen(pattern);
-	if (pattern[len - 1] == '.')
-		len--;
-	if (len == 0 || len > 253)
-		return "DNS name empty or longer than 253 characters";
-	const char *p = pattern, *end = pattern + len;
-	int labels = 0;
-	bool wild = len > 2 && p[0] == '*' && p[1] == '.';
-	if (wild)
-		p += 2;
-	while (p < end) {
-		const char *dot = memchr(p, '.', (size_t)(end - p));
-		size_t n = dot ? (size_t)(dot - p) : (size_t)(end - p);
-		if (n == 0 || n > 63)
-			return "DNS name with an empty label or a label over 63 characters";
-		for (size_t i = 0; i < n; i++)
-			if (!isalnum((unsigned char)p[i]) && p[i] != '-' && p[i] != '_')
-				return p[i] == '*' ? "'*' only as the whole leftmost label (\"*.example.net\")" :
-				       "DNS name with a character other than letters, digits, '-', '_' and '.'";
-		labels++;
-		p += n + (dot != NULL);
-		if (dot != NULL && p == end)
-			return "DNS name with an empty label or a label over 63 characters";
-	}
-	if (wild && labels < 2)
-		return "a wildcard needs at least two labels after \"*.\" (\"*.net\" would match nothing)";
-	return NULL;
+	return certpat_error(pattern);
 }
