@@ -7,7 +7,11 @@
 # sample config, systemd unit, sysusers.d file) and the paths substituted in
 # them; `mandoc -Tlint -W warning` on the installed pages (must be silent);
 # the installed binary's --version; `-t` on a copy of the installed sample
-# config pointed at a throwaway certificate; `systemd-analyze verify` and an
+# config pointed at a throwaway certificate, and on the sample with its
+# ";key = value" examples uncommented, whose "#key = value" lines must be the
+# defaults -t prints; that every key of conf/conf.c's table is documented in
+# its section of xotproxy.conf(5) (and no other) and appears in the sample;
+# `systemd-analyze verify` and an
 # offline `systemd-analyze security` on the installed unit (paths pointed into
 # the DESTDIR, since verify checks that ExecStart exists); systemd-sysusers on
 # the sysusers.d file in a scratch root; that a reinstall keeps an edited
@@ -128,6 +132,81 @@ grep -q "^cert = $T/certs/server.pem" "$T/check.out" || fail "-t output lacks th
 grep -qi 'warning' "$T/check.err" && fail "-t warned on the sample config: $(cat "$T/check.err")"
 grep -Eq '^[[:space:]]*user[[:space:]]*=' "$CONF" && fail "the sample config sets user = (the unit runs as xotproxy without root)"
 ok "-t on the installed sample config (throwaway certificate): configuration OK"
+
+# ---------------------------------------------------------------- the sample's examples and defaults
+# In the sample, ";key = value" lines are examples and "#key = value" lines
+# show defaults. With every example uncommented (the files they name made up
+# here, user = the current user), -t must accept it without a warning and
+# print every default line as the sample shows it, in the same section.
+sed -e 's|^;||' -e "s|/etc/xotproxy/|$T/certs/|g" -e "s|^user = .*|user = $(id -un)|" "$CONF" >"$T/full.ini"
+grep -o "$T/certs/[^[:space:]]*" "$T/full.ini" | sort -u | while read -r f; do
+	[ -e "$f" ] && continue
+	case $f in
+	*.pem) cp "$T/certs/server.pem" "$f" ;;
+	*.key) cp "$T/certs/server.key" "$f" && chmod 600 "$f" ;;
+	*.secret) printf 'eG90cHJveHkgaW5zdGFsbC10ZXN0IHNlY3JldA==\n' >"$f" && chmod 600 "$f" ;;
+	*) : >"$f" ;;
+	esac
+done
+timeout 10 "$BIN" -t -c "$T/full.ini" >"$T/full.out" 2>"$T/full.err"
+rc=$?
+[ $rc -eq 0 ] || fail "-t on the sample with its ;examples uncommented exited $rc: $(cat "$T/full.err")"
+grep -qi 'warning' "$T/full.err" && fail "-t warned on the sample with its ;examples uncommented: $(cat "$T/full.err")"
+for s in '[key ' '[acl ' '[zone ' '[outbound '; do
+	grep -qF "$s" "$T/full.out" || fail "the sample has no $s...] example (none in the -t output of $T/full.ini)"
+done
+awk -v out="$T/full.out" '
+	function head(h) { sub(/[ \t]*[#;].*$/, "", h); sub(/\.\]$/, "]", h); return h }
+	BEGIN {
+		while ((getline l < out) > 0) {
+			if (l ~ /^\[/) s = head(l)
+			else if (l ~ /^[a-z0-9-]+ = /) have[s SUBSEP l] = 1
+		}
+		s = ""
+	}
+	{ l = $0; sub(/^;/, "", l) }
+	l ~ /^\[/ { s = head(l); next }
+	l ~ /^#[a-z0-9-]+ = / {
+		kv = substr(l, 2); sub(/[ \t]+#.*$/, "", kv); sub(/[ \t]+$/, "", kv); n++
+		if (!((s SUBSEP kv) in have)) { printf "line %d: %s %s: -t prints another value\n", FNR, s, kv; bad = 1 }
+	}
+	END { if (n == 0) { print "no #key = value lines"; bad = 1 } exit bad }' "$CONF" >"$T/defaults.log" ||
+	{ show defaults; fail "a #key = value line of the sample is not the default"; }
+ok "sample: every ;example uncommented passes -t without a warning; $(grep -c '^#[a-z0-9-]* = ' "$CONF") #default lines match -t"
+
+# ---------------------------------------------------------------- every key documented
+# Every key of conf/conf.c's table is an ".It Ic KEY No =" item under its
+# section's heading in xotproxy.conf(5), and no other key is; and each appears
+# in its section of the sample (set, commented out, or named in a comment).
+sed -n 's/^[[:space:]]*\[K_[A-Z0-9_]*\] = { SEC_\([A-Z]*\), "\([a-z0-9-]*\)".*/\1 \2/p' "$ROOT/conf/conf.c" |
+	awk '{ print tolower($1), $2 }' | sort -u >"$T/keys.table"
+n=$(wc -l <"$T/keys.table")
+[ "$n" -ge 40 ] || fail "found only $n keys in conf/conf.c's key table (has its format changed?)"
+awk '
+	/^\.Sh / {
+		h = substr($0, 5); gsub(/"/, "", h); sec = ""
+		if (h == "GLOBAL SECTION") sec = "global"
+		else if (h == "INBOUND SECTION") sec = "inbound"
+		else if (h == "KEY SECTIONS") sec = "key"
+		else if (h == "ACL SECTIONS") sec = "acl"
+		else if (h == "ZONE SECTIONS") sec = "zone"
+		else if (h == "OUTBOUND SECTIONS") sec = "outbound"
+	}
+	sec != "" && /^\.It Ic [a-z0-9-]+ No =/ { print sec, $3 }' "$MAN5" | sort -u >"$T/keys.man"
+diff -u "$T/keys.table" "$T/keys.man" >"$T/keys.log" ||
+	{ show keys; fail "xotproxy.conf(5) and conf/conf.c disagree on the keys (- table only, + man page only)"; }
+awk '
+	/^[#;]?\[[a-z]+/ { sec = $0; sub(/^[#;]?\[/, "", sec); sub(/[^a-z].*$/, "", sec); next }
+	{
+		l = " " $0
+		while (match(l, /[#;( ][a-z0-9-]+ = /)) {
+			k = substr(l, RSTART + 1, RLENGTH - 4); print sec, k
+			l = substr(l, RSTART + RLENGTH)
+		}
+	}' "$CONF" | sort -u >"$T/keys.sample"
+comm -23 "$T/keys.table" "$T/keys.sample" >"$T/keys-sample.log"
+[ -s "$T/keys-sample.log" ] && { show keys-sample; fail "keys missing from their section of the sample config"; }
+ok "all $n keys of conf/conf.c: documented in xotproxy.conf(5) (and no others), present in the sample"
 
 # ---------------------------------------------------------------- systemd
 # verify checks that the Exec*= binaries exist: point a copy into the DESTDIR.
