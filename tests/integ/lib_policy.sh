@@ -223,3 +223,16 @@ proxy_has_backend_conn() { [ "$(proxy_backend_conns "$1" "$2")" -ge 1 ]; }
 
 # ms_now: the wall clock in milliseconds.
 ms_now() { echo $(($(date +%s%N) / 1000000)); }
+
+# shared_count ZONE: the records of ZONE on the shared named right now, by a
+# direct AXFR (TSIG-signed for signed.test): earlier tests of a run (t01,
+# t02) add records to the shared zones with nsupdate.
+shared_count() {
+	local f=$T/shared-count-$1.txt
+	if [ "$1" = signed.test ]; then
+		kt "$XOT_NAMED_PORT" -y "$XOT_TSIG_ALG:$XOT_TSIG_NAME:$XOT_TSIG_SECRET" "$1" AXFR >"$f" 2>&1
+	else
+		kt "$XOT_NAMED_PORT" "$1" AXFR >"$f" 2>&1
+	fi || fail "direct AXFR of $1 from the shared named failed"
+	xfr_records "$f"
+}

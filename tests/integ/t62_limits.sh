@@ -17,7 +17,7 @@
 test_init
 
 KEY="$XOT_TSIG_ALG:$XOT_TSIG_NAME:$XOT_TSIG_SECRET"
-SMALL_N=$((XOT_ZONE_SMALL_N + 1))
+SMALL_N="$(shared_count small.test)"
 
 # limits_ini FILE PORT KEY=VALUE...: local clients (127.0.0.0/8) for
 # small.test and example.test, the TSIG key (name check only) for signed.test.
@@ -110,7 +110,7 @@ kdig @127.0.0.1 -p "$P" -b 127.0.0.2 +tls-ca="$XOT_CA" +tls-hostname=xot.test +n
 	small.test AXFR >"$T/rate-other-ip.txt" 2>&1
 xfr_ok "$T/rate-other-ip.txt" "127.0.0.2 (another address) while 127.0.0.1 is limited" "$SMALL_N"
 kd "$P" -y "$KEY" signed.test AXFR >"$T/rate-tsig.txt" 2>&1
-xfr_ok "$T/rate-tsig.txt" "TSIG-signed client from 127.0.0.1 (key $XOT_TSIG_NAME) while 127.0.0.1 is limited" $((XOT_ZONE_SIGNED_N + 1))
+xfr_ok "$T/rate-tsig.txt" "TSIG-signed client from 127.0.0.1 (key $XOT_TSIG_NAME) while 127.0.0.1 is limited" "$(shared_count signed.test)"
 # The bucket refills: 127.0.0.1 is admitted again (1 token per 2 s).
 admitted_again() {
 	pol --port "$P" --ca "$XOT_CA" --source 127.0.0.1 q:small.test/AXFR/edns >"$T/rate-poll.txt" 2>&1
@@ -142,7 +142,7 @@ kdig @127.0.0.1 -p "$P" -b 127.0.0.2 +tls-ca="$XOT_CA" +tls-hostname=xot.test +n
 	small.test AXFR >"$T/per-other-ip.txt" 2>&1
 xfr_ok "$T/per-other-ip.txt" "127.0.0.2 while 127.0.0.1 is at its cap" "$SMALL_N"
 kd "$P" -y "$KEY" signed.test AXFR >"$T/per-tsig.txt" 2>&1
-xfr_ok "$T/per-tsig.txt" "TSIG-signed client from 127.0.0.1 while 127.0.0.1 is at its cap" $((XOT_ZONE_SIGNED_N + 1))
+xfr_ok "$T/per-tsig.txt" "TSIG-signed client from 127.0.0.1 while 127.0.0.1 is at its cap" "$(shared_count signed.test)"
 # Two at once from two other keys: per-client means each has its own slot.
 pol --port "$P" --ca "$XOT_CA" --source 127.0.0.3 q:small.test/AXFR/edns >"$T/per-3.txt" 2>&1 &
 p3=$!
@@ -155,7 +155,7 @@ proxy_has_backend_conn "$PROXY_PID" "$XOT_NAMED_PORT" && alive "$HOLD_PID" ||
 	{ cat "$T/holdA.log"; fail "holdA's AXFR ended before the checks finished"; }
 pol --port "$P" --ca "$XOT_CA" --source 127.0.0.1 q:small.test/AXFR/edns >"$T/per2.txt" 2>&1
 limited "$T/per2.txt" 1 "127.0.0.1 on a new session, still at its cap" "transfer limit"
-release_axfr holdA "$T/releaseA" $((XOT_ZONE_BIG_N + 1))
+release_axfr holdA "$T/releaseA" "$(shared_count example.test)"
 admitted_after() {
 	pol --port "$P" --ca "$XOT_CA" --source 127.0.0.1 q:small.test/AXFR/edns >"$T/per-after.txt" 2>&1
 	[ "$(stream_field "$T/per-after.txt" rcode)" = NOERROR ]
@@ -180,7 +180,7 @@ pol --port "$P" --ca "$XOT_CA" --tsig "$KEY" q:signed.test/AXFR/edns/tsig >"$T/m
 limited "$T/max-tsig.txt" 1 "TSIG-signed client at the global cap" "transfer limit"
 proxy_has_backend_conn "$PROXY_PID" "$XOT_NAMED_PORT" && alive "$HOLD_PID" ||
 	{ cat "$T/holdB.log"; fail "holdB's AXFR ended before the checks finished"; }
-release_axfr holdB "$T/releaseB" $((XOT_ZONE_BIG_N + 1))
+release_axfr holdB "$T/releaseB" "$(shared_count example.test)"
 admitted_b() {
 	pol --port "$P" --ca "$XOT_CA" --source 127.0.0.2 q:small.test/AXFR/edns >"$T/max-after.txt" 2>&1
 	[ "$(stream_field "$T/max-after.txt" rcode)" = NOERROR ]
