@@ -23,3 +23,44 @@ printf '[inbound]\ncert = a.pem\nkey = a.key\n' > "$d/conf/minimal.ini"
 printf '[inbound] # comment\r\ncert = a.pem ; chain\r\nkey = a.key\r\n[zone Example.COM.]\r\nallow = ::ffff:10.0.0.0/104 2001:db8::/32 # acl\r\n[zone b\\.c.test]\r\n' > "$d/conf/comments_crlf.ini"
 printf '[inbound]\ncert = a\nkey = b\nidle-timeout = 10s\n[zone a]\n[zone A.]\n' > "$d/conf/errors.ini"
 printf '[inbound]\ncert =#x\nkey = k\n' > "$d/conf/regression-hash-value.ini"
+# relay: flags f0 f1 f2, verdicts v0-v3 (0: policy_filter), then the client
+# stream and the backend stream (each after a 2-octet length), then control
+# ops (op | arg << 3); see tests/fuzz/fuzz_relay.c. Queries for example.test:
+# SOA id 1, AXFR id 2, A id 3 (refused by the filter); answers: SOA for id 1,
+# AXFR for id 2 in two messages (SOA+A, SOA).
+mkdir -p "$d/relay"
+qn='\7example\4test\0'
+soa_rr='\300\14\0\6\0\1\0\0\1\54\0\30\300\14\300\14\0\0\0\7\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0'
+q_soa='\0\36\0\1\0\0\0\1\0\0\0\0\0\0'"$qn"'\0\6\0\1'
+q_axfr='\0\36\0\2\0\0\0\1\0\0\0\0\0\0'"$qn"'\0\374\0\1'
+q_a='\0\36\0\3\0\0\0\1\0\0\0\0\0\0'"$qn"'\0\1\0\1'
+a_soa='\0\102\0\1\204\0\0\1\0\1\0\0\0\0'"$qn"'\0\6\0\1'"$soa_rr"
+a_axfr1='\0\126\0\2\204\0\0\1\0\2\0\0\0\0'"$qn"'\0\374\0\1'"$soa_rr"'\3www\300\14\0\1\0\1\0\0\1\54\0\4\300\0\2\1'
+a_axfr2='\0\74\0\2\204\0\0\0\0\1\0\0\0\0'"$qn"'\0\6\0\1\0\0\1\54\0\30\300\14\300\14\0\0\0\7\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0'
+# SOA query and its answer, all at once.
+printf '\1\0\0\0\0\0\0\0\40'"$q_soa"'\0\104'"$a_soa"'\360\7\370' > "$d/relay/soa"
+# The same in small pieces, short writes both ways, then the client closes.
+printf '\17\0\2\0\0\0\0\0\40'"$q_soa"'\0\104'"$a_soa"'\40\40\40\40\40\40\40\103\103\103\101\101\101\101\101\101\102\102\102\102\102\102\7\370' > "$d/relay/soa-chunked"
+# AXFR answered in two messages, read 12 octets at a time.
+printf '\3\0\2\0\0\0\0\0\40'"$q_axfr"'\0\226'"$a_axfr1$a_axfr2"'\360\101\101\101\101\101\101\101\101\101\101\101\101\101\101\7\370' > "$d/relay/axfr-two"
+# Pipelined: SOA, AXFR and a refused A query, then the answers; the client
+# takes 12 octets a write.
+printf '\7\0\2\0\0\0\0\0\140'"$q_soa$q_axfr$q_a"'\0\332'"$a_soa$a_axfr1$a_axfr2"'\360\361\102\102\102\102\102\102\102\102\102\102\102\102\102\102\102\102\102\102\102\102\102\102\102\102\370' > "$d/relay/pipelined"
+# A 5000-octet query frame (FORMERR, skipped), then an SOA query.
+{ printf '\1\0\0\0\0\0\0\23\252\23\210\0\4\0\0\0\1\0\0\0\0\0\0'"$qn"'\0\6\0\1'
+  i=0; while [ $i -lt 497 ]; do printf '\0\0\0\0\0\0\0\0\0\0'; i=$((i + 1)); done
+  printf "$q_soa"'\0\104'"$a_soa"'\360\7\370'; } > "$d/relay/oversized"
+# The backend never answers: the timer fires early, then the upstream
+# deadline passes (SERVFAIL, EDE), then the idle one (close_notify).
+printf '\3\0\2\0\0\0\0\0\40'"$q_axfr"'\0\0\360\7\5\25\7\35' > "$d/relay/upstream-timeout"
+# The upstream cannot be opened (outbound: SERVFAIL, EDE 22).
+printf '\1\200\3\0\0\0\0\0\40'"$q_soa"'\0\0\360\370' > "$d/relay/upstream-open-fails"
+# Server stop in the middle of an AXFR: the rest is still relayed.
+printf '\3\0\2\0\0\0\0\0\40'"$q_axfr"'\0\226'"$a_axfr1$a_axfr2"'\360\171\6\361\7' > "$d/relay/stop-mid-axfr"
+# Over the session caps: 10 AXFR (ids 1-10) and 9 SOA (ids 11-19) pipelined:
+# the 9th and 10th AXFR get SERVFAIL (transfer limit), the 9th SOA too (query
+# limit); verdicts carry tokens (and ask for signed answers every 4th query).
+{ printf '\3\0\2\10\30\0\10\2\140'
+  for i in 1 2 3 4 5 6 7 10 11 12; do printf '\0\36\0\'"$i"'\0\0\0\1\0\0\0\0\0\0'"$qn"'\0\374\0\1'; done
+  for i in 13 14 15 16 17 20 21 22 23; do printf '\0\36\0\'"$i"'\0\0\0\1\0\0\0\0\0\0'"$qn"'\0\6\0\1'; done
+  printf '\0\0\360\7'; } > "$d/relay/caps"
