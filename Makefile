@@ -62,15 +62,16 @@ asan-unit: check-deps
 	$(MAKE) --no-print-directory BUILD=build/asan CFLAGS="$(ASAN_FLAGS)" build/asan/unit_tests build/asan/xotproxy
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build/asan/unit_tests
 
-# The inbound scenarios (t0x, t1x, t32-t34, t36), the outbound ones (t39, t4x)
-# against the ASan+UBSan binary: any report fails the run (reports go to
+# The inbound scenarios (t0x, t1x, t32-t34, t36), the outbound ones whose
+# failure paths the others do not reach (t39, t45-t47) and the policy ones
+# with TSIG and caps (t61, t62) against the ASan+UBSan binary: any report fails the run (reports go to
 # files, which must not exist afterwards). The abuse and timing tests (t2x,
 # t30, t31, t35) run on the normal binary, where their RSS and latency bounds hold.
 integ-asan: asan-unit
 	rm -rf build/asan/reports && mkdir -p build/asan/reports
 	ASAN_OPTIONS=detect_leaks=1:log_path=$(CURDIR)/build/asan/reports/asan \
 	UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/build/asan/reports/ubsan \
-	  tests/integ/run.sh build/asan/xotproxy '^t([01]|3[2346]|39|4)'
+	  tests/integ/run.sh build/asan/xotproxy '^t([01]|3[2346]|39|4[5-7]|6[12])'
 	@if ls build/asan/reports/* >/dev/null 2>&1; then \
 	  echo "sanitizer reports:"; cat build/asan/reports/*; exit 1; fi; echo "sanitizers: 0 reports"
 
@@ -84,7 +85,7 @@ test: check-deps
 	$(MAKE) --no-print-directory integ
 	$(MAKE) --no-print-directory integ-asan
 	$(MAKE) --no-print-directory integ-valgrind
-	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=30
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=20
 	$(MAKE) --no-print-directory install-test
 
 run: check-deps xotproxy
@@ -97,7 +98,7 @@ bench: check-deps xotproxy
 
 # libFuzzer targets, FUZZ_SECONDS each (clang). Seeds: tests/fuzz/corpus/NAME.
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS := dnsmsg respscan conf relay
+FUZZ_TARGETS := dnsmsg respscan conf relay tsig
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined
 fuzz: check-deps
 	@mkdir -p build/fuzz tests/fuzz/artifacts

@@ -32,6 +32,7 @@
 
 static void relay_pump(struct relay *r);
 static void lone_finish(struct relay *r);
+static bool idle(const struct relay *r);
 
 /* ---- logging ---------------------------------------------------------- */
 
@@ -231,10 +232,10 @@ relay_close(struct relay *r, bool notify, const char *abort_reason)
 {
 	if (r->state == RELAY_CLOSED)
 		return;
+	up_release(r, false);           /* clean only if it owes nothing: before the abort */
 	if (r->n_inflight > 0)
 		abort_inflight(r, abort_reason != NULL ? abort_reason : "connection closed");
 	ev_timer_stop(r->loop, &r->timer);
-	up_release(r, false);           /* clean if it owes nothing */
 	endpoint_close(r->cli, notify && r->state == RELAY_OPEN);
 	ring_cleanup(&r->u2c);
 	free(r->in);
@@ -372,6 +373,8 @@ ensure_ring(struct relay *r)
 {
 	if (ring_allocated(&r->u2c))
 		return 0;
+	if (r->state == RELAY_CLOSED)
+		return -1;                          /* nothing may be allocated after close */
 	return ring_init(&r->u2c, RELAY_RING_SIZE);
 }
 
@@ -407,7 +410,7 @@ queue_answer(struct relay *r, const struct dns_query *q, enum dns_rcode rcode, i
 static bool
 flush_local(struct relay *r)
 {
-	if (r->local_len == 0 || !respscan_at_boundary(&r->scan))
+	if (r->state != RELAY_OPEN || r->local_len == 0 || !respscan_at_boundary(&r->scan))
 		return false;
 	if (ensure_ring(r) < 0 || ring_room(&r->u2c) < r->local_len)
 		return false;
@@ -475,8 +478,10 @@ up_broken(struct relay *r, const char *what, int kind)
 	}
 	if (kind >= 0)
 		metrics_upstream_failed(dir_of(r), (enum mx_upstream_fail)kind);
-	if (!upstream_failed(r, why))
+	if (!upstream_failed(r, why)) {
+		up_release(r, true);            /* broken: never handed back as clean */
 		relay_close(r, false, why);
+	}
 }
 
 /* Opens the upstream at the first allowed query (not before, so a refused
@@ -728,7 +733,7 @@ process_queries(struct relay *r)
 		if (flen < DNS_HDR_LEN) {
 			log_info("conn %llu, remote %s, closed: query frame of %zu octets",
 			         (unsigned long long)r->id, r->peer_text, flen);
-			relay_close(r, true, "bad query frame");
+			relay_close(r, idle(r), "bad query frame");    /* no close_notify over a cut answer */
 			return true;
 		}
 		if (flen + 2 > RELAY_IN_SIZE) {
@@ -814,7 +819,7 @@ cli_read(struct relay *r)
 	if (res == IO_EOF) {
 		/* RFC 7766 §6.2.4: nothing more is sent once the client has closed. */
 		log_debug("conn %llu, remote %s, client closed", (unsigned long long)r->id, r->peer_text);
-		relay_close(r, r->n_inflight == 0, "client closed");
+		relay_close(r, idle(r), "client closed");
 	} else {
 		log_debug("conn %llu, remote %s, client read: %s", (unsigned long long)r->id,
 		          r->peer_text, r->cli->err);
@@ -861,7 +866,8 @@ static bool
 idle(const struct relay *r)
 {
 	return r->n_inflight == 0 && r->in_fwd == 0 && r->local_len == 0 &&
-	       (!ring_allocated(&r->u2c) || ring_len(&r->u2c) == 0);
+	       (!ring_allocated(&r->u2c) || ring_len(&r->u2c) == 0) &&
+	       respscan_at_boundary(&r->scan);      /* no answer frame half relayed */
 }
 
 /* An idle session keeps only its transport and this struct: the query

@@ -43,13 +43,9 @@
  *  - closed is called exactly once, with both endpoints closed; buffers
  *    are freed (LeakSanitizer).
  *
- * Three findings are reported and tolerated until relay.c is fixed; build
- * with -DFZ_STRICT to check them too: a close with close_notify after a cut
- * answer frame (on the client's EOF, on a frame shorter than a header, or on
- * stop/idle while a backend frame is under way); an upstream released
- * "clean" by relay_close after an error or while it still owes answers
- * (abort_inflight has already zeroed n_inflight); the answer ring allocated
- * again after the close (flush_local), and leaked. */
+ * It found three faults in relay.c, now fixed and checked here: close_notify
+ * after a cut answer frame; an upstream released "clean" after an error or
+ * while it still owed answers; the answer ring allocated again after close. */
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -601,17 +597,12 @@ check_clean_release(void)
 	size_t nq = conn_frames(k, true, &q), na = conn_frames(k, false, &a);
 	FZ_CHECK(nq == 0 || q[nq - 1].complete, "upstream %u released clean inside a query", k);
 	FZ_CHECK(na == 0 || a[na - 1].complete, "upstream %u released clean inside an answer", k);
-#ifdef FZ_STRICT
-	/* Reported, not yet fixed in relay.c: relay_close zeroes n_inflight
-	 * (abort_inflight) before up_release decides "clean", so an upstream
-	 * that failed, or still owes answers, is given back as reusable. */
 	FZ_CHECK(!H.up.saw_error, "upstream %u released clean after an error", k);
 	for (size_t i = 0; i < nq; i++) {
 		uint16_t id = rd16(H.upq.p + q[i].start + 2);
 		FZ_CHECK(count_id(H.upq.p, q, nq, id) <= count_id(H.up.src, a, na, id),
 		         "upstream %u released clean while it owes an answer to id %u", k, id);
 	}
-#endif
 	free(q);
 	free(a);
 }
@@ -752,13 +743,6 @@ hk_closed(struct relay *r)
 	FZ_CHECK(H.closed_calls == 1, "closed called %u times", H.closed_calls);
 	FZ_CHECK(!endpoint_open(&H.cli.ep) && !endpoint_open(&H.up.ep) && H.cli.closes == 1,
 	         "closed with an endpoint open");
-#ifndef FZ_STRICT
-	/* Reported, not yet fixed in relay.c: when a step of relay_pump closes
-	 * the relay while a local answer waits, flush_local (which does not
-	 * look at the state) allocates the ring again, and it leaks. */
-	if (ring_allocated(&r->u2c) && r->u2c.head == 0 && ring_len(&r->u2c) <= RELAY_LOCAL_SIZE)
-		ring_cleanup(&r->u2c);      /* a fresh ring holding that one answer */
-#endif
 	FZ_CHECK(r->in == NULL && !ring_allocated(&r->u2c), "closed with buffers held (%s%s)",
 	         r->in != NULL ? "query buffer " : "", ring_allocated(&r->u2c) ? "answer ring" : "");
 }
@@ -954,14 +938,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		trace_summary();
 	scan_client_frames();
 	bool cut_ok = H.killed || !H.cli.graceful, cut_backend_ok = false;
-#ifndef FZ_STRICT
-	/* Reported, not yet fixed in relay.c: after the client's EOF, or on a
-	 * query frame shorter than a header, the relay closes with close_notify
-	 * even when the client's last answer frame was cut; and on stop or idle
-	 * (idle() ignores a backend frame begun after the answers were complete). */
-	cut_ok |= H.cli.read_end || H.bad_frame;
-	cut_backend_ok = H.stopped || H.idle_fired;
-#endif
 	check_client_output(cut_ok, cut_backend_ok);
 	check_upstream_queries();
 	check_tokens();

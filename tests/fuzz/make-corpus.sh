@@ -64,3 +64,11 @@ printf '\3\0\2\0\0\0\0\0\40'"$q_axfr"'\0\226'"$a_axfr1$a_axfr2"'\360\171\6\361\7
   for i in 1 2 3 4 5 6 7 10 11 12; do printf '\0\36\0\'"$i"'\0\0\0\1\0\0\0\0\0\0'"$qn"'\0\374\0\1'; done
   for i in 13 14 15 16 17 20 21 22 23; do printf '\0\36\0\'"$i"'\0\0\0\1\0\0\0\0\0\0'"$qn"'\0\6\0\1'; done
   printf '\0\0\360\7'; } > "$d/relay/caps"
+
+# tsig: the signed requests of the unit-test vectors (dnspython- and
+# kdig-made; tests/unit/tsig_vectors), as raw messages.
+mkdir -p "$d/tsig"
+for f in "$(dirname "$0")"/../unit/tsig_vectors/*.txt; do
+	sed -n 's/^request //p' "$f" | python3 -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.stdin.read().strip()))' \
+		>"$d/tsig/$(basename "$f" .txt)"
+done
