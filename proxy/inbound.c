@@ -8,6 +8,7 @@
 #include "inbound.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -27,8 +28,7 @@ struct inbound_conn {
 	struct relay relay;             /* first: hooks get &relay */
 	struct server *srv;             /* srv->conf judges every query as it arrives */
 	struct inbound_conn *prev, *next;        /* all inbound connections */
-	struct inbound_conn *hs_prev, *hs_next;  /* pending handshakes, oldest first */
-	bool in_hs;
+	struct fifo_node hs;            /* in srv->handshakes while the TLS handshake runs */
 	struct ep_tls cli;
 	struct endpoint up;
 	struct sockaddr_storage group;  /* key for per-client caps (IPv6 by prefix) */
@@ -66,36 +66,14 @@ inbound_next(struct inbound_conn *c)
 static void
 hs_link(struct inbound_conn *c)
 {
-	struct server *srv = c->srv;
-	c->hs_prev = srv->hs_tail;
-	c->hs_next = NULL;
-	if (srv->hs_tail != NULL)
-		srv->hs_tail->hs_next = c;
-	else
-		srv->hs_head = c;
-	srv->hs_tail = c;
-	srv->n_handshakes++;
-	c->in_hs = true;
+	fifo_push(&c->srv->handshakes, &c->hs);
 }
 
 /* Leaves the list when the handshake ends, whichever way. */
 static void
 hs_unlink(struct inbound_conn *c)
 {
-	struct server *srv = c->srv;
-	if (!c->in_hs)
-		return;
-	if (c->hs_prev != NULL)
-		c->hs_prev->hs_next = c->hs_next;
-	else
-		srv->hs_head = c->hs_next;
-	if (c->hs_next != NULL)
-		c->hs_next->hs_prev = c->hs_prev;
-	else
-		srv->hs_tail = c->hs_prev;
-	c->hs_prev = c->hs_next = NULL;
-	srv->n_handshakes--;
-	c->in_hs = false;
+	fifo_remove(&c->srv->handshakes, &c->hs);
 }
 
 /* ---- relay hooks ------------------------------------------------------- */
@@ -406,7 +384,8 @@ inbound_kill(struct inbound_conn *c)
 void
 inbound_evict_handshake(struct server *srv)
 {
-	struct inbound_conn *c = srv->hs_head;
+	struct fifo_node *n = fifo_oldest(&srv->handshakes);
+	struct inbound_conn *c = n != NULL ? (struct inbound_conn *)((char *)n - offsetof(struct inbound_conn, hs)) : NULL;
 	if (c == NULL)
 		return;
 	metrics_limit_hit(MX_LIM_MAX_HANDSHAKES);

@@ -628,6 +628,16 @@ count_transfers(const struct relay *r)
 	return n;
 }
 
+const char *
+relay_cap_check(unsigned n_inflight, unsigned n_transfers, bool is_soa)
+{
+	if (n_inflight >= RELAY_MAX_INFLIGHT)
+		return "query limit";
+	if (!is_soa && n_transfers >= RELAY_MAX_XFR)
+		return "transfer limit";
+	return NULL;
+}
+
 /* Over the per-session caps a query is answered SERVFAIL at once (XOT-10),
  * so pipelined queries never wait unread; an SOA still passes while the
  * transfer cap is reached. */
@@ -647,12 +657,15 @@ apply_caps(struct relay *r, const struct dns_query *q, struct verdict v)
 		v.rcode = DNS_RCODE_SERVFAIL;
 		v.ede = DNS_EDE_OTHER;
 		v.reason = "out of memory";
-	} else if (r->n_inflight == RELAY_MAX_INFLIGHT ||
-	           (q->qtype != DNS_TYPE_SOA && count_transfers(r) >= RELAY_MAX_XFR)) {
-		v.forward = false;
-		v.rcode = DNS_RCODE_SERVFAIL;
-		v.ede = DNS_EDE_OTHER;
-		v.reason = r->n_inflight == RELAY_MAX_INFLIGHT ? "query limit" : "transfer limit";
+	} else {
+		const char *why = relay_cap_check(r->n_inflight, count_transfers(r),
+		                                  q->qtype == DNS_TYPE_SOA);
+		if (why != NULL) {
+			v.forward = false;
+			v.rcode = DNS_RCODE_SERVFAIL;
+			v.ede = DNS_EDE_OTHER;
+			v.reason = why;
+		}
 	}
 	return v;
 }

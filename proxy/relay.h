@@ -144,6 +144,12 @@ void relay_start(struct relay *r, struct ev_loop *loop, uint64_t id, const struc
 /* The endpoints' watcher callbacks land here (endpoint on_event). */
 void relay_on_event(void *relay);
 
+/* The per-session caps (XOT-10): NULL if one more query may go upstream
+ * with n_inflight queries (n_transfers of them AXFR/IXFR) in flight, else
+ * why not ("query limit", "transfer limit"). An SOA passes at the
+ * transfer cap. */
+const char *relay_cap_check(unsigned n_inflight, unsigned n_transfers, bool is_soa);
+
 /* Gives the upstream back (closed, never reused) if it owes nothing, so the
  * next query opens a new one. True if there is none held any more. */
 bool relay_release_idle_upstream(struct relay *r);

@@ -260,7 +260,7 @@ admit(struct server *srv, const struct sockaddr *peer, struct sockaddr_storage *
 		tally_refusal(srv, &srv->cap_refused, peer, what);
 		return false;
 	}
-	while (srv->n_handshakes >= conf->max_handshakes && srv->hs_head != NULL) {
+	for (unsigned n = fifo_over(&srv->handshakes, conf->max_handshakes); n > 0; n--) {
 		tally_refusal(srv, &srv->hs_evicted, peer,
 		              "max-handshakes reached: closed the oldest pending handshake");
 		inbound_evict_handshake(srv);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "fifo.h"
 #include "clienttab.h"
 #include "ipcount.h"
 #include "netaddr.h"
@@ -45,8 +46,7 @@ struct server {
 	struct inbound_conn *conns;   /* all live inbound connections */
 	struct outbound *outbound;    /* the [outbound] groups, or NULL */
 	unsigned n_conns;
-	struct inbound_conn *hs_head, *hs_tail;   /* connections in their TLS handshake, oldest first */
-	unsigned n_handshakes;
+	struct fifo handshakes;       /* inbound connections in their TLS handshake, oldest first */
 	struct ipcount per_ip;        /* live connections per client address */
 	struct clienttab *clients;    /* per-client transfer slots and rates (made at start) */
 	unsigned n_transfers;         /* inbound AXFR/IXFR in flight (max-transfers) */

@@ -17,10 +17,11 @@ main(void)
 		test_conf_register, test_ipcount_register, test_log_register,
 		test_jsonlog_register, test_metrics_register,
 		test_tls_server_auth_register,
-		test_tls_client_register,
-		test_clienttab_register, test_listen_register,
+		test_tls_client_register, test_listen_register,
+		test_clienttab_register,
 		test_proxyv2_register,
 		test_tsig_register,
+		test_limits_register,
 	};
 	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
 		if (suites[i]() != 0) {

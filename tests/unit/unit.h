@@ -19,9 +19,10 @@ int test_metrics_register(void);
 int test_tls_client_register(void);
 int test_tsig_register(void);
 int test_tls_server_auth_register(void);
-int test_clienttab_register(void);
 int test_listen_register(void);
+int test_clienttab_register(void);
 int test_proxyv2_register(void);
+int test_limits_register(void);
 
 /* A tiny DNS message builder for test input (no bounds checks: tests only). */
 struct mb {
