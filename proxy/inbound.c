@@ -16,6 +16,8 @@
 
 #include "ep_tcp.h"
 #include "ep_tls.h"
+
+#include <wolfssl/wolfcrypt/coding.h>
 #include "log.h"
 #include "metrics.h"
 #include "clienttab.h"
@@ -27,12 +29,12 @@
 struct inbound_conn {
 	struct relay relay;             /* first: hooks get &relay */
 	struct server *srv;             /* srv->conf judges every query as it arrives */
-	struct inbound_conn *prev, *next;        /* all inbound connections */
 	struct fifo_node hs;            /* in srv->handshakes while the TLS handshake runs */
 	struct ep_tls cli;
 	struct endpoint up;
 	struct sockaddr_storage group;  /* key for per-client caps (IPv6 by prefix) */
 	struct tls_identity *id;        /* the verified client certificate, or NULL */
+	char *id_text;                  /* its first DNS name, or "sha256:" + its pin, for logs */
 	bool want_has_src, up_has_src;  /* backend-source: wanted for the next backend */
 	struct netaddr want_src, up_src;     /* connection, and of the one held */
 	uint8_t *pre;                   /* PROXY v2 header of the backend connection, or NULL */
@@ -55,12 +57,6 @@ of(const struct relay *r)
 	return r->owner;
 }
 
-struct inbound_conn *
-inbound_next(struct inbound_conn *c)
-{
-	return c->next;
-}
-
 /* ---- pending handshakes, oldest first (max-handshakes) ------------------ */
 
 static void
@@ -78,6 +74,22 @@ hs_unlink(struct inbound_conn *c)
 
 /* ---- relay hooks ------------------------------------------------------- */
 
+/* The client certificate as logs name it: its first DNS name, else its pin. */
+static const char *
+identity_text(struct inbound_conn *c)
+{
+	if (c->id->n_names > 0)
+		return c->id->names[0];
+	char b64[64];
+	word32 n = sizeof(b64);
+	if (Base64_Encode_NoNl(c->id->pin, sizeof(c->id->pin), (byte *)b64, &n) != 0 || n >= sizeof(b64))
+		return NULL;
+	b64[n] = '\0';
+	if ((c->id_text = malloc(n + 8)) != NULL)
+		snprintf(c->id_text, n + 8, "sha256:%s", b64);
+	return c->id_text;
+}
+
 static bool
 client_ready(struct relay *r)
 {
@@ -87,7 +99,7 @@ client_ready(struct relay *r)
 	metrics_handshake_ok(MX_INBOUND, resumed);
 	if (!tls_alpn_is_dot(c->cli.ssl)) {     /* XOT-01: no DNS without ALPN dot */
 		metrics_refusal(MX_INBOUND, "alpn");
-		struct log_field fl[6];
+		struct log_field fl[8];
 		size_t n = relay_log_fields(r, fl);
 		fl[n++] = LF_S("outcome", "closed");
 		fl[n++] = LF_S("reason", "ALPN dot not negotiated");
@@ -101,8 +113,10 @@ client_ready(struct relay *r)
 		         (unsigned long long)r->id, r->peer_text);
 		return false;
 	}
-	if (id.has_cert && (c->id = malloc(sizeof(*c->id))) != NULL)
+	if (id.has_cert && (c->id = malloc(sizeof(*c->id))) != NULL) {
 		*c->id = id;
+		r->identity = identity_text(c);
+	}
 	if (log_threshold >= XP_LOG_DEBUG) {
 		char desc[96];
 		tls_describe(c->cli.ssl, desc, sizeof(desc));
@@ -302,14 +316,10 @@ closed(struct relay *r)
 	struct inbound_conn *c = of(r);
 	struct server *srv = c->srv;
 	hs_unlink(c);
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		srv->conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
+	fifo_remove(&srv->conns, &r->link);
 	struct sockaddr_storage group = c->group;
 	free(c->id);
+	free(c->id_text);
 	free(c->pre);
 	free(c);
 	metrics_conn_closed(MX_INBOUND);
@@ -357,28 +367,13 @@ inbound_accept(struct server *srv, int fd, const struct sockaddr *peer, socklen_
 	c->relay.cli = &c->cli.ep;
 	c->relay.up = &c->up;
 
-	c->next = srv->conns;
-	if (srv->conns != NULL)
-		srv->conns->prev = c;
-	srv->conns = c;
+	fifo_push(&srv->conns, &c->relay.link);
 	srv->n_conns++;
 	hs_link(c);
 
 	uint64_t id = ++srv->next_conn_id;
 	relay_start(&c->relay, srv->loop, id, peer, peer_len, &inbound_hooks, c);   /* may free c */
 	return 0;
-}
-
-void
-inbound_stop(struct inbound_conn *c)
-{
-	relay_stop(&c->relay);
-}
-
-void
-inbound_kill(struct inbound_conn *c)
-{
-	relay_kill(&c->relay, false, "shutdown");
 }
 
 void

@@ -16,16 +16,8 @@ struct inbound_conn;
 int inbound_accept(struct server *srv, int fd, const struct sockaddr *peer, socklen_t peer_len,
                    const struct sockaddr_storage *group);
 
-/* Server is stopping: close now if still in the handshake, otherwise once
- * the queries already read have been answered and the answers relayed. */
-void inbound_stop(struct inbound_conn *c);
-
-/* Immediate close (stop deadline passed); transfers are logged as aborted. */
-void inbound_kill(struct inbound_conn *c);
-
 /* Closes the oldest connection still in its TLS handshake (max-handshakes). */
 void inbound_evict_handshake(struct server *srv);
 
-struct inbound_conn *inbound_next(struct inbound_conn *c);
 
 #endif

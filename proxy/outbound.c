@@ -53,15 +53,13 @@ struct outbound {
 	struct server *srv;
 	struct ob_group *groups;
 	size_t n_groups;
-	struct ob_conn *conns;          /* every live relay of every group */
-	unsigned n_conns;
+	struct fifo conns;              /* every live relay of every group */
 	bool stopping;
 };
 
 struct ob_conn {
 	struct relay relay;             /* first: hooks get &relay */
 	struct ob_group *g;
-	struct ob_conn *prev, *next;
 	struct endpoint no_up;          /* r->up while no session is held (fd -1) */
 	struct pool_session *sess;
 	bool udp;
@@ -138,13 +136,7 @@ closed(struct relay *r)
 {
 	struct ob_conn *c = of(r);
 	struct outbound *ob = c->g->ob;
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		ob->conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
-	ob->n_conns--;
+	fifo_remove(&ob->conns, &r->link);
 	if (c->udp) {
 		c->g->n_udp--;
 		ep_udp_cleanup(&c->cli.udp);
@@ -182,11 +174,7 @@ conn_new(struct ob_group *g)
 	c->g = g;
 	c->no_up.fd = -1;
 	c->relay.up = &c->no_up;
-	c->next = ob->conns;
-	if (ob->conns != NULL)
-		ob->conns->prev = c;
-	ob->conns = c;
-	ob->n_conns++;
+	fifo_push(&ob->conns, &c->relay.link);
 	return c;
 }
 
@@ -398,9 +386,11 @@ group_open(struct ob_group *g, struct outbound *ob, const struct conf_outbound *
 static bool
 udp_in_use(const struct ob_group *g, int fd)
 {
-	for (const struct ob_conn *c = g->ob->conns; c != NULL; c = c->next)
+	for (struct fifo_node *n = g->ob->conns.head; n != NULL; n = n->next) {
+		const struct ob_conn *c = relay_of(n)->owner;
 		if (c->g == g && c->udp && c->cli.udp.sock == fd)
 			return true;
+	}
 	return false;
 }
 
@@ -626,7 +616,7 @@ outbound_listen_abort(struct outbound *ob)
 unsigned
 outbound_count(const struct outbound *ob)
 {
-	return ob != NULL ? ob->n_conns : 0;
+	return ob != NULL ? ob->conns.n : 0;
 }
 
 void
@@ -642,19 +632,14 @@ outbound_stop(struct outbound *ob)
 			pool_retire(g->pool);       /* idle sessions close now */
 		g->pool = NULL;
 	}
-	struct ob_conn *c = ob->conns;
-	while (c != NULL) {
-		struct ob_conn *next = c->next;
-		relay_stop(&c->relay);            /* may free c */
-		c = next;
-	}
+	relay_list_stop(&ob->conns);
 }
 
 void
 outbound_kill(struct outbound *ob)
 {
-	while (ob != NULL && ob->conns != NULL)
-		relay_kill(&ob->conns->relay, false, "shutdown");
+	if (ob != NULL)
+		relay_list_kill(&ob->conns, "shutdown");
 }
 
 void

@@ -43,7 +43,8 @@ dir_of(const struct relay *r)
 }
 
 /* The fields every event about this relay starts with: direction, conn,
- * client address and port (split from peer_text, "addr#port"). */
+ * client address and port (split from peer_text, "addr#port"), and the
+ * client certificate's identity when there is one. */
 size_t
 relay_log_fields(const struct relay *r, struct log_field *f)
 {
@@ -53,7 +54,8 @@ relay_log_fields(const struct relay *r, struct log_field *f)
 	f[1] = LF_U("conn", r->id);
 	f[2] = LF_SN("client", r->peer_text, alen);
 	f[3] = LF_U("client_port", hash != NULL ? strtoul(hash + 1, NULL, 10) : 0);
-	return 4;
+	f[4] = LF_S("client_identity", r->identity);
+	return 5;
 }
 
 /* The outcome as the text line has always put it. */
@@ -1099,6 +1101,24 @@ relay_stop(struct relay *r)
 	else
 		relay_pump(r);
 	relay_after_event(r);
+}
+
+void
+relay_list_stop(struct fifo *list)
+{
+	struct fifo_node *n = list->head;
+	while (n != NULL) {
+		struct fifo_node *next = n->next;
+		relay_stop(relay_of(n));        /* may close and free it */
+		n = next;
+	}
+}
+
+void
+relay_list_kill(struct fifo *list, const char *why)
+{
+	while (list->head != NULL)
+		relay_kill(relay_of(list->head), false, why);
 }
 
 void

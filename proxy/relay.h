@@ -15,6 +15,7 @@
 
 #include "dnsmsg.h"
 #include "endpoint.h"
+#include "fifo.h"
 #include "netaddr.h"
 #include "policy.h"
 #include "respscan.h"
@@ -93,8 +94,11 @@ struct relay {
 	struct ev_loop *loop;
 	const struct relay_hooks *hooks;
 	void *owner;                    /* the direction's connection object */
+	struct fifo_node link;          /* in its direction's list of live relays */
 	struct sockaddr_storage peer;   /* the client */
 	char peer_text[NETADDR_TEXT_MAX];
+	const char *identity;           /* the client certificate's name or pin, for logs;
+	                                 * owned by the direction; NULL without one */
 	bool stopping;                  /* shutdown: answer what was read, read no more */
 
 	struct endpoint *cli;           /* owned by the direction object */
@@ -153,6 +157,18 @@ const char *relay_cap_check(unsigned n_inflight, unsigned n_transfers, bool is_s
 /* Gives the upstream back (closed, never reused) if it owes nothing, so the
  * next query opens a new one. True if there is none held any more. */
 bool relay_release_idle_upstream(struct relay *r);
+
+/* The relay a list node belongs to. */
+static inline struct relay *
+relay_of(struct fifo_node *n)
+{
+	return (struct relay *)(void *)((char *)n - offsetof(struct relay, link));
+}
+
+/* Shutdown for a whole list of relays: relay_stop, or relay_kill, on each
+ * (they leave the list as they close). */
+void relay_list_stop(struct fifo *list);
+void relay_list_kill(struct fifo *list, const char *why);
 
 /* Server shutdown: answer the queries already read, then close; a relay
  * still in its handshake closes now. */

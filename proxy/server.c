@@ -11,6 +11,7 @@
 
 #include "inbound.h"
 #include "outbound.h"
+#include "relay.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -373,8 +374,7 @@ stop_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	          LF_U("shutdown_timeout", srv->conf->shutdown_timeout) }, 2,
 	          "stop: %u connections still open after %u s, closing them", open,
 	          srv->conf->shutdown_timeout);
-	while (srv->conns != NULL)
-		inbound_kill(srv->conns);
+	relay_list_kill(&srv->conns, "shutdown");
 	outbound_kill(srv->outbound);
 }
 
@@ -400,12 +400,7 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_timer_set(&srv->stop_deadline, srv->conf->shutdown_timeout, 0);
 	ev_timer_start(loop, &srv->stop_deadline);
 	ev_unref(loop);                   /* the deadline alone must not keep us running */
-	struct inbound_conn *c = srv->conns;
-	while (c != NULL) {
-		struct inbound_conn *next = inbound_next(c);
-		inbound_stop(c);              /* may free c */
-		c = next;
-	}
+	relay_list_stop(&srv->conns);
 	stop_if_done(srv);
 }
 

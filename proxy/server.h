@@ -43,7 +43,7 @@ struct server {
 	ev_timer accept_backoff;
 	ev_timer tally_timer;         /* writes refusal counts held back */
 
-	struct inbound_conn *conns;   /* all live inbound connections */
+	struct fifo conns;            /* all live inbound relays */
 	struct outbound *outbound;    /* the [outbound] groups, or NULL */
 	unsigned n_conns;
 	struct fifo handshakes;       /* inbound connections in their TLS handshake, oldest first */
