@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "tls_client.h"
+#include "certfix.h"
 #include "unit.h"
 
 static char dir[64];
@@ -49,31 +50,9 @@ static const char gen_script[] =
 	"basicConstraints = CA:FALSE\n"
 	"keyUsage = critical, digitalSignature\n"
 	"extendedKeyUsage = clientAuth\n"
-	"[ca]\n"
-	"default_ca = tca\n"
-	"[tca]\n"
-	"database = db/index.txt\n"
-	"new_certs_dir = db\n"
-	"rand_serial = yes\n"
-	"default_md = sha256\n"
-	"policy = pol\n"
-	"unique_subject = no\n"
-	"[pol]\n"
-	"commonName = supplied\n"
+	CERTFIX_CA_CNF
 	"EOF\n"
-	"mkdir db && : >db/index.txt\n"
-	"ec() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out \"$1\"; }\n"
-	"mkca() {\n"
-	"  ec $1.key\n"
-	"  openssl req -x509 -new -key $1.key -subj \"/CN=$2\" -days 30 -config x.cnf -extensions ca_ext -out $1.pem\n"
-	"}\n"
-	/* leaf NAME CA CN EXT [openssl ca date options]; key NAME.key must exist */
-	"leaf() {\n"
-	"  n=$1 ca=$2 cn=$3 ext=$4; shift 4\n"
-	"  openssl req -new -key $n.key -subj \"/CN=$cn\" -config x.cnf -out $n.csr\n"
-	"  openssl ca -batch -notext -config x.cnf -cert $ca.pem -keyfile $ca.key -extensions $ext \\\n"
-	"    -in $n.csr -out $n.pem \"$@\" 2>>openssl.log\n"
-	"}\n"
+	CERTFIX_FUNCS
 	"pin() { openssl x509 -in $1.pem -pubkey -noout | openssl pkey -pubin -outform der |\n"
 	"  openssl dgst -sha256 -binary | base64 >$1.pin; }\n"
 	"mkca ca 'Test CA'\n"
