@@ -13,26 +13,6 @@
 #include "clienttab.h"
 #include "unit.h"
 
-static struct sockaddr_storage
-addr(const char *text, uint16_t port)
-{
-	struct sockaddr_storage ss;
-	memset(&ss, 0, sizeof(ss));
-	if (strchr(text, ':') != NULL) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		CU_ASSERT_EQUAL(inet_pton(AF_INET6, text, &s6->sin6_addr), 1);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		CU_ASSERT_EQUAL(inet_pton(AF_INET, text, &s4->sin_addr), 1);
-	}
-	return ss;
-}
-
-#define SA(ss) ((const struct sockaddr *)&(ss))
 
 /* A numbered name key ("client-N"). */
 static struct clientkey
@@ -151,7 +131,7 @@ test_bucket_limits_and_clock(void)
 static void
 test_key_types_never_collide(void)
 {
-	struct sockaddr_storage a = addr("192.0.2.1", 853);
+	struct sockaddr_storage a = ut_addr_port("192.0.2.1", 853);
 	struct clientkey ka, kc, kt, kx;
 	clientkey_addr(&ka, SA(a), 64);
 	const uint8_t raw[4] = { 192, 0, 2, 1 };
@@ -183,9 +163,9 @@ test_key_types_never_collide(void)
 static void
 test_key_ipv6_grouping(void)
 {
-	struct sockaddr_storage a1 = addr("2001:db8:0:1::1", 1000);
-	struct sockaddr_storage a2 = addr("2001:db8:0:1:ffff::2", 2000);
-	struct sockaddr_storage b = addr("2001:db8:0:2::1", 1000);
+	struct sockaddr_storage a1 = ut_addr_port("2001:db8:0:1::1", 1000);
+	struct sockaddr_storage a2 = ut_addr_port("2001:db8:0:1:ffff::2", 2000);
+	struct sockaddr_storage b = ut_addr_port("2001:db8:0:2::1", 1000);
 	struct clientkey k1, k2, kb;
 	clientkey_addr(&k1, SA(a1), 64);
 	clientkey_addr(&k2, SA(a2), 64);
@@ -205,8 +185,8 @@ test_key_ipv6_grouping(void)
 	CU_ASSERT_PTR_NOT_EQUAL(f1, e1);
 	CU_ASSERT_EQUAL(clienttab_count(t), 4);
 	/* IPv4: the port is dropped, and an IPv4-mapped address is the IPv4 one. */
-	struct sockaddr_storage v4 = addr("198.51.100.7", 1), v4b = addr("198.51.100.7", 2);
-	struct sockaddr_storage mapped = addr("::ffff:198.51.100.7", 3);
+	struct sockaddr_storage v4 = ut_addr_port("198.51.100.7", 1), v4b = ut_addr_port("198.51.100.7", 2);
+	struct sockaddr_storage mapped = ut_addr_port("::ffff:198.51.100.7", 3);
 	struct clientkey kv4, kv4b, km;
 	clientkey_addr(&kv4, SA(v4), 64);
 	clientkey_addr(&kv4b, SA(v4b), 64);
@@ -331,7 +311,7 @@ test_millions_of_keys_fixed_budget(void)
 	enum { CAP = 4096, N = 2000000 };
 	struct clienttab *t = clienttab_new(CAP);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
-	struct sockaddr_storage ss = addr("2001:db8::1", 853);
+	struct sockaddr_storage ss = ut_addr_port("2001:db8::1", 853);
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 	struct client_entry *pinned = NULL;
 	struct clientkey k;

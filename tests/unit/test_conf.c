@@ -17,7 +17,7 @@
 #include "unit.h"
 
 
-#define SA(na) ((const struct sockaddr *)&(na).ss)
+#define NA_SA(na) ((const struct sockaddr *)&(na).ss)
 
 static const char full_conf[] =
 	"# xotproxy test configuration\n"                       /* 1 */
@@ -70,7 +70,7 @@ static void
 check_addr(const struct netaddr *na, const char *want)
 {
 	char buf[NETADDR_TEXT_MAX];
-	netaddr_format(SA(*na), buf);
+	netaddr_format(NA_SA(*na), buf);
 	CU_ASSERT_STRING_EQUAL(buf, want);
 }
 
@@ -168,7 +168,7 @@ test_defaults(void)
 	check_addr(&c->listen[1], "::#853");
 	/* PRX-06: the plaintext backend defaults to loopback */
 	check_addr(&c->backend, "127.0.0.1#53");
-	CU_ASSERT_TRUE(netaddr_is_loopback(SA(c->backend)));
+	CU_ASSERT_TRUE(netaddr_is_loopback(NA_SA(c->backend)));
 	CU_ASSERT_EQUAL(c->handshake_timeout, 10);
 	CU_ASSERT_EQUAL(c->idle_timeout, 30);
 	CU_ASSERT_EQUAL(c->max_clients, 1024);
@@ -466,10 +466,10 @@ test_outbound_full(void)
 
 	struct netaddr na;
 	CU_ASSERT_EQUAL_FATAL(netaddr_parse("10.1.2.3:1", 0, &na), 0);
-	CU_ASSERT_TRUE(conf_outbound_allowed(o, SA(na)));
+	CU_ASSERT_TRUE(conf_outbound_allowed(o, NA_SA(na)));
 	CU_ASSERT_EQUAL_FATAL(netaddr_parse("127.0.0.2:1", 0, &na), 0);
-	CU_ASSERT_FALSE(conf_outbound_allowed(o, SA(na)));
-	CU_ASSERT_FALSE(conf_address_allowed(c, SA(na)));  /* no inbound zones */
+	CU_ASSERT_FALSE(conf_outbound_allowed(o, NA_SA(na)));
+	CU_ASSERT_FALSE(conf_address_allowed(c, NA_SA(na)));  /* no inbound zones */
 	conf_free(c);
 }
 
@@ -500,11 +500,11 @@ test_outbound_defaults(void)
 
 	struct netaddr na;
 	CU_ASSERT_EQUAL_FATAL(netaddr_parse("127.9.9.9:1", 0, &na), 0);
-	CU_ASSERT_TRUE(conf_outbound_allowed(o, SA(na)));
+	CU_ASSERT_TRUE(conf_outbound_allowed(o, NA_SA(na)));
 	CU_ASSERT_EQUAL_FATAL(netaddr_parse("[::1]:1", 0, &na), 0);
-	CU_ASSERT_TRUE(conf_outbound_allowed(o, SA(na)));
+	CU_ASSERT_TRUE(conf_outbound_allowed(o, NA_SA(na)));
 	CU_ASSERT_EQUAL_FATAL(netaddr_parse("192.0.2.9:1", 0, &na), 0);
-	CU_ASSERT_FALSE(conf_outbound_allowed(o, SA(na)));
+	CU_ASSERT_FALSE(conf_outbound_allowed(o, NA_SA(na)));
 	conf_free(c);
 
 	/* "[outbound  ]" is the unnamed section too */
@@ -1697,7 +1697,7 @@ allowed(const struct conf *c, const char *addr)
 {
 	struct netaddr na;
 	CU_ASSERT_EQUAL_FATAL(netaddr_parse(addr, 1, &na), 0);
-	return conf_address_allowed(c, SA(na));
+	return conf_address_allowed(c, NA_SA(na));
 }
 
 static void

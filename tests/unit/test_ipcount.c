@@ -8,31 +8,13 @@
 #include "ipcount.h"
 #include "unit.h"
 
-static struct sockaddr_storage
-addr(const char *text)
-{
-	struct sockaddr_storage ss;
-	memset(&ss, 0, sizeof(ss));
-	if (strchr(text, ':') != NULL) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-		s6->sin6_family = AF_INET6;
-		inet_pton(AF_INET6, text, &s6->sin6_addr);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-		s4->sin_family = AF_INET;
-		inet_pton(AF_INET, text, &s4->sin_addr);
-	}
-	return ss;
-}
-
-#define SA(ss) ((const struct sockaddr *)&(ss))
 
 static void
 test_cap_and_release(void)
 {
 	struct ipcount *t = calloc(1, sizeof(*t));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
-	struct sockaddr_storage a = addr("192.0.2.1"), b = addr("192.0.2.2");
+	struct sockaddr_storage a = ut_addr("192.0.2.1"), b = ut_addr("192.0.2.2");
 	for (int i = 0; i < 3; i++)
 		CU_ASSERT_TRUE(ipcount_take(t, SA(a), 3));
 	CU_ASSERT_FALSE(ipcount_take(t, SA(a), 3));      /* 4th over the cap */
@@ -54,8 +36,8 @@ test_unlimited_and_mapped(void)
 {
 	struct ipcount *t = calloc(1, sizeof(*t));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
-	struct sockaddr_storage v4 = addr("198.51.100.7"), mapped = addr("::ffff:198.51.100.7");
-	struct sockaddr_storage v6 = addr("2001:db8::7");
+	struct sockaddr_storage v4 = ut_addr("198.51.100.7"), mapped = ut_addr("::ffff:198.51.100.7");
+	struct sockaddr_storage v6 = ut_addr("2001:db8::7");
 	for (int i = 0; i < 1000; i++)
 		CU_ASSERT_TRUE(ipcount_take(t, SA(v4), 0));  /* 0 = no cap */
 	CU_ASSERT_EQUAL(ipcount_get(t, SA(mapped)), 1000); /* same client, dual-stack socket */

@@ -267,24 +267,6 @@ test_stop_flushes(void)
 
 /* ---- the rate limit -------------------------------------------------------- */
 
-static struct sockaddr_storage
-addr(const char *text)
-{
-	struct sockaddr_storage ss;
-	memset(&ss, 0, sizeof(ss));
-	if (strchr(text, ':') != NULL) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-		s6->sin6_family = AF_INET6;
-		inet_pton(AF_INET6, text, &s6->sin6_addr);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-		s4->sin_family = AF_INET;
-		inet_pton(AF_INET, text, &s4->sin_addr);
-	}
-	return ss;
-}
-
-#define SA(ss) ((const struct sockaddr *)&(ss))
 
 /* How many of n lines about peer at time now are allowed. */
 static int
@@ -301,7 +283,7 @@ test_rl_burst_window(void)
 {
 	struct cap c;
 	CU_ASSERT_FATAL(cap_start(&c));
-	struct sockaddr_storage a = addr("192.0.2.1"), b = addr("192.0.2.2");
+	struct sockaddr_storage a = ut_addr("192.0.2.1"), b = ut_addr("192.0.2.2");
 	CU_ASSERT_NOT_EQUAL_FATAL(logrl_slot(SA(a)), logrl_slot(SA(b)));
 	CU_ASSERT_EQUAL(allowed(SA(a), 100.0, 8), LOGRL_BURST);
 	CU_ASSERT_EQUAL(allowed(SA(b), 100.0, 2), 2);          /* another address: its own budget */
@@ -316,7 +298,7 @@ test_rl_summary(void)
 {
 	struct cap c;
 	CU_ASSERT_FATAL(cap_start(&c));
-	struct sockaddr_storage a = addr("192.0.2.1"), m = addr("::ffff:192.0.2.1");
+	struct sockaddr_storage a = ut_addr("192.0.2.1"), m = ut_addr("::ffff:192.0.2.1");
 	allowed(SA(a), 100.0, 9);
 	allowed(SA(m), 101.0, 3);                              /* the same client, mapped */
 	logrl_flush(105.0);
@@ -337,8 +319,8 @@ test_rl_ipv6_prefix(void)
 {
 	struct cap c;
 	CU_ASSERT_FATAL(cap_start(&c));
-	struct sockaddr_storage a = addr("2001:db8:1:2::1"), b = addr("2001:db8:1:2:ffff::9");
-	struct sockaddr_storage o = addr("2001:db8:1:3::1");
+	struct sockaddr_storage a = ut_addr("2001:db8:1:2::1"), b = ut_addr("2001:db8:1:2:ffff::9");
+	struct sockaddr_storage o = ut_addr("2001:db8:1:3::1");
 	CU_ASSERT_EQUAL_FATAL(logrl_slot(SA(a)), logrl_slot(SA(b)));
 	CU_ASSERT_NOT_EQUAL_FATAL(logrl_slot(SA(a)), logrl_slot(SA(o)));
 	CU_ASSERT_EQUAL(allowed(SA(a), 50.0, 3) + allowed(SA(b), 50.0, 4), LOGRL_BURST);
@@ -355,12 +337,12 @@ test_rl_takeover(void)
 {
 	struct cap c;
 	CU_ASSERT_FATAL(cap_start(&c));
-	struct sockaddr_storage a = addr("10.0.0.1"), b;
+	struct sockaddr_storage a = ut_addr("10.0.0.1"), b;
 	char text[64];
 	int i;
 	for (i = 2; i < 65536; i++) {                          /* an address in a's slot */
 		snprintf(text, sizeof(text), "10.0.%d.%d", i >> 8, i & 255);
-		b = addr(text);
+		b = ut_addr(text);
 		if (logrl_slot(SA(b)) == logrl_slot(SA(a)))
 			break;
 	}
@@ -383,7 +365,7 @@ test_rl_macro(void)
 {
 	struct cap c;
 	CU_ASSERT_FATAL(cap_start(&c));
-	struct sockaddr_storage a = addr("198.51.100.9");
+	struct sockaddr_storage a = ut_addr("198.51.100.9");
 	enum log_level saved = log_threshold;
 	log_threshold = XP_LOG_WARNING;
 	log_info_rl(SA(a), "not at warning level");            /* below the threshold: not counted */

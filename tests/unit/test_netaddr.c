@@ -30,7 +30,6 @@ sa_of(const char *ip, uint16_t port)
 	return ss;
 }
 
-#define SA(ss) ((const struct sockaddr *)&(ss))
 
 static void
 test_parse_v4(void)

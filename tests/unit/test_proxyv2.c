@@ -11,26 +11,6 @@
 #include "proxyv2.h"
 #include "unit.h"
 
-static struct sockaddr_storage
-addr(const char *text, uint16_t port)
-{
-	struct sockaddr_storage ss;
-	memset(&ss, 0, sizeof(ss));
-	if (strchr(text, ':') != NULL) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		CU_ASSERT_EQUAL(inet_pton(AF_INET6, text, &s6->sin6_addr), 1);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		CU_ASSERT_EQUAL(inet_pton(AF_INET, text, &s4->sin_addr), 1);
-	}
-	return ss;
-}
-
-#define SA(ss) ((const struct sockaddr *)&(ss))
 #define SIG 0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a
 
 /* 192.0.2.1:53122 -> 198.51.100.2:53, TCP over IPv4, no TLVs. */
@@ -91,7 +71,7 @@ check_bytes(const uint8_t *got, int len, const uint8_t *want, size_t want_len)
 static void
 test_ipv4_exact(void)
 {
-	struct sockaddr_storage src = addr("192.0.2.1", 53122), dst = addr("198.51.100.2", 53);
+	struct sockaddr_storage src = ut_addr_port("192.0.2.1", 53122), dst = ut_addr_port("198.51.100.2", 53);
 	uint8_t out[256];
 	int n = proxyv2_build(out, sizeof(out), SA(src), SA(dst), NULL, NULL, false);
 	check_bytes(out, n, v4_plain, sizeof(v4_plain));
@@ -103,7 +83,7 @@ test_ipv4_exact(void)
 static void
 test_ipv6_exact(void)
 {
-	struct sockaddr_storage src = addr("2001:db8::1", 40000), dst = addr("2001:db8::53", 853);
+	struct sockaddr_storage src = ut_addr_port("2001:db8::1", 40000), dst = ut_addr_port("2001:db8::53", 853);
 	uint8_t out[256];
 	int n = proxyv2_build(out, sizeof(out), SA(src), SA(dst), NULL, NULL, false);
 	check_bytes(out, n, v6_plain, sizeof(v6_plain));
@@ -132,7 +112,7 @@ test_ssl_cn_and_partial(void)
 		0xc0, 0x00, 0x02, 0x01, 0xc6, 0x33, 0x64, 0x02, 0xcf, 0x82, 0x00, 0x35,
 		0x20, 0x00, 0x05, 0x07, 0x00, 0x00, 0x00, 0x00,
 	};
-	struct sockaddr_storage src = addr("192.0.2.1", 53122), dst = addr("198.51.100.2", 53);
+	struct sockaddr_storage src = ut_addr_port("192.0.2.1", 53122), dst = ut_addr_port("198.51.100.2", 53);
 	uint8_t out[256];
 	struct proxyv2_tls tls = {
 		.ssl = true, .cert_verified = true, .version = "TLSv1.3", .cn = "second1",
@@ -154,15 +134,15 @@ test_ssl_cn_and_partial(void)
 static void
 test_mapped_and_mixed(void)
 {
-	struct sockaddr_storage msrc = addr("::ffff:192.0.2.1", 53122);
-	struct sockaddr_storage dst4 = addr("198.51.100.2", 53), mdst = addr("::ffff:198.51.100.2", 53);
+	struct sockaddr_storage msrc = ut_addr_port("::ffff:192.0.2.1", 53122);
+	struct sockaddr_storage dst4 = ut_addr_port("198.51.100.2", 53), mdst = ut_addr_port("::ffff:198.51.100.2", 53);
 	uint8_t out[256];
 	int n = proxyv2_build(out, sizeof(out), SA(msrc), SA(dst4), NULL, NULL, false);
 	check_bytes(out, n, v4_plain, sizeof(v4_plain));
 	n = proxyv2_build(out, sizeof(out), SA(msrc), SA(mdst), NULL, NULL, false);
 	check_bytes(out, n, v4_plain, sizeof(v4_plain));
 	/* Real IPv6 source, IPv4 destination: TCP6 with the destination mapped. */
-	struct sockaddr_storage src6 = addr("2001:db8::1", 40000);
+	struct sockaddr_storage src6 = ut_addr_port("2001:db8::1", 40000);
 	n = proxyv2_build(out, sizeof(out), SA(src6), SA(dst4), NULL, NULL, false);
 	CU_ASSERT_EQUAL_FATAL(n, PROXYV2_V6_LEN);
 	CU_ASSERT_EQUAL(out[13], PP2_FAM_TCP6);
@@ -177,7 +157,7 @@ test_mapped_and_mixed(void)
 static void
 test_bad_input(void)
 {
-	struct sockaddr_storage src = addr("192.0.2.1", 1), dst = addr("198.51.100.2", 53);
+	struct sockaddr_storage src = ut_addr_port("192.0.2.1", 1), dst = ut_addr_port("198.51.100.2", 53);
 	struct sockaddr_un un = { .sun_family = AF_UNIX };
 	uint8_t out[256];
 	const struct sockaddr *unix_sa = (const struct sockaddr *)&un;
@@ -191,8 +171,8 @@ test_bad_input(void)
 static void
 test_cap_too_small(void)
 {
-	struct sockaddr_storage src = addr("192.0.2.1", 53122), dst = addr("198.51.100.2", 53);
-	struct sockaddr_storage s6 = addr("2001:db8::1", 40000), d6 = addr("2001:db8::53", 853);
+	struct sockaddr_storage src = ut_addr_port("192.0.2.1", 53122), dst = ut_addr_port("198.51.100.2", 53);
+	struct sockaddr_storage s6 = ut_addr_port("2001:db8::1", 40000), d6 = ut_addr_port("2001:db8::53", 853);
 	uint8_t out[256];
 	memset(out, 0xaa, sizeof(out));
 	CU_ASSERT_EQUAL(proxyv2_build(out, sizeof(v4_plain) - 1, SA(src), SA(dst), NULL, NULL, false), -1);
@@ -213,8 +193,8 @@ test_cap_too_small(void)
 static void
 test_length_field(void)
 {
-	struct sockaddr_storage src = addr("192.0.2.1", 1), dst = addr("198.51.100.2", 53);
-	struct sockaddr_storage s6 = addr("2001:db8::1", 2), d6 = addr("2001:db8::2", 3);
+	struct sockaddr_storage src = ut_addr_port("192.0.2.1", 1), dst = ut_addr_port("198.51.100.2", 53);
+	struct sockaddr_storage s6 = ut_addr_port("2001:db8::1", 2), d6 = ut_addr_port("2001:db8::2", 3);
 	size_t big = 70000;
 	uint8_t *out = malloc(big);
 	char *name = malloc(big);

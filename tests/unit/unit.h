@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 int test_ring_register(void);
 int test_respscan_register(void);
@@ -23,6 +24,12 @@ int test_listen_register(void);
 int test_clienttab_register(void);
 int test_proxyv2_register(void);
 int test_limits_register(void);
+
+/* "192.0.2.1" or "2001:db8::1" (with a port) as a socket address; the
+ * text must parse (asserted). SA() passes one as a struct sockaddr *. */
+struct sockaddr_storage ut_addr(const char *text);
+struct sockaddr_storage ut_addr_port(const char *text, uint16_t port);
+#define SA(ss) ((const struct sockaddr *)&(ss))
 
 /* A tiny DNS message builder for test input (no bounds checks: tests only). */
 struct mb {
