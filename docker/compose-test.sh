@@ -48,37 +48,21 @@ T0=$SECONDS
 say() { printf 'compose-test: %s\n' "$*" >&2; }
 die() { say "FAIL: $*"; exit 1; }
 step() { say "[$((SECONDS - T0)) s] $*"; }
+# shellcheck source=docker/lib.sh
+. "$REPO/docker/lib.sh"
 
 [ "$(id -u)" = 0 ] || die "needs root (rootful podman, apt-get)"
 
 # ---------------------------------------------------------------- packages
 PKGS="podman podman-compose runc catatonit containernetworking-plugins iptables
       mmdebstrap gpg knot-dnsutils bind9-dnsutils openssl iproute2"
-missing=""
-for p in $PKGS; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-	step "installing$missing"
-	export DEBIAN_FRONTEND=noninteractive
-	# shellcheck disable=SC2086 # word list
-	apt-get install -y -q --no-install-recommends $missing >/dev/null ||
-		{ apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $missing >/dev/null; }
-fi
+# shellcheck disable=SC2086 # word list
+ctest_packages $PKGS
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/xot-compose-test.XXXXXX")
 
 # ---------------------------------------------------------------- podman configuration
-# As docker/test.sh: runc (crun refuses this kernel's hybrid cgroups), explicit ulimits.
-if [ -z "${CONTAINERS_CONF:-}" ]; then
-	cat >"$TMP/containers.conf" <<-'EOF'
-	[containers]
-	default_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]
-	[engine]
-	runtime = "runc"
-	EOF
-	export CONTAINERS_CONF=$TMP/containers.conf
-fi
+ctest_podman_conf
 
 # ---------------------------------------------------------------- cleanup
 BUILT_BASE=0
@@ -126,39 +110,7 @@ trap 'exit 130' INT TERM
 remove_lab
 
 # ---------------------------------------------------------------- base image
-# As docker/test.sh (which runs as a whole, so it cannot be sourced): the machine's own
-# Debian 12 'deb' entries, else deb.debian.org; minbase, merged /usr, docs stripped.
-if podman image exists "$BASE_IMAGE"; then
-	step "base image $BASE_IMAGE: cached"
-else
-	mirrors=()
-	for f in /etc/apt/sources.list.d/*.sources; do
-		[ -f "$f" ] && grep -Eq '^Suites:.*[[:space:]]bookworm([[:space:]]|$)' "$f" && mirrors+=("$f")
-	done
-	while IFS= read -r line; do
-		mirrors+=("$line")
-	done < <(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-		grep -E '^[[:space:]]*deb[[:space:]].*[[:space:]]bookworm(-updates|-security)?[[:space:]]' || true)
-	if [ ${#mirrors[@]} = 0 ]; then
-		mirrors=("deb http://deb.debian.org/debian bookworm main"
-			"deb http://deb.debian.org/debian bookworm-updates main"
-			"deb http://deb.debian.org/debian-security bookworm-security main")
-	fi
-	step "building the base image $BASE_IMAGE (mmdebstrap minbase, docs stripped like -slim)"
-	if ! mmdebstrap --variant=minbase --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
-		--aptopt='APT::Install-Recommends "false"' \
-		--dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
-		--dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
-		--dpkgopt='path-exclude=/usr/share/locale/*' \
-		bookworm "$TMP/base.tar" "${mirrors[@]}" </dev/null >"$TMP/mmdebstrap.log" 2>&1; then
-		tail -n 30 "$TMP/mmdebstrap.log" >&2
-		die "mmdebstrap failed"
-	fi
-	podman import --quiet --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-		"$TMP/base.tar" "$BASE_IMAGE" >/dev/null
-	rm -f "$TMP/base.tar"
-	BUILT_BASE=1
-fi
+ctest_base_image
 
 # ---------------------------------------------------------------- the compose project
 CONTEXT=$REPO
