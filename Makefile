@@ -81,6 +81,7 @@ integ-valgrind: check-deps xotproxy
 	  tests/integ/run.sh ./xotproxy t01_
 
 test: check-deps
+	scripts/check-requirements.sh
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory integ
 	$(MAKE) --no-print-directory integ-asan
