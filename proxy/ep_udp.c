@@ -122,6 +122,7 @@ udp_close(struct endpoint *ep, bool graceful)
 
 static const struct endpoint_ops ep_udp_ops = {
 	.kind = "udp",
+	.whole_messages = true,
 	.handshake = udp_handshake,
 	.readv = udp_readv,
 	.write = udp_write,

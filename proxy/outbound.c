@@ -160,6 +160,7 @@ static const struct relay_hooks outbound_hooks = {
 	.closed = closed,
 	.upstream_fail_ede = DNS_EDE_NO_REACHABLE_AUTHORITY,    /* EDE 22 */
 	.upstream_fail_text = "no reachable primary",
+	.release_idle_upstream = true,  /* issue 13 item 9: a session only while in use */
 };
 
 /* ---- local connections ------------------------------------------------- */
