@@ -13,6 +13,7 @@
 #include "conf.h"
 #include "dname.h"
 #include "log.h"
+#include "pool.h"
 #include "tls.h"
 #include "unit.h"
 
@@ -1982,6 +1983,85 @@ test_print_files(void)
 	CU_ASSERT_EQUAL(rmdir(dir), 0);
 }
 
+/* Issue 13 item 8: a reload keeps the pool of a section whose pool
+ * settings did not change; allow, listen and the per-query timeouts are
+ * the group's, not the pool's. Files count by content. */
+static struct pool_settings
+settings_of(const char *text)
+{
+	struct pool_settings st;
+	memset(&st, 0xAA, sizeof(st));
+	struct conf *c = parse_ok(text);
+	CU_ASSERT_FATAL(c != NULL && c->n_outbound == 1);
+	CU_ASSERT_EQUAL(pool_settings_of(&c->outbound[0], &st), 0);
+	conf_free(c);
+	return st;
+}
+
+static void
+test_outbound_pool_settings(void)
+{
+	char dir[PATH_MAX], ca[PATH_MAX + 16], text[2 * PATH_MAX];
+	make_tmpdir(dir);
+	snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+	FILE *f = fopen(ca, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs("first CA\n", f);
+	fclose(f);
+	snprintf(text, sizeof(text), "[outbound a]\n" OB_MIN "ca = %s\nauth-name = x.test\n", ca);
+	struct pool_settings base = settings_of(text), other;
+	other = settings_of(text);
+	CU_ASSERT_TRUE(pool_settings_equal(&base, &other));     /* SIGHUP, same file */
+
+	/* the group's own settings: the pool is kept */
+	static const char *const same[] = {
+		"allow = 10.0.0.0/8\n", "backend-timeout = 9\n", "transfer-timeout = 7\n",
+		"queue-timeout = 3\n", "max-clients = 5\n", "max-udp-queries = 6\n",
+	};
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		char t[3 * PATH_MAX];
+		snprintf(t, sizeof(t), "%s%s", text, same[i]);
+		other = settings_of(t);
+		CU_ASSERT_TRUE(pool_settings_equal(&base, &other));
+	}
+	/* the pool's: a new pool */
+	static const char *const changed[] = {
+		"connect-timeout = 6\n", "idle-timeout = 31\n", "max-sessions = 5\n",
+	};
+	for (size_t i = 0; i < sizeof(changed) / sizeof(changed[0]); i++) {
+		char t[3 * PATH_MAX];
+		snprintf(t, sizeof(t), "%s%s", text, changed[i]);
+		other = settings_of(t);
+		CU_ASSERT_FALSE(pool_settings_equal(&base, &other));
+	}
+	char t[3 * PATH_MAX];
+	snprintf(t, sizeof(t), "[outbound a]\nlisten = 127.0.0.1:5353\nprimary = 192.0.2.2\n"
+	         "pin-sha256 = " PIN1 "\nca = %s\nauth-name = x.test\n", ca);
+	other = settings_of(t);
+	CU_ASSERT_FALSE(pool_settings_equal(&base, &other));    /* another primary */
+	snprintf(t, sizeof(t), "[outbound a]\nlisten = 127.0.0.1:5353\nprimary = 192.0.2.1\n"
+	         "pin-sha256 = " PIN2 "\nca = %s\nauth-name = x.test\n", ca);
+	other = settings_of(t);
+	CU_ASSERT_FALSE(pool_settings_equal(&base, &other));    /* another pin */
+	snprintf(t, sizeof(t), "[outbound a]\n" OB_MIN "ca = %s\nauth-name = y.test\n", ca);
+	other = settings_of(t);
+	CU_ASSERT_FALSE(pool_settings_equal(&base, &other));    /* another name */
+	snprintf(t, sizeof(t), "[outbound a]\nlisten = 127.0.0.1:5399\nprimary = 192.0.2.1\n"
+	         "pin-sha256 = " PIN1 "\nca = %s\nauth-name = x.test\n", ca);
+	other = settings_of(t);
+	CU_ASSERT_TRUE(pool_settings_equal(&base, &other));     /* only listen moved */
+
+	/* the CA file renewed under the same path */
+	f = fopen(ca, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs("second CA\n", f);
+	fclose(f);
+	other = settings_of(text);
+	CU_ASSERT_FALSE(pool_settings_equal(&base, &other));
+	unlink(ca);
+	rmdir(dir);
+}
+
 int
 test_conf_register(void)
 {
@@ -2008,6 +2088,7 @@ test_conf_register(void)
 	    CU_add_test(s, "outbound: with and without inbound", test_outbound_with_inbound) == NULL ||
 	    CU_add_test(s, "outbound: listen collisions", test_outbound_collisions) == NULL ||
 	    CU_add_test(s, "outbound: print", test_print_outbound) == NULL ||
+	    CU_add_test(s, "outbound: pool settings kept on reload", test_outbound_pool_settings) == NULL ||
 	    CU_add_test(s, "conf_load", test_load) == NULL ||
 	    CU_add_test(s, "user, per-IP cap, refcount", test_user_and_refs) == NULL ||
 	    CU_add_test(s, "inbound: limits, client-ca", test_inbound_limits) == NULL ||
