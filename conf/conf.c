@@ -96,6 +96,11 @@ static const struct key_def keys[K_COUNT] = {
 	[K_OUT_CONNECT_TIMEOUT] = { SEC_OUTBOUND, "connect-timeout", 1, 3600 },
 	[K_OUT_IDLE_TIMEOUT] = { SEC_OUTBOUND, "idle-timeout", 1, 86400 },
 	[K_OUT_MAX_SESSIONS] = { SEC_OUTBOUND, "max-sessions", 1, 1024 },
+	[K_OUT_BACKEND_TIMEOUT] = { SEC_OUTBOUND, "backend-timeout", 1, 3600 },
+	[K_OUT_TRANSFER_TIMEOUT] = { SEC_OUTBOUND, "transfer-timeout", 1, 86400 },
+	[K_OUT_QUEUE_TIMEOUT] = { SEC_OUTBOUND, "queue-timeout", 1, 3600 },
+	[K_OUT_MAX_CLIENTS] = { SEC_OUTBOUND, "max-clients", 1, 1000000 },
+	[K_OUT_MAX_UDP_QUERIES] = { SEC_OUTBOUND, "max-udp-queries", 1, 1000000 },
 };
 
 static void
@@ -451,6 +456,11 @@ uint_field(struct parse_state *ps, enum key_id k)
 	case K_OUT_CONNECT_TIMEOUT: return &cur_outbound(ps)->connect_timeout;
 	case K_OUT_IDLE_TIMEOUT: return &cur_outbound(ps)->idle_timeout;
 	case K_OUT_MAX_SESSIONS: return &cur_outbound(ps)->max_sessions;
+	case K_OUT_BACKEND_TIMEOUT: return &cur_outbound(ps)->backend_timeout;
+	case K_OUT_TRANSFER_TIMEOUT: return &cur_outbound(ps)->transfer_timeout;
+	case K_OUT_QUEUE_TIMEOUT: return &cur_outbound(ps)->queue_timeout;
+	case K_OUT_MAX_CLIENTS: return &cur_outbound(ps)->max_clients;
+	case K_OUT_MAX_UDP_QUERIES: return &cur_outbound(ps)->max_udp_queries;
 	default: return NULL;
 	}
 }
@@ -697,6 +707,11 @@ open_outbound(struct parse_state *ps, const char *name)
 	ob->connect_timeout = 5;
 	ob->idle_timeout = 30;
 	ob->max_sessions = 4;
+	ob->backend_timeout = 4;            /* below a legacy secondary's own timeout */
+	ob->transfer_timeout = 120;
+	ob->queue_timeout = 10;
+	ob->max_clients = 1024;
+	ob->max_udp_queries = 256;
 	ps->ob_lines[c->n_outbound] = (struct outbound_lines){ .header = ps->lineno };
 	c->n_outbound++;
 	return 0;
@@ -1250,6 +1265,11 @@ print_outbound(const struct conf_outbound *ob, FILE *out)
 	fprintf(out, "connect-timeout = %u\n", ob->connect_timeout);
 	fprintf(out, "idle-timeout = %u\n", ob->idle_timeout);
 	fprintf(out, "max-sessions = %u\n", ob->max_sessions);
+	fprintf(out, "backend-timeout = %u\n", ob->backend_timeout);
+	fprintf(out, "transfer-timeout = %u\n", ob->transfer_timeout);
+	fprintf(out, "queue-timeout = %u\n", ob->queue_timeout);
+	fprintf(out, "max-clients = %u\n", ob->max_clients);
+	fprintf(out, "max-udp-queries = %u\n", ob->max_udp_queries);
 }
 
 void

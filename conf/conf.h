@@ -75,6 +75,14 @@ struct conf_outbound {
 	unsigned connect_timeout;          /* seconds: TCP connect + TLS handshake, per primary */
 	unsigned idle_timeout;             /* seconds an unused TLS session stays open */
 	unsigned max_sessions;             /* TLS sessions per primary */
+	unsigned backend_timeout;          /* seconds a primary has for the first octet of an
+	                                    * answer, per attempt; then the next primary */
+	unsigned transfer_timeout;         /* seconds without a complete message while answers
+	                                    * are owed */
+	unsigned queue_timeout;            /* seconds a query may wait for a session slot
+	                                    * (max-sessions) before its set-up fails */
+	unsigned max_clients;              /* local TCP connections at once */
+	unsigned max_udp_queries;          /* local UDP queries in flight at once */
 };
 
 struct conf {

@@ -21,8 +21,6 @@
 #include "server.h"
 #include "tls_client.h"
 
-#define OB_MAX_CONNS 1024           /* local TCP connections per group */
-#define OB_MAX_UDP 256              /* UDP queries in flight per group */
 #define UDP_MSG_MAX 4096
 
 /* One listen address of a group: TCP and UDP on the same address. */
@@ -39,6 +37,8 @@ struct ob_group {
 	struct cidr allow[CONF_MAX_ALLOW];
 	size_t n_allow;
 	unsigned connect_timeout, idle_timeout, n_primary;
+	unsigned backend_timeout, transfer_timeout, queue_timeout;
+	unsigned max_clients, max_udp_queries;     /* local TCP connections, UDP queries */
 	struct pool *pool;
 	struct ob_listener lis[CONF_MAX_LISTEN];
 	size_t n_listen;
@@ -62,6 +62,9 @@ struct ob_conn {
 	struct ob_group *g;
 	struct endpoint no_up;          /* r->up while no session is held (fd -1) */
 	struct pool_session *sess;
+	uint32_t tried;                 /* primaries that failed the unanswered queries
+	                                 * (bit i: primary i); cleared by an answer */
+	bool stale_retried;             /* one retry after a reused session closed */
 	bool udp;
 	union {
 		struct endpoint tcp;
@@ -100,7 +103,7 @@ upstream_open(struct relay *r, char *why, size_t len)
 		snprintf(why, len, "shutting down");
 		return -1;
 	}
-	c->sess = pool_take(c->g->pool, relay_on_event, r, why, len);
+	c->sess = pool_take_skip(c->g->pool, c->tried, relay_on_event, r, why, len);
 	if (c->sess == NULL)
 		return -1;
 	r->up = pool_session_endpoint(c->sess);
@@ -111,24 +114,58 @@ static void
 upstream_release(struct relay *r, bool clean)
 {
 	struct ob_conn *c = of(r);
+	if (pool_session_answered(c->sess)) {
+		c->tried = 0;                   /* the next queries may try every primary */
+		c->stale_retried = false;
+	}
 	pool_put(c->sess, clean);
 	c->sess = NULL;
 	r->up = &c->no_up;
 }
 
-/* Upstream set-up may wait for a session slot (max-sessions) and try every
- * primary in turn, each for connect-timeout (the pool's own timer); then
- * the primary owes the first octet of its answer. A backstop of at least
- * 60 s covers all of it. */
+/* Item 3 of issue 13: the session's primary failed the queries in flight
+ * before any octet of their answer (stalled past backend-timeout, broke
+ * the framing, closed, or refused our certificate): the pool backs it off,
+ * and the relay tries the next primary, at most once per primary for these
+ * queries, while one that is not backing off remains. A reused idle session
+ * that the primary had closed is not its fault: one new session is tried. */
+static bool
+upstream_retry(struct relay *r, const char *why)
+{
+	struct ob_conn *c = of(r);
+	if (c->sess == NULL || c->g->pool == NULL)
+		return false;
+	size_t idx;
+	if (pool_session_failed(c->sess, why, &idx)) {
+		c->tried |= 1u << idx;
+	} else {
+		if (c->stale_retried)
+			return false;
+		c->stale_retried = true;
+	}
+	return pool_can_try(c->g->pool, c->tried);
+}
+
+/* The relay measures its upstream deadline from up_since (set-up began, or
+ * the first query owed since). While the session is being set up it may
+ * wait for a slot (queue-timeout) and try every primary in turn, each for
+ * connect-timeout (the pool's own timer fails over): that sum bounds the
+ * set-up. Once established, the primary has backend-timeout for the first
+ * octet of an answer, counted from when this attempt's session became
+ * ready, not from when the set-up began. */
 static void
 limits(const struct relay *r, struct relay_limits *out)
 {
-	const struct ob_group *g = of(r)->g;
-	unsigned setup = g->connect_timeout * g->n_primary + 10;
+	const struct ob_conn *c = of(r);
+	const struct ob_group *g = c->g;
 	out->handshake = g->connect_timeout;
 	out->idle = g->idle_timeout;
-	out->transfer = 120;
-	out->upstream = setup > 60 ? setup : 60;
+	out->transfer = g->transfer_timeout;
+	out->upstream = g->queue_timeout + g->connect_timeout * g->n_primary;
+	if (c->sess != NULL && r->up->established) {
+		double ready = pool_session_ready_at(c->sess) - r->up_since;
+		out->upstream = g->backend_timeout + (ready > 0 ? (unsigned)(ready + 0.999) : 0);
+	}
 }
 
 static void
@@ -156,6 +193,7 @@ static const struct relay_hooks outbound_hooks = {
 	.judge = judge,
 	.upstream_open = upstream_open,
 	.upstream_release = upstream_release,
+	.upstream_retry = upstream_retry,
 	.limits = limits,
 	.closed = closed,
 	.upstream_fail_ede = DNS_EDE_NO_REACHABLE_AUTHORITY,    /* EDE 22 */
@@ -193,8 +231,8 @@ static int
 tcp_accepted(void *ctx, int fd, const struct sockaddr *peer, socklen_t len)
 {
 	struct ob_group *g = ctx;
-	if (!allowed(g, peer) || g->n_tcp >= OB_MAX_CONNS) {
-		bool cap = g->n_tcp >= OB_MAX_CONNS;
+	if (!allowed(g, peer) || g->n_tcp >= g->max_clients) {
+		bool cap = g->n_tcp >= g->max_clients;
 		if (cap)
 			metrics_limit_hit(MX_LIM_OUTBOUND_CONNS);
 		else
@@ -269,7 +307,7 @@ udp_query(struct ob_group *g, int fd, const uint8_t *msg, size_t len,
 		udp_answer_locally(fd, peer, plen, &q, DNS_RCODE_NOERROR, DNS_EDE_NONE, NULL, true);
 		return;
 	}
-	if (g->n_udp >= OB_MAX_UDP || g->ob->stopping) {
+	if (g->n_udp >= g->max_udp_queries || g->ob->stopping) {
 		if (!g->ob->stopping)
 			metrics_limit_hit(MX_LIM_OUTBOUND_UDP);
 		udp_answer_locally(fd, peer, plen, &q, DNS_RCODE_SERVFAIL, DNS_EDE_OTHER,
@@ -314,9 +352,11 @@ udp_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 /* ---- groups ------------------------------------------------------------- */
 
-/* The settings a group takes from its section (also on reload). */
-static int
-group_configure(struct ob_group *g, struct ev_loop *loop, const struct conf_outbound *cf)
+/* A new pool for settings st from section cf: its TLS client context
+ * first. NULL (logged) on failure. */
+static struct pool *
+group_pool_new(struct ob_group *g, struct ev_loop *loop, const struct conf_outbound *cf,
+               const struct pool_settings *st)
 {
 	struct tls_client_auth auth = {
 		.ca = cf->ca, .auth_name = cf->auth_name,
@@ -327,22 +367,52 @@ group_configure(struct ob_group *g, struct ev_loop *loop, const struct conf_outb
 	WOLFSSL_CTX *ctx = tls_client_ctx_new(&auth, err);
 	if (ctx == NULL) {
 		log_error("%s: %s", g->label, err);
-		return -1;
+		return NULL;
 	}
-	struct pool *pool = pool_new(loop, cf, ctx);
+	struct pool *pool = pool_new(loop, cf->name, st, ctx);
 	if (pool == NULL) {
 		wolfSSL_CTX_free(ctx);
 		log_error("%s: out of memory", g->label);
-		return -1;
 	}
-	if (g->pool != NULL)
-		pool_retire(g->pool);
-	g->pool = pool;
+	return pool;
+}
+
+/* The settings a group takes from its section (also on reload). A pool
+ * whose settings did not change is kept with its idle sessions, tickets
+ * and backoff (issue 13 item 8); a changed one is replaced: the old pool
+ * drains, its waiting queries move to the new one. Nothing here points
+ * into cf afterwards (everything is copied). */
+static int
+group_configure(struct ob_group *g, struct ev_loop *loop, const struct conf_outbound *cf)
+{
+	struct pool_settings st;
+	if (pool_settings_of(cf, &st) < 0)
+		log_debug("%s: a TLS file cannot be read; the pool is rebuilt", g->label);
+	if (g->pool == NULL || !pool_settings_equal(&g->pool->settings, &st)) {
+		struct pool *pool = group_pool_new(g, loop, cf, &st);
+		if (pool == NULL)
+			return -1;
+		if (g->pool != NULL) {
+			log_info("%s: primaries or TLS settings changed: new sessions, %u queries waiting "
+			         "moved, %u sessions in use finish", g->label, g->pool->n_waiting,
+			         pool_open_sessions(g->pool));
+			pool_retire(g->pool, pool);
+		}
+		g->pool = pool;
+	} else {
+		log_debug("%s: primaries and TLS settings unchanged: sessions, tickets and backoff kept",
+		          g->label);
+	}
 	memcpy(g->allow, cf->allow, sizeof(g->allow));
 	g->n_allow = cf->n_allow;
 	g->connect_timeout = cf->connect_timeout;
 	g->idle_timeout = cf->idle_timeout;
 	g->n_primary = (unsigned)cf->n_primary;
+	g->backend_timeout = cf->backend_timeout;
+	g->transfer_timeout = cf->transfer_timeout;
+	g->queue_timeout = cf->queue_timeout;
+	g->max_clients = cf->max_clients;
+	g->max_udp_queries = cf->max_udp_queries;
 	return 0;
 }
 
@@ -630,7 +700,7 @@ outbound_stop(struct outbound *ob)
 		struct ob_group *g = &ob->groups[i];
 		group_close_listeners(g, ob->srv->loop);
 		if (g->pool != NULL)
-			pool_retire(g->pool);       /* idle sessions close now */
+			pool_retire(g->pool, NULL); /* idle sessions close now */
 		g->pool = NULL;
 	}
 	relay_list_stop(&ob->conns);
@@ -653,7 +723,7 @@ outbound_free(struct outbound *ob)
 		struct ob_group *g = &ob->groups[i];
 		group_close_listeners(g, ob->srv->loop);
 		if (g->pool != NULL)
-			pool_retire(g->pool);
+			pool_retire(g->pool, NULL);
 		for (size_t j = 0; j < g->n_udp_retired; j++)
 			close(g->udp_retired[j]);
 		free(g->udp_retired);

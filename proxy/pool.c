@@ -24,12 +24,20 @@ struct pool_session {
 	bool expired;                    /* the connect attempt ran out of time */
 	bool waiting;                    /* queued for a slot under max-sessions */
 	bool failed;                     /* woken without a session: no primary reachable */
+	bool reused;                     /* taken from the idle list (not a new connection) */
+	bool proven;                     /* its primary answered on it: the primary is good */
+	bool answered;                   /* an answer octet came since it was taken */
+	bool broke;                      /* a read or write saw a close or an error */
+	bool reported;                   /* its primary's failure is counted already */
+	uint32_t skip;                   /* primaries not to try (bit i: primary i) */
+	double ready_at;                 /* established for its current holder at */
 	struct pool_session *next;       /* in the primary's idle list, or the wait queue */
 	void (*on_event)(void *);        /* the relay's, while taken */
 	void *owner;
 };
 
 static void pool_unref(struct pool *p);
+static void drop_pred(struct pool *p);
 static const struct endpoint_ops session_ops;
 
 struct endpoint *
@@ -80,15 +88,53 @@ primary_ok(struct primary *pr)
 	pr->retry_at = 0;
 }
 
-/* The first primary at or after `from` that is not backing off, or -1. */
+/* The first primary at or after `from` that is not backing off and not in
+ * skip, or -1. */
 static long
-pick_primary(const struct pool *p, size_t from)
+pick_primary(const struct pool *p, size_t from, uint32_t skip)
 {
 	double now = ev_now(p->loop);
 	for (size_t i = from; i < p->n_primaries; i++)
-		if (p->primaries[i].retry_at <= now)
+		if (p->primaries[i].retry_at <= now && !(skip & (1u << i)))
 			return (long)i;
 	return -1;
+}
+
+bool
+pool_can_try(const struct pool *p, uint32_t skip)
+{
+	return pick_primary(p, 0, skip) >= 0;
+}
+
+/* Sessions open toward addr in the retired pools this one replaced. */
+static unsigned
+pred_sessions(const struct pool *p, const struct netaddr *addr)
+{
+	unsigned n = 0;
+	for (const struct pool *q = p->pred; q != NULL; q = q->pred)
+		for (size_t i = 0; i < q->n_primaries; i++)
+			if (memcmp(&q->primaries[i].addr, addr, sizeof(*addr)) == 0)
+				n += q->primaries[i].n_sessions;
+	return n;
+}
+
+/* No slot for a new connection to primary i (max-sessions, counting the
+ * sessions still open to it from before a reload). */
+static bool
+primary_full(const struct pool *p, size_t i)
+{
+	const struct primary *pr = &p->primaries[i];
+	return pr->n_sessions + pred_sessions(p, &pr->addr) >= p->max_sessions;
+}
+
+/* The session's primary failed: counted and backed off once per session. */
+static void
+session_blame(struct pool_session *s, const char *why)
+{
+	if (s->reported)
+		return;
+	s->reported = true;
+	primary_failed(s->pool, &s->pool->primaries[s->idx], why);
 }
 
 /* ---- one session -------------------------------------------------------- */
@@ -118,6 +164,12 @@ session_free(struct pool_session *s)
 		ep_tls_client_ops.close(&s->tls.ep, s->tls.ep.established);
 		p->primaries[s->idx].n_sessions--;
 		wake_later(p);                      /* a slot is free */
+		struct pool *succ = p->succ;        /* it counts this pool's sessions */
+		if (succ != NULL) {
+			if (pool_open_sessions(p) == 0 && p->pred == NULL)
+				drop_pred(succ);            /* not the last ref: s holds one */
+			wake_later(succ);
+		}
 	}
 	free(s);
 	pool_unref(p);
@@ -165,6 +217,8 @@ session_connect(struct pool_session *s, size_t idx)
 	struct primary *pr = &p->primaries[idx];
 	s->idx = idx;
 	s->expired = false;
+	s->reused = s->proven = s->answered = s->broke = s->reported = false;
+	s->ready_at = 0;
 	if (ep_tls_client_init(&s->tls, p->loop, p->ctx, &pr->addr, pr->ticket, s->on_event,
 	                       s->owner) < 0)
 		return -1;
@@ -184,7 +238,7 @@ connect_from(struct pool_session *s, size_t from, const char *why)
 	struct pool *p = s->pool;
 	char last[ENDPOINT_ERR_MAX];
 	snprintf(last, sizeof(last), "%s", why);
-	for (long i = pick_primary(p, from); i >= 0; i = pick_primary(p, (size_t)i + 1)) {
+	for (long i = pick_primary(p, from, s->skip); i >= 0; i = pick_primary(p, (size_t)i + 1, s->skip)) {
 		if (session_connect(s, (size_t)i) == 0)
 			return 0;
 		snprintf(last, sizeof(last), "%s", s->tls.ep.err);
@@ -225,8 +279,10 @@ session_handshake(struct endpoint *ep)
 			return r;
 		struct primary *pr = &p->primaries[s->idx];
 		if (r == IO_OK) {
+			/* not primary_ok yet: in TLS 1.3 the primary judges our client
+			 * certificate after this; it is good at its first answer octet */
 			ev_timer_stop(p->loop, &s->timer);
-			primary_ok(pr);
+			s->ready_at = ev_now(p->loop);
 			bool resumed = wolfSSL_session_reused(s->tls.ssl);
 			metrics_handshake_ok(MX_OUTBOUND, resumed);
 			if (resumed)
@@ -239,7 +295,7 @@ session_handshake(struct endpoint *ep)
 		}
 		char why[ENDPOINT_ERR_MAX];
 		snprintf(why, sizeof(why), "%s", ep->err);
-		primary_failed(p, pr, why);
+		session_blame(s, why);
 		ep_tls_client_ops.close(ep, false);
 		pr->n_sessions--;
 		ev_timer_stop(p->loop, &s->timer);
@@ -248,16 +304,65 @@ session_handshake(struct endpoint *ep)
 	}
 }
 
+/* A read or write on a session in use ended in a close or an error. On a
+ * new session before its first answer octet that is the primary's fault
+ * (with mutual TLS a primary refuses our certificate this way, after our
+ * side of the handshake: the alert is in ep->err, in words). */
+static void
+session_broke(struct pool_session *s, const char *why)
+{
+	s->broke = true;
+	if (!s->answered && !s->reused)
+		session_blame(s, why);
+}
+
+/* The first answer octet proves the primary (resets its backoff). */
 static enum io_result
 session_readv(struct endpoint *ep, const struct iovec *iov, int cnt, size_t *got)
 {
-	return ep_tls_client_ops.readv(ep, iov, cnt, got);
+	struct pool_session *s = (struct pool_session *)ep;
+	enum io_result r = ep_tls_client_ops.readv(ep, iov, cnt, got);
+	if (r == IO_OK && !s->answered) {
+		s->answered = true;
+		if (!s->proven)
+			primary_ok(&s->pool->primaries[s->idx]);
+		s->proven = true;
+	} else if (r == IO_EOF || r == IO_ERR) {
+		session_broke(s, r == IO_EOF ? "closed the session before answering" : ep->err);
+	}
+	return r;
 }
 
 static enum io_result
 session_write(struct endpoint *ep, const uint8_t *buf, size_t len, size_t *put)
 {
-	return ep_tls_client_ops.write(ep, buf, len, put);
+	struct pool_session *s = (struct pool_session *)ep;
+	enum io_result r = ep_tls_client_ops.write(ep, buf, len, put);
+	if (r == IO_EOF || r == IO_ERR)
+		session_broke(s, r == IO_EOF ? "closed the session before answering" : ep->err);
+	return r;
+}
+
+bool
+pool_session_failed(struct pool_session *s, const char *why, size_t *idx)
+{
+	*idx = s->idx;
+	if (s->waiting || s->failed || (s->reused && s->broke && !s->answered))
+		return false;
+	session_blame(s, why);
+	return true;
+}
+
+double
+pool_session_ready_at(const struct pool_session *s)
+{
+	return s->tls.ep.established ? s->ready_at : 0;
+}
+
+bool
+pool_session_answered(const struct pool_session *s)
+{
+	return s->answered;
 }
 
 static size_t
@@ -294,7 +399,7 @@ idle_poll(struct pool_session *s)
 	uint8_t buf[512];
 	struct iovec iov = { buf, sizeof(buf) };
 	size_t got;
-	enum io_result r = session_readv(&s->tls.ep, &iov, 1, &got);
+	enum io_result r = ep_tls_client_ops.readv(&s->tls.ep, &iov, 1, &got);
 	if (r == IO_AGAIN) {
 		endpoint_watch(&s->tls.ep, true, false);
 		return true;
@@ -359,6 +464,10 @@ adopt_idle(struct pool_session *w, struct primary *pr, size_t i)
 	w->tls.tcp_connected = true;
 	w->idx = i;
 	w->waiting = false;
+	w->reused = true;
+	w->proven = s->proven;
+	w->answered = w->broke = w->reported = false;
+	w->ready_at = ev_now(w->pool->loop);
 	struct pool *p = s->pool;
 	free(s);                                /* its socket and TLS session live on in w */
 	pool_unref(p);
@@ -371,11 +480,13 @@ static void
 wake_waiters(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct pool *p = t->data;
+	if (p->pred != NULL && pool_open_sessions(p->pred) == 0 && p->pred->pred == NULL)
+		drop_pred(p);                       /* the sessions from before the reload are gone */
 	while (p->wait_head != NULL) {
 		struct pool_session *w = p->wait_head;
-		long i = pick_primary(p, 0);
+		long i = pick_primary(p, 0, w->skip);
 		struct primary *pr = i >= 0 ? &p->primaries[i] : NULL;
-		if (pr != NULL && pr->idle == NULL && pr->n_sessions >= p->max_sessions)
+		if (pr != NULL && pr->idle == NULL && primary_full(p, (size_t)i))
 			return;                         /* still full: the next free slot wakes us */
 		p->wait_head = w->next;
 		p->n_waiting--;
@@ -421,9 +532,17 @@ enqueue(struct pool_session *s)
 struct pool_session *
 pool_take(struct pool *p, void (*on_event)(void *), void *owner, char *why, size_t len)
 {
-	long i = pick_primary(p, 0);
+	return pool_take_skip(p, 0, on_event, owner, why, len);
+}
+
+struct pool_session *
+pool_take_skip(struct pool *p, uint32_t skip, void (*on_event)(void *), void *owner, char *why,
+               size_t len)
+{
+	long i = pick_primary(p, 0, skip);
 	if (i < 0) {
-		snprintf(why, len, "no primary reachable (all backing off)");
+		snprintf(why, len, skip != 0 ? "no other primary to try (the rest backing off)"
+		                              : "no primary reachable (all backing off)");
 		return NULL;
 	}
 	struct primary *pr = &p->primaries[i];
@@ -435,10 +554,14 @@ pool_take(struct pool *p, void (*on_event)(void *), void *owner, char *why, size
 		s->owner = owner;
 		s->tls.ep.on_event = on_event;
 		s->tls.ep.owner = owner;
+		s->skip = skip;
+		s->reused = true;
+		s->answered = s->broke = s->reported = false;
+		s->ready_at = ev_now(p->loop);
 		endpoint_watch(&s->tls.ep, false, false);
 		return s;
 	}
-	bool full = pr->n_sessions >= p->max_sessions;
+	bool full = primary_full(p, (size_t)i);
 	if (full && p->n_waiting >= MAX_WAITING) {
 		metrics_limit_hit(MX_LIM_MAX_SESSIONS);
 		snprintf(why, len, "max-sessions (%u) reached toward primary %s, %u queries waiting",
@@ -454,6 +577,7 @@ pool_take(struct pool *p, void (*on_event)(void *), void *owner, char *why, size
 	p->refs++;
 	s->on_event = on_event;
 	s->owner = owner;
+	s->skip = skip;
 	ev_init(&s->timer, session_timer_cb);
 	s->timer.data = s;
 	s->tls.ep.fd = -1;
@@ -467,10 +591,51 @@ pool_take(struct pool *p, void (*on_event)(void *), void *owner, char *why, size
 	return s;
 }
 
+/* ---- settings ------------------------------------------------------------ */
+
+static int
+digest_of(const char *path, uint8_t out[32])
+{
+	char err[TLS_ERR_MAX];
+	return tls_client_file_digest(path, out, err);
+}
+
+int
+pool_settings_of(const struct conf_outbound *ob, struct pool_settings *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->n_primary = ob->n_primary;
+	memcpy(out->primary, ob->primary, ob->n_primary * sizeof(ob->primary[0]));
+	if (ob->auth_name != NULL)
+		snprintf(out->auth_name, sizeof(out->auth_name), "%s", ob->auth_name);
+	out->n_pins = ob->n_pins;
+	memcpy(out->pins, ob->pins, ob->n_pins * sizeof(ob->pins[0]));
+	out->connect_timeout = ob->connect_timeout;
+	out->idle_timeout = ob->idle_timeout;
+	out->max_sessions = ob->max_sessions;
+	int rc = 0;
+	if (ob->ca != NULL) {
+		out->has_ca = true;
+		rc |= digest_of(ob->ca, out->ca_digest);
+	}
+	if (ob->client_cert != NULL) {
+		out->has_client_cert = true;
+		rc |= digest_of(ob->client_cert, out->cert_digest);
+		rc |= digest_of(ob->client_key, out->key_digest);
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+bool
+pool_settings_equal(const struct pool_settings *a, const struct pool_settings *b)
+{
+	return memcmp(a, b, sizeof(*a)) == 0;       /* zeroed, then filled: no stray octets */
+}
+
 /* ---- the pool ------------------------------------------------------------- */
 
 struct pool *
-pool_new(struct ev_loop *loop, const struct conf_outbound *ob, WOLFSSL_CTX *ctx)
+pool_new(struct ev_loop *loop, const char *name, const struct pool_settings *st, WOLFSSL_CTX *ctx)
 {
 	struct pool *p = calloc(1, sizeof(*p));
 	if (p == NULL)
@@ -478,21 +643,32 @@ pool_new(struct ev_loop *loop, const struct conf_outbound *ob, WOLFSSL_CTX *ctx)
 	p->refs = 1;
 	p->loop = loop;
 	p->ctx = ctx;
+	p->settings = *st;
 	ev_timer_init(&p->wake, wake_waiters, 0, 0);
 	p->wake.data = p;
-	if (ob->name[0] != '\0')
-		snprintf(p->label, sizeof(p->label), "outbound %s", ob->name);
+	if (name[0] != '\0')
+		snprintf(p->label, sizeof(p->label), "outbound %s", name);
 	else
 		snprintf(p->label, sizeof(p->label), "outbound");
-	p->n_primaries = ob->n_primary;
-	for (size_t i = 0; i < ob->n_primary; i++) {
-		p->primaries[i].addr = ob->primary[i];
-		netaddr_format((const struct sockaddr *)&ob->primary[i].ss, p->primaries[i].text);
+	p->n_primaries = st->n_primary;
+	for (size_t i = 0; i < st->n_primary; i++) {
+		p->primaries[i].addr = st->primary[i];
+		netaddr_format((const struct sockaddr *)&st->primary[i].ss, p->primaries[i].text);
 	}
-	p->connect_timeout = ob->connect_timeout;
-	p->idle_timeout = ob->idle_timeout;
-	p->max_sessions = ob->max_sessions;
+	p->connect_timeout = st->connect_timeout;
+	p->idle_timeout = st->idle_timeout;
+	p->max_sessions = st->max_sessions;
 	return p;
+}
+
+/* This pool no longer counts its predecessor's sessions. */
+static void
+drop_pred(struct pool *p)
+{
+	struct pool *q = p->pred;
+	p->pred = NULL;
+	q->succ = NULL;
+	pool_unref(q);
 }
 
 static void
@@ -500,6 +676,10 @@ pool_unref(struct pool *p)
 {
 	if (--p->refs > 0)
 		return;
+	if (p->pred != NULL)
+		drop_pred(p);
+	if (p->succ != NULL)
+		p->succ->pred = NULL;           /* cannot happen: the successor holds a ref */
 	ev_timer_stop(p->loop, &p->wake);
 	for (size_t i = 0; i < p->n_primaries; i++)
 		if (p->primaries[i].ticket != NULL)
@@ -508,8 +688,32 @@ pool_unref(struct pool *p)
 	free(p);
 }
 
+/* The queries waiting in `from` go to the end of `to`'s queue, in order:
+ * each waiting session object changes pool (and reference). */
+static void
+move_waiters(struct pool *from, struct pool *to)
+{
+	struct pool_session **tail = &to->wait_head;
+	while (*tail != NULL)
+		tail = &(*tail)->next;
+	while (from->wait_head != NULL) {
+		struct pool_session *w = from->wait_head;
+		from->wait_head = w->next;
+		from->n_waiting--;
+		w->next = NULL;
+		w->pool = to;
+		w->skip = 0;                      /* indexes of the old pool's primaries */
+		to->refs++;
+		from->refs--;                     /* never the last: the caller holds one */
+		*tail = w;
+		tail = &w->next;
+		to->n_waiting++;
+	}
+	wake_later(to);
+}
+
 void
-pool_retire(struct pool *p)
+pool_retire(struct pool *p, struct pool *successor)
 {
 	p->retired = true;
 	p->refs++;                            /* hold it while the idle ones go */
@@ -518,6 +722,14 @@ pool_retire(struct pool *p)
 			struct pool_session *s = p->primaries[i].idle;
 			p->primaries[i].idle = s->next;
 			session_free(s);
+		}
+	}
+	if (successor != NULL) {
+		move_waiters(p, successor);
+		if (pool_open_sessions(p) > 0) {  /* they count toward the successor's cap */
+			successor->pred = p;
+			p->succ = successor;
+			p->refs++;
 		}
 	}
 	p->refs--;

@@ -19,6 +19,29 @@
 
 struct pool_session;
 
+/* Everything a pool's sessions depend on, from an [outbound] section: a
+ * reload keeps the pool (idle sessions, tickets, backoff) when these are
+ * equal. Files are compared by content (SHA-256), so a renewed CA or client
+ * certificate under the same path counts as a change. Holds no pointer
+ * into the configuration. */
+struct pool_settings {
+	struct netaddr primary[CONF_MAX_PRIMARIES];
+	size_t n_primary;
+	char auth_name[256];                  /* "" when unset */
+	uint8_t pins[CONF_MAX_PINS][CONF_PIN_LEN];
+	size_t n_pins;
+	bool has_ca, has_client_cert;
+	uint8_t ca_digest[32], cert_digest[32], key_digest[32];
+	unsigned connect_timeout, idle_timeout, max_sessions;
+};
+
+/* The settings of ob into out. Returns 0, or -1 when a file cannot be read
+ * (the TLS context cannot be built either then). */
+int pool_settings_of(const struct conf_outbound *ob, struct pool_settings *out);
+
+/* Would a pool built from b behave as one built from a? */
+bool pool_settings_equal(const struct pool_settings *a, const struct pool_settings *b);
+
 struct primary {
 	struct netaddr addr;
 	char text[NETADDR_TEXT_MAX];
@@ -30,8 +53,12 @@ struct primary {
 };
 
 struct pool {
-	unsigned refs;                   /* the outbound group, and each open session */
+	unsigned refs;                   /* the outbound group, each open session, a successor */
 	bool retired;                    /* replaced by a reload: keeps nothing idle */
+	struct pool_settings settings;   /* what it was built from */
+	struct pool *pred;               /* the retired pool it replaced, while that one still
+	                                  * has sessions open (they count toward max-sessions) */
+	struct pool *succ;               /* the pool that replaced this one (not a reference) */
 	struct ev_loop *loop;
 	char label[80];                  /* "outbound NAME" for logs */
 	WOLFSSL_CTX *ctx;                /* tls_client_ctx_new */
@@ -44,12 +71,17 @@ struct pool {
 	ev_timer wake;                   /* serves the waiters outside any relay step */
 };
 
-/* A pool for an outbound section; ctx is taken over. NULL on ENOMEM. */
-struct pool *pool_new(struct ev_loop *loop, const struct conf_outbound *ob, WOLFSSL_CTX *ctx);
+/* A pool for an outbound section named name ("" unnamed) with settings st
+ * (copied); ctx is taken over. NULL on ENOMEM. */
+struct pool *pool_new(struct ev_loop *loop, const char *name, const struct pool_settings *st,
+                      WOLFSSL_CTX *ctx);
 
 /* The group lets go (reload or stop): idle sessions are closed now, the
- * ones in use when they are put back; the pool is freed after the last. */
-void pool_retire(struct pool *p);
+ * ones in use when they are put back; the pool is freed after the last.
+ * With a successor (a reload changed the group), the queries waiting for a
+ * slot move to it, in order, and the sessions still open here count toward
+ * its max-sessions for the same primary address until they close. */
+void pool_retire(struct pool *p, struct pool *successor);
 
 /* A session toward the first primary that is not backing off: an idle one
  * when there is one, else a new connection (nothing is sent before its
@@ -59,6 +91,30 @@ void pool_retire(struct pool *p);
  * when every primary is backing off or too many queries already wait. */
 struct pool_session *pool_take(struct pool *p, void (*on_event)(void *), void *owner,
                                char *why, size_t len);
+/* The same, never toward a primary whose bit is set in skip (bit i:
+ * primary i; those already tried for the queries being retried). */
+struct pool_session *pool_take_skip(struct pool *p, uint32_t skip, void (*on_event)(void *),
+                                    void *owner, char *why, size_t len);
+
+/* The session failed (why) before any octet of an answer to what was sent
+ * on it since it was taken: the relay's first-octet deadline, a broken
+ * frame, or a close or alert. That is a failure of its primary, backed off
+ * like a refused connect and logged once (a close or alert seen by the
+ * session's own read already counted), except a close of a reused idle
+ * session before it answered (the primary may have timed it out: not its
+ * fault). Returns true if the primary was held at fault; *idx is set to the
+ * primary's index either way. */
+bool pool_session_failed(struct pool_session *s, const char *why, size_t *idx);
+
+/* Is a primary not in skip (bits as for pool_take_skip) not backing off? */
+bool pool_can_try(const struct pool *p, uint32_t skip);
+
+/* When the session became ready for its current holder (its handshake
+ * ended, or it was taken from the idle list); 0 while not established. */
+double pool_session_ready_at(const struct pool_session *s);
+
+/* An octet of an answer came on the session since it was taken. */
+bool pool_session_answered(const struct pool_session *s);
 
 /* The endpoint the relay drives. */
 struct endpoint *pool_session_endpoint(struct pool_session *s);

@@ -62,6 +62,12 @@ struct relay_hooks {
 	 * at a frame boundary (it may be kept for reuse); the hook must leave
 	 * r->up closed or handed over (fd -1). */
 	void (*upstream_release)(struct relay *r, bool clean);
+	/* Optional. The upstream failed (why) before any octet of an answer to
+	 * the queries in flight reached the client. true: the direction has
+	 * another upstream to try; the relay releases this one as broken, opens
+	 * a new one with upstream_open and sends the unanswered queries again,
+	 * in order. false: SERVFAIL as before. The direction bounds the tries. */
+	bool (*upstream_retry)(struct relay *r, const char *why);
 	void (*limits)(const struct relay *r, struct relay_limits *out);
 	/* The relay has closed both sides; the owner frees its object now. */
 	void (*closed)(struct relay *r);

@@ -16,13 +16,20 @@ static enum io_result
 tls_result(struct ep_tls *t, int ret, int *blk)
 {
 	char err[TLS_ERR_MAX] = "peer closed";
-	switch (tls_io_result(t->ssl, ret, err)) {
-	case TLS_IO_WANT_READ:
+	enum tls_io res = tls_io_result(t->ssl, ret, err);
+	if (res == TLS_IO_WANT_READ) {
 		*blk = EV_READ;
 		return IO_AGAIN;
-	case TLS_IO_WANT_WRITE:
+	}
+	if (res == TLS_IO_WANT_WRITE) {
 		*blk = EV_WRITE;
 		return IO_AGAIN;
+	}
+	/* a primary's alert (our client certificate refused after our side of
+	 * a TLS 1.3 handshake ended) is named in words, not as a wolfSSL code */
+	if (t->client && tls_client_peer_alert(t->ssl, t->ep.err, sizeof(t->ep.err)))
+		return IO_ERR;
+	switch (res) {
 	case TLS_IO_EOF:
 		snprintf(t->ep.err, sizeof(t->ep.err), "peer closed");
 		return IO_EOF;

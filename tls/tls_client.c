@@ -31,6 +31,7 @@
 #include <time.h>
 
 #include <wolfssl/wolfcrypt/coding.h>
+#include <wolfssl/wolfcrypt/sha256.h>
 
 /* The leaf callback must run on success too: it is where the name, pins and
  * dates are checked (without it, only wolfSSL's chain check would run). */
@@ -530,6 +531,90 @@ tls_client_handshake(WOLFSSL *ssl, char err[TLS_ERR_MAX])
 		return TLS_IO_ERR;
 	}
 	return TLS_IO_OK;
+}
+
+/* RFC 8446 section 6 alert names that this wolfSSL build has no text for,
+ * and the common ones, in words. */
+static const char *
+alert_words(int code)
+{
+	switch (code) {
+	case 40: return "handshake failure";
+	case 42: return "bad certificate";
+	case 43: return "unsupported certificate";
+	case 44: return "certificate revoked";
+	case 45: return "certificate expired";
+	case 46: return "certificate unknown";
+	case 48: return "unknown CA";
+	case 49: return "access denied";
+	case 50: return "decode error";
+	case 51: return "decrypt error";
+	case 70: return "protocol version";
+	case 80: return "internal error";
+	case 109: return "missing extension";
+	case 112: return "unrecognized name";
+	case 116: return "certificate required";
+	case 120: return "no application protocol";
+	default: return NULL;
+	}
+}
+
+int
+tls_client_alert_text(int code, char *out, size_t len)
+{
+	const char *w = alert_words(code);
+	if (w == NULL)
+		w = wolfSSL_alert_desc_string_long(code);
+	if (w == NULL)
+		return snprintf(out, len, "alert %d", code);
+	int n = snprintf(out, len, "%s (%d)", w, code);
+	for (char *c = out; *c != '\0'; c++)
+		if (*c == '_')
+			*c = ' ';
+	return n;
+}
+
+bool
+tls_client_peer_alert(WOLFSSL *ssl, char *out, size_t len)
+{
+	WOLFSSL_ALERT_HISTORY h;
+	memset(&h, 0, sizeof(h));
+	if (ssl == NULL || wolfSSL_get_alert_history(ssl, &h) != WOLFSSL_SUCCESS)
+		return false;
+	if (h.last_rx.level != 2 || h.last_rx.code == 0)   /* fatal, not close_notify */
+		return false;
+	char words[64];
+	tls_client_alert_text(h.last_rx.code, words, sizeof(words));
+	snprintf(out, len, "the primary sent alert %s", words);
+	return true;
+}
+
+int
+tls_client_file_digest(const char *path, uint8_t out[32], char err[TLS_ERR_MAX])
+{
+	memset(out, 0, 32);
+	FILE *f = fopen(path, "rb");
+	if (f == NULL) {
+		snprintf(err, TLS_ERR_MAX, "cannot read %s", path);
+		return -1;
+	}
+	wc_Sha256 sha;
+	uint8_t buf[4096];
+	size_t n;
+	int rc = wc_InitSha256(&sha);
+	while (rc == 0 && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+		rc = wc_Sha256Update(&sha, buf, (word32)n);
+	if (rc == 0 && ferror(f))
+		rc = -1;
+	if (rc == 0)
+		rc = wc_Sha256Final(&sha, out);
+	wc_Sha256Free(&sha);
+	fclose(f);
+	if (rc != 0) {
+		snprintf(err, TLS_ERR_MAX, "cannot read %s", path);
+		return -1;
+	}
+	return 0;
 }
 
 WOLFSSL_SESSION *

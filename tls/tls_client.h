@@ -25,6 +25,7 @@
 #ifndef XP_TLS_CLIENT_H
 #define XP_TLS_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -77,6 +78,21 @@ enum tls_io tls_client_handshake(WOLFSSL *ssl, char err[TLS_ERR_MAX]);
  * arrive after the handshake and are processed by wolfSSL_read, so read at
  * least once first). Caller frees with wolfSSL_SESSION_free. */
 WOLFSSL_SESSION *tls_client_session_get(WOLFSSL *ssl);
+
+/* A TLS alert description in words, e.g. 116 -> "certificate required
+ * (116)"; unknown codes as "alert N". Returns what snprintf returns. */
+int tls_client_alert_text(int code, char *out, size_t len);
+
+/* After a failed read or write: true, with "the primary sent alert
+ * certificate required (116)" in out, if the primary sent a fatal alert
+ * (in TLS 1.3 a primary refuses our client certificate this way, after our
+ * side of the handshake has completed). */
+bool tls_client_peer_alert(WOLFSSL *ssl, char *out, size_t len);
+
+/* SHA-256 of a file's content (CA, client certificate or key), so a reload
+ * can tell whether the file changed. Returns 0, or -1 (out zeroed) with a
+ * reason in err. */
+int tls_client_file_digest(const char *path, uint8_t out[32], char err[TLS_ERR_MAX]);
 
 /* Parses "BASE64" (44 chars, 32 bytes, canonical) into out; -1 if invalid
  * (for the config parser). */

@@ -13,6 +13,7 @@
 #include "conf.h"
 #include "dname.h"
 #include "log.h"
+#include "pool.h"
 #include "tls.h"
 #include "unit.h"
 
@@ -423,7 +424,12 @@ static const char outbound_conf[] =
 	"client-key = sec.key\n"                                /* 9 */
 	"connect-timeout = 3600\n"                              /* 10 */
 	"idle-timeout = 86400\n"                                /* 11 */
-	"max-sessions = 1024\n";                                /* 12 */
+	"max-sessions = 1024\n"                                 /* 12 */
+	"backend-timeout = 3600\n"                              /* 13 */
+	"transfer-timeout = 86400\n"                            /* 14 */
+	"queue-timeout = 1\n"                                   /* 15 */
+	"max-clients = 1000000\n"                               /* 16 */
+	"max-udp-queries = 1\n";                                /* 17 */
 
 static void
 test_outbound_full(void)
@@ -463,6 +469,11 @@ test_outbound_full(void)
 	CU_ASSERT_EQUAL(o->connect_timeout, 3600);
 	CU_ASSERT_EQUAL(o->idle_timeout, 86400);
 	CU_ASSERT_EQUAL(o->max_sessions, 1024);
+	CU_ASSERT_EQUAL(o->backend_timeout, 3600);
+	CU_ASSERT_EQUAL(o->transfer_timeout, 86400);
+	CU_ASSERT_EQUAL(o->queue_timeout, 1);
+	CU_ASSERT_EQUAL(o->max_clients, 1000000);
+	CU_ASSERT_EQUAL(o->max_udp_queries, 1);
 
 	struct netaddr na;
 	CU_ASSERT_EQUAL_FATAL(netaddr_parse("10.1.2.3:1", 0, &na), 0);
@@ -492,6 +503,14 @@ test_outbound_defaults(void)
 	CU_ASSERT_EQUAL(o->connect_timeout, 5);
 	CU_ASSERT_EQUAL(o->idle_timeout, 30);
 	CU_ASSERT_EQUAL(o->max_sessions, 4);
+	/* issue 13: the hard-coded values as keys, with the old values as
+	 * defaults, except the first answer octet: 4 s, below a legacy
+	 * secondary's own timeout */
+	CU_ASSERT_EQUAL(o->backend_timeout, 4);
+	CU_ASSERT_EQUAL(o->transfer_timeout, 120);
+	CU_ASSERT_EQUAL(o->queue_timeout, 10);
+	CU_ASSERT_EQUAL(o->max_clients, 1024);
+	CU_ASSERT_EQUAL(o->max_udp_queries, 256);
 	CU_ASSERT_PTR_NULL(o->auth_name);
 	CU_ASSERT_PTR_NULL(o->ca);
 	CU_ASSERT_PTR_NULL(o->client_cert);
@@ -687,6 +706,20 @@ test_outbound_values(void)
 	expect_err("[outbound]\n" OB_MIN "max-sessions = 0\n", "t.ini:5: ",
 	           "max-sessions: \"0\" is not an integer in 1..1024");
 	expect_err("[outbound]\n" OB_MIN "max-sessions = 1025\n", "t.ini:5: ", "max-sessions");
+	expect_err("[outbound]\n" OB_MIN "backend-timeout = 0\n", "t.ini:5: ",
+	           "backend-timeout: \"0\" is not an integer in 1..3600");
+	expect_err("[outbound]\n" OB_MIN "backend-timeout = 3601\n", "t.ini:5: ", "backend-timeout");
+	expect_err("[outbound]\n" OB_MIN "transfer-timeout = 0\n", "t.ini:5: ",
+	           "transfer-timeout: \"0\" is not an integer in 1..86400");
+	expect_err("[outbound]\n" OB_MIN "transfer-timeout = 86401\n", "t.ini:5: ", "transfer-timeout");
+	expect_err("[outbound]\n" OB_MIN "queue-timeout = 0\n", "t.ini:5: ",
+	           "queue-timeout: \"0\" is not an integer in 1..3600");
+	expect_err("[outbound]\n" OB_MIN "max-clients = 0\n", "t.ini:5: ",
+	           "max-clients: \"0\" is not an integer in 1..1000000");
+	expect_err("[outbound]\n" OB_MIN "max-udp-queries = 1000001\n", "t.ini:5: ",
+	           "max-udp-queries: \"1000001\" is not an integer in 1..1000000");
+	expect_err("[outbound]\n" OB_MIN "backend-timeout = 4\nbackend-timeout = 5\n", "t.ini:6: ",
+	           "duplicate key backend-timeout in [outbound] (first on line 5)");
 
 	/* paths */
 	expect_err(OB_NOPIN "auth-name = n.x\nca =\n", "t.ini:5: ", "ca: empty file name");
@@ -791,6 +824,11 @@ check_outbound_equal(const struct conf_outbound *a, const struct conf_outbound *
 	CU_ASSERT_EQUAL(a->connect_timeout, b->connect_timeout);
 	CU_ASSERT_EQUAL(a->idle_timeout, b->idle_timeout);
 	CU_ASSERT_EQUAL(a->max_sessions, b->max_sessions);
+	CU_ASSERT_EQUAL(a->backend_timeout, b->backend_timeout);
+	CU_ASSERT_EQUAL(a->transfer_timeout, b->transfer_timeout);
+	CU_ASSERT_EQUAL(a->queue_timeout, b->queue_timeout);
+	CU_ASSERT_EQUAL(a->max_clients, b->max_clients);
+	CU_ASSERT_EQUAL(a->max_udp_queries, b->max_udp_queries);
 }
 
 static void
@@ -896,7 +934,12 @@ test_print_outbound(void)
 		"client-key = sec.key\n"
 		"connect-timeout = 3600\n"
 		"idle-timeout = 86400\n"
-		"max-sessions = 1024\n"));
+		"max-sessions = 1024\n"
+		"backend-timeout = 3600\n"
+		"transfer-timeout = 86400\n"
+		"queue-timeout = 1\n"
+		"max-clients = 1000000\n"
+		"max-udp-queries = 1\n"));
 	free(p);
 	conf_free(c);
 
@@ -908,7 +951,9 @@ test_print_outbound(void)
 	p = print_to_string(c);
 	CU_ASSERT_PTR_NOT_NULL(strstr(p,
 		"\n[outbound]\nlisten = [::1]:53\nallow = 127.0.0.0/8 ::1/128\nprimary = 192.0.2.1:853\n"
-		"pin-sha256 = " PIN1 "\nconnect-timeout = 5\nidle-timeout = 30\nmax-sessions = 4\n"));
+		"pin-sha256 = " PIN1 "\nconnect-timeout = 5\nidle-timeout = 30\nmax-sessions = 4\n"
+		"backend-timeout = 4\ntransfer-timeout = 120\nqueue-timeout = 10\nmax-clients = 1024\n"
+		"max-udp-queries = 256\n"));
 	CU_ASSERT_PTR_NULL(strstr(p, "auth-name"));
 	CU_ASSERT_PTR_NULL(strstr(p, "client-"));
 	free(p);
@@ -1938,6 +1983,85 @@ test_print_files(void)
 	CU_ASSERT_EQUAL(rmdir(dir), 0);
 }
 
+/* Issue 13 item 8: a reload keeps the pool of a section whose pool
+ * settings did not change; allow, listen and the per-query timeouts are
+ * the group's, not the pool's. Files count by content. */
+static struct pool_settings
+settings_of(const char *text)
+{
+	struct pool_settings st;
+	memset(&st, 0xAA, sizeof(st));
+	struct conf *c = parse_ok(text);
+	CU_ASSERT_FATAL(c != NULL && c->n_outbound == 1);
+	CU_ASSERT_EQUAL(pool_settings_of(&c->outbound[0], &st), 0);
+	conf_free(c);
+	return st;
+}
+
+static void
+test_outbound_pool_settings(void)
+{
+	char dir[PATH_MAX], ca[PATH_MAX + 16], text[2 * PATH_MAX];
+	make_tmpdir(dir);
+	snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+	FILE *f = fopen(ca, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs("first CA\n", f);
+	fclose(f);
+	snprintf(text, sizeof(text), "[outbound a]\n" OB_MIN "ca = %s\nauth-name = x.test\n", ca);
+	struct pool_settings base = settings_of(text), other;
+	other = settings_of(text);
+	CU_ASSERT_TRUE(pool_settings_equal(&base, &other));     /* SIGHUP, same file */
+
+	/* the group's own settings: the pool is kept */
+	static const char *const same[] = {
+		"allow = 10.0.0.0/8\n", "backend-timeout = 9\n", "transfer-timeout = 7\n",
+		"queue-timeout = 3\n", "max-clients = 5\n", "max-udp-queries = 6\n",
+	};
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		char t[3 * PATH_MAX];
+		snprintf(t, sizeof(t), "%s%s", text, same[i]);
+		other = settings_of(t);
+		CU_ASSERT_TRUE(pool_settings_equal(&base, &other));
+	}
+	/* the pool's: a new pool */
+	static const char *const changed[] = {
+		"connect-timeout = 6\n", "idle-timeout = 31\n", "max-sessions = 5\n",
+	};
+	for (size_t i = 0; i < sizeof(changed) / sizeof(changed[0]); i++) {
+		char t[3 * PATH_MAX];
+		snprintf(t, sizeof(t), "%s%s", text, changed[i]);
+		other = settings_of(t);
+		CU_ASSERT_FALSE(pool_settings_equal(&base, &other));
+	}
+	char t[3 * PATH_MAX];
+	snprintf(t, sizeof(t), "[outbound a]\nlisten = 127.0.0.1:5353\nprimary = 192.0.2.2\n"
+	         "pin-sha256 = " PIN1 "\nca = %s\nauth-name = x.test\n", ca);
+	other = settings_of(t);
+	CU_ASSERT_FALSE(pool_settings_equal(&base, &other));    /* another primary */
+	snprintf(t, sizeof(t), "[outbound a]\nlisten = 127.0.0.1:5353\nprimary = 192.0.2.1\n"
+	         "pin-sha256 = " PIN2 "\nca = %s\nauth-name = x.test\n", ca);
+	other = settings_of(t);
+	CU_ASSERT_FALSE(pool_settings_equal(&base, &other));    /* another pin */
+	snprintf(t, sizeof(t), "[outbound a]\n" OB_MIN "ca = %s\nauth-name = y.test\n", ca);
+	other = settings_of(t);
+	CU_ASSERT_FALSE(pool_settings_equal(&base, &other));    /* another name */
+	snprintf(t, sizeof(t), "[outbound a]\nlisten = 127.0.0.1:5399\nprimary = 192.0.2.1\n"
+	         "pin-sha256 = " PIN1 "\nca = %s\nauth-name = x.test\n", ca);
+	other = settings_of(t);
+	CU_ASSERT_TRUE(pool_settings_equal(&base, &other));     /* only listen moved */
+
+	/* the CA file renewed under the same path */
+	f = fopen(ca, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs("second CA\n", f);
+	fclose(f);
+	other = settings_of(text);
+	CU_ASSERT_FALSE(pool_settings_equal(&base, &other));
+	unlink(ca);
+	rmdir(dir);
+}
+
 int
 test_conf_register(void)
 {
@@ -1964,6 +2088,7 @@ test_conf_register(void)
 	    CU_add_test(s, "outbound: with and without inbound", test_outbound_with_inbound) == NULL ||
 	    CU_add_test(s, "outbound: listen collisions", test_outbound_collisions) == NULL ||
 	    CU_add_test(s, "outbound: print", test_print_outbound) == NULL ||
+	    CU_add_test(s, "outbound: pool settings kept on reload", test_outbound_pool_settings) == NULL ||
 	    CU_add_test(s, "conf_load", test_load) == NULL ||
 	    CU_add_test(s, "user, per-IP cap, refcount", test_user_and_refs) == NULL ||
 	    CU_add_test(s, "inbound: limits, client-ca", test_inbound_limits) == NULL ||

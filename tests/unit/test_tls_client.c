@@ -625,8 +625,63 @@ test_mtls(void)
 	a.client_cert = a.client_key = NULL;
 	hs_run(&h, sctx, SRV_DOT, &a);
 	CU_ASSERT_EQUAL(h.sres, TLS_IO_ERR);
+	/* issue 13 item 2: the first read shows the alert, named in words */
+	char buf[8], why[TLS_ERR_MAX] = "";
+	CU_ASSERT_EQUAL(h.cres, TLS_IO_OK);
+	if (h.cres == TLS_IO_OK) {
+		CU_ASSERT(wolfSSL_read(h.cli, buf, sizeof(buf)) <= 0);
+		CU_ASSERT_TRUE(tls_client_peer_alert(h.cli, why, sizeof(why)));
+		HAS(why, "the primary sent alert certificate required (116)");
+	}
 	hs_close(&h);
 	wolfSSL_CTX_free(sctx);
+}
+
+/* Alert codes in words (RFC 8446 section 6), for the primary's refusals. */
+static void
+test_alert_text(void)
+{
+	char t[64];
+	tls_client_alert_text(116, t, sizeof(t));
+	CU_ASSERT_STRING_EQUAL(t, "certificate required (116)");
+	tls_client_alert_text(42, t, sizeof(t));
+	CU_ASSERT_STRING_EQUAL(t, "bad certificate (42)");
+	tls_client_alert_text(48, t, sizeof(t));
+	CU_ASSERT_STRING_EQUAL(t, "unknown CA (48)");
+	tls_client_alert_text(47, t, sizeof(t));     /* wolfSSL's text, '_' as ' ' */
+	CU_ASSERT_STRING_EQUAL(t, "illegal parameter (47)");
+	tls_client_alert_text(250, t, sizeof(t));
+	CU_ASSERT_STRING_EQUAL(t, "alert 250");
+	CU_ASSERT_FALSE(tls_client_peer_alert(NULL, t, sizeof(t)));
+}
+
+/* A reload compares CA and client certificate files by content. */
+static void
+test_file_digest(void)
+{
+	char path[PATH_MAX], err[TLS_ERR_MAX];
+	uint8_t d[32], d2[32];
+	static const uint8_t abc[32] = {           /* SHA-256("abc"), FIPS 180-2 */
+		0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde, 0x5d, 0xae,
+		0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61,
+		0xf2, 0x00, 0x15, 0xad,
+	};
+	snprintf(path, sizeof(path), "%s/digest.txt", dir);
+	FILE *f = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs("abc", f);
+	fclose(f);
+	CU_ASSERT_EQUAL(tls_client_file_digest(path, d, err), 0);
+	CU_ASSERT_EQUAL(memcmp(d, abc, 32), 0);
+	f = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs("abd", f);
+	fclose(f);
+	CU_ASSERT_EQUAL(tls_client_file_digest(path, d2, err), 0);
+	CU_ASSERT_NOT_EQUAL(memcmp(d, d2, 32), 0);
+	unlink(path);
+	CU_ASSERT_EQUAL(tls_client_file_digest(path, d2, err), -1);
+	HAS(err, "cannot read");
 }
 
 /* Resumption: the ticket arrives after the handshake (read once), then the
@@ -790,6 +845,8 @@ test_tls_client_register(void)
 	TEST(test_chain);
 	TEST(test_alpn);
 	TEST(test_mtls);
+	TEST(test_alert_text);
+	TEST(test_file_digest);
 	TEST(test_resumption);
 	TEST(test_connect_bypass_refused);
 	TEST(test_ctx_new_errors);
