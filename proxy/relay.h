@@ -71,12 +71,6 @@ struct relay_hooks {
 	void (*limits)(const struct relay *r, struct relay_limits *out);
 	/* The relay has closed both sides; the owner frees its object now. */
 	void (*closed)(struct relay *r);
-	/* Optional. The upstream failed (why) before any octet of an answer to
-	 * the queries in flight reached the client. true: the direction has
-	 * another upstream to try; the relay releases this one as broken, opens
-	 * a new one with upstream_open and sends the unanswered queries again,
-	 * in order. false: SERVFAIL as before. The direction bounds the tries. */
-	bool (*upstream_retry)(struct relay *r, const char *why);
 	/* SERVFAIL EDE code and text when the upstream fails before answering. */
 	int upstream_fail_ede;
 	const char *upstream_fail_text;
