@@ -234,7 +234,7 @@ tcp_cb(struct ev_loop *loop, ev_io *w, int revents)
 /* Answers a datagram that cannot go upstream: AXFR gets TC (use TCP);
  * malformed or over-limit queries get FORMERR/SERVFAIL. */
 static void
-udp_answer_locally(int fd, const struct sockaddr *peer, socklen_t plen, const struct dns_query *q,
+udp_answer_locally(int fd, const struct udp_addr *a, const struct dns_query *q,
                    enum dns_rcode rcode, int ede, const char *text, bool tc)
 {
 	uint8_t out[DNS_ERROR_MAX];
@@ -245,14 +245,13 @@ udp_answer_locally(int fd, const struct sockaddr *peer, socklen_t plen, const st
 		out[2] |= 0x02;
 		out[3] &= 0xF0;                 /* NOERROR: no answer, retry over TCP */
 	}
-	sendto(fd, out, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL, peer, plen);
+	udp_send(fd, a, out, (size_t)n);
 }
 
 /* One datagram from the local secondary: an SOA poll (or IXFR) becomes a
  * relay with a UDP client endpoint; AXFR gets TC at once. */
 static void
-udp_query(struct ob_group *g, int fd, const uint8_t *msg, size_t len,
-          const struct sockaddr *peer, socklen_t plen)
+udp_query(struct ob_group *g, int fd, const uint8_t *msg, size_t len, const struct udp_addr *a)
 {
 	struct dns_query q;
 	const char *why;
@@ -261,24 +260,24 @@ udp_query(struct ob_group *g, int fd, const uint8_t *msg, size_t len,
 		return;                         /* no ID to answer with */
 	if (res == DNS_PARSE_FORMERR) {
 		q.has_opt = false;
-		udp_answer_locally(fd, peer, plen, &q, DNS_RCODE_FORMERR, DNS_EDE_NONE, NULL, false);
+		udp_answer_locally(fd, a, &q, DNS_RCODE_FORMERR, DNS_EDE_NONE, NULL, false);
 		return;
 	}
 	if (q.qtype == DNS_TYPE_AXFR) {         /* RFC 5936 §4.2: TCP only */
-		udp_answer_locally(fd, peer, plen, &q, DNS_RCODE_NOERROR, DNS_EDE_NONE, NULL, true);
+		udp_answer_locally(fd, a, &q, DNS_RCODE_NOERROR, DNS_EDE_NONE, NULL, true);
 		return;
 	}
 	if (g->n_udp >= OB_MAX_UDP || g->ob->stopping) {
 		if (!g->ob->stopping)
 			metrics_limit_hit(MX_LIM_OUTBOUND_UDP);
-		udp_answer_locally(fd, peer, plen, &q, DNS_RCODE_SERVFAIL, DNS_EDE_OTHER,
-		                   "transfer limit", false);
+		udp_answer_locally(fd, a, &q, DNS_RCODE_SERVFAIL, DNS_EDE_OTHER, "transfer limit", false);
 		return;
 	}
 	struct ob_conn *c = conn_new(g);
 	size_t max = q.has_opt && q.edns_udp_size > 512 ? q.edns_udp_size : 512;
-	if (c == NULL || ep_udp_init(&c->cli.udp, fd, peer, plen, msg, len, max, q.has_opt, relay_on_event,
-	                             &c->relay) < 0) {
+	if (c == NULL || ep_udp_init(&c->cli.udp, fd, a, msg, len, q.qtype, max, q.has_opt,
+	                             relay_on_event, &c->relay) < 0) {
+		udp_answer_locally(fd, a, &q, DNS_RCODE_SERVFAIL, DNS_EDE_OTHER, "out of memory", false);
 		if (c != NULL) {
 			c->udp = true;
 			g->n_udp++;
@@ -289,8 +288,8 @@ udp_query(struct ob_group *g, int fd, const uint8_t *msg, size_t len,
 	c->udp = true;
 	g->n_udp++;
 	c->relay.cli = &c->cli.udp.ep;
-	relay_start(&c->relay, g->ob->srv->loop, ++g->ob->srv->next_conn_id, peer, plen,
-	            &outbound_hooks, c);
+	relay_start(&c->relay, g->ob->srv->loop, ++g->ob->srv->next_conn_id,
+	            (const struct sockaddr *)&a->peer, a->peer_len, &outbound_hooks, c);
 }
 
 static void
@@ -299,15 +298,13 @@ udp_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct ob_group *g = w->data;
 	uint8_t buf[UDP_MSG_MAX + 1];
 	for (int i = 0; i < 64; i++) {          /* bounded batch per wake-up */
-		struct sockaddr_storage peer;
-		socklen_t plen = sizeof(peer);
-		ssize_t n = recvfrom(w->fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&peer,
-		                     &plen);
+		struct udp_addr a;
+		ssize_t n = udp_recv(w->fd, buf, sizeof(buf), &a);
 		if (n < 0)
 			return;
-		if (!allowed(g, (struct sockaddr *)&peer) || n > UDP_MSG_MAX)
+		if (!allowed(g, (struct sockaddr *)&a.peer) || n > UDP_MSG_MAX)
 			continue;                   /* no answers to strangers (reflection) */
-		udp_query(g, w->fd, buf, (size_t)n, (struct sockaddr *)&peer, plen);
+		udp_query(g, w->fd, buf, (size_t)n, &a);
 	}
 }
 
@@ -356,6 +353,10 @@ listener_set(struct ob_group *g, size_t i, const struct netaddr *a, int tcp_fd, 
 	l->udp_fd = udp_fd;
 	ev_io_init(&l->tcp_io, tcp_cb, tcp_fd, EV_READ);
 	ev_io_init(&l->udp_io, udp_cb, udp_fd, EV_READ);
+	/* a wildcard address answers from the address each query was sent to */
+	if (udp_pktinfo_enable(udp_fd) < 0)
+		log_warning("%s: UDP listener without IP_PKTINFO (%s): answers leave from the "
+		            "kernel's choice of address", g->label, strerror(errno));
 	l->tcp_io.data = l->udp_io.data = g;
 	ev_io_start(g->ob->srv->loop, &l->udp_io);
 }
