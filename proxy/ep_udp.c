@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dnsmsg.h"
 #include "respscan.h"
@@ -155,10 +156,18 @@ ep_udp_whole(uint16_t qtype, const uint8_t *frame, size_t frame_len)
 	return w.ended && respscan_at_boundary(&s);
 }
 
-/* RFC 8945 §5.3 asks a server to sign a truncated answer with the request's
- * key; the proxy relays the secondary's TSIG but does not hold that key, so
- * this answer carries no TSIG. See ep_udp_truncate's callers (issue 13, A11)
- * for what BIND 9.18 and NSD 4.6 secondaries do with it. */
+/* What BIND 9.18.49 and NSD 4.6.1 secondaries do with a TC answer to a
+ * TSIG-signed SOA poll (issue 13, A11; t67_udp_tsig_truncated):
+ *  - BIND rejects an unsigned one and never falls back to TCP:
+ *      "zone tc11.test/IN: refresh: failure trying primary 127.0.0.1#PORT
+ *       (source 0.0.0.0#0): expected a TSIG or SIG(0)"
+ *    and retries the same way until it gives up: the zone never loads.
+ *  - NSD sends no SOA poll over UDP here (its refreshes are IXFR/AXFR
+ *    over TCP), so this answer does not reach it.
+ * RFC 8945 §5.3 wants a truncated answer signed with the request's key.
+ * The proxy relays TSIG untouched and holds no key of its own, so the TC
+ * answer is signed when a [key] section with that name and secret exists
+ * (ep_udp_set_tsig) and goes unsigned otherwise. */
 size_t
 ep_udp_truncate(const uint8_t *msg, size_t len, bool edns, uint8_t *out, size_t cap)
 {
@@ -199,6 +208,27 @@ ep_udp_servfail(const uint8_t *msg, size_t len, int ede, const char *text, uint8
 	return n > 0 ? (size_t)n : 0;
 }
 
+void
+ep_udp_set_tsig(struct ep_udp *u, const struct tsig_request *req)
+{
+	u->key = *req->key;
+	u->tsig = *req;
+	u->tsig.key = &u->key;
+	u->sign = true;
+}
+
+/* Appends the TSIG to an answer the proxy made (msg, len octets in a buffer
+ * of cap) when the query was signed with a key it holds. The new length,
+ * or len (unsigned) when it does not fit. */
+static size_t
+sign_own(const struct ep_udp *u, uint8_t *msg, size_t len, size_t cap)
+{
+	if (!u->sign || len == 0)
+		return len;
+	int n = tsig_sign_answer(msg, len, cap, &u->tsig, (uint64_t)time(NULL), TSIG_ERR_NONE);
+	return n > 0 ? (size_t)n : len;
+}
+
 /* The one datagram of this query; nothing is sent after it. */
 static void
 reply(struct ep_udp *u, const uint8_t *msg, size_t len)
@@ -216,7 +246,7 @@ reply_servfail(struct ep_udp *u, int ede, const char *text)
 	uint8_t out[DNS_ERROR_MAX];
 	size_t n = u->query != NULL ? ep_udp_servfail(u->query + 2, u->query_len - 2, ede, text,
 	                                              out, sizeof(out)) : 0;
-	reply(u, out, n);
+	reply(u, out, sign_own(u, out, n, sizeof(out)));
 }
 
 /* Sends the collected answer frame back: whole when it is the whole answer
@@ -226,9 +256,10 @@ send_answer(struct ep_udp *u)
 {
 	const uint8_t *msg = u->answer + 2;
 	size_t len = u->answer_len - 2;
-	uint8_t tc[512];
+	uint8_t tc[DNS_ERROR_MAX];
 	if (len > u->max_size || !ep_udp_whole(u->qtype, u->answer, u->answer_len)) {
-		len = ep_udp_truncate(msg, len, u->edns, tc, sizeof(tc));
+		len = ep_udp_truncate(msg, len, u->edns, tc, 512);
+		len = sign_own(u, tc, len, sizeof(tc));
 		msg = tc;
 	}
 	if (len == 0)

@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include "endpoint.h"
+#include "tsig.h"
 
 /* Both ends of one datagram: who sent it, and the local address and
  * interface it was sent to (family AF_UNSPEC when the kernel did not say). */
@@ -52,6 +53,9 @@ struct ep_udp {
 	size_t answer_len, answer_cap;
 	bool done;                       /* one datagram sent (or never will be): EOF
 	                                  * from now on, and nothing more is sent */
+	bool sign;                       /* own answers (TC, SERVFAIL) carry a TSIG */
+	struct tsig_key key;             /* its key: a copy, which a reload cannot free */
+	struct tsig_request tsig;        /* the request's TSIG; .key = &key */
 };
 
 /* Sets up the endpoint around a received datagram (copied) of type qtype.
@@ -60,6 +64,11 @@ struct ep_udp {
 int ep_udp_init(struct ep_udp *u, int sock, const struct udp_addr *a, const uint8_t *msg,
                 size_t len, uint16_t qtype, size_t max_size, bool edns,
                 void (*on_event)(void *), void *owner);
+
+/* The query was signed with a key the proxy holds and verified (req from
+ * tsig_verify_query, TSIG_OK): the proxy's own answers to it, the TC and
+ * the SERVFAIL, are signed with that key (RFC 8945 §5.3). */
+void ep_udp_set_tsig(struct ep_udp *u, const struct tsig_request *req);
 
 /* Frees what ep_udp_init allocated. */
 void ep_udp_cleanup(struct ep_udp *u);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ep_tcp.h"
@@ -248,6 +249,27 @@ udp_answer_locally(int fd, const struct udp_addr *a, const struct dns_query *q,
 	udp_send(fd, a, out, (size_t)n);
 }
 
+/* A signed query whose key this proxy also holds (a [key] section with a
+ * secret, under the configuration in force): once verified, the proxy's
+ * own answers to it (TC, SERVFAIL) are signed, as RFC 8945 §5.3 asks and
+ * BIND 9.18 requires of a TC answer (issue 13, A11; t67). */
+static void
+udp_tsig(const struct ob_group *g, struct ep_udp *u, const uint8_t *msg, size_t len,
+         const struct dns_query *q)
+{
+	const struct conf *cf = g->ob->srv->conf;
+	for (size_t i = 0; i < cf->n_keys; i++) {
+		const struct conf_key *k = &cf->keys[i];
+		if (!k->has_secret || k->tsig.name_len != q->tsig_key_len ||
+		    memcmp(k->tsig.name, q->tsig_key, q->tsig_key_len) != 0)
+			continue;
+		struct tsig_request req;
+		if (tsig_verify_query(msg, len, &k->tsig, 1, (uint64_t)time(NULL), &req) == TSIG_OK)
+			ep_udp_set_tsig(u, &req);
+		return;
+	}
+}
+
 /* One datagram from the local secondary: an SOA poll (or IXFR) becomes a
  * relay with a UDP client endpoint; AXFR gets TC at once. */
 static void
@@ -285,6 +307,8 @@ udp_query(struct ob_group *g, int fd, const uint8_t *msg, size_t len, const stru
 		}
 		return;
 	}
+	if (q.has_tsig)
+		udp_tsig(g, &c->cli.udp, msg, len, &q);
 	c->udp = true;
 	g->n_udp++;
 	c->relay.cli = &c->cli.udp.ep;
