@@ -109,7 +109,8 @@ conf_key_open(struct parse_state *ps, const char *arg)
 	k->tsig.alg = TSIG_HMAC_SHA256;
 	dname_to_text(wire, k->name);
 	ap->keys[c->n_keys++] = (struct keyp){ .header = ps->lineno };
-	note_first(ap, ps->lineno, "key");
+	/* no note_first: the outbound side uses keys too (it signs its own TC
+	 * and SERVFAIL answers to signed UDP queries, issue 13 A11) */
 	return 0;
 }
 

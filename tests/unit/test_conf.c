@@ -1402,11 +1402,14 @@ test_acls(void)
 	           "client-cert: \"*.net\": a wildcard needs at least two labels");
 	expect_err(INB CCA "[acl a]\nclient-cert = sha256:abc\n", "t.ini:6: ",
 	           "client-cert: \"sha256:abc\": sha256: pin is not the base64 of a SHA-256 digest");
-	/* [key] and [acl] belong to [inbound] */
+	/* [acl] belongs to [inbound]; [key] serves the outbound side too (its
+	 * own answers to signed UDP queries are signed, issue 13 A11) */
 	expect_err("[outbound]\n" OB_MIN "[acl a]\naddress = ::1\n", "t.ini:5: ",
 	           "[acl] sections need an [inbound] section");
-	expect_err("[outbound]\n" OB_MIN "\n[key k]\n", "t.ini:6: ",
-	           "[key] sections need an [inbound] section");
+	struct conf *kc = parse_ok("[outbound]\n" OB_MIN "\n[key k]\nalgorithm = hmac-sha256\n"
+	                           "secret = c2VjcmV0\n");
+	CU_ASSERT_TRUE(kc != NULL && kc->n_keys == 1 && kc->keys[0].has_secret);
+	conf_free(kc);
 }
 
 /* conf does not link tls/, so it checks client-cert patterns itself: the
