@@ -77,6 +77,17 @@ struct conf_outbound {
 	unsigned max_sessions;             /* TLS sessions per primary */
 };
 
+/* Lifetime rule (issue 13, B12). A reload (SIGHUP) swaps srv->conf and
+ * drops the server's reference, which frees the old snapshot at once when
+ * nothing else holds one; it happens between any two event-loop callbacks.
+ * So anything that outlives the callback in which it read the configuration
+ * (a query's token, a session, a relay's in-flight entry, a pool's
+ * settings) and keeps a pointer into it (a [key], an ACL, a zone, an
+ * outbound section, a path string, a CA set) must either hold a reference
+ * to that snapshot (conf_ref, released with conf_unref when it lets go) or
+ * keep a copy of what it needs (inbound tokens copy the TSIG key:
+ * policy_signer). Code that only reads srv->conf within one callback needs
+ * neither. */
 struct conf {
 	unsigned refs;                     /* conf_ref/conf_unref; 1 when loaded */
 	char *path;                        /* file it was loaded from */

@@ -44,11 +44,18 @@ struct inbound_conn {
 
 /* A query's admission: the transfer slot it holds (caps) and its verified
  * TSIG, for signing the proxy's own answer to it (at once, or a SERVFAIL
- * later). Allocated only for transfers and verified signed queries. */
+ * later). Allocated only for transfers and verified signed queries.
+ *
+ * The token lives until the answer has ended (xfr_done), across any number
+ * of reloads, so it follows the rule written at struct conf (conf.h): it
+ * holds no pointer into the configuration it was judged under. The [key]
+ * it signs with is a copy (policy_signer); the ACL and zone of the verdict
+ * are used only inside judge. Its other pointer, entry, is into the client
+ * table, which lives as long as the server. */
 struct inbound_token {
 	struct client_entry *entry;     /* per-client slot, or NULL */
 	bool counted;                   /* holds one of max-transfers */
-	struct policy_tsig ts;
+	struct policy_signer signer;    /* copy of the verified key, for later answers */
 };
 
 static struct inbound_conn *
@@ -132,19 +139,23 @@ cert_matches(const void *identity, const char *pattern)
 	return tls_identity_matches(identity, pattern);
 }
 
-/* The client key for caps and rates: the certificate identity or the TSIG
- * key name when there is one, otherwise the address (IPv6 by prefix). */
+/* The client key for caps and rates (policy_client_key): the certificate
+ * identity, else a TSIG key name the proxy verified, else the address. */
 static void
-client_key(const struct inbound_conn *c, const struct dns_query *q, struct clientkey *k)
+client_key(const struct inbound_conn *c, const struct dns_query *q, const struct policy_tsig *ts,
+           struct clientkey *k)
 {
-	if (c->id != NULL && c->id->n_names > 0)
-		clientkey_name(k, CLIENTKEY_CERT, c->id->names[0], strlen(c->id->names[0]));
-	else if (c->id != NULL)
-		clientkey_name(k, CLIENTKEY_CERT, c->id->pin, sizeof(c->id->pin));
-	else if (q->has_tsig)
-		clientkey_name(k, CLIENTKEY_TSIG, q->tsig_key, q->tsig_key_len);
-	else
-		clientkey_addr(k, (const struct sockaddr *)&c->relay.peer, c->srv->conf->ipv6_prefix);
+	const void *cert = NULL;
+	size_t cert_len = 0;
+	if (c->id != NULL && c->id->n_names > 0) {
+		cert = c->id->names[0];
+		cert_len = strlen(c->id->names[0]);
+	} else if (c->id != NULL) {
+		cert = c->id->pin;
+		cert_len = sizeof(c->id->pin);
+	}
+	policy_client_key(k, cert, cert_len, q, ts, (const struct sockaddr *)&c->relay.peer,
+	                  c->srv->conf->ipv6_prefix);
 }
 
 static struct verdict
@@ -160,15 +171,15 @@ over_cap(struct verdict v, const char *why)
 /* XOT-10: max-transfers, then max-transfers-per-client and transfer-rate
  * per client key; an admitted transfer holds its slots in the token. */
 static struct verdict
-admit_transfer(struct inbound_conn *c, const struct dns_query *q, struct verdict v,
-               struct inbound_token *t)
+admit_transfer(struct inbound_conn *c, const struct dns_query *q, const struct policy_tsig *ts,
+               struct verdict v, struct inbound_token *t)
 {
 	struct server *srv = c->srv;
 	const struct conf *conf = srv->conf;
 	if (conf->max_transfers != 0 && srv->n_transfers >= conf->max_transfers)
 		return over_cap(v, "transfer limit");
 	struct clientkey k;
-	client_key(c, q, &k);
+	client_key(c, q, ts, &k);
 	enum client_admit a = clienttab_admit(srv->clients, k.b, k.len, conf->max_transfers_per_client,
 	                                      conf->rate_n, conf->rate_per, ev_now(srv->loop),
 	                                      &t->entry);
@@ -186,6 +197,7 @@ token_free(struct inbound_conn *c, struct inbound_token *t)
 		clienttab_transfer_end(c->srv->clients, t->entry, ev_now(c->srv->loop));
 	if (t->counted)
 		c->srv->n_transfers--;
+	policy_signer_wipe(&t->signer);
 	free(t);
 }
 
@@ -232,10 +244,10 @@ judge(struct relay *r, const struct dns_query *q, const uint8_t *msg, size_t len
 		v.sign = false;
 		return v.forward ? over_cap(v, "out of memory") : v;
 	}
-	t->ts = ts;
+	policy_signer_keep(&t->signer, &ts);
 	v.token = t;
 	if (xfr)
-		v = admit_transfer(c, q, v, t);     /* refused: the relay frees the token */
+		v = admit_transfer(c, q, &ts, v, t);    /* refused: the relay frees the token */
 	return v;
 }
 
@@ -251,10 +263,9 @@ static int
 sign_answer(struct relay *r, void *token, uint8_t *msg, size_t len, size_t cap)
 {
 	const struct inbound_token *t = token;
-	if (t == NULL || !t->ts.verified)
+	if (t == NULL)
 		return -1;
-	const struct policy_tsig *ts = &t->ts;
-	return tsig_sign_answer(msg, len, cap, &ts->req, (uint64_t)time(NULL), policy_tsig_error(ts));
+	return policy_signer_sign(&t->signer, msg, len, cap, (uint64_t)time(NULL));
 }
 
 /* PROXY v2 (PRX-05): the client's address and the TLS facts, first on the
