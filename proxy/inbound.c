@@ -35,6 +35,9 @@ struct inbound_conn {
 	struct sockaddr_storage group;  /* key for per-client caps (IPv6 by prefix) */
 	struct tls_identity *id;        /* the verified client certificate, or NULL */
 	char *id_text;                  /* its first DNS name, or "sha256:" + its pin, for logs */
+	struct tls_peer_chain chain;    /* the certificates it presented (B15: re-verified) */
+	unsigned cert_gen;              /* srv->conf_gen the chain was last checked under */
+	bool cert_trusted;              /* it verified then: the identity counts */
 	bool want_has_src, up_has_src;  /* backend-source: wanted for the next backend */
 	struct netaddr want_src, up_src;     /* connection, and of the one held */
 	uint8_t *pre;                   /* PROXY v2 header of the backend connection, or NULL */
@@ -120,8 +123,14 @@ client_ready(struct relay *r)
 		         (unsigned long long)r->id, r->peer_text);
 		return false;
 	}
+	if (id.has_cert && tls_peer_chain_complete(c->cli.ssl, &c->chain) < 0) {
+		log_info("conn %llu, remote %s, closed: client certificate chain not kept (out of memory)",
+		         (unsigned long long)r->id, r->peer_text);
+		return false;
+	}
 	if (id.has_cert && (c->id = malloc(sizeof(*c->id))) != NULL) {
 		*c->id = id;
+		c->cert_trusted = true;     /* verified in the handshake, under cert_gen's client-ca */
 		r->identity = identity_text(c);
 	}
 	if (log_threshold >= XP_LOG_DEBUG) {
@@ -133,6 +142,28 @@ client_ready(struct relay *r)
 	return true;
 }
 
+/* B15: the client certificate is an identity only while the chain it
+ * presented verifies under the client-ca in force. Checked again whenever
+ * the configuration has been reloaded since the last check (once per
+ * generation: a hot session does not re-verify every query). NULL when
+ * there is no certificate, or it no longer verifies. */
+static const struct tls_identity *
+current_identity(struct inbound_conn *c)
+{
+	if (c->id == NULL)
+		return NULL;
+	if (c->cert_gen != c->srv->conf_gen) {
+		bool was = c->cert_trusted;
+		c->cert_trusted = tls_peer_chain_trusted(c->srv->tls, &c->chain);
+		c->cert_gen = c->srv->conf_gen;
+		if (was != c->cert_trusted)
+			log_info("conn %llu, remote %s, client certificate %s %s under the client-ca in force",
+			         (unsigned long long)c->relay.id, c->relay.peer_text, c->id->subject,
+			         c->cert_trusted ? "verifies again" : "no longer verifies: it names nobody");
+	}
+	return c->cert_trusted ? c->id : NULL;
+}
+
 static bool
 cert_matches(const void *identity, const char *pattern)
 {
@@ -142,17 +173,17 @@ cert_matches(const void *identity, const char *pattern)
 /* The client key for caps and rates (policy_client_key): the certificate
  * identity, else a TSIG key name the proxy verified, else the address. */
 static void
-client_key(const struct inbound_conn *c, const struct dns_query *q, const struct policy_tsig *ts,
-           struct clientkey *k)
+client_key(const struct inbound_conn *c, const struct tls_identity *id, const struct dns_query *q,
+           const struct policy_tsig *ts, struct clientkey *k)
 {
 	const void *cert = NULL;
 	size_t cert_len = 0;
-	if (c->id != NULL && c->id->n_names > 0) {
-		cert = c->id->names[0];
-		cert_len = strlen(c->id->names[0]);
-	} else if (c->id != NULL) {
-		cert = c->id->pin;
-		cert_len = sizeof(c->id->pin);
+	if (id != NULL && id->n_names > 0) {
+		cert = id->names[0];
+		cert_len = strlen(id->names[0]);
+	} else if (id != NULL) {
+		cert = id->pin;
+		cert_len = sizeof(id->pin);
 	}
 	policy_client_key(k, cert, cert_len, q, ts, (const struct sockaddr *)&c->relay.peer,
 	                  c->srv->conf->ipv6_prefix);
@@ -171,15 +202,15 @@ over_cap(struct verdict v, const char *why)
 /* XOT-10: max-transfers, then max-transfers-per-client and transfer-rate
  * per client key; an admitted transfer holds its slots in the token. */
 static struct verdict
-admit_transfer(struct inbound_conn *c, const struct dns_query *q, const struct policy_tsig *ts,
-               struct verdict v, struct inbound_token *t)
+admit_transfer(struct inbound_conn *c, const struct tls_identity *id, const struct dns_query *q,
+               const struct policy_tsig *ts, struct verdict v, struct inbound_token *t)
 {
 	struct server *srv = c->srv;
 	const struct conf *conf = srv->conf;
 	if (conf->max_transfers != 0 && srv->n_transfers >= conf->max_transfers)
 		return over_cap(v, "transfer limit");
 	struct clientkey k;
-	client_key(c, q, ts, &k);
+	client_key(c, id, q, ts, &k);
 	enum client_admit a = clienttab_admit(srv->clients, k.b, k.len, conf->max_transfers_per_client,
 	                                      conf->rate_n, conf->rate_per, ev_now(srv->loop),
 	                                      &t->entry);
@@ -231,9 +262,12 @@ static struct verdict
 judge(struct relay *r, const struct dns_query *q, const uint8_t *msg, size_t len)
 {
 	struct inbound_conn *c = of(r);
-	struct policy_client who = { (const struct sockaddr *)&r->peer, c->id, cert_matches };
+	const struct tls_identity *id = current_identity(c);
+	struct policy_client who = { (const struct sockaddr *)&r->peer, id, cert_matches };
 	struct policy_tsig ts;
 	struct verdict v = policy_check(c->srv->conf, q, msg, len, &who, (uint64_t)time(NULL), &ts);
+	if (!v.forward && c->id != NULL && id == NULL && v.ede == DNS_EDE_PROHIBITED)
+		v.reason = "acl, client certificate no longer verifies under client-ca";
 	bool xfr = v.forward && (q->qtype == DNS_TYPE_AXFR || q->qtype == DNS_TYPE_IXFR);
 	if (v.forward)
 		v = choose_source(c, v);
@@ -247,7 +281,7 @@ judge(struct relay *r, const struct dns_query *q, const uint8_t *msg, size_t len
 	policy_signer_keep(&t->signer, &ts);
 	v.token = t;
 	if (xfr)
-		v = admit_transfer(c, q, &ts, v, t);    /* refused: the relay frees the token */
+		v = admit_transfer(c, id, q, &ts, v, t);    /* refused: the relay frees the token */
 	return v;
 }
 
@@ -331,6 +365,7 @@ closed(struct relay *r)
 	struct sockaddr_storage group = c->group;
 	free(c->id);
 	free(c->id_text);
+	tls_peer_chain_free(&c->chain);
 	free(c->pre);
 	free(c);
 	metrics_conn_closed(MX_INBOUND);
@@ -372,6 +407,8 @@ inbound_accept(struct server *srv, int fd, const struct sockaddr *peer, socklen_
 		return -1;
 	}
 	metrics_conn_accepted(MX_INBOUND, fd);
+	tls_session_keep_chain(c->cli.ssl, &c->chain);
+	c->cert_gen = srv->conf_gen;        /* the handshake verifies under this client-ca */
 	c->srv = srv;
 	c->group = *group;
 	c->up.fd = -1;

@@ -513,6 +513,7 @@ reload(struct server *srv)
 	}
 	conf_unref(srv->conf);
 	srv->conf = conf;
+	srv->conf_gen++;                     /* sessions re-check their certificate (B15) */
 	log_threshold = (enum log_level)conf->log_level;
 	if (log_configure((enum log_format)conf->log_format, (enum log_target)conf->log_target,
 	                  getenv("XOTPROXY_SYSLOG_SOCKET")) < 0)

@@ -36,6 +36,7 @@ struct server {
 	struct ev_loop *loop;
 	struct conf *conf;
 	WOLFSSL_CTX *tls;
+	unsigned conf_gen;            /* +1 at each reload that swaps conf and tls */
 
 	struct listener listeners[CONF_MAX_LISTEN];
 	size_t n_listeners;
