@@ -8,6 +8,7 @@
 #include "inbound.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,11 @@ struct inbound_conn {
 	struct relay relay;             /* first: hooks get &relay */
 	struct server *srv;             /* srv->conf judges every query as it arrives */
 	struct fifo_node hs;            /* in srv->handshakes while the TLS handshake runs */
+	struct fifo_node fresh;         /* in srv->unadmitted from the handshake's end to the
+	                                 * first admitted query (B14) */
+	double active;                  /* last admitted activity (B14, see idle_limit) */
+	bool serving;                   /* an admitted query is being served: `active` follows
+	                                 * the relay's last_active until it is idle again */
 	struct ep_tls cli;
 	struct endpoint up;
 	struct sockaddr_storage group;  /* key for per-client caps (IPv6 by prefix) */
@@ -75,11 +81,36 @@ hs_link(struct inbound_conn *c)
 	fifo_push(&c->srv->handshakes, &c->hs);
 }
 
-/* Leaves the list when the handshake ends, whichever way. */
+/* Leaves the list when the handshake ends, whichever way, giving back the
+ * address's count of pending handshakes (max-handshakes-per-ip). */
 static void
 hs_unlink(struct inbound_conn *c)
 {
+	if (!c->hs.linked)
+		return;
 	fifo_remove(&c->srv->handshakes, &c->hs);
+	ipcount_release(&c->srv->hs_per_ip, (const struct sockaddr *)&c->group);
+}
+
+/* ---- sessions never admitted (B14) -------------------------------------- */
+
+/* Past the handshake and no query admitted yet: the first to go at
+ * max-clients. */
+static void
+fresh_link(struct inbound_conn *c)
+{
+	fifo_push(&c->srv->unadmitted, &c->fresh);
+	server_update_accept(c->srv);       /* paused at max-clients? there is room now */
+}
+
+/* A query was admitted (or the session closes): no longer evictable. */
+static void
+fresh_unlink(struct inbound_conn *c)
+{
+	if (!c->fresh.linked)
+		return;
+	fifo_remove(&c->srv->unadmitted, &c->fresh);
+	server_update_accept(c->srv);
 }
 
 /* ---- relay hooks ------------------------------------------------------- */
@@ -139,6 +170,8 @@ client_ready(struct relay *r)
 		log_debug("conn %llu, remote %s, TLS established, %s, ALPN dot%s",
 		          (unsigned long long)r->id, r->peer_text, desc, resumed ? ", resumed" : "");
 	}
+	c->active = ev_now(r->loop);
+	fresh_link(c);
 	return true;
 }
 
@@ -269,8 +302,11 @@ judge(struct relay *r, const struct dns_query *q, const uint8_t *msg, size_t len
 	if (!v.forward && c->id != NULL && id == NULL && v.ede == DNS_EDE_PROHIBITED)
 		v.reason = "acl, client certificate no longer verifies under client-ca";
 	bool xfr = v.forward && (q->qtype == DNS_TYPE_AXFR || q->qtype == DNS_TYPE_IXFR);
-	if (v.forward)
+	if (v.forward) {
+		c->serving = true;              /* B14: admitted work is activity */
+		fresh_unlink(c);
 		v = choose_source(c, v);
+	}
 	if (!xfr && !v.sign)
 		return v;
 	struct inbound_token *t = calloc(1, sizeof(*t));
@@ -345,12 +381,43 @@ upstream_release(struct relay *r, bool clean)
 	endpoint_close(&of(r)->up, false);
 }
 
+/* True while the relay still serves admitted work: a query in flight or
+ * not yet sent, or answer octets not yet taken by the client. */
+static bool
+relay_busy(const struct relay *r)
+{
+	return r->n_inflight > 0 || r->in_fwd > 0 ||
+	       (ring_allocated(&r->u2c) && ring_len(&r->u2c) > 0);
+}
+
+/* B14: the relay closes an idle session at last_active + limits.idle, and
+ * last_active moves with every parsed query, refused ones too, and with
+ * every write to the client. Here only admitted work counts: `active`
+ * follows last_active while an admitted query is served (from judge until
+ * the relay is no longer busy) and stays put through refusals and their
+ * answers. The idle limit handed to the relay is what is left of
+ * idle-timeout after `active` (rounded up: at most a second late), so the
+ * session closes at active + idle-timeout however often it is refused; a
+ * session never admitted closes idle-timeout after its handshake. */
+static unsigned
+idle_limit(struct inbound_conn *c, unsigned idle_timeout)
+{
+	const struct relay *r = &c->relay;
+	if (c->serving) {
+		c->active = r->last_active;
+		c->serving = relay_busy(r);
+	}
+	double left = c->active + idle_timeout - r->last_active;
+	return left <= 0 ? 0 : (unsigned)ceil(left);
+}
+
 static void
 limits(const struct relay *r, struct relay_limits *out)
 {
-	const struct conf *conf = of(r)->srv->conf;
+	struct inbound_conn *c = of(r);
+	const struct conf *conf = c->srv->conf;
 	out->handshake = conf->handshake_timeout;
-	out->idle = conf->idle_timeout;
+	out->idle = idle_limit(c, conf->idle_timeout);
 	out->transfer = conf->transfer_timeout;
 	out->upstream = conf->backend_timeout;
 }
@@ -361,6 +428,7 @@ closed(struct relay *r)
 	struct inbound_conn *c = of(r);
 	struct server *srv = c->srv;
 	hs_unlink(c);
+	fifo_remove(&srv->unadmitted, &c->fresh);   /* server_conn_gone updates accepting */
 	fifo_remove(&srv->conns, &r->link);
 	struct sockaddr_storage group = c->group;
 	free(c->id);
@@ -411,6 +479,7 @@ inbound_accept(struct server *srv, int fd, const struct sockaddr *peer, socklen_
 	c->cert_gen = srv->conf_gen;        /* the handshake verifies under this client-ca */
 	c->srv = srv;
 	c->group = *group;
+	c->active = ev_now(srv->loop);
 	c->up.fd = -1;
 	c->relay.cli = &c->cli.ep;
 	c->relay.up = &c->up;
@@ -435,4 +504,18 @@ inbound_evict_handshake(struct server *srv)
 	log_debug("conn %llu, remote %s, closed: oldest pending handshake, max-handshakes (%u) reached",
 	          (unsigned long long)c->relay.id, c->relay.peer_text, srv->conf->max_handshakes);
 	relay_kill(&c->relay, false, NULL);
+}
+
+bool
+inbound_evict_unadmitted(struct server *srv)
+{
+	struct fifo_node *n = fifo_oldest(&srv->unadmitted);
+	if (n == NULL)
+		return false;
+	struct inbound_conn *c = (struct inbound_conn *)((char *)n - offsetof(struct inbound_conn, fresh));
+	log_debug("conn %llu, remote %s, closed: no query admitted, oldest such session at "
+	          "max-clients (%u)", (unsigned long long)c->relay.id, c->relay.peer_text,
+	          srv->conf->max_clients);
+	relay_kill(&c->relay, true, NULL);
+	return true;
 }
