@@ -64,6 +64,7 @@ static const struct key_def keys[K_COUNT] = {
 	[K_BACKEND_TIMEOUT] = { SEC_INBOUND, "backend-timeout", 1, 3600 },
 	[K_IPV6_PREFIX] = { SEC_INBOUND, "ipv6-prefix", 0, 128 },
 	[K_MAX_HANDSHAKES] = { SEC_INBOUND, "max-handshakes", 1, 1000000 },
+	[K_MAX_HANDSHAKES_PER_IP] = { SEC_INBOUND, "max-handshakes-per-ip", 0, 1000000 },
 	[K_SHUTDOWN_TIMEOUT] = { SEC_GLOBAL, "shutdown-timeout", 0, 3600 },
 	[K_LOG_FORMAT] = { SEC_GLOBAL, "log-format", 0, 0 },
 	[K_LOG_TARGET] = { SEC_GLOBAL, "log-target", 0, 0 },
@@ -450,6 +451,7 @@ uint_field(struct parse_state *ps, enum key_id k)
 	case K_BACKEND_TIMEOUT: return &c->backend_timeout;
 	case K_IPV6_PREFIX: return &c->ipv6_prefix;
 	case K_MAX_HANDSHAKES: return &c->max_handshakes;
+	case K_MAX_HANDSHAKES_PER_IP: return &c->max_handshakes_per_ip;
 	case K_MAX_TRANSFERS: return &c->max_transfers;
 	case K_MAX_TRANSFERS_PER_CLIENT: return &c->max_transfers_per_client;
 	case K_CLIENT_TABLE_SIZE: return &c->client_table_size;
@@ -856,6 +858,7 @@ set_defaults(struct conf *c)
 	c->backend_timeout = 10;
 	c->ipv6_prefix = 64;                  /* one site's /64 counts as one client */
 	c->max_handshakes = 256;
+	c->max_handshakes_per_ip = 16;        /* one host cannot churn others out (issue 13) */
 	c->shutdown_timeout = 10;
 	c->metrics_max_zones = 1000;
 	c->client_table_size = 65536;         /* CLIENTTAB_DEFAULT_SIZE: 19 MiB reserved */
@@ -1220,6 +1223,7 @@ print_inbound(const struct conf *conf, FILE *out, unsigned flags)
 	fprintf(out, "max-clients = %u\n", conf->max_clients);
 	fprintf(out, "max-clients-per-ip = %u\n", conf->max_clients_per_ip);
 	fprintf(out, "max-handshakes = %u\n", conf->max_handshakes);
+	fprintf(out, "max-handshakes-per-ip = %u\n", conf->max_handshakes_per_ip);
 	fprintf(out, "ipv6-prefix = %u\n", conf->ipv6_prefix);
 	fprintf(out, "backend-timeout = %u\n", conf->backend_timeout);
 	if (conf->client_ca != NULL)

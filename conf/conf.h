@@ -85,6 +85,17 @@ struct conf_outbound {
 	unsigned max_udp_queries;          /* local UDP queries in flight at once */
 };
 
+/* Lifetime rule (issue 13, B12). A reload (SIGHUP) swaps srv->conf and
+ * drops the server's reference, which frees the old snapshot at once when
+ * nothing else holds one; it happens between any two event-loop callbacks.
+ * So anything that outlives the callback in which it read the configuration
+ * (a query's token, a session, a relay's in-flight entry, a pool's
+ * settings) and keeps a pointer into it (a [key], an ACL, a zone, an
+ * outbound section, a path string, a CA set) must either hold a reference
+ * to that snapshot (conf_ref, released with conf_unref when it lets go) or
+ * keep a copy of what it needs (inbound tokens copy the TSIG key:
+ * policy_signer). Code that only reads srv->conf within one callback needs
+ * neither. */
 struct conf {
 	unsigned refs;                     /* conf_ref/conf_unref; 1 when loaded */
 	char *path;                        /* file it was loaded from */
@@ -112,6 +123,8 @@ struct conf {
 	unsigned max_clients_per_ip;       /* concurrent connections per client address; 0 = no cap */
 	unsigned ipv6_prefix;              /* IPv6 clients are grouped by this prefix for caps */
 	unsigned max_handshakes;           /* pending TLS handshakes; the oldest goes at the cap */
+	unsigned max_handshakes_per_ip;    /* pending TLS handshakes per client address (IPv6
+	                                    * per ipv6_prefix); more are closed at accept; 0 = none */
 	unsigned backend_timeout;          /* seconds: backend connect, and first byte of an answer */
 
 	char *client_ca;                   /* mutual TLS: verify client certificates against

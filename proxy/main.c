@@ -231,6 +231,7 @@ out:
 	outbound_free(srv.outbound);
 	server_close_listeners(&srv);
 	ipcount_clear(&srv.per_ip);
+	ipcount_clear(&srv.hs_per_ip);
 	clienttab_free(srv.clients);
 	wolfSSL_CTX_free(srv.tls);            /* the current ones: a reload may have swapped them */
 	conf_unref(srv.conf);

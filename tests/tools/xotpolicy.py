@@ -24,6 +24,8 @@ Steps (one TLS 1.3 + ALPN dot session runs them all, in order):
                        next (10 ms apart); FILE gets "EPOCH_SENT LATENCY_MS
                        RCODE" per query; prints count, median and maximum
   eof[:SECS]           expect the peer to close within SECS, no DNS data first
+  raw:HEX[*N]          send octets as they are (HEX repeated N times), e.g. a
+                       length prefix and part of a frame
 
 SPEC = NAME/TYPE[/edns][/tsig][/tsigtime=OFFSET][/serial=N][/id=N][/opcode=N]
   tsig     sign with --tsig (RFC 8945; time = now + OFFSET seconds, fudge 300)
@@ -467,6 +469,12 @@ def main():
                 out("wait %s: there" % p[0])
             elif kind == "probe":
                 probe(arg)
+            elif kind == "raw":
+                hx, _, times = arg.partition("*")
+                octets = bytes.fromhex(hx) * (int(times) if times else 1)
+                cn.s.settimeout(a.timeout)
+                cn.s.sendall(octets)
+                out("sent %d raw octets" % len(octets))
             elif kind == "eof":
                 secs = float(arg) if arg else 5.0
                 t0 = time.monotonic()
