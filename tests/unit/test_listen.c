@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -252,7 +253,9 @@ test_drop_without_bind(void)
 	run_child(true);
 }
 
-/* Already the configured user: nothing changes, no note. */
+/* Already the configured user: no switch, only privdrop_harden (in a
+ * child: no_new_privs is for good). Root is never a configured user
+ * (issue 13 item 16): privdrop_to refuses uid 0. */
 static void
 test_drop_same_user(void)
 {
@@ -263,9 +266,20 @@ test_drop_same_user(void)
 	char name[64], note[PRIVDROP_ERR_MAX], err[PRIVDROP_ERR_MAX];
 	snprintf(name, sizeof(name), "%s", pw->pw_name);
 	bool kept = true;
-	CU_ASSERT_EQUAL(privdrop_to(name, &kept, note, err), 0);
-	CU_ASSERT_FALSE(kept);
-	CU_ASSERT_STRING_EQUAL(note, "");
+	if (getuid() == 0) {
+		CU_ASSERT_EQUAL(privdrop_to(name, &kept, note, err), -1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, "uid 0"));
+	} else {
+		fflush(NULL);
+		pid_t pid = fork();
+		CU_ASSERT_FATAL(pid >= 0);
+		if (pid == 0)
+			_exit(privdrop_to(name, &kept, note, err) == 0 && !kept &&
+			      prctl(PR_GET_NO_NEW_PRIVS, 0L, 0L, 0L, 0L) == 1 ? 0 : 1);
+		int status;
+		CU_ASSERT_EQUAL_FATAL(waitpid(pid, &status, 0), pid);
+		CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
 	CU_ASSERT_EQUAL(privdrop_check_user("xotproxy-no-such-user", err), -1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "xotproxy-no-such-user"));
 }
