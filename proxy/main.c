@@ -249,6 +249,8 @@ main(int argc, char **argv)
 	if (conf->has_metrics &&
 	    (metrics_init(conf->metrics_max_zones) < 0 || metrics_http_listen(&conf->metrics) < 0))
 		goto out;
+	metrics_http_configure(conf->metrics_allow, conf->n_metrics_allow,
+	                       conf->metrics_max_conns_per_ip);
 	if (drop_privileges(conf) < 0)
 		goto out;
 	if (conf->has_inbound) {
