@@ -93,19 +93,22 @@ drop_privileges(const struct conf *conf)
 			log_debug("%s", note);
 		return 0;
 	}
-	bool kept_bind;
-	if (privdrop_to(conf->user, &kept_bind, note, perr) < 0) {
+	struct privdrop_outcome out;
+	if (privdrop_to(conf->user, &out, perr) < 0) {
 		log_error("%s; refusing to run as root", perr);
 		return -1;
 	}
-	if (kept_bind)
+	if (out.kept_bind)
 		log_info("running as user %s, keeping only CAP_NET_BIND_SERVICE (a reload may "
 		         "add listen ports below 1024); no_new_privs set", conf->user);
-	else if (note[0] != '\0')
+	else if (out.bind_note[0] != '\0')
 		log_info("running as user %s, no capabilities kept (CAP_NET_BIND_SERVICE: %s); "
-		         "a reload cannot add listen ports below 1024", conf->user, note);
+		         "a reload cannot add listen ports below 1024; no_new_privs set", conf->user,
+		         out.bind_note);
 	else
-		log_info("running as user %s", conf->user);
+		log_info("running as user %s; no_new_privs set", conf->user);
+	if (out.bounding_note[0] != '\0')
+		log_warning("user %s: %s", conf->user, out.bounding_note);
 	return 0;
 }
 

@@ -289,11 +289,12 @@ admit(const struct sockaddr *peer, const struct sockaddr_storage *who)
 	return true;
 }
 
-/* libev: connections wait on the listener; takes them up to the cap. */
+/* libev: connections wait on the listener; takes them up to the cap, at
+ * most 64 a wake-up (refused ones too: a flood cannot hold the loop). */
 static void
 accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-	for (;;) {
+	for (int i = 0; i < 64; i++) {
 		struct http_client *c = free_client();
 		if (c == NULL) {
 			ev_io_stop(loop, &http.io);      /* at the cap: the backlog holds the rest */

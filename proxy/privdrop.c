@@ -104,16 +104,16 @@ caps_set(bool bind)
 	return (int)syscall(SYS_capset, &hdr, data);
 }
 
-/* After the switch: no capability but (perhaps) CAP_NET_BIND_SERVICE, and
- * no way back to root. */
+/* After the switch: no capability but (perhaps) CAP_NET_BIND_SERVICE, no
+ * way back to root, no_new_privs; the bounding set cleared if bounding. */
 static int
-check_dropped(const char *user, char err[PRIVDROP_ERR_MAX])
+check_dropped(const char *user, bool bounding, char err[PRIVDROP_ERR_MAX])
 {
 	if (setuid(0) == 0 || geteuid() == 0 || getuid() == 0) {
 		snprintf(err, PRIVDROP_ERR_MAX, "switched to user %s but root can be regained", user);
 		return -1;
 	}
-	if (prctl(PR_GET_NO_NEW_PRIVS, 0L, 0L, 0L, 0L) != 1 || !bounding_clear()) {
+	if (prctl(PR_GET_NO_NEW_PRIVS, 0L, 0L, 0L, 0L) != 1 || (bounding && !bounding_clear())) {
 		snprintf(err, PRIVDROP_ERR_MAX, "switched to user %s but no_new_privs is not set or "
 		         "the bounding set holds more than CAP_NET_BIND_SERVICE", user);
 		return -1;
@@ -136,11 +136,10 @@ check_dropped(const char *user, char err[PRIVDROP_ERR_MAX])
 }
 
 int
-privdrop_to(const char *user, bool *kept_bind, char note[PRIVDROP_ERR_MAX],
-            char err[PRIVDROP_ERR_MAX])
+privdrop_to(const char *user, struct privdrop_outcome *out, char err[PRIVDROP_ERR_MAX])
 {
-	*kept_bind = false;
-	note[0] = '\0';
+	memset(out, 0, sizeof(*out));
+	char *note = out->bind_note;
 	errno = 0;
 	struct passwd *pw = getpwnam(user);
 	if (pw == NULL) {
@@ -153,14 +152,13 @@ privdrop_to(const char *user, bool *kept_bind, char note[PRIVDROP_ERR_MAX],
 		return -1;
 	}
 	if (getuid() == pw->pw_uid && geteuid() == pw->pw_uid)
-		return privdrop_harden(note, err);  /* already that user: capabilities as they are */
-	/* While root: only CAP_NET_BIND_SERVICE may ever come back (execve,
-	 * file capabilities), whatever happens to the sets below. */
-	if (bounding_drop() < 0) {
-		snprintf(err, PRIVDROP_ERR_MAX, "user %s: cannot clear the capability bounding set: %s",
-		         user, strerror(errno));
-		return -1;
-	}
+		return privdrop_harden(out->bounding_note, err);   /* already that user */
+	/* While root: only CAP_NET_BIND_SERVICE stays in the bounding set. */
+	bool bounding = bounding_drop() == 0;
+	if (!bounding)
+		snprintf(out->bounding_note, PRIVDROP_ERR_MAX, "capability bounding set not "
+		         "cleared (%s: no CAP_SETPCAP); no_new_privs keeps execve from granting "
+		         "its capabilities", strerror(errno));
 	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
 	bool can_keep = caps_get(data) == 0 && (data[0].permitted & BIND_BIT);
 	/* Keep the permitted set across setuid (the effective set is cleared
@@ -177,7 +175,7 @@ privdrop_to(const char *user, bool *kept_bind, char note[PRIVDROP_ERR_MAX],
 	if (can_keep) {
 		prctl(PR_SET_KEEPCAPS, 0L, 0L, 0L, 0L);
 		if (caps_set(true) == 0) {
-			*kept_bind = true;
+			out->kept_bind = true;
 		} else {
 			snprintf(note, PRIVDROP_ERR_MAX, "capset: %s", strerror(errno));
 			if (caps_set(false) < 0) {
@@ -194,7 +192,7 @@ privdrop_to(const char *user, bool *kept_bind, char note[PRIVDROP_ERR_MAX],
 		         strerror(errno));
 		return -1;
 	}
-	return check_dropped(user, err);
+	return check_dropped(user, bounding, err);
 }
 
 int

@@ -19,19 +19,27 @@ int privdrop_check_user(const char *user, char err[PRIVDROP_ERR_MAX]);
  * with a reason (no_new_privs could not be set). */
 int privdrop_harden(char note[PRIVDROP_ERR_MAX], char err[PRIVDROP_ERR_MAX]);
 
+/* What privdrop_to did beyond the switch itself. */
+struct privdrop_outcome {
+	bool kept_bind;                         /* CAP_NET_BIND_SERVICE kept */
+	char bind_note[PRIVDROP_ERR_MAX];       /* switched without it: why ("" otherwise) */
+	char bounding_note[PRIVDROP_ERR_MAX];   /* the bounding set could not be cleared:
+	                                         * why ("" when it was) */
+};
+
 /* Switches groups, gid and uid to `user`, keeping CAP_NET_BIND_SERVICE
  * (and no other capability) when it was permitted before, so a reload can
  * bind listen addresses on ports below 1024. Before the switch the
- * bounding set loses every capability but that one; after it
- * PR_SET_NO_NEW_PRIVS is set; then it verifies that root cannot be
- * regained, no_new_privs holds and the bounding set is cleared. *kept_bind
- * tells whether the capability was kept; when it was not although the
- * switch happened, note says why. Already running as `user`: only
- * privdrop_harden (*kept_bind false). A user with uid 0 is an error. Returns 0, or -1
- * with a reason (the caller must then exit: running on as root when a user
- * was configured is not an option). */
-int privdrop_to(const char *user, bool *kept_bind, char note[PRIVDROP_ERR_MAX],
-                char err[PRIVDROP_ERR_MAX]);
+ * bounding set loses every capability but that one (needs CAP_SETPCAP:
+ * without it, as in a container that dropped it, the set stays and
+ * bounding_note says so; no_new_privs already keeps execve from granting
+ * anything); after it PR_SET_NO_NEW_PRIVS is set; then it verifies that
+ * root cannot be regained, no capability but that one remains and
+ * no_new_privs holds. Already running as `user`: only privdrop_harden
+ * (its note in bounding_note). A user with uid 0 is an error. Returns 0,
+ * or -1 with a reason (the caller must then exit: running on as root when
+ * a user was configured is not an option). */
+int privdrop_to(const char *user, struct privdrop_outcome *out, char err[PRIVDROP_ERR_MAX]);
 
 /* Returns 1 if the file's mode lets group or others read or write it (and
  * fills mode), 0 if not, -1 if it cannot be stat'ed. */

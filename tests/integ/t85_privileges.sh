@@ -2,7 +2,9 @@
 # t85: secrets and privileges (issue 13 item 16).
 #   - started as root with user = nobody: /proc/PID/status shows uid nobody,
 #     CapBnd, CapPrm and CapEff 0x400 (CAP_NET_BIND_SERVICE alone) and
-#     NoNewPrivs 1; an SOA still goes through.
+#     NoNewPrivs 1; an SOA still goes through. Started without CAP_SETPCAP
+#     (setpriv --bounding-set -setpcap): the bounding set cannot be
+#     cleared, a warning says so, the rest holds.
 #   - user = root, user = 0 (and any other uid-0 name in /etc/passwd): -t
 #     and a start fail with FILE:LINE: reason, nothing listens.
 #   - started as root without user: one warning line.
@@ -71,6 +73,30 @@ kd "$P" small.test SOA >"$T/soa.txt" 2>&1
 ok "an SOA is served after the switch"
 assert_nogrep "$PROXY_LOG" "running as root" "no root warning when user is set"
 stop_pid "$PROXY_PID" TERM 10 || fail "proxy (nobody) exited with status $? on SIGTERM"
+
+# ------------------------------------------------ root without CAP_SETPCAP (a container that dropped it)
+# The bounding set cannot be cleared then: the switch still happens, with a
+# warning; no_new_privs holds and only CAP_NET_BIND_SERVICE is permitted.
+if command -v setpriv >/dev/null; then
+	bg_start nosetpcap setpriv --bounding-set -setpcap "$XOT_BIN" -c "$T/nobody.ini"
+	PROXY_PID=$LAST_PID
+	PROXY_LOG=$T/nosetpcap.log
+	wait_until 20 grep -q "running as user nobody" "$PROXY_LOG" || { cat "$PROXY_LOG"; fail "no switch without CAP_SETPCAP"; }
+	assert_grep "$PROXY_LOG" "warning: user nobody: capability bounding set not cleared .*no CAP_SETPCAP" \
+		"without CAP_SETPCAP: warned that the bounding set stays"
+	st=/proc/$PROXY_PID/status
+	for f in CapPrm CapEff; do
+		v=$(awk -v f="$f:" '$1 == f { print $2 }' "$st")
+		[ "$v" = 0000000000000400 ] || fail "without CAP_SETPCAP: $f is $v"
+	done
+	[ "$(awk '$1 == "NoNewPrivs:" { print $2 }' "$st")" = 1 ] || fail "without CAP_SETPCAP: NoNewPrivs not 1"
+	kd "$P" small.test SOA >"$T/soa3.txt" 2>&1
+	[ "$(dig_status "$T/soa3.txt")" = NOERROR ] || fail "SOA without CAP_SETPCAP: $(tail -n 3 "$T/soa3.txt")"
+	ok "without CAP_SETPCAP: runs as nobody, CapPrm/CapEff 0x400, NoNewPrivs 1, CapBnd $(awk '$1 == "CapBnd:" { print $2 }' "$st")"
+	stop_pid "$PROXY_PID" TERM 10 || fail "proxy (no CAP_SETPCAP) exited with status $? on SIGTERM"
+else
+	note "no setpriv: the start without CAP_SETPCAP is not tested"
+fi
 
 # ------------------------------------------------ user = root (or uid 0 by another name)
 roots="root 0 000"

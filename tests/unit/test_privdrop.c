@@ -130,12 +130,12 @@ run_child(bool to_nobody)
 	CU_ASSERT_FATAL(pid >= 0);
 	if (pid == 0) {
 		char note[PRIVDROP_ERR_MAX], err[PRIVDROP_ERR_MAX];
-		bool kept = false;
-		int rc = to_nobody ? privdrop_to("nobody", &kept, note, err) : privdrop_harden(note, err);
+		struct privdrop_outcome out = { .kept_bind = false };
+		int rc = to_nobody ? privdrop_to("nobody", &out, err) : privdrop_harden(note, err);
 		if (rc < 0)
 			fprintf(stderr, "\n  child: %s\n", err);
 		int bad = (rc < 0 ? 8 : 0) | child_state(to_nobody);
-		if (to_nobody && !kept)
+		if (to_nobody && (!out.kept_bind || out.bounding_note[0] != '\0'))
 			bad |= 32;
 		_exit(bad);
 	}
