@@ -107,6 +107,14 @@ struct conf {
 	bool has_metrics;                  /* metrics = ADDRESS:PORT given */
 	struct netaddr metrics;            /* the Prometheus endpoint (HTTP) */
 	unsigned metrics_max_zones;        /* zones with their own series; the rest: _other */
+	struct cidr metrics_allow[CONF_MAX_ALLOW];   /* who may connect to metrics; default
+	                                    * 127.0.0.0/8 ::1 */
+	size_t n_metrics_allow;
+	unsigned metrics_max_conns_per_ip; /* open metrics connections per address */
+	unsigned tsig_max_fudge;           /* seconds: TSIG time window cap (RFC 8945 §5.2.3) */
+	int user_line;                     /* line of user = (0: unset), for start-up errors */
+	int inline_secret_line;            /* first [key] secret = line (0: none) */
+	size_t n_inline_secrets;           /* [key] sections with an inline secret */
 
 	/* [inbound]: optional when there is an [outbound]; without it n_listen
 	 * and n_zones are 0 and cert/key are NULL */
@@ -201,6 +209,9 @@ size_t conf_addr_only_zones(const struct conf *conf);
 /* Logs conf_load's warnings (the zones of conf_addr_only_zones: each one
  * when there are few, else their count and the first names). */
 void conf_log_warnings(const struct conf *conf);
+
+/* True if metrics-allow admits sa (a scraper's address). */
+bool conf_metrics_allowed(const struct conf *conf, const struct sockaddr *sa);
 
 /* True if the outbound section's allow list admits sa (a local client). */
 bool conf_outbound_allowed(const struct conf_outbound *ob, const struct sockaddr *sa);

@@ -215,6 +215,8 @@ key_set(struct parse_state *ps, enum key_id k, const char *value)
 		conf_fail(ps, ps->lineno, "secret: empty (leave it out for a key checked by name only)");
 		return -1;
 	}
+	if (ps->conf->n_inline_secrets++ == 0)  /* the file's mode is checked at start (main.c) */
+		ps->conf->inline_secret_line = ps->lineno;
 	return key_secret(ps, key, "secret", value);
 }
 

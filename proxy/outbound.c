@@ -303,7 +303,8 @@ udp_tsig(const struct ob_group *g, struct ep_udp *u, const uint8_t *msg, size_t 
 		    memcmp(k->tsig.name, q->tsig_key, q->tsig_key_len) != 0)
 			continue;
 		struct tsig_request req;
-		if (tsig_verify_query(msg, len, &k->tsig, 1, (uint64_t)time(NULL), &req) == TSIG_OK)
+		if (tsig_verify_query(msg, len, &k->tsig, 1, (uint64_t)time(NULL),
+		                      (uint16_t)cf->tsig_max_fudge, &req) == TSIG_OK)
 			ep_udp_set_tsig(u, &req);
 		return;
 	}

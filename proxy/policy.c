@@ -53,7 +53,8 @@ tsig_check(const struct conf *conf, const struct dns_query *q, const uint8_t *ms
 	if (ts->key == NULL || !ts->key->has_secret)
 		return;
 	ts->verified = true;
-	ts->result = tsig_verify_query(msg, len, &ts->key->tsig, 1, now, &ts->req);
+	ts->result = tsig_verify_query(msg, len, &ts->key->tsig, 1, now,
+	                               (uint16_t)conf->tsig_max_fudge, &ts->req);
 }
 
 uint16_t

@@ -549,6 +549,8 @@ reload(struct server *srv)
 		log_warning("reload: log-target %s: %s; logging goes on as before",
 		            log_target_name((enum log_target)conf->log_target), strerror(errno));
 	conf_log_warnings(conf);
+	metrics_http_configure(conf->metrics_allow, conf->n_metrics_allow,
+	                       conf->metrics_max_conns_per_ip);     /* who may scrape: follows the file */
 	listeners_commit(srv, conf, &st);
 	log_event(XP_LOG_INFO, "reload", (struct log_field[]){ LF_S("path", conf->path),
 	          LF_U("zones", conf->n_zones), LF_U("max_clients", conf->max_clients) }, 3,
