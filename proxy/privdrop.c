@@ -7,7 +7,6 @@
 #include "privdrop.h"
 
 #include <errno.h>
-#include <stdlib.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <pwd.h>
@@ -151,8 +150,12 @@ privdrop_to(const char *user, struct privdrop_outcome *out, char err[PRIVDROP_ER
 		snprintf(err, PRIVDROP_ERR_MAX, "user %s has uid 0 (root)", user);
 		return -1;
 	}
-	if (getuid() == pw->pw_uid && geteuid() == pw->pw_uid)
-		return privdrop_harden(out->bounding_note, err);   /* already that user */
+	if (getuid() == pw->pw_uid && geteuid() == pw->pw_uid) {
+		/* already that user, unprivileged: the bounding set is cleared if
+		 * it can be; if not, no_new_privs makes it moot (nothing to note) */
+		char scratch[PRIVDROP_ERR_MAX];
+		return privdrop_harden(scratch, err);
+	}
 	/* While root: only CAP_NET_BIND_SERVICE stays in the bounding set. */
 	bool bounding = bounding_drop() == 0;
 	if (!bounding)

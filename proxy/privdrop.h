@@ -36,7 +36,8 @@ struct privdrop_outcome {
  * anything); after it PR_SET_NO_NEW_PRIVS is set; then it verifies that
  * root cannot be regained, no capability but that one remains and
  * no_new_privs holds. Already running as `user`: only privdrop_harden
- * (its note in bounding_note). A user with uid 0 is an error. Returns 0,
+ * (its note dropped: for an unprivileged process no_new_privs makes the
+ * bounding set moot). A user with uid 0 is an error. Returns 0,
  * or -1 with a reason (the caller must then exit: running on as root when
  * a user was configured is not an option). */
 int privdrop_to(const char *user, struct privdrop_outcome *out, char err[PRIVDROP_ERR_MAX]);
