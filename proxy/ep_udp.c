@@ -218,10 +218,11 @@ ep_udp_servfail(const uint8_t *msg, size_t len, int ede, const char *text, uint8
 void
 ep_udp_set_tsig(struct ep_udp *u, const struct tsig_request *req)
 {
-	u->key = *req->key;
-	u->tsig = *req;
-	u->tsig.key = &u->key;
-	u->sign = true;
+	if (u->tsig == NULL && (u->tsig = malloc(sizeof(*u->tsig))) == NULL)
+		return;
+	u->tsig->key = *req->key;
+	u->tsig->req = *req;
+	u->tsig->req.key = &u->tsig->key;
 }
 
 /* Appends the TSIG to an answer the proxy made (msg, len octets in a buffer
@@ -230,9 +231,9 @@ ep_udp_set_tsig(struct ep_udp *u, const struct tsig_request *req)
 static size_t
 sign_own(const struct ep_udp *u, uint8_t *msg, size_t len, size_t cap)
 {
-	if (!u->sign || len == 0)
+	if (u->tsig == NULL || len == 0)
 		return len;
-	int n = tsig_sign_answer(msg, len, cap, &u->tsig, (uint64_t)time(NULL), TSIG_ERR_NONE);
+	int n = tsig_sign_answer(msg, len, cap, &u->tsig->req, (uint64_t)time(NULL), TSIG_ERR_NONE);
 	return n > 0 ? (size_t)n : len;
 }
 
@@ -264,7 +265,7 @@ log_tc(const struct ep_udp *u, size_t len, bool whole)
 	char peer[NETADDR_TEXT_MAX];
 	netaddr_format((const struct sockaddr *)&u->addr.peer, peer);
 	log_debug("UDP %s, id %u: TC sent%s: the first answer message (%zu octets) %s", peer,
-	          rd16(u->answer + 2), u->sign ? " with TSIG" : "", len,
+	          rd16(u->answer + 2), u->tsig != NULL ? " with TSIG" : "", len,
 	          whole ? "is over the requester's size" : "is not the whole answer");
 }
 
@@ -405,5 +406,7 @@ ep_udp_cleanup(struct ep_udp *u)
 {
 	free(u->query);
 	free(u->answer);
+	free(u->tsig);
 	u->query = u->answer = NULL;
+	u->tsig = NULL;
 }
