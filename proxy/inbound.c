@@ -192,7 +192,7 @@ current_identity(struct inbound_conn *c)
 		if (was != c->cert_trusted)
 			log_info("conn %llu, remote %s, client certificate %s %s under the client-ca in force",
 			         (unsigned long long)c->relay.id, c->relay.peer_text, c->id->subject,
-			         c->cert_trusted ? "verifies again" : "no longer verifies: it names nobody");
+			         c->cert_trusted ? "verifies again" : "no longer verifies (it names nobody now)");
 	}
 	return c->cert_trusted ? c->id : NULL;
 }
