@@ -493,11 +493,30 @@ inbound_accept(struct server *srv, int fd, const struct sockaddr *peer, socklen_
 	return 0;
 }
 
+static struct inbound_conn *
+of_hs(struct fifo_node *n)
+{
+	return (struct inbound_conn *)((char *)n - offsetof(struct inbound_conn, hs));
+}
+
+/* The pending handshake to close at max-handshakes: the oldest of an
+ * address holding max-handshakes-per-ip or more (a flooding host churns
+ * its own), else the oldest of all. */
+static struct inbound_conn *
+handshake_to_evict(struct server *srv)
+{
+	unsigned share = srv->conf->max_handshakes_per_ip;
+	for (struct fifo_node *n = fifo_oldest(&srv->handshakes); share != 0 && n != NULL; n = n->next)
+		if (ipcount_get(&srv->hs_per_ip, (const struct sockaddr *)&of_hs(n)->group) >= share)
+			return of_hs(n);
+	struct fifo_node *oldest = fifo_oldest(&srv->handshakes);
+	return oldest != NULL ? of_hs(oldest) : NULL;
+}
+
 void
 inbound_evict_handshake(struct server *srv)
 {
-	struct fifo_node *n = fifo_oldest(&srv->handshakes);
-	struct inbound_conn *c = n != NULL ? (struct inbound_conn *)((char *)n - offsetof(struct inbound_conn, hs)) : NULL;
+	struct inbound_conn *c = handshake_to_evict(srv);
 	if (c == NULL)
 		return;
 	metrics_limit_hit(MX_LIM_MAX_HANDSHAKES);

@@ -13,9 +13,12 @@
 #       and its AXFR, each within 5 s: at max-clients the oldest session
 #       that never had a query admitted is closed to make room.
 #   (c) max-handshakes = 8, max-handshakes-per-ip = 4: two silent pending
-#       handshakes from 127.0.0.5 survive a flood of 20 from 127.0.0.2 (only
-#       4 of them are kept; the rest are closed at accept), where the
-#       oldest-first max-handshakes rule would otherwise close them.
+#       handshakes from 127.0.0.5 survive a flood of 20 from 127.0.0.2: it
+#       fills the 6 free places, then (at max-handshakes, holding 4 or more)
+#       gets no more: 14 are closed at accept, where the oldest-first
+#       max-handshakes rule would otherwise close 127.0.0.5's. A new
+#       handshake from 127.0.0.5 then closes one of 127.0.0.2's (the oldest
+#       of an address at its share), not 127.0.0.5's own.
 . "$(dirname "$0")/lib.sh"
 . "$XOT_INTEG_DIR/lib_policy.sh"
 test_init
@@ -135,13 +138,20 @@ wait_until 10 grep -q 'connected 2 closed 0 open 2' "$T/victim.status" || fail "
 bg_start flood python3 "$ABUSE" srcflood --port "$P" --sources 127.0.0.2 --per-source 20 \
 	--status "$T/flood.status" --until-file "$T/stop" --wait 60
 FLOOD=$LAST_PID
-wait_until 15 grep -q 'connected 20 closed 16 open 4' "$T/flood.status" ||
-	fail "(c) flood from one address: $(cat "$T/flood.status" 2>/dev/null), expected 16 of 20 closed"
-ok "(c) 20 silent handshakes from 127.0.0.2: 4 kept, 16 closed at accept"
-assert_grep "$PROXY_LOG" 'max-handshakes-per-ip \(4\) reached' "(c) log: max-handshakes-per-ip refusals"
+wait_until 15 grep -q 'connected 20 closed 14 open 6' "$T/flood.status" ||
+	fail "(c) flood from one address: $(cat "$T/flood.status" 2>/dev/null), expected 14 of 20 closed"
+ok "(c) 20 silent handshakes from 127.0.0.2: 6 kept (the free places), 14 closed at accept"
+assert_grep "$PROXY_LOG" 'holds max-handshakes-per-ip \(4\)' "(c) log: max-handshakes-per-ip refusals"
 grep -q 'connected 2 closed 0 open 2' "$T/victim.status" ||
 	fail "(c) 127.0.0.5's pending handshakes were closed: $(cat "$T/victim.status")"
 ok "(c) 127.0.0.5's two pending handshakes are still open"
+bg_start victim2 python3 "$ABUSE" srcflood --port "$P" --sources 127.0.0.5 --per-source 1 \
+	--status "$T/victim2.status" --until-file "$T/stop" --wait 60
+wait_until 10 grep -q 'connected 1 closed 0 open 1' "$T/victim2.status" || fail "(c) victim2: $(cat "$T/victim2.status" 2>/dev/null)"
+wait_until 10 grep -q 'connected 20 closed 15 open 5' "$T/flood.status" ||
+	fail "(c) a third handshake from 127.0.0.5 did not close one of 127.0.0.2's: $(cat "$T/flood.status")"
+grep -q 'connected 2 closed 0 open 2' "$T/victim.status" || fail "(c) 127.0.0.5's first two were closed: $(cat "$T/victim.status")"
+ok "(c) a third handshake from 127.0.0.5 at max-handshakes closed one of 127.0.0.2's, not its own"
 kd "$P" +time=5 -y "$KEY" +edns small.test SOA >"$T/c-soa.txt" 2>&1
 assert_answer "$T/c-soa.txt" "(c) signed SOA from 127.0.0.1 during the flood" NOERROR
 touch "$T/stop"
