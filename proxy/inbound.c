@@ -351,7 +351,7 @@ proxy_header(struct inbound_conn *c)
 		return;
 	int n = proxyv2_build(c->pre, PRE_MAX, (const struct sockaddr *)&c->relay.peer,
 	                      (const struct sockaddr *)&local, NULL, wolfSSL_get_version(c->cli.ssl),
-	                      c->id != NULL);
+	                      c->id != NULL && c->cert_trusted);   /* B15 */
 	if (n > 0) {
 		c->relay.up_pre = c->pre;
 		c->relay.up_pre_len = (size_t)n;
