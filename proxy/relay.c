@@ -204,8 +204,8 @@ up_release(struct relay *r, bool broken)
 	if (!r->up_held)
 		return;
 	bool clean = !broken && relay_upstream_reusable(r);
-	lone_finish(r);
 	r->hooks->upstream_release(r, clean);
+	lone_finish(r);
 	assert(!endpoint_open(r->up));
 	r->up_held = false;
 	r->up_wr_len = 0;
