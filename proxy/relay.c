@@ -386,7 +386,7 @@ on_frame_end(void *ctx, size_t frame_len, bool malformed)
 		return;
 	if (f->xfr.rcode != 0) {
 		xfr_end(r, f, MX_ERROR, NULL, ev_now(r->loop));
-	} else if (f->xfr.lone_soa) {
+	} else if (xfr_lone_may_continue(&f->xfr)) {
 		lone_finish(r);
 		r->lone = *f;               /* logged once it is known to be over */
 		r->lone.token = NULL;       /* released below with f */
@@ -584,7 +584,8 @@ upstream_failed(struct relay *r, const char *why)
 {
 	if (!nothing_relayed(r))
 		return false;
-	if (r->hooks->upstream_retry != NULL && r->n_inflight > 0 && rs_covers_inflight(r) &&
+	if (r->hooks->upstream_retry != NULL && !r->no_retry && r->n_inflight > 0 &&
+	    rs_covers_inflight(r) &&
 	    r->hooks->upstream_retry(r, why)) {
 		retry_upstream(r);
 		return true;
@@ -1340,9 +1341,18 @@ relay_list_kill(struct fifo *list, const char *why)
 		relay_kill(relay_of(list->head), false, why);
 }
 
+/* Closes both sides at once. A client endpoint that takes whole messages
+ * (UDP) and has nothing of its answer yet gets its SERVFAIL first (issue 13,
+ * item 7: every UDP query gets one answer): its writes never block. */
 void
 relay_kill(struct relay *r, bool notify, const char *why)
 {
+	if (r->state == RELAY_OPEN && r->cli->ops->whole_messages && r->n_inflight > 0) {
+		r->no_retry = true;
+		if (upstream_failed(r, why))
+			while (r->state == RELAY_OPEN && cli_write(r))
+				;
+	}
 	relay_close(r, notify, why);
 	relay_after_event(r);
 }

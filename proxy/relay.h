@@ -156,6 +156,7 @@ struct relay {
 	uint8_t *rs;
 	size_t rs_len, rs_sent;
 	bool rs_lost;                   /* a query in flight did not fit: no retry */
+	bool no_retry;                  /* being killed: SERVFAIL, no other upstream */
 
 	ev_timer timer;
 	double accepted, last_active;
