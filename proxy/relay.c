@@ -768,7 +768,8 @@ drop_frame(struct relay *r)
 		snprintf(what, sizeof(what), "sent an answer with unknown id %u", r->drop_id);
 	log_warning("conn %llu, remote %s, %s %s: dropped, connection retired",
 	            (unsigned long long)r->id, r->peer_text, r->hooks->upstream_label, what);
-	up_broken(r, what, MX_UP_CLOSED);
+	metrics_upstream_failed(dir_of(r), MX_UP_CLOSED);     /* counted also when idle */
+	up_broken(r, what, -1);
 }
 
 static bool
