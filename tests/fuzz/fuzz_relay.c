@@ -659,8 +659,8 @@ check_client_output(bool cut_ok, bool cut_backend_ok)
 	if (H.out.len > 0)
 		split_frames(H.out.p, H.out.len, 0, &out, &n_out, &cap_out);
 	bool whole = H.f2 & F2_WHOLE, big = false;
-	for (size_t j = 0; j < n_be; j++)
-		big |= be[j].len == 2 + 65535;
+	for (size_t j = 0; j < n_be; j++)   /* does not fit the ring whole: streamed */
+		big |= be[j].len >= 2 && rd16(H.up.src + be[j].start) == 65535;
 	size_t bi = 0;
 	for (size_t i = 0; i < n_out; i++) {
 		const uint8_t *f = H.out.p + out[i].start;
