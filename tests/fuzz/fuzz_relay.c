@@ -44,7 +44,8 @@
  *  (d) with upstream_retry (F2_RETRY, at most 3 tries) the queries sent
  *      again on a new connection arrive whole and in client order.
  * Checked once the relay has closed (by itself, or through relay_kill at
- * the end of the input; the kill writes nothing):
+ * the end of the input; the kill writes nothing, except the SERVFAIL
+ * owed to a whole-message client that got nothing of its answer):
  *  - the client output is a sequence of whole frames; only an abort (no
  *    close_notify, or our own kill) may leave a truncated last frame;
  *  - each frame is either the next backend frame, byte for byte and in
