@@ -10,7 +10,11 @@
  * direction's hook) and is forwarded; anything else gets a local answer,
  * which enters the ring only at a frame boundary of the answer stream, so
  * frames never interleave mid-message. `scan` watches the relayed bytes to
- * count messages and find where each answer stream ends (xfr.c).
+ * count messages and find where each answer stream ends (xfr.c). The
+ * client sees no octet of an answer frame before its 12-octet header names
+ * a query waiting on this upstream (a UDP client: before the whole frame is
+ * there); any other frame is taken back out of the ring unseen and its
+ * upstream retired (relay_held_octets, drop_frame; issue 13).
  *
  * Readiness: each endpoint operation records the event it is blocked on.
  * relay_on_event runs every runnable step until none makes progress
