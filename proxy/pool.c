@@ -25,7 +25,6 @@ struct pool_session {
 	bool waiting;                    /* queued for a slot under max-sessions */
 	bool failed;                     /* woken without a session: no primary reachable */
 	bool reused;                     /* taken from the idle list (not a new connection) */
-	bool proven;                     /* its primary answered on it: the primary is good */
 	bool answered;                   /* an answer octet came since it was taken */
 	bool broke;                      /* a read or write saw a close or an error */
 	bool reported;                   /* its primary's failure is counted already */
@@ -217,7 +216,7 @@ session_connect(struct pool_session *s, size_t idx)
 	struct primary *pr = &p->primaries[idx];
 	s->idx = idx;
 	s->expired = false;
-	s->reused = s->proven = s->answered = s->broke = s->reported = false;
+	s->reused = s->answered = s->broke = s->reported = false;
 	s->ready_at = 0;
 	if (ep_tls_client_init(&s->tls, p->loop, p->ctx, &pr->addr, pr->ticket, s->on_event,
 	                       s->owner) < 0)
@@ -316,17 +315,17 @@ session_broke(struct pool_session *s, const char *why)
 		session_blame(s, why);
 }
 
-/* The first answer octet proves the primary (resets its backoff). */
+/* Octets from the primary: not yet proof that it is good (garbage is
+ * octets too; the relay judges the frames and reports a broken one through
+ * pool_session_failed). The primary is good once a session that answered
+ * is given back without a failure (pool_put). */
 static enum io_result
 session_readv(struct endpoint *ep, const struct iovec *iov, int cnt, size_t *got)
 {
 	struct pool_session *s = (struct pool_session *)ep;
 	enum io_result r = ep_tls_client_ops.readv(ep, iov, cnt, got);
-	if (r == IO_OK && !s->answered) {
+	if (r == IO_OK) {
 		s->answered = true;
-		if (!s->proven)
-			primary_ok(&s->pool->primaries[s->idx]);
-		s->proven = true;
 	} else if (r == IO_EOF || r == IO_ERR) {
 		session_broke(s, r == IO_EOF ? "closed the session before answering" : ep->err);
 	}
@@ -362,7 +361,7 @@ pool_session_ready_at(const struct pool_session *s)
 bool
 pool_session_answered(const struct pool_session *s)
 {
-	return s->answered;
+	return s->answered && !s->reported;
 }
 
 static size_t
@@ -426,6 +425,8 @@ void
 pool_put(struct pool_session *s, bool clean)
 {
 	struct pool *p = s->pool;
+	if (s->answered && !s->reported)      /* it answered and nothing went wrong */
+		primary_ok(&p->primaries[s->idx]);
 	save_ticket(s);
 	s->on_event = NULL;
 	s->owner = NULL;
@@ -465,7 +466,6 @@ adopt_idle(struct pool_session *w, struct primary *pr, size_t i)
 	w->idx = i;
 	w->waiting = false;
 	w->reused = true;
-	w->proven = s->proven;
 	w->answered = w->broke = w->reported = false;
 	w->ready_at = ev_now(w->pool->loop);
 	struct pool *p = s->pool;
