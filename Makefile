@@ -64,14 +64,14 @@ asan-unit: check-deps
 
 # The inbound scenarios (t0x, t1x, t32-t34, t36), the outbound ones whose
 # failure paths the others do not reach (t39, t45-t47) and the policy ones
-# with TSIG and caps (t61, t62) against the ASan+UBSan binary: any report fails the run (reports go to
+# with TSIG and caps (t61, t62), the outbound failover and reload ones (t74-t76) against the ASan+UBSan binary: any report fails the run (reports go to
 # files, which must not exist afterwards). The abuse and timing tests (t2x,
 # t30, t31, t35) run on the normal binary, where their RSS and latency bounds hold.
 integ-asan: asan-unit
 	rm -rf build/asan/reports && mkdir -p build/asan/reports
 	ASAN_OPTIONS=detect_leaks=1:log_path=$(CURDIR)/build/asan/reports/asan \
 	UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/build/asan/reports/ubsan \
-	  tests/integ/run.sh build/asan/xotproxy '^t([01]|3[2346]|39|4[5-7]|6[12])'
+	  tests/integ/run.sh build/asan/xotproxy '^t([01]|3[2346]|39|4[5-7]|6[12]|7[456])'
 	@if ls build/asan/reports/* >/dev/null 2>&1; then \
 	  echo "sanitizer reports:"; cat build/asan/reports/*; exit 1; fi; echo "sanitizers: 0 reports"
 
