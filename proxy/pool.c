@@ -152,6 +152,25 @@ unqueue(struct pool *p, struct pool_session *s)
 	}
 }
 
+/* A session of retired pool p closed: the pools after it, which count its
+ * sessions toward max-sessions, may have a slot; and retired pools with
+ * nothing open at the old end of the chain are let go, oldest first (p
+ * itself is not freed here: the closing session still holds it). */
+static void
+pred_session_closed(struct pool *p)
+{
+	for (struct pool *q = p->succ; q != NULL; q = q->succ)
+		wake_later(q);
+	struct pool *cur = p;
+	while (cur->succ != NULL && cur->pred == NULL && pool_open_sessions(cur) == 0) {
+		struct pool *next = cur->succ;
+		drop_pred(next);                    /* cur may be freed (never p) */
+		if (!next->retired)
+			break;
+		cur = next;                         /* alive: its successor holds it */
+	}
+}
+
 static void
 session_free(struct pool_session *s)
 {
@@ -163,12 +182,9 @@ session_free(struct pool_session *s)
 		ep_tls_client_ops.close(&s->tls.ep, s->tls.ep.established);
 		p->primaries[s->idx].n_sessions--;
 		wake_later(p);                      /* a slot is free */
-		struct pool *succ = p->succ;        /* it counts this pool's sessions */
-		if (succ != NULL) {
-			if (pool_open_sessions(p) == 0 && p->pred == NULL)
-				drop_pred(succ);            /* not the last ref: s holds one */
-			wake_later(succ);
-		}
+		if (p->succ != NULL)
+			pred_session_closed(p);
+
 	}
 	free(s);
 	pool_unref(p);
@@ -726,7 +742,9 @@ pool_retire(struct pool *p, struct pool *successor)
 	}
 	if (successor != NULL) {
 		move_waiters(p, successor);
-		if (pool_open_sessions(p) > 0) {  /* they count toward the successor's cap */
+		/* its sessions, and those of the pools before it, count toward the
+		 * successor's cap while any is open */
+		if (pool_open_sessions(p) > 0 || p->pred != NULL) {
 			successor->pred = p;
 			p->succ = successor;
 			p->refs++;

@@ -11,7 +11,8 @@
 #      max-sessions = 2 at a slow primary (fakexot.py, 1.5 s per answer): the
 #      waiting queries move to the new pool and are all answered, queries
 #      sent after the reload too, and the primary never sees more than 2
-#      sessions at once (before: the old pool's 2 plus the new pool's 2).
+#      sessions at once (before: the old pool's 2 plus the new pool's 2),
+#      also across two more changes in a row while older sessions are busy.
 . "$(dirname "$0")/lib.sh"
 . "$XOT_INTEG_DIR/lib_outbound.sh"
 test_init
@@ -89,11 +90,21 @@ for i in 7 8 9; do
 	dig +tcp +norec +time=40 +tries=1 @127.0.0.1 -p "$O" example.test SOA >"$T/w-$i.txt" 2>&1 &
 	pids+=($!)
 done
+# two more changes in a row while sessions of the older pools are busy (a
+# chain of retired pools whose sessions all count), then more queries
+for ct in 7 8; do
+	sed -i "s/^connect-timeout = .*/connect-timeout = $ct/" "$T/chg.ini"
+	reload "changed group again ($ct)"
+done
+for i in 10 11 12; do
+	dig +tcp +norec +time=40 +tries=1 @127.0.0.1 -p "$O" example.test SOA >"$T/w-$i.txt" 2>&1 &
+	pids+=($!)
+done
 for p in "${pids[@]}"; do wait "$p" || true; done
-for i in 1 2 3 4 5 6 7 8 9; do
+for i in $(seq 1 12); do
 	[ "$(dig_status "$T/w-$i.txt")" = NOERROR ] || fail "query $i: $(dig_status "$T/w-$i.txt") $(tail -n 2 "$T/w-$i.txt" | xargs)"
 done
-ok "9 of 9 queries answered (6 sent before the reload, 3 after)"
+ok "12 of 12 queries answered (6 sent before the reloads, 6 between and after them)"
 most=$(sed -n 's/.*open=[0-9]* max=\([0-9]*\).*/\1/p' "$FLOG" | sort -n | tail -n 1)
 [ "${most:-0}" -ge 2 ] || fail "the primary never had 2 sessions at once (test did not fill max-sessions)"
 [ "$most" -le 2 ] || fail "the primary had $most sessions open at once, max-sessions is 2"
