@@ -1,7 +1,8 @@
 #!/bin/bash
-# t75: a primary that completes TLS and then stalls, sends garbage, or sends
-# a frame length larger than what follows (issue 13 item 3). The first
-# primary is tests/tools/fakexot.py in mode hang, garbage or longframe; the
+# t75: a primary that completes TLS and then stalls, sends garbage, sends
+# a frame length larger than what follows (issue 13 item 3), or closes the
+# session before answering (item 2). The first primary is
+# tests/tools/fakexot.py in mode hang, garbage, longframe or close; the
 # second is healthy (an inbound xotproxy in front of the shared named).
 # backend-timeout is left at its default (4 s). For each mode:
 #   - a TCP SOA query is answered NOERROR by the second primary within 10 s
@@ -34,7 +35,7 @@ soa_within() {
 	[ "$MS" -lt $(($3 * 1000)) ] || fail "$1, $4: answered after $MS ms, more than $3 s"
 }
 
-for mode in hang garbage longframe; do
+for mode in hang garbage longframe close; do
 	FP=$(free_port) || fail "no free port"
 	O=$(free_port) || fail "no free port"
 	bg_start "fake-$mode" python3 "$FAKE" --port "$FP" --mode "$mode" --cert "$XOT_CERT" \
