@@ -64,14 +64,16 @@ asan-unit: check-deps
 
 # The inbound scenarios (t0x, t1x, t32-t34, t36), the outbound ones whose
 # failure paths the others do not reach (t39, t45-t47) and the policy ones
-# with TSIG and caps (t61, t62), the outbound failover and reload ones (t74-t76) against the ASan+UBSan binary: any report fails the run (reports go to
+# with TSIG and caps (t61, t62), answers that must not reach the wrong
+# requester (t70, t80) and the outbound failover and reload ones (t74-t76)
+# against the ASan+UBSan binary: any report fails the run (reports go to
 # files, which must not exist afterwards). The abuse and timing tests (t2x,
 # t30, t31, t35) run on the normal binary, where their RSS and latency bounds hold.
 integ-asan: asan-unit
 	rm -rf build/asan/reports && mkdir -p build/asan/reports
 	ASAN_OPTIONS=detect_leaks=1:log_path=$(CURDIR)/build/asan/reports/asan \
 	UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/build/asan/reports/ubsan \
-	  tests/integ/run.sh build/asan/xotproxy '^t([01]|3[2346]|39|4[5-7]|6[12]|7[456])'
+	  tests/integ/run.sh build/asan/xotproxy '^t([01]|3[2346]|39|4[5-7]|6[12]|7[0456]|80)'
 	@if ls build/asan/reports/* >/dev/null 2>&1; then \
 	  echo "sanitizer reports:"; cat build/asan/reports/*; exit 1; fi; echo "sanitizers: 0 reports"
 
@@ -81,6 +83,7 @@ integ-valgrind: check-deps xotproxy
 	  tests/integ/run.sh ./xotproxy t01_
 
 test: check-deps
+	scripts/check-requirements.sh
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory integ
 	$(MAKE) --no-print-directory integ-asan
@@ -98,7 +101,7 @@ bench: check-deps xotproxy
 
 # libFuzzer targets, FUZZ_SECONDS each (clang). Seeds: tests/fuzz/corpus/NAME.
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS := dnsmsg respscan conf relay tsig
+FUZZ_TARGETS := dnsmsg respscan conf relay tsig epudp
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined
 fuzz: check-deps
 	@mkdir -p build/fuzz tests/fuzz/artifacts
@@ -106,7 +109,7 @@ fuzz: check-deps
 	  clang $(FUZZ_FLAGS) $(CPPFLAGS) $(WOLF_CFLAGS) -o build/fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c \
 	    proxy/dnsmsg.c proxy/dname.c proxy/respscan.c proxy/netaddr.c proxy/log.c proxy/jsonw.c \
 	    $(wildcard conf/*.c) proxy/tsig.c proxy/relay.c proxy/endpoint.c proxy/xfr.c proxy/ring.c \
-	    proxy/policy.c proxy/logrl.c proxy/metrics.c $(WOLF_LIBS) $(DEP_LIBS); \
+	    proxy/policy.c proxy/logrl.c proxy/metrics.c proxy/ep_udp.c $(WOLF_LIBS) $(DEP_LIBS); \
 	  cp -r tests/fuzz/corpus/$$t build/fuzz/corpus-$$t 2>/dev/null || mkdir -p build/fuzz/corpus-$$t; \
 	  echo "fuzz_$$t: $(FUZZ_SECONDS) s"; \
 	  build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \

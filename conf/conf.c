@@ -64,11 +64,15 @@ static const struct key_def keys[K_COUNT] = {
 	[K_BACKEND_TIMEOUT] = { SEC_INBOUND, "backend-timeout", 1, 3600 },
 	[K_IPV6_PREFIX] = { SEC_INBOUND, "ipv6-prefix", 0, 128 },
 	[K_MAX_HANDSHAKES] = { SEC_INBOUND, "max-handshakes", 1, 1000000 },
+	[K_MAX_HANDSHAKES_PER_IP] = { SEC_INBOUND, "max-handshakes-per-ip", 0, 1000000 },
 	[K_SHUTDOWN_TIMEOUT] = { SEC_GLOBAL, "shutdown-timeout", 0, 3600 },
 	[K_LOG_FORMAT] = { SEC_GLOBAL, "log-format", 0, 0 },
 	[K_LOG_TARGET] = { SEC_GLOBAL, "log-target", 0, 0 },
 	[K_METRICS] = { SEC_GLOBAL, "metrics", 0, 0 },
 	[K_METRICS_MAX_ZONES] = { SEC_GLOBAL, "metrics-max-zones", 1, 100000 },
+	[K_METRICS_ALLOW] = { SEC_GLOBAL, "metrics-allow", 0, 0 },
+	[K_METRICS_MAX_CONNS_PER_IP] = { SEC_GLOBAL, "metrics-max-conns-per-ip", 1, 16 },
+	[K_TSIG_MAX_FUDGE] = { SEC_GLOBAL, "tsig-max-fudge", 0, 65535 },
 	[K_CLIENT_CA] = { SEC_INBOUND, "client-ca", 0, 0 },
 	[K_MAX_TRANSFERS] = { SEC_INBOUND, "max-transfers", 0, 1000000 },
 	[K_MAX_TRANSFERS_PER_CLIENT] = { SEC_INBOUND, "max-transfers-per-client", 0, 1000000 },
@@ -305,6 +309,13 @@ set_user(struct parse_state *ps, const char *value)
 		conf_fail(ps, ps->lineno, "user: %s is not a user name", conf_quote(value, q));
 		return -1;
 	}
+	if (strcmp(value, "root") == 0 || strspn(value, "0") == n) {
+		/* the switch would keep every privilege; other names with uid 0
+		 * are refused when the user is looked up (privdrop_check_user) */
+		conf_fail(ps, ps->lineno, "user: %s is root (uid 0): name an unprivileged user, or "
+		          "leave user unset", conf_quote(value, q));
+		return -1;
+	}
 	char *copy = strdup(value);
 	if (copy == NULL) {
 		conf_fail(ps, ps->lineno, "out of memory");
@@ -312,6 +323,7 @@ set_user(struct parse_state *ps, const char *value)
 	}
 	free(ps->conf->user);
 	ps->conf->user = copy;
+	ps->conf->user_line = ps->lineno;
 	return 0;
 }
 
@@ -442,6 +454,8 @@ uint_field(struct parse_state *ps, enum key_id k)
 	switch (k) {
 	case K_SHUTDOWN_TIMEOUT: return &c->shutdown_timeout;
 	case K_METRICS_MAX_ZONES: return &c->metrics_max_zones;
+	case K_METRICS_MAX_CONNS_PER_IP: return &c->metrics_max_conns_per_ip;
+	case K_TSIG_MAX_FUDGE: return &c->tsig_max_fudge;
 	case K_HANDSHAKE_TIMEOUT: return &c->handshake_timeout;
 	case K_IDLE_TIMEOUT: return &c->idle_timeout;
 	case K_TRANSFER_TIMEOUT: return &c->transfer_timeout;
@@ -450,6 +464,7 @@ uint_field(struct parse_state *ps, enum key_id k)
 	case K_BACKEND_TIMEOUT: return &c->backend_timeout;
 	case K_IPV6_PREFIX: return &c->ipv6_prefix;
 	case K_MAX_HANDSHAKES: return &c->max_handshakes;
+	case K_MAX_HANDSHAKES_PER_IP: return &c->max_handshakes_per_ip;
 	case K_MAX_TRANSFERS: return &c->max_transfers;
 	case K_MAX_TRANSFERS_PER_CLIENT: return &c->max_transfers_per_client;
 	case K_CLIENT_TABLE_SIZE: return &c->client_table_size;
@@ -562,6 +577,16 @@ set_value(struct parse_state *ps, enum key_id k, const char *value)
 			return -1;
 		}
 		c->has_metrics = true;
+		return 0;
+	case K_METRICS_ALLOW:
+		c->n_metrics_allow = 0;             /* replaces the loopback default */
+		if (conf_set_cidrs(ps, d->name, value, c->metrics_allow, &c->n_metrics_allow) < 0)
+			return -1;
+		if (c->n_metrics_allow == 0) {
+			conf_fail(ps, ps->lineno, "metrics-allow: needs at least one address or prefix "
+			          "(without the key: 127.0.0.0/8 ::1)");
+			return -1;
+		}
 		return 0;
 	case K_LISTEN:
 		return set_addr_list(ps, d->name, value, DEFAULT_LISTEN_PORT, c->listen, &c->n_listen,
@@ -856,8 +881,14 @@ set_defaults(struct conf *c)
 	c->backend_timeout = 10;
 	c->ipv6_prefix = 64;                  /* one site's /64 counts as one client */
 	c->max_handshakes = 256;
+	c->max_handshakes_per_ip = 16;        /* one host cannot churn others out (issue 13) */
 	c->shutdown_timeout = 10;
 	c->metrics_max_zones = 1000;
+	cidr_parse("127.0.0.0/8", &c->metrics_allow[0]);   /* metrics-allow: loopback */
+	cidr_parse("::1", &c->metrics_allow[1]);
+	c->n_metrics_allow = 2;
+	c->metrics_max_conns_per_ip = 4;
+	c->tsig_max_fudge = TSIG_MAX_FUDGE_DEFAULT;
 	c->client_table_size = 65536;         /* CLIENTTAB_DEFAULT_SIZE: 19 MiB reserved */
 	/* PRX-06: the plaintext backend defaults to loopback */
 	netaddr_parse("127.0.0.1:53", 0, &c->backend);
@@ -1182,6 +1213,15 @@ conf_unref(struct conf *conf)
 }
 
 bool
+conf_metrics_allowed(const struct conf *conf, const struct sockaddr *sa)
+{
+	for (size_t i = 0; i < conf->n_metrics_allow; i++)
+		if (cidr_match(&conf->metrics_allow[i], sa))
+			return true;
+	return false;
+}
+
+bool
 conf_outbound_allowed(const struct conf_outbound *ob, const struct sockaddr *sa)
 {
 	for (size_t i = 0; i < ob->n_allow; i++)
@@ -1220,6 +1260,7 @@ print_inbound(const struct conf *conf, FILE *out, unsigned flags)
 	fprintf(out, "max-clients = %u\n", conf->max_clients);
 	fprintf(out, "max-clients-per-ip = %u\n", conf->max_clients_per_ip);
 	fprintf(out, "max-handshakes = %u\n", conf->max_handshakes);
+	fprintf(out, "max-handshakes-per-ip = %u\n", conf->max_handshakes_per_ip);
 	fprintf(out, "ipv6-prefix = %u\n", conf->ipv6_prefix);
 	fprintf(out, "backend-timeout = %u\n", conf->backend_timeout);
 	if (conf->client_ca != NULL)
@@ -1297,6 +1338,10 @@ conf_print_flags(const struct conf *conf, FILE *out, unsigned flags)
 		fprintf(out, "metrics = %s\n", buf);
 	}
 	fprintf(out, "metrics-max-zones = %u\n", conf->metrics_max_zones);
+	conf_print_cidrs("metrics-allow", conf->metrics_allow, conf->n_metrics_allow, out);
+	fputc('\n', out);
+	fprintf(out, "metrics-max-conns-per-ip = %u\n", conf->metrics_max_conns_per_ip);
+	fprintf(out, "tsig-max-fudge = %u\n", conf->tsig_max_fudge);
 
 	if (conf->has_inbound)
 		print_inbound(conf, out, flags);

@@ -85,6 +85,17 @@ struct conf_outbound {
 	unsigned max_udp_queries;          /* local UDP queries in flight at once */
 };
 
+/* Lifetime rule (issue 13, B12). A reload (SIGHUP) swaps srv->conf and
+ * drops the server's reference, which frees the old snapshot at once when
+ * nothing else holds one; it happens between any two event-loop callbacks.
+ * So anything that outlives the callback in which it read the configuration
+ * (a query's token, a session, a relay's in-flight entry, a pool's
+ * settings) and keeps a pointer into it (a [key], an ACL, a zone, an
+ * outbound section, a path string, a CA set) must either hold a reference
+ * to that snapshot (conf_ref, released with conf_unref when it lets go) or
+ * keep a copy of what it needs (inbound tokens copy the TSIG key:
+ * policy_signer). Code that only reads srv->conf within one callback needs
+ * neither. */
 struct conf {
 	unsigned refs;                     /* conf_ref/conf_unref; 1 when loaded */
 	char *path;                        /* file it was loaded from */
@@ -96,6 +107,14 @@ struct conf {
 	bool has_metrics;                  /* metrics = ADDRESS:PORT given */
 	struct netaddr metrics;            /* the Prometheus endpoint (HTTP) */
 	unsigned metrics_max_zones;        /* zones with their own series; the rest: _other */
+	struct cidr metrics_allow[CONF_MAX_ALLOW];   /* who may connect to metrics; default
+	                                    * 127.0.0.0/8 ::1 */
+	size_t n_metrics_allow;
+	unsigned metrics_max_conns_per_ip; /* open metrics connections per address */
+	unsigned tsig_max_fudge;           /* seconds: TSIG time window cap (RFC 8945 §5.2.3) */
+	int user_line;                     /* line of user = (0: unset), for start-up errors */
+	int inline_secret_line;            /* first [key] secret = line (0: none) */
+	size_t n_inline_secrets;           /* [key] sections with an inline secret */
 
 	/* [inbound]: optional when there is an [outbound]; without it n_listen
 	 * and n_zones are 0 and cert/key are NULL */
@@ -112,6 +131,8 @@ struct conf {
 	unsigned max_clients_per_ip;       /* concurrent connections per client address; 0 = no cap */
 	unsigned ipv6_prefix;              /* IPv6 clients are grouped by this prefix for caps */
 	unsigned max_handshakes;           /* pending TLS handshakes; the oldest goes at the cap */
+	unsigned max_handshakes_per_ip;    /* pending TLS handshakes per client address (IPv6
+	                                    * per ipv6_prefix); more are closed at accept; 0 = none */
 	unsigned backend_timeout;          /* seconds: backend connect, and first byte of an answer */
 
 	char *client_ca;                   /* mutual TLS: verify client certificates against
@@ -188,6 +209,9 @@ size_t conf_addr_only_zones(const struct conf *conf);
 /* Logs conf_load's warnings (the zones of conf_addr_only_zones: each one
  * when there are few, else their count and the first names). */
 void conf_log_warnings(const struct conf *conf);
+
+/* True if metrics-allow admits sa (a scraper's address). */
+bool conf_metrics_allowed(const struct conf *conf, const struct sockaddr *sa);
 
 /* True if the outbound section's allow list admits sa (a local client). */
 bool conf_outbound_allowed(const struct conf_outbound *ob, const struct sockaddr *sa);

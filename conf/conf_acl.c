@@ -109,7 +109,8 @@ conf_key_open(struct parse_state *ps, const char *arg)
 	k->tsig.alg = TSIG_HMAC_SHA256;
 	dname_to_text(wire, k->name);
 	ap->keys[c->n_keys++] = (struct keyp){ .header = ps->lineno };
-	note_first(ap, ps->lineno, "key");
+	/* no note_first: the outbound side uses keys too (it signs its own TC
+	 * and SERVFAIL answers to signed UDP queries, issue 13 A11) */
 	return 0;
 }
 
@@ -214,6 +215,8 @@ key_set(struct parse_state *ps, enum key_id k, const char *value)
 		conf_fail(ps, ps->lineno, "secret: empty (leave it out for a key checked by name only)");
 		return -1;
 	}
+	if (ps->conf->n_inline_secrets++ == 0)  /* the file's mode is checked at start (main.c) */
+		ps->conf->inline_secret_line = ps->lineno;
 	return key_secret(ps, key, "secret", value);
 }
 

@@ -8,7 +8,10 @@
 # Layout (PREFIX=/usr/local by default; SYSCONFDIR is /etc when PREFIX=/usr):
 #   $(SBINDIR)/xotproxy                          the binary
 #   $(MANDIR)/man8/xotproxy.8, man5/xotproxy.conf.5
-#   $(SYSCONFDIR)/xotproxy/xotproxy.ini          sample config, never overwritten
+#   $(SYSCONFDIR)/xotproxy/xotproxy.ini          sample config, never overwritten; mode 0640,
+#                                                group $(XOT_GROUP) when that group exists (it may
+#                                                hold an inline TSIG secret: the service's group
+#                                                reads it, nobody else)
 #   $(SYSTEMDUNITDIR)/xotproxy.service           ExecStart paths substituted here
 #   $(SYSUSERSDIR)/xotproxy.conf                 creates the user `xotproxy`
 #
@@ -24,6 +27,8 @@ SYSCONFDIR     ?= $(if $(filter /usr /usr/,$(PREFIX)),/etc,$(PREFIX)/etc)
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR    ?= $(PREFIX)/lib/sysusers.d
 INSTALL        ?= install
+# the service's group (dist/xotproxy.sysusers): it owns the installed config
+XOT_GROUP      ?= xotproxy
 
 XOT_CONFDIR := $(SYSCONFDIR)/xotproxy
 XOT_CONF    := $(XOT_CONFDIR)/xotproxy.ini
@@ -50,12 +55,25 @@ install-man:
 	@$(call xot_install_subst,man/xotproxy.8,$(DESTDIR)$(MANDIR)/man8/xotproxy.8)
 	@$(call xot_install_subst,man/xotproxy.conf.5,$(DESTDIR)$(MANDIR)/man5/xotproxy.conf.5)
 
+# The config: mode 0640, group $(XOT_GROUP) (issue 13 item 16). The group is
+# set when it exists (systemd-sysusers creates it from the sysusers.d file);
+# otherwise a note says how to set it once it does: until then only root reads
+# the file, and the service (user xotproxy) cannot start.
 install-conf:
 	$(INSTALL) -d -m 755 $(DESTDIR)$(XOT_CONFDIR)
 	@if [ -e $(DESTDIR)$(XOT_CONF) ]; then \
 	  echo "keeping existing $(DESTDIR)$(XOT_CONF)"; \
 	else \
-	  $(call xot_install_subst,dist/xotproxy.ini,$(DESTDIR)$(XOT_CONF)); \
+	  $(call xot_install_subst,dist/xotproxy.ini,$(DESTDIR)$(XOT_CONF)) && \
+	  chmod 640 $(DESTDIR)$(XOT_CONF) && \
+	  if getent group $(XOT_GROUP) >/dev/null 2>&1; then \
+	    echo "chgrp $(XOT_GROUP) $(DESTDIR)$(XOT_CONF)"; \
+	    chgrp $(XOT_GROUP) $(DESTDIR)$(XOT_CONF) || \
+	      echo "note: run as root: chgrp $(XOT_GROUP) $(XOT_CONF)"; \
+	  else \
+	    echo "note: group $(XOT_GROUP) does not exist yet: after systemd-sysusers, run" \
+	         "chgrp $(XOT_GROUP) $(XOT_CONF)"; \
+	  fi; \
 	fi
 
 install-systemd:

@@ -31,6 +31,11 @@ struct endpoint;
 
 struct endpoint_ops {
 	const char *kind;                          /* "tcp", "tls-server", ... for logs */
+	/* The endpoint takes whole answer messages only (a UDP requester gets one
+	 * datagram): the relay hands it no octet of a frame before the whole
+	 * frame is there, so a frame cut by the upstream can still be replaced
+	 * by a SERVFAIL. */
+	bool whole_messages;
 	/* One step of connection set-up (TCP connect, TLS handshake). */
 	enum io_result (*handshake)(struct endpoint *ep);
 	/* Reads into up to two spans; *got set on IO_OK. */

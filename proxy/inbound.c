@@ -8,6 +8,7 @@
 #include "inbound.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,11 +31,19 @@ struct inbound_conn {
 	struct relay relay;             /* first: hooks get &relay */
 	struct server *srv;             /* srv->conf judges every query as it arrives */
 	struct fifo_node hs;            /* in srv->handshakes while the TLS handshake runs */
+	struct fifo_node fresh;         /* in srv->unadmitted from the handshake's end to the
+	                                 * first admitted query (B14) */
+	double active;                  /* last admitted activity (B14, see idle_limit) */
+	bool serving;                   /* an admitted query is being served: `active` follows
+	                                 * the relay's last_active until it is idle again */
 	struct ep_tls cli;
 	struct endpoint up;
 	struct sockaddr_storage group;  /* key for per-client caps (IPv6 by prefix) */
 	struct tls_identity *id;        /* the verified client certificate, or NULL */
 	char *id_text;                  /* its first DNS name, or "sha256:" + its pin, for logs */
+	struct tls_peer_chain chain;    /* the certificates it presented (B15: re-verified) */
+	unsigned cert_gen;              /* srv->conf_gen the chain was last checked under */
+	bool cert_trusted;              /* it verified then: the identity counts */
 	bool want_has_src, up_has_src;  /* backend-source: wanted for the next backend */
 	struct netaddr want_src, up_src;     /* connection, and of the one held */
 	uint8_t *pre;                   /* PROXY v2 header of the backend connection, or NULL */
@@ -44,11 +53,18 @@ struct inbound_conn {
 
 /* A query's admission: the transfer slot it holds (caps) and its verified
  * TSIG, for signing the proxy's own answer to it (at once, or a SERVFAIL
- * later). Allocated only for transfers and verified signed queries. */
+ * later). Allocated only for transfers and verified signed queries.
+ *
+ * The token lives until the answer has ended (xfr_done), across any number
+ * of reloads, so it follows the rule written at struct conf (conf.h): it
+ * holds no pointer into the configuration it was judged under. The [key]
+ * it signs with is a copy (policy_signer); the ACL and zone of the verdict
+ * are used only inside judge. Its other pointer, entry, is into the client
+ * table, which lives as long as the server. */
 struct inbound_token {
 	struct client_entry *entry;     /* per-client slot, or NULL */
 	bool counted;                   /* holds one of max-transfers */
-	struct policy_tsig ts;
+	struct policy_signer signer;    /* copy of the verified key, for later answers */
 };
 
 static struct inbound_conn *
@@ -65,11 +81,36 @@ hs_link(struct inbound_conn *c)
 	fifo_push(&c->srv->handshakes, &c->hs);
 }
 
-/* Leaves the list when the handshake ends, whichever way. */
+/* Leaves the list when the handshake ends, whichever way, giving back the
+ * address's count of pending handshakes (max-handshakes-per-ip). */
 static void
 hs_unlink(struct inbound_conn *c)
 {
+	if (!c->hs.linked)
+		return;
 	fifo_remove(&c->srv->handshakes, &c->hs);
+	ipcount_release(&c->srv->hs_per_ip, (const struct sockaddr *)&c->group);
+}
+
+/* ---- sessions never admitted (B14) -------------------------------------- */
+
+/* Past the handshake and no query admitted yet: the first to go at
+ * max-clients. */
+static void
+fresh_link(struct inbound_conn *c)
+{
+	fifo_push(&c->srv->unadmitted, &c->fresh);
+	server_update_accept(c->srv);       /* paused at max-clients? there is room now */
+}
+
+/* A query was admitted (or the session closes): no longer evictable. */
+static void
+fresh_unlink(struct inbound_conn *c)
+{
+	if (!c->fresh.linked)
+		return;
+	fifo_remove(&c->srv->unadmitted, &c->fresh);
+	server_update_accept(c->srv);
 }
 
 /* ---- relay hooks ------------------------------------------------------- */
@@ -113,8 +154,14 @@ client_ready(struct relay *r)
 		         (unsigned long long)r->id, r->peer_text);
 		return false;
 	}
+	if (id.has_cert && tls_peer_chain_complete(c->cli.ssl, &c->chain) < 0) {
+		log_info("conn %llu, remote %s, closed: client certificate chain not kept (out of memory)",
+		         (unsigned long long)r->id, r->peer_text);
+		return false;
+	}
 	if (id.has_cert && (c->id = malloc(sizeof(*c->id))) != NULL) {
 		*c->id = id;
+		c->cert_trusted = true;     /* verified in the handshake, under cert_gen's client-ca */
 		r->identity = identity_text(c);
 	}
 	if (log_threshold >= XP_LOG_DEBUG) {
@@ -123,7 +170,31 @@ client_ready(struct relay *r)
 		log_debug("conn %llu, remote %s, TLS established, %s, ALPN dot%s",
 		          (unsigned long long)r->id, r->peer_text, desc, resumed ? ", resumed" : "");
 	}
+	c->active = ev_now(r->loop);
+	fresh_link(c);
 	return true;
+}
+
+/* B15: the client certificate is an identity only while the chain it
+ * presented verifies under the client-ca in force. Checked again whenever
+ * the configuration has been reloaded since the last check (once per
+ * generation: a hot session does not re-verify every query). NULL when
+ * there is no certificate, or it no longer verifies. */
+static const struct tls_identity *
+current_identity(struct inbound_conn *c)
+{
+	if (c->id == NULL)
+		return NULL;
+	if (c->cert_gen != c->srv->conf_gen) {
+		bool was = c->cert_trusted;
+		c->cert_trusted = tls_peer_chain_trusted(c->srv->tls, &c->chain);
+		c->cert_gen = c->srv->conf_gen;
+		if (was != c->cert_trusted)
+			log_info("conn %llu, remote %s, client certificate %s %s under the client-ca in force",
+			         (unsigned long long)c->relay.id, c->relay.peer_text, c->id->subject,
+			         c->cert_trusted ? "verifies again" : "no longer verifies: it names nobody");
+	}
+	return c->cert_trusted ? c->id : NULL;
 }
 
 static bool
@@ -132,19 +203,23 @@ cert_matches(const void *identity, const char *pattern)
 	return tls_identity_matches(identity, pattern);
 }
 
-/* The client key for caps and rates: the certificate identity or the TSIG
- * key name when there is one, otherwise the address (IPv6 by prefix). */
+/* The client key for caps and rates (policy_client_key): the certificate
+ * identity, else a TSIG key name the proxy verified, else the address. */
 static void
-client_key(const struct inbound_conn *c, const struct dns_query *q, struct clientkey *k)
+client_key(const struct inbound_conn *c, const struct tls_identity *id, const struct dns_query *q,
+           const struct policy_tsig *ts, struct clientkey *k)
 {
-	if (c->id != NULL && c->id->n_names > 0)
-		clientkey_name(k, CLIENTKEY_CERT, c->id->names[0], strlen(c->id->names[0]));
-	else if (c->id != NULL)
-		clientkey_name(k, CLIENTKEY_CERT, c->id->pin, sizeof(c->id->pin));
-	else if (q->has_tsig)
-		clientkey_name(k, CLIENTKEY_TSIG, q->tsig_key, q->tsig_key_len);
-	else
-		clientkey_addr(k, (const struct sockaddr *)&c->relay.peer, c->srv->conf->ipv6_prefix);
+	const void *cert = NULL;
+	size_t cert_len = 0;
+	if (id != NULL && id->n_names > 0) {
+		cert = id->names[0];
+		cert_len = strlen(id->names[0]);
+	} else if (id != NULL) {
+		cert = id->pin;
+		cert_len = sizeof(id->pin);
+	}
+	policy_client_key(k, cert, cert_len, q, ts, (const struct sockaddr *)&c->relay.peer,
+	                  c->srv->conf->ipv6_prefix);
 }
 
 static struct verdict
@@ -160,15 +235,15 @@ over_cap(struct verdict v, const char *why)
 /* XOT-10: max-transfers, then max-transfers-per-client and transfer-rate
  * per client key; an admitted transfer holds its slots in the token. */
 static struct verdict
-admit_transfer(struct inbound_conn *c, const struct dns_query *q, struct verdict v,
-               struct inbound_token *t)
+admit_transfer(struct inbound_conn *c, const struct tls_identity *id, const struct dns_query *q,
+               const struct policy_tsig *ts, struct verdict v, struct inbound_token *t)
 {
 	struct server *srv = c->srv;
 	const struct conf *conf = srv->conf;
 	if (conf->max_transfers != 0 && srv->n_transfers >= conf->max_transfers)
 		return over_cap(v, "transfer limit");
 	struct clientkey k;
-	client_key(c, q, &k);
+	client_key(c, id, q, ts, &k);
 	enum client_admit a = clienttab_admit(srv->clients, k.b, k.len, conf->max_transfers_per_client,
 	                                      conf->rate_n, conf->rate_per, ev_now(srv->loop),
 	                                      &t->entry);
@@ -186,6 +261,7 @@ token_free(struct inbound_conn *c, struct inbound_token *t)
 		clienttab_transfer_end(c->srv->clients, t->entry, ev_now(c->srv->loop));
 	if (t->counted)
 		c->srv->n_transfers--;
+	policy_signer_wipe(&t->signer);
 	free(t);
 }
 
@@ -219,12 +295,18 @@ static struct verdict
 judge(struct relay *r, const struct dns_query *q, const uint8_t *msg, size_t len)
 {
 	struct inbound_conn *c = of(r);
-	struct policy_client who = { (const struct sockaddr *)&r->peer, c->id, cert_matches };
+	const struct tls_identity *id = current_identity(c);
+	struct policy_client who = { (const struct sockaddr *)&r->peer, id, cert_matches };
 	struct policy_tsig ts;
 	struct verdict v = policy_check(c->srv->conf, q, msg, len, &who, (uint64_t)time(NULL), &ts);
+	if (!v.forward && c->id != NULL && id == NULL && v.ede == DNS_EDE_PROHIBITED)
+		v.reason = "acl, client certificate no longer verifies under client-ca";
 	bool xfr = v.forward && (q->qtype == DNS_TYPE_AXFR || q->qtype == DNS_TYPE_IXFR);
-	if (v.forward)
+	if (v.forward) {
+		c->serving = true;              /* B14: admitted work is activity */
+		fresh_unlink(c);
 		v = choose_source(c, v);
+	}
 	if (!xfr && !v.sign)
 		return v;
 	struct inbound_token *t = calloc(1, sizeof(*t));
@@ -232,10 +314,10 @@ judge(struct relay *r, const struct dns_query *q, const uint8_t *msg, size_t len
 		v.sign = false;
 		return v.forward ? over_cap(v, "out of memory") : v;
 	}
-	t->ts = ts;
+	policy_signer_keep(&t->signer, &ts);
 	v.token = t;
 	if (xfr)
-		v = admit_transfer(c, q, v, t);     /* refused: the relay frees the token */
+		v = admit_transfer(c, id, q, &ts, v, t);    /* refused: the relay frees the token */
 	return v;
 }
 
@@ -251,10 +333,9 @@ static int
 sign_answer(struct relay *r, void *token, uint8_t *msg, size_t len, size_t cap)
 {
 	const struct inbound_token *t = token;
-	if (t == NULL || !t->ts.verified)
+	if (t == NULL)
 		return -1;
-	const struct policy_tsig *ts = &t->ts;
-	return tsig_sign_answer(msg, len, cap, &ts->req, (uint64_t)time(NULL), policy_tsig_error(ts));
+	return policy_signer_sign(&t->signer, msg, len, cap, (uint64_t)time(NULL));
 }
 
 /* PROXY v2 (PRX-05): the client's address and the TLS facts, first on the
@@ -300,12 +381,43 @@ upstream_release(struct relay *r, bool clean)
 	endpoint_close(&of(r)->up, false);
 }
 
+/* True while the relay still serves admitted work: a query in flight or
+ * not yet sent, or answer octets not yet taken by the client. */
+static bool
+relay_busy(const struct relay *r)
+{
+	return r->n_inflight > 0 || r->in_fwd > 0 ||
+	       (ring_allocated(&r->u2c) && ring_len(&r->u2c) > 0);
+}
+
+/* B14: the relay closes an idle session at last_active + limits.idle, and
+ * last_active moves with every parsed query, refused ones too, and with
+ * every write to the client. Here only admitted work counts: `active`
+ * follows last_active while an admitted query is served (from judge until
+ * the relay is no longer busy) and stays put through refusals and their
+ * answers. The idle limit handed to the relay is what is left of
+ * idle-timeout after `active` (rounded up: at most a second late), so the
+ * session closes at active + idle-timeout however often it is refused; a
+ * session never admitted closes idle-timeout after its handshake. */
+static unsigned
+idle_limit(struct inbound_conn *c, unsigned idle_timeout)
+{
+	const struct relay *r = &c->relay;
+	if (c->serving) {
+		c->active = r->last_active;
+		c->serving = relay_busy(r);
+	}
+	double left = c->active + idle_timeout - r->last_active;
+	return left <= 0 ? 0 : (unsigned)ceil(left);
+}
+
 static void
 limits(const struct relay *r, struct relay_limits *out)
 {
-	const struct conf *conf = of(r)->srv->conf;
+	struct inbound_conn *c = of(r);
+	const struct conf *conf = c->srv->conf;
 	out->handshake = conf->handshake_timeout;
-	out->idle = conf->idle_timeout;
+	out->idle = idle_limit(c, conf->idle_timeout);
 	out->transfer = conf->transfer_timeout;
 	out->upstream = conf->backend_timeout;
 }
@@ -316,10 +428,12 @@ closed(struct relay *r)
 	struct inbound_conn *c = of(r);
 	struct server *srv = c->srv;
 	hs_unlink(c);
+	fifo_remove(&srv->unadmitted, &c->fresh);   /* server_conn_gone updates accepting */
 	fifo_remove(&srv->conns, &r->link);
 	struct sockaddr_storage group = c->group;
 	free(c->id);
 	free(c->id_text);
+	tls_peer_chain_free(&c->chain);
 	free(c->pre);
 	free(c);
 	metrics_conn_closed(MX_INBOUND);
@@ -361,8 +475,11 @@ inbound_accept(struct server *srv, int fd, const struct sockaddr *peer, socklen_
 		return -1;
 	}
 	metrics_conn_accepted(MX_INBOUND, fd);
+	tls_session_keep_chain(c->cli.ssl, &c->chain);
+	c->cert_gen = srv->conf_gen;        /* the handshake verifies under this client-ca */
 	c->srv = srv;
 	c->group = *group;
+	c->active = ev_now(srv->loop);
 	c->up.fd = -1;
 	c->relay.cli = &c->cli.ep;
 	c->relay.up = &c->up;
@@ -387,4 +504,18 @@ inbound_evict_handshake(struct server *srv)
 	log_debug("conn %llu, remote %s, closed: oldest pending handshake, max-handshakes (%u) reached",
 	          (unsigned long long)c->relay.id, c->relay.peer_text, srv->conf->max_handshakes);
 	relay_kill(&c->relay, false, NULL);
+}
+
+bool
+inbound_evict_unadmitted(struct server *srv)
+{
+	struct fifo_node *n = fifo_oldest(&srv->unadmitted);
+	if (n == NULL)
+		return false;
+	struct inbound_conn *c = (struct inbound_conn *)((char *)n - offsetof(struct inbound_conn, fresh));
+	log_debug("conn %llu, remote %s, closed: no query admitted, oldest such session at "
+	          "max-clients (%u)", (unsigned long long)c->relay.id, c->relay.peer_text,
+	          srv->conf->max_clients);
+	relay_kill(&c->relay, true, NULL);
+	return true;
 }

@@ -4,6 +4,7 @@
 #ifndef XP_INBOUND_H
 #define XP_INBOUND_H
 
+#include <stdbool.h>
 #include <sys/socket.h>
 
 struct server;
@@ -18,6 +19,11 @@ int inbound_accept(struct server *srv, int fd, const struct sockaddr *peer, sock
 
 /* Closes the oldest connection still in its TLS handshake (max-handshakes). */
 void inbound_evict_handshake(struct server *srv);
+
+/* At max-clients (issue 13, B14): closes the oldest session past its
+ * handshake that never had a query admitted (srv->unadmitted). Returns
+ * true if there was one. */
+bool inbound_evict_unadmitted(struct server *srv);
 
 
 #endif

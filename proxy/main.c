@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "log.h"
@@ -38,6 +39,77 @@ warn_key_mode(const char *key)
 	if (file_mode_too_open(key, &mode) == 1)
 		log_warning("private key %s is accessible by group or others (mode %04o); chmod 600 it",
 		            key, mode);
+}
+
+/* Item 16 (issue 13): an inline TSIG secret in a configuration file more
+ * than the service can read lets anyone who reads it sign as a secondary
+ * (a secret-file with such a mode is refused outright, conf_acl.c). Warned
+ * by -t and at start; the line is the first inline secret. */
+static void
+warn_inline_secret(const struct conf *conf)
+{
+	gid_t gid;
+	unsigned mode;
+	if (conf->n_inline_secrets == 0 || privdrop_service_gid(conf->user, &gid) < 0)
+		return;
+	enum file_readers r = file_readers(conf->path, gid, &mode);
+	if (r != FILE_READERS_GROUP && r != FILE_READERS_OTHERS)
+		return;
+	log_warning("%s:%d: TSIG secret inline in a file readable by %s (mode %04o): anyone who "
+	            "can read it can sign transfers as a secondary; use secret-file (mode 600), or "
+	            "make the file 0640 with the service's own group%s", conf->path,
+	            conf->inline_secret_line, r == FILE_READERS_OTHERS ? "others" : "a shared group",
+	            mode, conf->n_inline_secrets > 1 ? " (and the file's other inline secrets)" : "");
+}
+
+/* user = NAME: it must exist and not be root by another name (uid 0). */
+static int
+check_user(const struct conf *conf)
+{
+	char perr[PRIVDROP_ERR_MAX];
+	if (conf->user == NULL || privdrop_check_user(conf->user, perr) == 0)
+		return 0;
+	fprintf(stderr, "%s:%d: %s\n", conf->path, conf->user_line, perr);
+	return -1;
+}
+
+/* After the listeners are bound: switch to `user` (with the bounding set
+ * cleared and no_new_privs), or, without one, no_new_privs and a warning
+ * when that leaves the proxy running as root. Returns 0 or -1 (logged). */
+static int
+drop_privileges(const struct conf *conf)
+{
+	char note[PRIVDROP_ERR_MAX], perr[PRIVDROP_ERR_MAX];
+	if (conf->user == NULL) {
+		if (geteuid() == 0)
+			log_warning("running as root: set user = NAME in [global] (%s) to drop root after "
+			            "binding, or start xotproxy as an unprivileged user with "
+			            "CAP_NET_BIND_SERVICE (the shipped systemd unit does)", conf->path);
+		if (privdrop_harden(note, perr) < 0) {
+			log_error("%s", perr);
+			return -1;
+		}
+		if (note[0] != '\0')
+			log_debug("%s", note);
+		return 0;
+	}
+	struct privdrop_outcome out;
+	if (privdrop_to(conf->user, &out, perr) < 0) {
+		log_error("%s; refusing to run as root", perr);
+		return -1;
+	}
+	if (out.kept_bind)
+		log_info("running as user %s, keeping only CAP_NET_BIND_SERVICE (a reload may "
+		         "add listen ports below 1024); no_new_privs set", conf->user);
+	else if (out.bind_note[0] != '\0')
+		log_info("running as user %s, no capabilities kept (CAP_NET_BIND_SERVICE: %s); "
+		         "a reload cannot add listen ports below 1024; no_new_privs set", conf->user,
+		         out.bind_note);
+	else
+		log_info("running as user %s; no_new_privs set", conf->user);
+	if (out.bounding_note[0] != '\0')
+		log_warning("user %s: %s", conf->user, out.bounding_note);
+	return 0;
 }
 
 /* The outbound sections' CA, client certificate and key must load (the
@@ -126,9 +198,7 @@ main(int argc, char **argv)
 		tls_cleanup();
 		return 1;
 	}
-	char perr[PRIVDROP_ERR_MAX];
-	if (conf->user != NULL && privdrop_check_user(conf->user, perr) < 0) {
-		fprintf(stderr, "%s: %s\n", path, perr);
+	if (check_user(conf) < 0) {
 		wolfSSL_CTX_free(tls);
 		conf_free(conf);
 		tls_cleanup();
@@ -138,6 +208,7 @@ main(int argc, char **argv)
 	    !netaddr_is_loopback((const struct sockaddr *)&conf->backend.ss))   /* PRX-06 */
 		log_warning("backend is not a loopback address: zone data and TSIG-signed messages "
 		            "travel in plaintext to it");
+	warn_inline_secret(conf);
 	if (conf->has_inbound)
 		warn_key_mode(conf->key);
 	for (size_t i = 0; i < conf->n_outbound; i++)
@@ -181,22 +252,10 @@ main(int argc, char **argv)
 	if (conf->has_metrics &&
 	    (metrics_init(conf->metrics_max_zones) < 0 || metrics_http_listen(&conf->metrics) < 0))
 		goto out;
-	if (conf->user != NULL) {
-		bool kept_bind;
-		char note[PRIVDROP_ERR_MAX];
-		if (privdrop_to(conf->user, &kept_bind, note, perr) < 0) {
-			log_error("%s; refusing to run as root", perr);
-			goto out;
-		}
-		if (kept_bind)
-			log_info("running as user %s, keeping only CAP_NET_BIND_SERVICE (a reload may "
-			         "add listen ports below 1024)", conf->user);
-		else if (note[0] != '\0')
-			log_info("running as user %s, no capabilities kept (CAP_NET_BIND_SERVICE: %s); "
-			         "a reload cannot add listen ports below 1024", conf->user, note);
-		else
-			log_info("running as user %s", conf->user);
-	}
+	metrics_http_configure(conf->metrics_allow, conf->n_metrics_allow,
+	                       conf->metrics_max_conns_per_ip);
+	if (drop_privileges(conf) < 0)
+		goto out;
 	if (conf->has_inbound) {
 		char backend[NETADDR_TEXT_MAX];
 		netaddr_format((const struct sockaddr *)&conf->backend.ss, backend);
@@ -231,6 +290,7 @@ out:
 	outbound_free(srv.outbound);
 	server_close_listeners(&srv);
 	ipcount_clear(&srv.per_ip);
+	ipcount_clear(&srv.hs_per_ip);
 	clienttab_free(srv.clients);
 	wolfSSL_CTX_free(srv.tls);            /* the current ones: a reload may have swapped them */
 	conf_unref(srv.conf);

@@ -38,6 +38,7 @@ static const char *const refusal_names[MX_REF_COUNT] = {
 static const char *const limit_names[MX_LIM_COUNT] = {
 	"max_clients_per_ip", "max_handshakes", "accept_allow", "max_clients",
 	"transfer_limit", "query_limit", "outbound_connections", "outbound_udp", "max_sessions",
+	"metrics_allow", "metrics_per_ip",
 };
 static const char *const upstream_names[MX_UP_COUNT] = { "connect", "tls", "timeout", "closed" };
 

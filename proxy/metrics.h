@@ -46,7 +46,7 @@ enum mx_refusal {
 enum mx_limit {
 	MX_LIM_PER_IP, MX_LIM_MAX_HANDSHAKES, MX_LIM_ACCEPT_ALLOW, MX_LIM_MAX_CLIENTS,
 	MX_LIM_TRANSFER, MX_LIM_QUERY, MX_LIM_OUTBOUND_CONNS, MX_LIM_OUTBOUND_UDP,
-	MX_LIM_MAX_SESSIONS, MX_LIM_COUNT
+	MX_LIM_MAX_SESSIONS, MX_LIM_METRICS_ALLOW, MX_LIM_METRICS_PER_IP, MX_LIM_COUNT
 };
 
 enum mx_upstream_fail { MX_UP_CONNECT, MX_UP_TLS, MX_UP_TIMEOUT, MX_UP_CLOSED, MX_UP_COUNT };
@@ -107,6 +107,11 @@ uint64_t metrics_zone_transfers(const uint8_t *zone, size_t zone_len, enum mx_di
 /* Binds and listens on addr (logged: "metrics: listening on ..."); returns 0,
  * or -1 (logged). Accepting starts with metrics_http_start. */
 int metrics_http_listen(const struct netaddr *addr);
+/* Who may scrape: a connection from outside allow[0..n) is closed at
+ * accept, and so is one from an address that already holds per_ip
+ * connections (counted as limit hits, logged rate-limited per address).
+ * Copied; call before metrics_http_start, and again on reload. */
+void metrics_http_configure(const struct cidr *allow, size_t n, unsigned per_ip);
 void metrics_http_start(struct ev_loop *loop);
 /* Closes the listener and every scrape connection. */
 void metrics_http_stop(void);

@@ -8,7 +8,10 @@
  *
  * The listener is non-blocking; at most MX_HTTP_MAX_CLIENTS connections
  * are open (accepting pauses at the cap, the kernel backlog holds the
- * rest); each has MX_HTTP_TIMEOUT seconds in all. A head that does not
+ * rest); each has MX_HTTP_TIMEOUT seconds in all. At accept, a peer
+ * outside metrics-allow is closed, and so is one more connection from an
+ * address that holds metrics-max-conns-per-ip already, so one host cannot
+ * take every slot (issue 13 item 17). A head that does not
  * fit gets 400, a path other than /metrics 404, a method other than GET
  * or HEAD 405. The response is built whole into one buffer and written
  * non-blocking; then the write side is shut and what the client still
@@ -23,7 +26,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "log.h"
+#include "logrl.h"
 #include "metrics.h"
 
 enum hc_state { HC_FREE, HC_READ, HC_WRITE, HC_LINGER };
@@ -37,6 +42,7 @@ struct http_client {
 	size_t req_len;
 	char *resp;                     /* malloc'd: head and body */
 	size_t resp_len, resp_off;
+	struct sockaddr_storage peer;   /* the address alone (netaddr_group), for the cap */
 };
 
 static struct {
@@ -45,7 +51,10 @@ static struct {
 	ev_io io;
 	struct http_client *clients;    /* MX_HTTP_MAX_CLIENTS, while listening */
 	unsigned n_open;
-} http = { .fd = -1 };
+	struct cidr allow[CONF_MAX_ALLOW];   /* metrics-allow (a copy) */
+	size_t n_allow;
+	unsigned per_ip;                /* metrics-max-conns-per-ip */
+} http = { .fd = -1, .per_ip = MX_HTTP_MAX_CLIENTS };
 
 static void
 client_close(struct http_client *c)
@@ -229,19 +238,78 @@ free_client(void)
 	return NULL;
 }
 
-/* libev: connections wait on the listener; takes them up to the cap. */
+void
+metrics_http_configure(const struct cidr *allow, size_t n, unsigned per_ip)
+{
+	http.n_allow = n < CONF_MAX_ALLOW ? n : CONF_MAX_ALLOW;
+	memcpy(http.allow, allow, http.n_allow * sizeof(*allow));
+	http.per_ip = per_ip;
+}
+
+static bool
+peer_allowed(const struct sockaddr *peer)
+{
+	for (size_t i = 0; i < http.n_allow; i++)
+		if (cidr_match(&http.allow[i], peer))
+			return true;
+	return false;
+}
+
+/* Open connections from the address `who` (netaddr_group form). */
+static unsigned
+conns_from(const struct sockaddr_storage *who)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < MX_HTTP_MAX_CLIENTS; i++)
+		if (http.clients[i].state != HC_FREE &&
+		    memcmp(&http.clients[i].peer, who, sizeof(*who)) == 0)
+			n++;
+	return n;
+}
+
+/* The accept-time verdict on a scraper: true to serve it. A refusal is
+ * counted and logged (at most LOGRL_BURST lines per address per window). */
+static bool
+admit(const struct sockaddr *peer, const struct sockaddr_storage *who)
+{
+	char text[NETADDR_TEXT_MAX];
+	if (!peer_allowed(peer)) {
+		metrics_limit_hit(MX_LIM_METRICS_ALLOW);
+		netaddr_format(peer, text);
+		log_info_rl(peer, "metrics: remote %s, connection refused: not in metrics-allow", text);
+		return false;
+	}
+	if (conns_from(who) >= http.per_ip) {
+		metrics_limit_hit(MX_LIM_METRICS_PER_IP);
+		netaddr_format(peer, text);
+		log_info_rl(peer, "metrics: remote %s, connection refused: metrics-max-conns-per-ip "
+		            "(%u) reached", text, http.per_ip);
+		return false;
+	}
+	return true;
+}
+
+/* libev: connections wait on the listener; takes them up to the cap, at
+ * most 64 a wake-up (refused ones too: a flood cannot hold the loop). */
 static void
 accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-	for (;;) {
+	for (int i = 0; i < 64; i++) {
 		struct http_client *c = free_client();
 		if (c == NULL) {
 			ev_io_stop(loop, &http.io);      /* at the cap: the backlog holds the rest */
 			return;
 		}
-		int fd = accept4(http.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_storage peer;
+		socklen_t len = sizeof(peer);
+		int fd = accept4(http.fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;                          /* EAGAIN, or EMFILE: retried on the next event */
+		netaddr_group((const struct sockaddr *)&peer, 128, &c->peer);
+		if (!admit((const struct sockaddr *)&peer, &c->peer)) {
+			close(fd);
+			continue;
+		}
 		c->fd = fd;
 		c->state = HC_READ;
 		c->req_len = 0;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ep_tcp.h"
@@ -200,6 +201,7 @@ static const struct relay_hooks outbound_hooks = {
 	.closed = closed,
 	.upstream_fail_ede = DNS_EDE_NO_REACHABLE_AUTHORITY,    /* EDE 22 */
 	.upstream_fail_text = "no reachable primary",
+	.release_idle_upstream = true,  /* issue 13 item 9: a session only while in use */
 };
 
 /* ---- local connections ------------------------------------------------- */
@@ -274,7 +276,7 @@ tcp_cb(struct ev_loop *loop, ev_io *w, int revents)
 /* Answers a datagram that cannot go upstream: AXFR gets TC (use TCP);
  * malformed or over-limit queries get FORMERR/SERVFAIL. */
 static void
-udp_answer_locally(int fd, const struct sockaddr *peer, socklen_t plen, const struct dns_query *q,
+udp_answer_locally(int fd, const struct udp_addr *a, const struct dns_query *q,
                    enum dns_rcode rcode, int ede, const char *text, bool tc)
 {
 	uint8_t out[DNS_ERROR_MAX];
@@ -285,14 +287,35 @@ udp_answer_locally(int fd, const struct sockaddr *peer, socklen_t plen, const st
 		out[2] |= 0x02;
 		out[3] &= 0xF0;                 /* NOERROR: no answer, retry over TCP */
 	}
-	sendto(fd, out, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL, peer, plen);
+	udp_send(fd, a, out, (size_t)n);
+}
+
+/* A signed query whose key this proxy also holds (a [key] section with a
+ * secret, under the configuration in force): once verified, the proxy's
+ * own answers to it (TC, SERVFAIL) are signed, as RFC 8945 §5.3 asks and
+ * BIND 9.18 requires of a TC answer (issue 13, A11; t67). */
+static void
+udp_tsig(const struct ob_group *g, struct ep_udp *u, const uint8_t *msg, size_t len,
+         const struct dns_query *q)
+{
+	const struct conf *cf = g->ob->srv->conf;
+	for (size_t i = 0; i < cf->n_keys; i++) {
+		const struct conf_key *k = &cf->keys[i];
+		if (!k->has_secret || k->tsig.name_len != q->tsig_key_len ||
+		    memcmp(k->tsig.name, q->tsig_key, q->tsig_key_len) != 0)
+			continue;
+		struct tsig_request req;
+		if (tsig_verify_query(msg, len, &k->tsig, 1, (uint64_t)time(NULL),
+		                      (uint16_t)cf->tsig_max_fudge, &req) == TSIG_OK)
+			ep_udp_set_tsig(u, &req);
+		return;
+	}
 }
 
 /* One datagram from the local secondary: an SOA poll (or IXFR) becomes a
  * relay with a UDP client endpoint; AXFR gets TC at once. */
 static void
-udp_query(struct ob_group *g, int fd, const uint8_t *msg, size_t len,
-          const struct sockaddr *peer, socklen_t plen)
+udp_query(struct ob_group *g, int fd, const uint8_t *msg, size_t len, const struct udp_addr *a)
 {
 	struct dns_query q;
 	const char *why;
@@ -301,24 +324,24 @@ udp_query(struct ob_group *g, int fd, const uint8_t *msg, size_t len,
 		return;                         /* no ID to answer with */
 	if (res == DNS_PARSE_FORMERR) {
 		q.has_opt = false;
-		udp_answer_locally(fd, peer, plen, &q, DNS_RCODE_FORMERR, DNS_EDE_NONE, NULL, false);
+		udp_answer_locally(fd, a, &q, DNS_RCODE_FORMERR, DNS_EDE_NONE, NULL, false);
 		return;
 	}
 	if (q.qtype == DNS_TYPE_AXFR) {         /* RFC 5936 §4.2: TCP only */
-		udp_answer_locally(fd, peer, plen, &q, DNS_RCODE_NOERROR, DNS_EDE_NONE, NULL, true);
+		udp_answer_locally(fd, a, &q, DNS_RCODE_NOERROR, DNS_EDE_NONE, NULL, true);
 		return;
 	}
 	if (g->n_udp >= g->max_udp_queries || g->ob->stopping) {
 		if (!g->ob->stopping)
 			metrics_limit_hit(MX_LIM_OUTBOUND_UDP);
-		udp_answer_locally(fd, peer, plen, &q, DNS_RCODE_SERVFAIL, DNS_EDE_OTHER,
-		                   "transfer limit", false);
+		udp_answer_locally(fd, a, &q, DNS_RCODE_SERVFAIL, DNS_EDE_OTHER, "transfer limit", false);
 		return;
 	}
 	struct ob_conn *c = conn_new(g);
 	size_t max = q.has_opt && q.edns_udp_size > 512 ? q.edns_udp_size : 512;
-	if (c == NULL || ep_udp_init(&c->cli.udp, fd, peer, plen, msg, len, max, q.has_opt, relay_on_event,
-	                             &c->relay) < 0) {
+	if (c == NULL || ep_udp_init(&c->cli.udp, fd, a, msg, len, q.qtype, max, q.has_opt,
+	                             relay_on_event, &c->relay) < 0) {
+		udp_answer_locally(fd, a, &q, DNS_RCODE_SERVFAIL, DNS_EDE_OTHER, "out of memory", false);
 		if (c != NULL) {
 			c->udp = true;
 			g->n_udp++;
@@ -326,11 +349,13 @@ udp_query(struct ob_group *g, int fd, const uint8_t *msg, size_t len,
 		}
 		return;
 	}
+	if (q.has_tsig)
+		udp_tsig(g, &c->cli.udp, msg, len, &q);
 	c->udp = true;
 	g->n_udp++;
 	c->relay.cli = &c->cli.udp.ep;
-	relay_start(&c->relay, g->ob->srv->loop, ++g->ob->srv->next_conn_id, peer, plen,
-	            &outbound_hooks, c);
+	relay_start(&c->relay, g->ob->srv->loop, ++g->ob->srv->next_conn_id,
+	            (const struct sockaddr *)&a->peer, a->peer_len, &outbound_hooks, c);
 }
 
 static void
@@ -339,15 +364,13 @@ udp_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct ob_group *g = w->data;
 	uint8_t buf[UDP_MSG_MAX + 1];
 	for (int i = 0; i < 64; i++) {          /* bounded batch per wake-up */
-		struct sockaddr_storage peer;
-		socklen_t plen = sizeof(peer);
-		ssize_t n = recvfrom(w->fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&peer,
-		                     &plen);
+		struct udp_addr a;
+		ssize_t n = udp_recv(w->fd, buf, sizeof(buf), &a);
 		if (n < 0)
 			return;
-		if (!allowed(g, (struct sockaddr *)&peer) || n > UDP_MSG_MAX)
+		if (!allowed(g, (struct sockaddr *)&a.peer) || n > UDP_MSG_MAX)
 			continue;                   /* no answers to strangers (reflection) */
-		udp_query(g, w->fd, buf, (size_t)n, (struct sockaddr *)&peer, plen);
+		udp_query(g, w->fd, buf, (size_t)n, &a);
 	}
 }
 
@@ -428,6 +451,10 @@ listener_set(struct ob_group *g, size_t i, const struct netaddr *a, int tcp_fd, 
 	l->udp_fd = udp_fd;
 	ev_io_init(&l->tcp_io, tcp_cb, tcp_fd, EV_READ);
 	ev_io_init(&l->udp_io, udp_cb, udp_fd, EV_READ);
+	/* a wildcard address answers from the address each query was sent to */
+	if (udp_pktinfo_enable(udp_fd) < 0)
+		log_warning("%s: UDP listener without IP_PKTINFO (%s): answers leave from the "
+		            "kernel's choice of address", g->label, strerror(errno));
 	l->tcp_io.data = l->udp_io.data = g;
 	ev_io_start(g->ob->srv->loop, &l->udp_io);
 }

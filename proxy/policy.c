@@ -53,7 +53,8 @@ tsig_check(const struct conf *conf, const struct dns_query *q, const uint8_t *ms
 	if (ts->key == NULL || !ts->key->has_secret)
 		return;
 	ts->verified = true;
-	ts->result = tsig_verify_query(msg, len, &ts->key->tsig, 1, now, &ts->req);
+	ts->result = tsig_verify_query(msg, len, &ts->key->tsig, 1, now,
+	                               (uint16_t)conf->tsig_max_fudge, &ts->req);
 }
 
 uint16_t
@@ -65,6 +66,58 @@ policy_tsig_error(const struct policy_tsig *ts)
 	case TSIG_BADTIME: return TSIG_ERR_BADTIME;
 	default: return TSIG_ERR_NONE;
 	}
+}
+
+bool
+policy_tsig_authenticated(const struct policy_tsig *ts)
+{
+	return ts->verified && ts->result == TSIG_OK;
+}
+
+void
+policy_signer_keep(struct policy_signer *s, const struct policy_tsig *ts)
+{
+	memset(s, 0, sizeof(*s));
+	s->sign = ts->verified;
+	if (!ts->verified)
+		return;
+	s->error = policy_tsig_error(ts);
+	s->req = ts->req;
+	s->req.key = NULL;
+	if (ts->req.key != NULL) {
+		s->key = *ts->req.key;
+		s->has_key = true;
+	}
+}
+
+int
+policy_signer_sign(const struct policy_signer *s, uint8_t *msg, size_t len, size_t cap,
+                   uint64_t now)
+{
+	if (!s->sign)
+		return -1;
+	struct tsig_request req = s->req;
+	req.key = s->has_key ? &s->key : NULL;
+	return tsig_sign_answer(msg, len, cap, &req, now, s->error);
+}
+
+void
+policy_signer_wipe(struct policy_signer *s)
+{
+	explicit_bzero(s, sizeof(*s));
+}
+
+void
+policy_client_key(struct clientkey *k, const void *cert_key, size_t cert_len,
+                  const struct dns_query *q, const struct policy_tsig *ts,
+                  const struct sockaddr *peer, unsigned v6_prefix)
+{
+	if (cert_key != NULL)
+		clientkey_name(k, CLIENTKEY_CERT, cert_key, cert_len);
+	else if (q->has_tsig && policy_tsig_authenticated(ts))
+		clientkey_name(k, CLIENTKEY_TSIG, q->tsig_key, q->tsig_key_len);
+	else
+		clientkey_addr(k, peer, v6_prefix);
 }
 
 static bool

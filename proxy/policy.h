@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "clienttab.h"
 #include "conf.h"
 #include "dnsmsg.h"
 #include "tsig.h"
@@ -56,5 +57,45 @@ struct verdict policy_check(const struct conf *conf, const struct dns_query *q,
 
 /* The TSIG error an answer signed for ts carries (0, BADSIG, BADKEY, BADTIME). */
 uint16_t policy_tsig_error(const struct policy_tsig *ts);
+
+/* True only when the proxy itself checked the query's MAC with the [key]'s
+ * secret and it verified (TSIG_OK): only then is the key name an identity. */
+bool policy_tsig_authenticated(const struct policy_tsig *ts);
+
+/* What signing a later answer to a verified query needs (a SERVFAIL made
+ * after backend-timeout, say), owned by whoever keeps it: a copy of the
+ * key, never a pointer into the configuration, which a SIGHUP may free
+ * before that answer is made (issue 13, B12). Self-contained: it may be
+ * copied or moved. */
+struct policy_signer {
+	bool sign;                /* ts->verified: answers carry a TSIG */
+	bool has_key;             /* the request named a known key (not BADKEY) */
+	uint16_t error;           /* policy_tsig_error at verification */
+	struct tsig_key key;      /* copy of the [key]: name, algorithm, secret */
+	struct tsig_request req;  /* the request's TSIG; req.key unused (NULL) */
+};
+
+/* Copies into s what signing answers to the query of ts needs. */
+void policy_signer_keep(struct policy_signer *s, const struct policy_tsig *ts);
+
+/* Appends the TSIG (RFC 8945 §5.3) to the local answer msg[0..len) in a
+ * buffer of cap octets at time now. Returns the new length, or -1 (nothing
+ * to sign with, or no room). */
+int policy_signer_sign(const struct policy_signer *s, uint8_t *msg, size_t len, size_t cap,
+                       uint64_t now);
+
+/* Clears the copied secret (before the memory is freed). */
+void policy_signer_wipe(struct policy_signer *s);
+
+/* The client key caps and rates count under (XOT-10, issue 13 B13): the
+ * client certificate's identity (cert_key, cert_len: its first DNS name or
+ * its pin; NULL when there is no certificate that verifies under the
+ * client-ca in force), else the TSIG key name only when the proxy verified
+ * the MAC (policy_tsig_authenticated: a name it did not check is anybody's,
+ * and would let one client spend another's budget, or escape its own),
+ * else the address, IPv6 grouped by v6_prefix. */
+void policy_client_key(struct clientkey *k, const void *cert_key, size_t cert_len,
+                       const struct dns_query *q, const struct policy_tsig *ts,
+                       const struct sockaddr *peer, unsigned v6_prefix);
 
 #endif

@@ -33,6 +33,7 @@
 static void relay_pump(struct relay *r);
 static void lone_finish(struct relay *r);
 static bool idle(const struct relay *r);
+static void up_broken(struct relay *r, const char *what, int kind);
 
 /* ---- logging ---------------------------------------------------------- */
 
@@ -186,16 +187,24 @@ log_refusal(struct relay *r, const struct dns_query *q, const char *what, const 
 
 /* ---- teardown ----------------------------------------------------------- */
 
+bool
+relay_upstream_reusable(const struct relay *r)
+{
+	return r->up_held && endpoint_open(r->up) && r->up->established && r->n_inflight == 0 &&
+	       r->in_fwd == 0 && r->up_wr_len == 0 && r->rs_sent == r->rs_len &&
+	       respscan_at_boundary(&r->scan) && !r->has_lone && !r->drop_pending;
+}
+
 /* Gives the upstream back to the direction: clean (reusable) only when it
- * did not break, is established, owes nothing and sits at a frame boundary. */
+ * did not break and owes nothing (relay_upstream_reusable; item 1 of issue
+ * 13: a lone-SOA IXFR answer that may go on makes it owe octets). */
 static void
 up_release(struct relay *r, bool broken)
 {
 	if (!r->up_held)
 		return;
+	bool clean = !broken && relay_upstream_reusable(r);
 	lone_finish(r);
-	bool clean = !broken && r->up->established && r->n_inflight == 0 && r->in_fwd == 0 &&
-	             r->up_wr_len == 0 && respscan_at_boundary(&r->scan);
 	r->hooks->upstream_release(r, clean);
 	assert(!endpoint_open(r->up));
 	r->up_held = false;
@@ -203,6 +212,7 @@ up_release(struct relay *r, bool broken)
 	r->up_pre = NULL;
 	r->up_pre_len = r->up_pre_sent = 0;
 	r->cur = NULL;
+	r->drop_pending = false;
 	respscan_init(&r->scan, r->scan.ops, r);
 }
 
@@ -244,6 +254,9 @@ relay_close(struct relay *r, bool notify, const char *abort_reason)
 	r->in = NULL;
 	free(r->inflight);
 	r->inflight = NULL;
+	free(r->rs);
+	r->rs = NULL;
+	r->rs_len = r->rs_sent = 0;
 	r->in_len = r->in_fwd = r->in_sent = 0;
 	r->state = RELAY_CLOSED;
 }
@@ -317,6 +330,19 @@ resume_lone(struct relay *r, uint16_t id)
 	return f;
 }
 
+/* A frame no requester on this upstream waits for (TCP-07): up_read takes
+ * its octets back out of the ring before the client can see them
+ * (drop_frame). The scan stops here: whatever follows on this upstream is
+ * not read. */
+static void
+reject_frame(struct relay *r, uint16_t id, size_t seen)
+{
+	r->drop_pending = true;
+	r->drop_id = id;
+	r->drop_len = seen;
+	respscan_stop(&r->scan);
+}
+
 static void
 on_frame_begin(void *ctx, const uint8_t hdr[12])
 {
@@ -324,12 +350,12 @@ on_frame_begin(void *ctx, const uint8_t hdr[12])
 	r->cur = find_inflight(r, rd16(hdr));
 	if (r->cur == NULL)
 		r->cur = resume_lone(r, rd16(hdr));
+	if (r->cur == NULL) {
+		reject_frame(r, rd16(hdr), 2 + DNS_HDR_LEN);
+		return;
+	}
 	lone_finish(r);                 /* another answer began: the lone one is over */
-	if (r->cur != NULL)
-		xfr_frame_begin(&r->cur->xfr, hdr);
-	else
-		log_debug("conn %llu, remote %s, answer with unknown id %u relayed",
-		          (unsigned long long)r->id, r->peer_text, rd16(hdr));
+	xfr_frame_begin(&r->cur->xfr, hdr);
 }
 
 static void
@@ -344,7 +370,13 @@ static void
 on_frame_end(void *ctx, size_t frame_len, bool malformed)
 {
 	struct relay *r = ctx;
-	r->last_active = ev_now(r->loop);
+	if (r->drop_pending)
+		return;
+	if (frame_len < DNS_HDR_LEN) {      /* no header, no ID: nobody's answer */
+		reject_frame(r, 0, 2 + frame_len);
+		return;
+	}
+	r->last_active = ev_now(r->loop);   /* progress: a complete message (TCP-05) */
 	if (malformed)
 		log_debug("conn %llu, remote %s, malformed answer of %zu octets relayed",
 		          (unsigned long long)r->id, r->peer_text, frame_len);
@@ -423,18 +455,140 @@ flush_local(struct relay *r)
 
 /* ---- upstream ----------------------------------------------------------- */
 
+size_t
+relay_held_octets(const struct relay *r)
+{
+	size_t partial = respscan_partial(&r->scan);
+	if (r->drop_pending)
+		return r->drop_len;
+	/* a frame of 65535 octets does not fit the ring whole: only its header
+	 * is held then */
+	if (r->cli->ops->whole_messages && partial > 0 &&
+	    (partial < 2 || 2 + r->scan.frame_len <= RELAY_RING_SIZE))
+		return partial;
+	return respscan_unvetted(&r->scan);
+}
+
+/* Octets of the ring the client may take now. */
+static size_t
+visible_octets(const struct relay *r)
+{
+	return ring_allocated(&r->u2c) ? ring_len(&r->u2c) - relay_held_octets(r) : 0;
+}
+
+/* An upstream that fails inside a frame no octet of which reached the
+ * client: that frame is taken back, as if it had never come. True if the
+ * answer stream is at a frame boundary now. */
+static bool
+unsend_partial_frame(struct relay *r)
+{
+	if (respscan_at_boundary(&r->scan))
+		return true;
+	size_t partial = respscan_partial(&r->scan);
+	if (!ring_allocated(&r->u2c) || relay_held_octets(r) != partial)
+		return false;
+	ring_unwrite(&r->u2c, partial);
+	respscan_init(&r->scan, r->scan.ops, r);
+	r->cur = NULL;
+	return true;
+}
+
+/* True if no answer octet for the queries in flight reached the client:
+ * the SERVFAIL (or another upstream) may still stand in for the answers. */
+static bool
+nothing_relayed(struct relay *r)
+{
+	if (!unsend_partial_frame(r))
+		return false;
+	for (unsigned i = 0; i < r->n_inflight; i++)
+		if (r->inflight[i].xfr.messages > 0)
+			return false;
+	return true;
+}
+
+/* The query frames kept for a retry, without those no longer waiting for
+ * the first message of their answer. */
+static void
+rs_compact(struct relay *r)
+{
+	size_t rd = 0, wr = 0;
+	while (rd + 4 <= r->rs_len) {
+		size_t flen = 2 + (size_t)rd16(r->rs + rd);
+		const struct inflight *f = find_inflight(r, rd16(r->rs + rd + 2));
+		if (f != NULL && f->xfr.messages == 0) {
+			memmove(r->rs + wr, r->rs + rd, flen);
+			wr += flen;
+		}
+		rd += flen;
+	}
+	r->rs_len = r->rs_sent = wr;
+	if (r->n_inflight == 0)
+		r->rs_lost = false;
+}
+
+/* A query frame went out whole: kept until its answer begins, for
+ * hooks->upstream_retry. A frame that does not fit RELAY_IN_SIZE with the
+ * others is simply not kept; a retry is then not possible (upstream_failed
+ * answers SERVFAIL as without the hook). */
+static void
+rs_keep(struct relay *r, const uint8_t *frame, size_t len)
+{
+	if (r->hooks->upstream_retry == NULL)
+		return;
+	rs_compact(r);
+	if (r->rs == NULL && (r->rs = malloc(RELAY_IN_SIZE)) == NULL)
+		return;
+	if (r->rs_len + len > RELAY_IN_SIZE) {
+		r->rs_len = r->rs_sent = 0;      /* one is missing: no retry for any */
+		r->rs_lost = true;
+		return;
+	}
+	memcpy(r->rs + r->rs_len, frame, len);
+	r->rs_len += len;
+	r->rs_sent = r->rs_len;
+}
+
+/* Every query in flight has its frame kept (or is the one still in `in`). */
+static bool
+rs_covers_inflight(struct relay *r)
+{
+	rs_compact(r);
+	unsigned kept = 0;
+	for (size_t pos = 0; pos + 4 <= r->rs_len; pos += 2 + (size_t)rd16(r->rs + pos))
+		kept++;
+	return !r->rs_lost && kept + (r->in_fwd > 0) == r->n_inflight;
+}
+
+/* hooks->upstream_retry said yes: this upstream goes (broken), the queries
+ * in flight go again, in order, on the next one (up_ensure, up_write). */
+static void
+retry_upstream(struct relay *r)
+{
+	up_release(r, true);
+	for (unsigned i = 0; i < r->n_inflight; i++) {
+		struct xfr *x = &r->inflight[i].xfr;
+		xfr_init(x, x->id, x->qtype, x->has_client_serial, x->client_serial, x->start);
+	}
+	r->in_sent = 0;
+	r->rs_sent = 0;
+	r->up_since = ev_now(r->loop);
+}
+
 /* Upstream unreachable, silent, or gone before sending anything for the
- * queries in flight: those get SERVFAIL with the direction's EDE and the
+ * queries in flight: another upstream when the direction has one
+ * (upstream_retry), else those get SERVFAIL with the direction's EDE; the
  * session stays usable. Returns false when answers were already under way
  * (the caller must abort). */
 static bool
 upstream_failed(struct relay *r, const char *why)
 {
-	if (!respscan_at_boundary(&r->scan))
+	if (!nothing_relayed(r))
 		return false;
-	for (unsigned i = 0; i < r->n_inflight; i++)
-		if (r->inflight[i].xfr.messages > 0)
-			return false;
+	if (r->hooks->upstream_retry != NULL && r->n_inflight > 0 && rs_covers_inflight(r) &&
+	    r->hooks->upstream_retry(r, why)) {
+		retry_upstream(r);
+		return true;
+	}
 	if (ensure_ring(r) < 0 ||
 	    ring_room(&r->u2c) < r->n_inflight * RELAY_LOCAL_SIZE + r->local_len)
 		return false;
@@ -456,6 +610,8 @@ upstream_failed(struct relay *r, const char *why)
 		inflight_done(r, f);
 	}
 	r->n_inflight = 0;
+	r->rs_len = r->rs_sent = 0;
+	r->rs_lost = false;
 	if (r->in_fwd > 0) {                /* the allowed frame not yet sent */
 		memmove(r->in, r->in + r->in_fwd, r->in_len - r->in_fwd);
 		r->in_len -= r->in_fwd;
@@ -488,10 +644,17 @@ up_broken(struct relay *r, const char *what, int kind)
 
 /* Opens the upstream at the first allowed query (not before, so a refused
  * client never costs an upstream socket). */
+/* Something must go upstream: a query frame, or the frames to send again. */
+static bool
+up_wanted(const struct relay *r)
+{
+	return r->in_fwd > 0 || r->rs_sent < r->rs_len;
+}
+
 static bool
 up_ensure(struct relay *r)
 {
-	if (r->in_fwd == 0 || r->up_held)
+	if (!up_wanted(r) || r->up_held)
 		return false;
 	if (ensure_ring(r) < 0) {
 		relay_close(r, false, "out of memory");
@@ -544,12 +707,18 @@ up_send(struct relay *r, const uint8_t *p, size_t rest, bool *done)
 static bool
 up_write(struct relay *r)
 {
-	if (r->in_fwd == 0 || !endpoint_open(r->up) || !r->up->established || r->up->wr_blk)
+	if (!up_wanted(r) || !endpoint_open(r->up) || !r->up->established || r->up->wr_blk)
 		return false;
 	bool done;
 	if (r->up_pre_sent < r->up_pre_len) {
 		r->up_pre_sent += up_send(r, r->up_pre + r->up_pre_sent, r->up_pre_len - r->up_pre_sent,
 		                          &done);
+		return done;
+	}
+	if (r->rs_sent < r->rs_len) {       /* a retry: the unanswered queries again */
+		size_t put = up_send(r, r->rs + r->rs_sent, r->rs_len - r->rs_sent, &done);
+		r->rs_sent += put;
+		metrics_bytes(dir_of(r), false, put);
 		return done;
 	}
 	size_t put = up_send(r, r->in + r->in_sent, r->in_fwd - r->in_sent, &done);
@@ -558,6 +727,7 @@ up_write(struct relay *r)
 	metrics_bytes(dir_of(r), false, put);
 	r->in_sent += put;
 	if (r->in_sent == r->in_fwd) {
+		rs_keep(r, r->in, r->in_fwd);
 		memmove(r->in, r->in + r->in_fwd, r->in_len - r->in_fwd);
 		r->in_len -= r->in_fwd;
 		r->in_fwd = r->in_sent = 0;
@@ -577,6 +747,27 @@ up_read_limit(const struct relay *r)
 		return 0;                   /* the local answer goes first */
 	size_t to_boundary = respscan_to_boundary(&r->scan);
 	return to_boundary < room ? to_boundary : room;
+}
+
+/* A frame with an unknown ID (or no header) came: its octets leave the
+ * ring unseen, it is logged once, and the upstream is retired (never
+ * reused: it may send more of whatever that was). The queries in flight
+ * on it fail as on any upstream failure. */
+static void
+drop_frame(struct relay *r)
+{
+	ring_unwrite(&r->u2c, r->drop_len);
+	r->drop_pending = false;
+	respscan_init(&r->scan, r->scan.ops, r);
+	r->cur = NULL;
+	char what[64];
+	if (r->drop_len < 2 + DNS_HDR_LEN)
+		snprintf(what, sizeof(what), "sent a frame of %zu octets", r->drop_len - 2);
+	else
+		snprintf(what, sizeof(what), "sent an answer with unknown id %u", r->drop_id);
+	log_warning("conn %llu, remote %s, %s %s: dropped, connection retired",
+	            (unsigned long long)r->id, r->peer_text, r->hooks->upstream_label, what);
+	up_broken(r, what, MX_UP_CLOSED);
 }
 
 static bool
@@ -609,13 +800,15 @@ up_read(struct relay *r)
 	}
 	metrics_bytes(dir_of(r), true, n);
 	r->up_since = ev_now(r->loop);      /* the upstream is answering */
-	size_t got = n;
-	for (int i = 0; i < cnt && got > 0; i++) {
+	size_t got = n, fed = 0;
+	for (int i = 0; i < cnt && got > 0 && !r->drop_pending; i++) {
 		size_t part = got < iov[i].iov_len ? got : iov[i].iov_len;
-		respscan_feed(&r->scan, iov[i].iov_base, part);
+		fed += respscan_feed(&r->scan, iov[i].iov_base, part);
 		got -= part;
 	}
-	ring_commit_write(&r->u2c, n);
+	ring_commit_write(&r->u2c, fed);    /* after a rejected frame: nothing more */
+	if (r->drop_pending)
+		drop_frame(r);
 	return true;
 }
 
@@ -780,7 +973,11 @@ cli_handshake(struct relay *r)
 	if (res == IO_AGAIN)
 		return false;
 	if (res != IO_OK) {
-		log_handshake_failed(r, r->cli->err);
+		if (strncmp(r->cli->ops->kind, "tls", 3) == 0)
+			log_handshake_failed(r, r->cli->err);
+		else                        /* a reset before the first query: not TLS */
+			log_debug("conn %llu, remote %s, client connection failed (%s)",
+			          (unsigned long long)r->id, r->peer_text, r->cli->err);
 		relay_close(r, false, NULL);
 		return true;
 	}
@@ -843,15 +1040,19 @@ cli_read(struct relay *r)
 	return true;
 }
 
-/* Writes at most one TLS record's worth from the ring. After IO_AGAIN the
- * same bytes and length are retried: the ring head does not move until then. */
+/* Writes at most one TLS record's worth of the visible part of the ring.
+ * After IO_AGAIN the same bytes and length are retried: the ring head does
+ * not move until then (held octets only ever become visible, or leave the
+ * tail unseen). Writes are not progress (TCP-05): only complete messages
+ * move last_active. */
 static bool
 cli_write(struct relay *r)
 {
 	if (r->state != RELAY_OPEN || r->cli->wr_blk || !ring_allocated(&r->u2c))
 		return false;
-	size_t len;
-	const uint8_t *p = ring_read_ptr(&r->u2c, TLS_RECORD_MAX, &len);
+	size_t len, visible = visible_octets(r);
+	const uint8_t *p = ring_read_ptr(&r->u2c, visible < TLS_RECORD_MAX ? visible : TLS_RECORD_MAX,
+	                                 &len);
 	if (r->cli_wr_len != 0) {
 		assert(len >= r->cli_wr_len);
 		len = r->cli_wr_len;
@@ -863,7 +1064,6 @@ cli_write(struct relay *r)
 	if (res == IO_OK) {
 		ring_consume(&r->u2c, put);
 		r->cli_wr_len = 0;
-		r->last_active = ev_now(r->loop);
 		return true;
 	}
 	r->cli_wr_len = len;
@@ -901,15 +1101,22 @@ release_idle_buffers(struct relay *r)
 		free(r->inflight);
 		r->inflight = NULL;
 	}
+	if (r->rs != NULL && r->n_inflight == 0) {
+		free(r->rs);
+		r->rs = NULL;
+		r->rs_len = r->rs_sent = 0;
+		r->rs_lost = false;
+	}
 }
 
 static void
 update_events(struct relay *r)
 {
-	bool out = r->cli_wr_len > 0 || (ring_allocated(&r->u2c) && ring_len(&r->u2c) > 0);
+	bool out = r->cli_wr_len > 0 || visible_octets(r) > 0;
 	endpoint_watch(r->cli, r->in_len < RELAY_IN_SIZE && !r->stopping, out);
 	if (endpoint_open(r->up))
-		endpoint_watch(r->up, up_read_limit(r) > 0, r->in_fwd > r->in_sent);
+		endpoint_watch(r->up, up_read_limit(r) > 0,
+		               r->in_fwd > r->in_sent || r->rs_sent < r->rs_len);
 }
 
 /* The upstream owes the first octet of an answer: it is still being set
@@ -932,9 +1139,12 @@ enum deadline { DL_HANDSHAKE, DL_UPSTREAM, DL_TRANSFER, DL_IDLE };
 /* When the relay's current state runs out of time, and which limit that
  * is: the handshake deadline; the upstream limit while the upstream owes
  * the first octet of an answer; the progress deadline while answers are
- * owed (progress is a complete message from upstream or a whole record
- * taken by the client); or the idle deadline (TCP-05: only complete
- * messages count as activity). Always the limits in force now. */
+ * owed; or the idle deadline. TCP-05: only complete messages count as
+ * activity, so progress (last_active) is a complete query from the client
+ * or a complete answer message from upstream, never a single octet either
+ * way. A client that stops reading stops the upstream's messages from
+ * completing once the ring is full, so the progress deadline covers it
+ * too. Always the limits in force now. */
 static double
 relay_deadline(const struct relay *r, enum deadline *kind)
 {
@@ -1005,6 +1215,8 @@ relay_pump(struct relay *r)
 			progress = cli_read(r);
 	} while (progress && r->state == RELAY_OPEN);
 
+	if (r->state == RELAY_OPEN && r->hooks->release_idle_upstream && relay_upstream_reusable(r))
+		up_release(r, false);           /* a session only while a query is in flight */
 	if (r->state == RELAY_OPEN && r->stopping && idle(r) && !has_complete_query(r))
 		relay_close(r, true, NULL);
 	if (r->state != RELAY_CLOSED) {
@@ -1048,10 +1260,17 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		else
 			relay_close(r, false, "upstream timeout");
 	} else if (kind == DL_TRANSFER) {
-		if (r->n_inflight == 0)
-			log_info("conn %llu, remote %s, closed: client stopped reading (transfer timeout)",
-			         (unsigned long long)r->id, r->peer_text);
-		relay_close(r, false, "transfer timeout");   /* an abort: no close_notify */
+		/* Nothing of an answer reached the client yet: as DL_UPSTREAM,
+		 * SERVFAIL with the direction's EDE, and the session goes on. */
+		if (r->n_inflight > 0 && upstream_failed(r, "transfer timeout")) {
+			metrics_upstream_failed(dir_of(r), MX_UP_TIMEOUT);
+			relay_pump(r);
+		} else {
+			if (r->n_inflight == 0)
+				log_info("conn %llu, remote %s, closed: client stopped reading (transfer timeout)",
+				         (unsigned long long)r->id, r->peer_text);
+			relay_close(r, false, "transfer timeout");   /* an abort: no close_notify */
+		}
 	} else {
 		log_debug("conn %llu, remote %s, closed: idle", (unsigned long long)r->id, r->peer_text);
 		relay_close(r, true, NULL);   /* DOT-04: close_notify on idle close */

@@ -74,6 +74,12 @@ struct relay_hooks {
 	/* SERVFAIL EDE code and text when the upstream fails before answering. */
 	int upstream_fail_ede;
 	const char *upstream_fail_text;
+	/* The upstream is held only while a query is in flight: as soon as the
+	 * relay owes nothing (no query in flight or being sent, at a frame
+	 * boundary, no lone-SOA IXFR answer that may go on) it is released
+	 * clean, and the next query opens one again (outbound: a local
+	 * connection holds a pooled session only while it uses it). */
+	bool release_idle_upstream;
 };
 
 /* One query forwarded upstream. It keeps no reference to the
@@ -137,6 +143,19 @@ struct relay {
 	struct inflight lone;           /* last IXFR ended by a lone SOA, in case more follows */
 	bool has_lone;
 	double lone_end;
+	/* An answer frame whose header named no query waiting on this upstream
+	 * (or a frame too short for a header): its first drop_len octets are
+	 * the ring's last; they never reach the client (see held_octets). */
+	bool drop_pending;
+	uint16_t drop_id;
+	size_t drop_len;
+
+	/* Query frames sent on this upstream whose answers have not begun, kept
+	 * for hooks->upstream_retry (allocated, RELAY_IN_SIZE octets, only when
+	 * the direction retries); the first rs_sent went to the current one. */
+	uint8_t *rs;
+	size_t rs_len, rs_sent;
+	bool rs_lost;                   /* a query in flight did not fit: no retry */
 
 	ev_timer timer;
 	double accepted, last_active;
@@ -163,6 +182,18 @@ const char *relay_cap_check(unsigned n_inflight, unsigned n_transfers, bool is_s
 /* Gives the upstream back (closed, never reused) if it owes nothing, so the
  * next query opens a new one. True if there is none held any more. */
 bool relay_release_idle_upstream(struct relay *r);
+
+/* True if the upstream may be handed to another user: it did not break,
+ * is established, nothing is in flight or being sent on it, it sits at a
+ * frame boundary, and no lone-SOA IXFR answer on it may still go on (the
+ * upstream could send the rest of that answer to whoever uses it next). */
+bool relay_upstream_reusable(const struct relay *r);
+
+/* Octets at the tail of the answer ring the client must not see yet: the
+ * start of a frame whose header is not complete (its ID unknown), or, for
+ * a client endpoint that takes whole messages (UDP), all of a partial
+ * frame. */
+size_t relay_held_octets(const struct relay *r);
 
 /* The relay a list node belongs to. */
 static inline struct relay *

@@ -37,6 +37,26 @@ respscan_to_boundary(const struct respscan *s)
 	return s->st == ST_LEN ? 2 - s->acc_have : s->frame_left;
 }
 
+size_t
+respscan_partial(const struct respscan *s)
+{
+	return s->st == ST_LEN ? s->acc_have : 2 + s->frame_len - s->frame_left;
+}
+
+size_t
+respscan_unvetted(const struct respscan *s)
+{
+	if (s->st == ST_LEN || s->st == ST_HDR || s->frame_len < 12)
+		return respscan_partial(s);
+	return 0;
+}
+
+void
+respscan_stop(struct respscan *s)
+{
+	s->stopped = true;
+}
+
 static void
 expect(struct respscan *s, int st, unsigned need)
 {
@@ -306,16 +326,18 @@ frame_done(struct respscan *s)
 	expect(s, ST_LEN, 2);
 }
 
-void
+size_t
 respscan_feed(struct respscan *s, const uint8_t *p, size_t n)
 {
-	while (n > 0) {
+	size_t total = n;
+	s->stopped = false;
+	while (n > 0 && !s->stopped) {
 		if (s->st == ST_LEN) {
 			size_t used = accumulate(s, p, n);
 			p += used;
 			n -= used;
 			if (s->acc_have < 2)
-				return;
+				break;
 			s->frame_len = s->frame_left = (size_t)(s->acc[0] << 8 | s->acc[1]);
 			if (s->frame_len < 12) {
 				s->malformed = true;
@@ -335,4 +357,6 @@ respscan_feed(struct respscan *s, const uint8_t *p, size_t n)
 		if (s->frame_left == 0)
 			frame_done(s);
 	}
+	s->stopped = false;
+	return total - n;
 }

@@ -35,10 +35,18 @@ struct respscan {
 	size_t skip;             /* octets to skip in the current state */
 	size_t rd_left;          /* rdata octets left (SOA parsing) */
 	bool malformed;
+	bool stopped;            /* a callback asked respscan_feed to return */
 };
 
 void respscan_init(struct respscan *s, const struct respscan_ops *ops, void *ctx);
-void respscan_feed(struct respscan *s, const uint8_t *p, size_t n);
+/* Feeds n octets; returns how many were consumed: all of them, unless a
+ * callback called respscan_stop (then the octets up to and including the
+ * one that raised that callback). */
+size_t respscan_feed(struct respscan *s, const uint8_t *p, size_t n);
+
+/* From a callback: the feed in progress returns after this event. The next
+ * feed goes on normally. */
+void respscan_stop(struct respscan *s);
 
 /* True between frames (no partial frame seen). */
 bool respscan_at_boundary(const struct respscan *s);
@@ -46,5 +54,15 @@ bool respscan_at_boundary(const struct respscan *s);
 /* Octets still to come before the scanner can next be at a boundary: the
  * rest of the length prefix, or the rest of the current frame. */
 size_t respscan_to_boundary(const struct respscan *s);
+
+/* Octets of the current, unfinished frame seen so far, prefix included
+ * (0 at a boundary). */
+size_t respscan_partial(const struct respscan *s);
+
+/* Of those, the octets seen while its header was not yet complete: the
+ * whole partial frame until frame_begin, and all of a frame shorter than a
+ * header (which never gets one); 0 once frame_begin was called. The relay
+ * keeps these from the client until it knows whose answer the frame is. */
+size_t respscan_unvetted(const struct respscan *s);
 
 #endif

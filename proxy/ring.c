@@ -84,6 +84,15 @@ ring_consume(struct ring *r, size_t n)
 		r->head = r->tail = 0;   /* empty: restart at offset 0 for contiguous spans */
 }
 
+void
+ring_unwrite(struct ring *r, size_t n)
+{
+	assert(n <= ring_len(r));
+	r->tail -= n;
+	if (r->head == r->tail)
+		r->head = r->tail = 0;
+}
+
 size_t
 ring_peek(const struct ring *r, size_t off, uint8_t *out, size_t n)
 {

@@ -33,6 +33,9 @@ const uint8_t *ring_read_ptr(const struct ring *r, size_t max, size_t *len);
 
 void ring_commit_write(struct ring *r, size_t n);   /* n <= ring_room */
 void ring_consume(struct ring *r, size_t n);        /* n <= ring_len */
+/* Takes back the last n octets written (n <= ring_len): they were never
+ * read. */
+void ring_unwrite(struct ring *r, size_t n);
 
 /* Copies up to n bytes starting at offset off from the head, without consuming.
  * Returns bytes copied. */

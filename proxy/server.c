@@ -236,12 +236,17 @@ tally_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	tally_flush(&srv->acl_refused, now);
 	tally_flush(&srv->cap_refused, now);
 	tally_flush(&srv->hs_evicted, now);
+	tally_flush(&srv->hs_cap_refused, now);
+	tally_flush(&srv->idle_evicted, now);
 }
 
 /* Decides at accept, before any TLS work, whether a connection may go on:
  * its address must be in some zone's allow list, its client key under the
- * per-IP cap (TCP-04); at max-handshakes the oldest pending handshake goes,
- * so a flood of silent handshakes cannot lock out a real secondary. */
+ * per-IP cap (TCP-04) and under max-handshakes-per-ip (issue 13, B14: so one
+ * host cannot push other clients' handshakes out through the oldest-first
+ * rule below); at max-handshakes the oldest pending handshake goes, so a
+ * flood of silent handshakes cannot lock out a real secondary. On success
+ * the connection holds one count in per_ip and one in hs_per_ip. */
 static bool
 admit(struct server *srv, const struct sockaddr *peer, struct sockaddr_storage *group)
 {
@@ -259,6 +264,15 @@ admit(struct server *srv, const struct sockaddr *peer, struct sockaddr_storage *
 		         conf->max_clients_per_ip);
 		metrics_limit_hit(MX_LIM_PER_IP);
 		tally_refusal(srv, &srv->cap_refused, peer, what);
+		return false;
+	}
+	if (!ipcount_take(&srv->hs_per_ip, (struct sockaddr *)group, conf->max_handshakes_per_ip)) {
+		char what[96];
+		snprintf(what, sizeof(what), "connection refused: max-handshakes-per-ip (%u) reached",
+		         conf->max_handshakes_per_ip);
+		metrics_limit_hit(MX_LIM_MAX_HANDSHAKES);
+		tally_refusal(srv, &srv->hs_cap_refused, peer, what);
+		ipcount_release(&srv->per_ip, (struct sockaddr *)group);
 		return false;
 	}
 	for (unsigned n = fifo_over(&srv->handshakes, conf->max_handshakes); n > 0; n--) {
@@ -307,18 +321,35 @@ inbound_accepted(void *ctx, int fd, const struct sockaddr *peer, socklen_t len)
 		close(fd);
 		return 0;
 	}
+	if (srv->n_conns >= srv->conf->max_clients && inbound_evict_unadmitted(srv)) {
+		metrics_limit_hit(MX_LIM_MAX_CLIENTS);
+		tally_refusal(srv, &srv->idle_evicted, peer, "max-clients reached: closed the oldest "
+		              "session that never had a query admitted");
+	}
 	if (inbound_accept(srv, fd, peer, len, &group) < 0) {
 		int err = errno;
 		ipcount_release(&srv->per_ip, (struct sockaddr *)&group);
+		ipcount_release(&srv->hs_per_ip, (struct sockaddr *)&group);
 		errno = err;
 		return -1;
 	}
-	if (srv->n_conns >= srv->conf->max_clients) {
+	server_update_accept(srv);
+	return 0;
+}
+
+void
+server_update_accept(struct server *srv)
+{
+	if (srv->stopping || ev_is_active(&srv->accept_backoff))
+		return;
+	bool room = srv->n_conns < srv->conf->max_clients || srv->unadmitted.n > 0;
+	if (room && srv->accept_paused) {
+		accept_enable(srv, true);
+	} else if (!room && !srv->accept_paused) {
 		metrics_limit_hit(MX_LIM_MAX_CLIENTS);
 		log_warning("max-clients (%u) reached; pausing accepts", srv->conf->max_clients);
 		accept_enable(srv, false);
 	}
-	return 0;
 }
 
 static void
@@ -332,7 +363,7 @@ static void
 backoff_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct server *srv = w->data;
-	if (!srv->stopping && srv->n_conns < srv->conf->max_clients)
+	if (!srv->stopping && (srv->n_conns < srv->conf->max_clients || srv->unadmitted.n > 0))
 		accept_enable(srv, true);
 }
 
@@ -360,9 +391,7 @@ server_conn_gone(struct server *srv, const struct sockaddr *group)
 		stop_if_done(srv);
 		return;
 	}
-	if (srv->accept_paused && srv->n_conns < srv->conf->max_clients &&
-	    !ev_is_active(&srv->accept_backoff))
-		accept_enable(srv, true);
+	server_update_accept(srv);
 }
 
 static void
@@ -513,19 +542,21 @@ reload(struct server *srv)
 	}
 	conf_unref(srv->conf);
 	srv->conf = conf;
+	srv->conf_gen++;                     /* sessions re-check their certificate (B15) */
 	log_threshold = (enum log_level)conf->log_level;
 	if (log_configure((enum log_format)conf->log_format, (enum log_target)conf->log_target,
 	                  getenv("XOTPROXY_SYSLOG_SOCKET")) < 0)
 		log_warning("reload: log-target %s: %s; logging goes on as before",
 		            log_target_name((enum log_target)conf->log_target), strerror(errno));
 	conf_log_warnings(conf);
+	metrics_http_configure(conf->metrics_allow, conf->n_metrics_allow,
+	                       conf->metrics_max_conns_per_ip);     /* who may scrape: follows the file */
 	listeners_commit(srv, conf, &st);
 	log_event(XP_LOG_INFO, "reload", (struct log_field[]){ LF_S("path", conf->path),
 	          LF_U("zones", conf->n_zones), LF_U("max_clients", conf->max_clients) }, 3,
 	          "reloaded %s: %zu zones, max-clients %u", conf->path, conf->n_zones,
 	          conf->max_clients);
-	if (srv->accept_paused && srv->n_conns < conf->max_clients && !ev_is_active(&srv->accept_backoff))
-		accept_enable(srv, true);
+	server_update_accept(srv);
 }
 
 static void

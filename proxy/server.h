@@ -36,6 +36,7 @@ struct server {
 	struct ev_loop *loop;
 	struct conf *conf;
 	WOLFSSL_CTX *tls;
+	unsigned conf_gen;            /* +1 at each reload that swaps conf and tls */
 
 	struct listener listeners[CONF_MAX_LISTEN];
 	size_t n_listeners;
@@ -47,12 +48,18 @@ struct server {
 	struct outbound *outbound;    /* the [outbound] groups, or NULL */
 	unsigned n_conns;
 	struct fifo handshakes;       /* inbound connections in their TLS handshake, oldest first */
+	struct fifo unadmitted;       /* inbound sessions past their handshake that never had a
+	                               * query admitted, oldest first: closed first at max-clients */
 	struct ipcount per_ip;        /* live connections per client address */
+	struct ipcount hs_per_ip;     /* pending handshakes per client address
+	                               * (max-handshakes-per-ip), released when the handshake ends */
 	struct clienttab *clients;    /* per-client transfer slots and rates (made at start) */
 	unsigned n_transfers;         /* inbound AXFR/IXFR in flight (max-transfers) */
 	struct refusal_tally cap_refused;    /* at max-clients-per-ip */
 	struct refusal_tally acl_refused;    /* address in no zone's allow */
 	struct refusal_tally hs_evicted;     /* oldest handshake closed at max-handshakes */
+	struct refusal_tally hs_cap_refused; /* at max-handshakes-per-ip */
+	struct refusal_tally idle_evicted;   /* never-admitted session closed at max-clients */
 	uint64_t next_conn_id;
 
 	bool stopping;
@@ -106,6 +113,12 @@ void server_start(struct server *srv);
 /* Called by the connection code whenever a connection is freed, with the
  * key it was counted under (see netaddr_group). */
 void server_conn_gone(struct server *srv, const struct sockaddr *group);
+
+/* Accepting runs while there is room for one more inbound connection:
+ * fewer than max-clients, or a never-admitted session (srv->unadmitted) to
+ * close for it; otherwise it pauses (logged). Called whenever either
+ * changes. Does nothing while stopping or backing off after EMFILE. */
+void server_update_accept(struct server *srv);
 void server_close_listeners(struct server *srv);
 
 #endif

@@ -330,9 +330,27 @@ find_key(const struct tsig_rr *rr, const struct tsig_key *keys, size_t n_keys)
 	return NULL;
 }
 
+/* RFC 8945 §5.2.3 lets the signer choose the Fudge (up to 65535 s), and
+ * without a replay cache a captured query replays for as long as the window
+ * lasts. The server's own limit is allowed by the RFC's own advice (§10: a
+ * Fudge of 300 s is recommended; the window is the replay window), so the
+ * window is the smaller of the signer's Fudge and ours. Taking the minimum
+ * rather than refusing a large Fudge outright keeps honest signers with a
+ * good clock working (BIND, Knot and dnspython send 300; a signer sending
+ * more is not wrong, only not trusted for more); a query outside the
+ * window is BADTIME, answered signed as §5.2.3 asks, with the request's
+ * Fudge echoed and our time in Other Data so the signer can see the skew. */
+bool
+tsig_time_ok(uint64_t now, uint64_t time_signed, uint16_t fudge, uint16_t max_fudge)
+{
+	uint64_t skew = now > time_signed ? now - time_signed : time_signed - now;
+	uint16_t window = fudge < max_fudge ? fudge : max_fudge;
+	return skew <= window;
+}
+
 enum tsig_result
 tsig_verify_query(const uint8_t *msg, size_t len, const struct tsig_key *keys, size_t n_keys,
-                  uint64_t now, struct tsig_request *req)
+                  uint64_t now, uint16_t max_fudge, struct tsig_request *req)
 {
 	memset(req, 0, sizeof(*req));
 	struct tsig_rr rr;
@@ -373,9 +391,8 @@ tsig_verify_query(const uint8_t *msg, size_t len, const struct tsig_key *keys, s
 	wc_HmacFree(&h);
 	if (!ok || !mac_equal(calc, rr.mac, rr.mac_len))   /* rule 4: compare the prefix */
 		return TSIG_BADSIG;                           /* §5.2.2 */
-	uint64_t skew = now > rr.time_signed ? now - rr.time_signed : rr.time_signed - now;
-	if (skew > rr.fudge)
-		return TSIG_BADTIME;                          /* §5.2.3 */
+	if (!tsig_time_ok(now, rr.time_signed, rr.fudge, max_fudge))
+		return TSIG_BADTIME;                          /* §5.2.3, capped: see tsig_time_ok */
 	return TSIG_OK;
 }
 

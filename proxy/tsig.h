@@ -5,6 +5,7 @@
 #ifndef XP_TSIG_H
 #define XP_TSIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -12,6 +13,8 @@
 
 #define TSIG_MAC_MAX 64          /* HMAC-SHA512 output */
 #define TSIG_SECRET_MAX 128
+#define TSIG_FUDGE_UNCAPPED 65535        /* max_fudge that trusts any signer's Fudge */
+#define TSIG_MAX_FUDGE_DEFAULT 300       /* tsig-max-fudge: RFC 8945 §10 recommends 300 s */
 
 /* TSIG ERROR field values (RFC 8945 §3). */
 enum {
@@ -47,7 +50,7 @@ enum tsig_result {
 	TSIG_UNSIGNED,  /* no TSIG RR at all */
 	TSIG_BADKEY,    /* unknown key name, or algorithm not the key's (§5.2.1) */
 	TSIG_BADSIG,    /* MAC does not verify (§5.2.2) */
-	TSIG_BADTIME,   /* MAC good, |now - Time Signed| > Fudge (§5.2.3) */
+	TSIG_BADTIME,   /* MAC good, |now - Time Signed| > min(Fudge, max_fudge) (§5.2.3) */
 	TSIG_FORMERR,   /* TSIG misplaced, repeated, unreadable, or a MAC size
 	                 * §5.2.2.1 forbids; also any malformed record */
 };
@@ -78,11 +81,18 @@ struct tsig_request {
  * shorter than max(10, hash/2), §5.2.2.1; any allowed truncation is
  * accepted), MAC over the message without the TSIG RR, ARCOUNT-1, the
  * Original ID in place of the ID, plus the TSIG variables, compared in
- * constant time (BADSIG), then |now - Time Signed| <= Fudge (BADTIME).
- * keys: n_keys configured keys. now: seconds since the epoch. Never reads
- * outside msg. Stateless: no replay cache (the §5.2.3 SHOULD). */
+ * constant time (BADSIG), then |now - Time Signed| <= min(Fudge, max_fudge)
+ * (BADTIME; see tsig_time_ok). keys: n_keys configured keys. now: seconds
+ * since the epoch. max_fudge: the largest window the proxy grants
+ * (tsig-max-fudge; TSIG_FUDGE_UNCAPPED trusts the signer's Fudge). Never
+ * reads outside msg. Stateless: no replay cache (the §5.2.3 SHOULD), so the
+ * window is the replay window. */
 enum tsig_result tsig_verify_query(const uint8_t *msg, size_t len, const struct tsig_key *keys,
-                                   size_t n_keys, uint64_t now, struct tsig_request *req);
+                                   size_t n_keys, uint64_t now, uint16_t max_fudge,
+                                   struct tsig_request *req);
+
+/* The §5.2.3 time check: |now - time_signed| <= min(fudge, max_fudge). */
+bool tsig_time_ok(uint64_t now, uint64_t time_signed, uint16_t fudge, uint16_t max_fudge);
 
 /* Appends a TSIG RR to the answer msg[0..len) (buffer of cap octets) and
  * increments ARCOUNT. The answer must already be final, RCODE included

@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -98,8 +99,48 @@ tls_load_error(char err[TLS_ERR_MAX], const char *what, const char *path)
 	snprintf(err, TLS_ERR_MAX, "%s %s: %s", what, path, buf);
 }
 
+static void
+chain_clear(struct tls_peer_chain *chain)
+{
+	for (size_t i = 0; i < chain->n; i++) {
+		free(chain->der[i]);
+		chain->der[i] = NULL;
+	}
+	chain->n = 0;
+}
+
+static int
+chain_add(struct tls_peer_chain *chain, const uint8_t *der, size_t len)
+{
+	if (chain->n >= TLS_CHAIN_MAX || len == 0 || (chain->der[chain->n] = malloc(len)) == NULL)
+		return -1;
+	memcpy(chain->der[chain->n], der, len);
+	chain->len[chain->n++] = len;
+	return 0;
+}
+
+/* wolfSSL calls this for every certificate of the client's chain, the leaf
+ * (depth 0) last (WOLFSSL_ALWAYS_VERIFY_CB). It never changes the verdict:
+ * it returns wolfSSL's own. At the leaf, verified, it copies the whole
+ * chain as presented into the session's tls_peer_chain, if one was given. */
+static int
+keep_chain_cb(int preverify, WOLFSSL_X509_STORE_CTX *st)
+{
+	struct tls_peer_chain *chain = st != NULL ? st->userCtx : NULL;
+	if (!preverify || chain == NULL || st->error_depth != 0 || st->certs == NULL)
+		return preverify;
+	chain_clear(chain);
+	for (int i = 0; i < st->totalCerts && i < TLS_CHAIN_MAX; i++)
+		if (chain_add(chain, st->certs[i].buffer, st->certs[i].length) < 0) {
+			chain_clear(chain);     /* tls_peer_chain_complete falls back to the leaf */
+			break;
+		}
+	return preverify;
+}
+
 /* Mutual TLS: a certificate is required and verified by wolfSSL against
- * client_ca alone (no verify callback: wolfSSL's verdict and alert stand).
+ * client_ca alone (the verify callback only records the chain: wolfSSL's
+ * verdict and alert stand).
  * No tickets: see tls.h. The stateful cache is off too, so no path resumes.
  * WOLFSSL_OP_NO_TICKET marks such a context (and, copied by wolfSSL_new, its
  * sessions) for tls_copy_ticket_keys and tls_peer_identity: the local build
@@ -117,7 +158,8 @@ require_client_cert(WOLFSSL_CTX *ctx, const char *client_ca, char err[TLS_ERR_MA
 		tls_load_error(err, "cannot load client CA file", client_ca);
 		return -1;
 	}
-	wolfSSL_CTX_set_verify(ctx, WOLFSSL_VERIFY_PEER | WOLFSSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	wolfSSL_CTX_set_verify(ctx, WOLFSSL_VERIFY_PEER | WOLFSSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+	                       keep_chain_cb);
 	wolfSSL_CTX_set_options(ctx, WOLFSSL_OP_NO_TICKET);
 	if (wolfSSL_CTX_no_ticket_TLSv13(ctx) != 0) {
 		snprintf(err, TLS_ERR_MAX, "cannot turn session tickets off for mutual TLS");
@@ -229,6 +271,69 @@ tls_copy_ticket_keys(WOLFSSL_CTX *from, WOLFSSL_CTX *to)
 	    wolfSSL_CTX_set_tlsext_ticket_keys(to, keys, sizeof(keys)) != WOLFSSL_SUCCESS)
 		return -1;
 	return 0;
+}
+
+void
+tls_session_keep_chain(WOLFSSL *ssl, struct tls_peer_chain *chain)
+{
+	wolfSSL_SetCertCbCtx(ssl, chain);
+}
+
+int
+tls_peer_chain_complete(WOLFSSL *ssl, struct tls_peer_chain *chain)
+{
+	wolfSSL_SetCertCbCtx(ssl, NULL);
+	if (chain->n > 0)
+		return 0;
+	WOLFSSL_X509 *x = wolfSSL_get_peer_certificate(ssl);
+	if (x == NULL)
+		return 0;
+	int len = 0;
+	const unsigned char *der = wolfSSL_X509_get_der(x, &len);
+	int rc = der != NULL && len > 0 ? chain_add(chain, der, (size_t)len) : -1;
+	wolfSSL_X509_free(x);
+	return rc;
+}
+
+void
+tls_peer_chain_free(struct tls_peer_chain *chain)
+{
+	chain_clear(chain);
+}
+
+/* True if der verifies against the CAs of cm (signature and dates). */
+static bool
+verifies(WOLFSSL_CERT_MANAGER *cm, const uint8_t *der, size_t len)
+{
+	return wolfSSL_CertManagerVerifyBuffer(cm, der, (long)len, WOLFSSL_FILETYPE_ASN1) ==
+	       WOLFSSL_SUCCESS;
+}
+
+/* True if der verifies with issuer (a CA certificate, DER) as its only CA. */
+static bool
+verifies_under(const uint8_t *der, size_t len, const uint8_t *issuer, size_t ilen)
+{
+	WOLFSSL_CERT_MANAGER *cm = wolfSSL_CertManagerNew();
+	bool ok = cm != NULL &&
+	          wolfSSL_CertManagerLoadCABuffer(cm, issuer, (long)ilen, WOLFSSL_FILETYPE_ASN1) ==
+	          WOLFSSL_SUCCESS && verifies(cm, der, len);
+	wolfSSL_CertManagerFree(cm);
+	return ok;
+}
+
+bool
+tls_peer_chain_trusted(WOLFSSL_CTX *ctx, const struct tls_peer_chain *chain)
+{
+	if (ctx == NULL || chain->n == 0 || !is_mtls_ctx(ctx))
+		return false;
+	WOLFSSL_CERT_MANAGER *cas = wolfSSL_CTX_GetCertManager(ctx);
+	size_t top = chain->n - 1;
+	if (cas == NULL || !verifies(cas, chain->der[top], chain->len[top]))
+		return false;
+	for (size_t i = top; i-- > 0;)
+		if (!verifies_under(chain->der[i], chain->len[i], chain->der[i + 1], chain->len[i + 1]))
+			return false;
+	return true;
 }
 
 void

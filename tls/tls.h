@@ -105,6 +105,38 @@ bool tls_identity_matches(const struct tls_identity *id, const char *pattern);
  * (a static string). */
 const char *tls_identity_pattern_error(const char *pattern);
 
+/* ---- re-verifying a session's client certificate (issue 13, B15) --------- */
+
+#define TLS_CHAIN_MAX 8
+
+/* The certificates a client presented in its handshake, DER, leaf first:
+ * kept so that each query can check they still verify under the client-ca
+ * in force after a reload. Owned by the session's owner. */
+struct tls_peer_chain {
+	uint8_t *der[TLS_CHAIN_MAX];
+	size_t len[TLS_CHAIN_MAX];
+	size_t n;
+};
+
+/* Records into chain, during ssl's handshake under a client-CA context,
+ * the certificates the client presents once wolfSSL has verified them
+ * (nothing is recorded for a certificate it refused; the verdict and alert
+ * stay wolfSSL's). chain must stay valid until the handshake ends. */
+void tls_session_keep_chain(WOLFSSL *ssl, struct tls_peer_chain *chain);
+
+/* After the handshake: if nothing was recorded but the session has a peer
+ * certificate, keeps that leaf alone. Returns 0, or -1 (out of memory, or
+ * a certificate that cannot be read). */
+int tls_peer_chain_complete(WOLFSSL *ssl, struct tls_peer_chain *chain);
+
+void tls_peer_chain_free(struct tls_peer_chain *chain);
+
+/* True if chain still verifies under ctx's client CAs: its top certificate
+ * against them, each other one against the certificate above it, each
+ * within its validity dates. False for a context without client-ca, or an
+ * empty chain. */
+bool tls_peer_chain_trusted(WOLFSSL_CTX *ctx, const struct tls_peer_chain *chain);
+
 /* "TLSv1.3 TLS13-AES128-GCM-SHA256" for logs. */
 void tls_describe(WOLFSSL *ssl, char *out, size_t len);
 

@@ -86,8 +86,27 @@ if [ ! -f "$BIN" ] || [ ! -x "$BIN" ]; then fail "$BIN is missing or not executa
 [ "$(stat -c %a "$BIN")" = 755 ] || fail "$BIN has mode $(stat -c %a "$BIN"), expected 755"
 for f in "$MAN8" "$MAN5" "$CONF" "$UNIT" "$SYSUSERS"; do
 	[ -f "$f" ] || fail "${f#"$D"} was not installed"
-	[ "$(stat -c %a "$f")" = 644 ] || fail "${f#"$D"} has mode $(stat -c %a "$f"), expected 644"
+	want=644
+	[ "$f" = "$CONF" ] && want=640       # may hold an inline TSIG secret (issue 13 item 16)
+	[ "$(stat -c %a "$f")" = $want ] || fail "${f#"$D"} has mode $(stat -c %a "$f"), expected $want"
 done
+if getent group xotproxy >/dev/null; then
+	[ "$(stat -c %G "$CONF")" = xotproxy ] || fail "the config's group is $(stat -c %G "$CONF"), expected xotproxy"
+else
+	grep -q "note: group xotproxy does not exist yet: after systemd-sysusers, run chgrp xotproxy /etc/xotproxy/xotproxy.ini" "$T/install.log" ||
+		{ show install; fail "no note that group xotproxy is missing"; }
+fi
+ok "config installed mode 0640 ($(stat -c %U:%G "$CONF"); group xotproxy: $(getent group xotproxy >/dev/null && echo set || echo 'missing, noted'))"
+# With an existing service group (XOT_GROUP=nogroup stands in for xotproxy), the config is 0640 root:that group.
+if [ "$(id -u)" = 0 ] && getent group nogroup >/dev/null; then
+	G=$T/destdir-group
+	run_logged install-group 300 "${MK[@]}" install-conf DESTDIR="$G" PREFIX=/usr XOT_GROUP=nogroup ||
+		{ show install-group; fail "make install-conf XOT_GROUP=nogroup"; }
+	[ "$(stat -c %a:%U:%G "$G/etc/xotproxy/xotproxy.ini")" = 640:root:nogroup ] ||
+		fail "with XOT_GROUP=nogroup the config is $(stat -c %a:%U:%G "$G/etc/xotproxy/xotproxy.ini"), expected 640:root:nogroup"
+	ok "with an existing service group: config 0640 root:nogroup"
+	rm -rf "$G"
+fi
 leftover=$(find "$D" -name '*.tmp')
 [ -z "$leftover" ] || fail "temporary files left: $leftover"
 ok "layout: $(cd "$D" && find . -type f | sed 's|^\.||' | sort | tr '\n' ' ')"
@@ -131,14 +150,19 @@ grep -q '; configuration OK' "$T/check.out" || fail "-t did not print '; configu
 grep -q "^cert = $T/certs/server.pem" "$T/check.out" || fail "-t output lacks the certificate path"
 grep -qi 'warning' "$T/check.err" && fail "-t warned on the sample config: $(cat "$T/check.err")"
 grep -Eq '^[[:space:]]*user[[:space:]]*=' "$CONF" && fail "the sample config sets user = (the unit runs as xotproxy without root)"
+grep -q '^;secret-file = ' "$CONF" || fail "the sample config does not suggest secret-file"
+grep -Eq '^[;[:space:]]*secret[[:space:]]*=' "$CONF" && fail "the sample config suggests an inline secret = line"
+
 ok "-t on the installed sample config (throwaway certificate): configuration OK"
 
 # ---------------------------------------------------------------- the sample's examples and defaults
 # In the sample, ";key = value" lines are examples and "#key = value" lines
 # show defaults. With every example uncommented (the files they name made up
-# here, user = the current user), -t must accept it without a warning and
+# here, user = the current user, or nobody for root), -t must accept it without a warning and
 # print every default line as the sample shows it, in the same section.
-sed -e 's|^;||' -e "s|/etc/xotproxy/|$T/certs/|g" -e "s|^user = .*|user = $(id -un)|" "$CONF" >"$T/full.ini"
+xuser=$(id -un)
+[ "$(id -u)" = 0 ] && xuser=nobody       # user = root is refused (issue 13 item 16)
+sed -e 's|^;||' -e "s|/etc/xotproxy/|$T/certs/|g" -e "s|^user = .*|user = $xuser|" "$CONF" >"$T/full.ini"
 grep -o "$T/certs/[^[:space:]]*" "$T/full.ini" | sort -u | while read -r f; do
 	[ -e "$f" ] && continue
 	case $f in

@@ -16,7 +16,7 @@ command -v curl >/dev/null || skip "curl not installed"
 P=$(free_port) || fail "no free port"
 MP=$(free_port) || fail "no free port"
 proxy_ini "$T/xotproxy.ini" "$P" "$XOT_NAMED_PORT"
-sed -i "s/^log-level = .*/&\nmetrics = 127.0.0.1:$MP\nmetrics-max-zones = 2/" "$T/xotproxy.ini"
+sed -i "s/^log-level = .*/&\nmetrics = 127.0.0.1:$MP\nmetrics-max-zones = 2\nmetrics-max-conns-per-ip = 16/" "$T/xotproxy.ini"
 start_proxy proxy "$T/xotproxy.ini" "$P"
 assert_grep "$PROXY_LOG" "metrics: listening on 127\\.0\\.0\\.1#$MP \\(HTTP, /metrics\\)" "metrics endpoint listening"
 URL=http://127.0.0.1:$MP/metrics

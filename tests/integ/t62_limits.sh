@@ -7,7 +7,8 @@
 #     session kept, answered at once (TSIG-05: limits answer, never queue).
 #   PRX-04 (per-client XFR starts and concurrent XFRs, another client
 #     unaffected): the client key is the address unless the query is signed
-#     (then the TSIG key name), so 127.0.0.2 and a TSIG-signed client from
+#     with a key whose MAC the proxy verified (then the TSIG key name; issue
+#     13 B13: a name-only key is no identity), so 127.0.0.2 and a TSIG-signed client from
 #     127.0.0.1 are unaffected while 127.0.0.1 is limited; SOA is no transfer
 #     and passes throughout; the rate refills (token bucket) and the slot of
 #     a finished transfer is given back.
@@ -20,7 +21,8 @@ KEY="$XOT_TSIG_ALG:$XOT_TSIG_NAME:$XOT_TSIG_SECRET"
 SMALL_N="$(shared_count small.test)"
 
 # limits_ini FILE PORT KEY=VALUE...: local clients (127.0.0.0/8) for
-# small.test and example.test, the TSIG key (name check only) for signed.test.
+# small.test and example.test, the TSIG key (with its secret: the proxy
+# verifies it, so its name is a client key) for signed.test.
 limits_ini() {
 	local f=$1 p=$2
 	shift 2
@@ -29,6 +31,7 @@ limits_ini() {
 
 [key $XOT_TSIG_NAME]
 algorithm = $XOT_TSIG_ALG
+secret = $XOT_TSIG_SECRET
 
 [acl local]
 address = 127.0.0.0/8

@@ -18,6 +18,15 @@ It serves one zone (--zone, default lone.test) whose SOA has serial --serial
                          arrived (answers to pipelined queries overlap); SOA
                          and AXFR as above
   normal                 answer at once (a reference for the other modes)
+  lone-soa-more          IXFR -> one message holding only the SOA, then
+                         (--gap seconds later) one more message of 10 A
+                         records with the same ID (issue 13, item 1)
+  unknown-id             every answer is preceded by a message of 10 A
+                         records whose ID is the query's XOR 0x5555
+  trickle                the first answer of the run is sent one octet every
+                         --delay seconds; later answers at once
+  cut                    SOA -> the first half of the answer frame, then the
+                         connection is closed
 
 Any other query type, any opcode but QUERY, and any name but the zone's
 apex get REFUSED (rcode 5). Every answer copies the query's ID, opcode and
@@ -116,10 +125,16 @@ def answers(a, zone, q):
     if q["opcode"] != 0 or q["name"] != zone.name:
         return [message(q, 5, [])]
     t = q["type"]
+    if a.mode == "unknown-id":
+        other = dict(q, id=q["id"] ^ 0x5555)
+        return [message(other, 0, [zone.a_rr(i) for i in range(1, 11)])] + \
+            answers(argparse.Namespace(**dict(vars(a), mode="normal")), zone, q)
     if t == 6:
         return [message(q, 0, [zone.soa_rr()])]
     if t == 251 and a.mode == "lone-soa":
         return [message(q, 0, [zone.soa_rr()])]
+    if t == 251 and a.mode == "lone-soa-more":
+        return [message(q, 0, [zone.soa_rr()]), message(q, 0, [zone.a_rr(i) for i in range(1, 11)])]
     if t in (251, 252):
         rrs = [zone.a_rr(i) for i in range(1, zone.n + 1)]
         if a.mode == "axfr-style-lone-first" or t == 251:
@@ -140,6 +155,7 @@ def say(line):
 async def serve(a):
     zone = Zone(a)
     counter = [0]
+    trickled = [False]
 
     async def handle(r, w):
         counter[0] += 1
@@ -155,6 +171,23 @@ async def serve(a):
             msgs = answers(a, zone, q)
             async with lock:            # whole messages, one answer stream at a time
                 try:
+                    if a.mode == "cut":
+                        f = struct.pack("!H", len(msgs[0])) + msgs[0]
+                        w.write(f[:len(f) // 2])
+                        await w.drain()
+                        say("cut conn=%d id=%d after %d of %d octets" % (cid, q["id"], len(f) // 2, len(f)))
+                        w.close()
+                        return
+                    if a.mode == "trickle" and not trickled[0]:
+                        trickled[0] = True
+                        f = b"".join(struct.pack("!H", len(m)) + m for m in msgs)
+                        say("trickle conn=%d id=%d %d octets" % (cid, q["id"], len(f)))
+                        for i in range(len(f)):
+                            w.write(f[i:i + 1])
+                            await w.drain()
+                            if i + 1 < len(f):
+                                await asyncio.sleep(a.delay)
+                        msgs = []
                     for i, m in enumerate(msgs):
                         if i and a.gap:
                             await asyncio.sleep(a.gap)
@@ -203,7 +236,8 @@ def main():
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--mode", required=True,
-                    choices=["hang", "lone-soa", "axfr-style-lone-first", "slow", "normal"])
+                    choices=["hang", "lone-soa", "axfr-style-lone-first", "slow", "normal",
+                             "lone-soa-more", "unknown-id", "trickle", "cut"])
     ap.add_argument("--zone", default="lone.test")
     ap.add_argument("--serial", type=int, default=100)
     ap.add_argument("--records", type=int, default=300, help="A records in the zone (besides the SOA)")

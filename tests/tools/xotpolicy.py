@@ -24,9 +24,11 @@ Steps (one TLS 1.3 + ALPN dot session runs them all, in order):
                        next (10 ms apart); FILE gets "EPOCH_SENT LATENCY_MS
                        RCODE" per query; prints count, median and maximum
   eof[:SECS]           expect the peer to close within SECS, no DNS data first
+  raw:HEX[*N]          send octets as they are (HEX repeated N times), e.g. a
+                       length prefix and part of a frame
 
-SPEC = NAME/TYPE[/edns][/tsig][/tsigtime=OFFSET][/serial=N][/id=N][/opcode=N]
-  tsig     sign with --tsig (RFC 8945; time = now + OFFSET seconds, fudge 300)
+SPEC = NAME/TYPE[/edns][/tsig][/tsigtime=OFFSET][/fudge=N][/serial=N][/id=N][/opcode=N]
+  tsig     sign with --tsig (RFC 8945; time = now + OFFSET seconds, fudge N, 300)
   optafter append an OPT after everything (after the TSIG: misplaced TSIG)
 
 Output: "connected ..." or "FAIL connect: ...", then one line per stream:
@@ -80,11 +82,10 @@ def alg_wire(alg):
     return canon("hmac-md5.sig-alg.reg.int" if alg == "hmac-md5" else alg)
 
 
-def tsig_sign(msg, key, offset):
+def tsig_sign(msg, key, offset, fudge=300):
     """msg with a TSIG appended (ARCOUNT + 1); returns (signed, request MAC)."""
     alg, kname, secret = key
     t = int(time.time() + offset)
-    fudge = 300
     qid = struct.unpack("!H", msg[:2])[0]
     tvars = (canon(kname) + struct.pack("!HI", 255, 0) + alg_wire(alg) +
              struct.pack("!HIH", t >> 32, t & 0xFFFFFFFF, fudge) + struct.pack("!HH", 0, 0))
@@ -315,7 +316,7 @@ def make_query(spec, next_id, key):
     name, tname = parts[0], parts[1].upper()
     qtype = TYPES.get(tname) or int(tname)
     o = {"serial": None, "id": next_id, "opcode": 0, "edns": False, "tsig": False, "tsigtime": 0,
-         "optafter": False}
+         "optafter": False, "fudge": 300}
     for p in parts[2:]:
         k, _, v = p.partition("=")
         if k in ("edns", "tsig", "optafter"):
@@ -334,7 +335,7 @@ def make_query(spec, next_id, key):
     if o["tsig"]:
         if key is None:
             raise Failed("%s: tsig without --tsig" % spec)
-        msg, mac = tsig_sign(msg, key, o["tsigtime"])
+        msg, mac = tsig_sign(msg, key, o["tsigtime"], o["fudge"])
     if o["optafter"]:               # an OPT after the TSIG: the TSIG is not last (RFC 8945 5.2)
         ar = struct.unpack("!H", msg[10:12])[0]
         msg = msg[:10] + struct.pack("!H", ar + 1) + msg[12:] + b"\0" + struct.pack("!HHIH", 41, 1232, 0, 0)
@@ -467,6 +468,12 @@ def main():
                 out("wait %s: there" % p[0])
             elif kind == "probe":
                 probe(arg)
+            elif kind == "raw":
+                hx, _, times = arg.partition("*")
+                octets = bytes.fromhex(hx) * (int(times) if times else 1)
+                cn.s.settimeout(a.timeout)
+                cn.s.sendall(octets)
+                out("sent %d raw octets" % len(octets))
             elif kind == "eof":
                 secs = float(arg) if arg else 5.0
                 t0 = time.monotonic()

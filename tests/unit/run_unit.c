@@ -22,6 +22,9 @@ main(void)
 		test_proxyv2_register,
 		test_tsig_register,
 		test_limits_register,
+		test_relay_rules_register,
+		test_epudp_register,
+		test_privdrop_register,
 	};
 	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
 		if (suites[i]() != 0) {

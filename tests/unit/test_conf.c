@@ -1402,11 +1402,14 @@ test_acls(void)
 	           "client-cert: \"*.net\": a wildcard needs at least two labels");
 	expect_err(INB CCA "[acl a]\nclient-cert = sha256:abc\n", "t.ini:6: ",
 	           "client-cert: \"sha256:abc\": sha256: pin is not the base64 of a SHA-256 digest");
-	/* [key] and [acl] belong to [inbound] */
+	/* [acl] belongs to [inbound]; [key] serves the outbound side too (its
+	 * own answers to signed UDP queries are signed, issue 13 A11) */
 	expect_err("[outbound]\n" OB_MIN "[acl a]\naddress = ::1\n", "t.ini:5: ",
 	           "[acl] sections need an [inbound] section");
-	expect_err("[outbound]\n" OB_MIN "\n[key k]\n", "t.ini:6: ",
-	           "[key] sections need an [inbound] section");
+	struct conf *kc = parse_ok("[outbound]\n" OB_MIN "\n[key k]\nalgorithm = hmac-sha256\n"
+	                           "secret = c2VjcmV0\n");
+	CU_ASSERT_TRUE(kc != NULL && kc->n_keys == 1 && kc->keys[0].has_secret);
+	conf_free(kc);
 }
 
 /* conf does not link tls/, so it checks client-cert patterns itself: the
@@ -2062,6 +2065,63 @@ test_outbound_pool_settings(void)
 	rmdir(dir);
 }
 
+/* Issue 13 items 16 and 17: user = root refused; tsig-max-fudge,
+ * metrics-allow, metrics-max-conns-per-ip; inline secrets counted with the
+ * line of the first (main.c warns about them by the file's mode). */
+static void
+test_hardening_keys(void)
+{
+	struct conf *c = parse_ok(INB);
+	if (c == NULL)
+		return;
+	CU_ASSERT_EQUAL(c->tsig_max_fudge, 300);
+	CU_ASSERT_EQUAL(c->metrics_max_conns_per_ip, 4);
+	CU_ASSERT_EQUAL_FATAL(c->n_metrics_allow, 2);
+	check_cidr(&c->metrics_allow[0], "127.0.0.0/8");
+	check_cidr(&c->metrics_allow[1], "::1/128");
+	struct sockaddr_storage lo = ut_addr("127.0.0.2"), lo6 = ut_addr("::1");
+	struct sockaddr_storage far = ut_addr("192.0.2.1");
+	CU_ASSERT_TRUE(conf_metrics_allowed(c, SA(lo)));
+	CU_ASSERT_TRUE(conf_metrics_allowed(c, SA(lo6)));
+	CU_ASSERT_FALSE(conf_metrics_allowed(c, SA(far)));
+	CU_ASSERT_EQUAL(c->n_inline_secrets, 0);
+	CU_ASSERT_EQUAL(c->user_line, 0);
+	conf_free(c);
+
+	c = parse_ok("[global]\ntsig-max-fudge = 0\nmetrics-allow = 192.0.2.0/24 2001:db8::/32\n"
+	             "metrics-max-conns-per-ip = 16\nuser = nobody\n" INB
+	             "[key a]\nalgorithm = hmac-sha256\nsecret = YWJj\n"
+	             "[key b]\nalgorithm = hmac-sha256\nsecret = YWJj\n");
+	if (c == NULL)
+		return;
+	CU_ASSERT_EQUAL(c->tsig_max_fudge, 0);
+	CU_ASSERT_EQUAL(c->metrics_max_conns_per_ip, 16);
+	CU_ASSERT_EQUAL(c->n_metrics_allow, 2);
+	CU_ASSERT_FALSE(conf_metrics_allowed(c, SA(lo)));      /* the default is replaced */
+	CU_ASSERT_TRUE(conf_metrics_allowed(c, SA(far)));
+	CU_ASSERT_EQUAL(c->user_line, 5);
+	CU_ASSERT_EQUAL(c->n_inline_secrets, 2);
+	CU_ASSERT_EQUAL(c->inline_secret_line, 11);            /* the first one */
+	char *p = print_to_string(c);
+	CU_ASSERT_PTR_NOT_NULL(strstr(p, "tsig-max-fudge = 0\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(p, "metrics-allow = 192.0.2.0/24 2001:db8::/32\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(p, "metrics-max-conns-per-ip = 16\n"));
+	free(p);
+	conf_free(c);
+	roundtrip("[global]\ntsig-max-fudge = 65535\nmetrics-allow = ::1 10.0.0.0/8\n" INB);
+
+	expect_err("[global]\nuser = root\n" INB, "t.ini:2: ", "user: \"root\" is root (uid 0)");
+	expect_err("[global]\nuser = 0\n" INB, "t.ini:2: ", "is root (uid 0)");
+	expect_err("[global]\nuser = 000\n" INB, "t.ini:2: ", "is root (uid 0)");
+	expect_err("[global]\ntsig-max-fudge = 65536\n" INB, "t.ini:2: ",
+	           "tsig-max-fudge: \"65536\" is not an integer in 0..65535");
+	expect_err("[global]\nmetrics-max-conns-per-ip = 0\n" INB, "t.ini:2: ", "1..16");
+	expect_err("[global]\nmetrics-max-conns-per-ip = 17\n" INB, "t.ini:2: ", "1..16");
+	expect_err("[global]\nmetrics-allow =\n" INB, "t.ini:2: ", "metrics-allow: needs at least one");
+	expect_err("[global]\nmetrics-allow = 10.0.0.1/8\n" INB, "t.ini:2: ", "metrics-allow: \"10.0.0.1/8\"");
+	expect_err(INB "tsig-max-fudge = 5\n", "t.ini:4: ", "unknown key \"tsig-max-fudge\" in [inbound]");
+}
+
 int
 test_conf_register(void)
 {
@@ -2104,7 +2164,8 @@ test_conf_register(void)
 	    CU_add_test(s, "conf_address_allowed", test_address_allowed) == NULL ||
 	    CU_add_test(s, "RFC 9103 7.5 warning", test_addr_only_warning) == NULL ||
 	    CU_add_test(s, "print: issue 9 round trip", test_print_issue9) == NULL ||
-	    CU_add_test(s, "print: zones-file, secret-file", test_print_files) == NULL)
+	    CU_add_test(s, "print: zones-file, secret-file", test_print_files) == NULL ||
+	    CU_add_test(s, "issue 13: user root, tsig-max-fudge, metrics-allow", test_hardening_keys) == NULL)
 		return -1;
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -193,9 +194,9 @@ child_drop(bool without_bind_cap)
 		if (caps(d, true) < 0)
 			return 11;
 	}
-	bool kept;
-	char note[PRIVDROP_ERR_MAX], err[PRIVDROP_ERR_MAX];
-	if (privdrop_to("nobody", &kept, note, err) < 0) {
+	struct privdrop_outcome out;
+	char err[PRIVDROP_ERR_MAX];
+	if (privdrop_to("nobody", &out, err) < 0) {
 		fprintf(stderr, "privdrop_to: %s\n", err);
 		return 12;
 	}
@@ -210,7 +211,8 @@ child_drop(bool without_bind_cap)
 	if (d[0].permitted != want || d[0].effective != want || d[0].inheritable != 0 ||
 	    d[1].permitted != 0 || d[1].effective != 0)
 		return 16;
-	if (kept == without_bind_cap || (without_bind_cap && note[0] == '\0'))
+	if (out.kept_bind == without_bind_cap || (without_bind_cap && out.bind_note[0] == '\0') ||
+	    out.bounding_note[0] != '\0')
 		return 17;
 	if (unprivileged_port_start() < 600)
 		return 0;                         /* any port binds: nothing to show */
@@ -252,7 +254,9 @@ test_drop_without_bind(void)
 	run_child(true);
 }
 
-/* Already the configured user: nothing changes, no note. */
+/* Already the configured user: no switch, only privdrop_harden (in a
+ * child: no_new_privs is for good). Root is never a configured user
+ * (issue 13 item 16): privdrop_to refuses uid 0. */
 static void
 test_drop_same_user(void)
 {
@@ -260,12 +264,23 @@ test_drop_same_user(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pw);
 	if (geteuid() != getuid())
 		return;
-	char name[64], note[PRIVDROP_ERR_MAX], err[PRIVDROP_ERR_MAX];
+	char name[64], err[PRIVDROP_ERR_MAX];
 	snprintf(name, sizeof(name), "%s", pw->pw_name);
-	bool kept = true;
-	CU_ASSERT_EQUAL(privdrop_to(name, &kept, note, err), 0);
-	CU_ASSERT_FALSE(kept);
-	CU_ASSERT_STRING_EQUAL(note, "");
+	struct privdrop_outcome out;
+	if (getuid() == 0) {
+		CU_ASSERT_EQUAL(privdrop_to(name, &out, err), -1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, "uid 0"));
+	} else {
+		fflush(NULL);
+		pid_t pid = fork();
+		CU_ASSERT_FATAL(pid >= 0);
+		if (pid == 0)
+			_exit(privdrop_to(name, &out, err) == 0 && !out.kept_bind &&
+			      prctl(PR_GET_NO_NEW_PRIVS, 0L, 0L, 0L, 0L) == 1 ? 0 : 1);
+		int status;
+		CU_ASSERT_EQUAL_FATAL(waitpid(pid, &status, 0), pid);
+		CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
 	CU_ASSERT_EQUAL(privdrop_check_user("xotproxy-no-such-user", err), -1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "xotproxy-no-such-user"));
 }

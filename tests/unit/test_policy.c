@@ -296,6 +296,105 @@ test_tsig_verified(void)
 	free(other);
 }
 
+/* Issue 13 B12: the signer kept for a later answer is a copy; signing
+ * with it after the configuration is freed (a reload) gives the very bytes
+ * signing before did (under make asan-unit a pointer into the freed conf
+ * would be a heap-use-after-free). */
+static void
+test_signer_outlives_conf(void)
+{
+	char err[CONF_ERR_MAX];
+	struct conf *conf = conf_parse_string(acl_cfg, "acl.ini", err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
+	uint8_t msg[512];
+	size_t len = unhex(signed_soa, msg);
+	struct dns_query q;
+	const char *why;
+	CU_ASSERT_EQUAL_FATAL(dnsmsg_parse_query(msg, len, &q, &why), DNS_PARSE_OK);
+	struct sockaddr_in any = v4("192.0.2.9");
+	struct policy_client who = { (const struct sockaddr *)&any, NULL, fake_match };
+	struct policy_tsig ts;
+	policy_check(conf, &q, msg, len, &who, SIGNED_AT, &ts);
+	CU_ASSERT_TRUE_FATAL(ts.verified);
+	struct policy_signer s, moved;
+	policy_signer_keep(&s, &ts);
+	uint8_t before[600], after[600];
+	int blen = dnsmsg_build_error(&q, DNS_RCODE_SERVFAIL, DNS_EDE_NETWORK_ERROR, NULL, before,
+	                              sizeof(before));
+	CU_ASSERT_TRUE_FATAL(blen > 0);
+	memcpy(after, before, (size_t)blen);
+	int signed_before = policy_signer_sign(&s, before, (size_t)blen, sizeof(before), SIGNED_AT);
+	CU_ASSERT_TRUE(signed_before > blen);
+	for (size_t i = 0; i < conf->n_keys; i++)          /* garbage, as after a reload */
+		memset(&conf->keys[i].tsig, 0x5a, sizeof(conf->keys[i].tsig));
+	conf_free(conf);
+	moved = s;                                          /* self-contained: may move */
+	policy_signer_wipe(&s);
+	int signed_after = policy_signer_sign(&moved, after, (size_t)blen, sizeof(after), SIGNED_AT);
+	CU_ASSERT_EQUAL(signed_after, signed_before);
+	CU_ASSERT_TRUE(signed_before > 0 && memcmp(before, after, (size_t)signed_before) == 0);
+	CU_ASSERT_EQUAL(policy_signer_sign(&s, after, (size_t)blen, sizeof(after), SIGNED_AT), -1);
+
+	/* an unverified query keeps nothing to sign with */
+	struct policy_tsig none = { .present = true, .result = TSIG_UNSIGNED };
+	policy_signer_keep(&s, &none);
+	CU_ASSERT_EQUAL(policy_signer_sign(&s, after, (size_t)blen, sizeof(after), SIGNED_AT), -1);
+}
+
+static bool
+key_is(const struct clientkey *k, enum clientkey_type type, const void *b, size_t n)
+{
+	return k->len == n + 1 && k->b[0] == type && memcmp(k->b + 1, b, n) == 0;
+}
+
+/* Issue 13 B13: a TSIG key name is a client key only when the proxy
+ * verified the MAC; a name-only key, an unknown name or a failed MAC count
+ * under the address. A certificate comes first. */
+static void
+test_client_key(void)
+{
+	char err[CONF_ERR_MAX];
+	struct conf *conf = conf_parse_string(acl_cfg, "acl.ini", err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
+	struct sockaddr_in any = v4("192.0.2.9");
+	const struct sockaddr *peer = (const struct sockaddr *)&any;
+	struct policy_client who = { peer, NULL, fake_match };
+	const uint8_t addr[4] = { 192, 0, 2, 9 };
+	struct policy_tsig ts;
+	struct clientkey k;
+
+	/* verified MAC: the key name */
+	uint8_t msg[512];
+	size_t len = unhex(signed_soa, msg);
+	struct dns_query q;
+	const char *why;
+	CU_ASSERT_EQUAL_FATAL(dnsmsg_parse_query(msg, len, &q, &why), DNS_PARSE_OK);
+	policy_check(conf, &q, msg, len, &who, SIGNED_AT, &ts);
+	policy_client_key(&k, NULL, 0, &q, &ts, peer, 64);
+	CU_ASSERT_TRUE(key_is(&k, CLIENTKEY_TSIG, q.tsig_key, q.tsig_key_len));
+	/* a certificate wins over it */
+	policy_client_key(&k, "sec1.example.net", 16, &q, &ts, peer, 64);
+	CU_ASSERT_TRUE(key_is(&k, CLIENTKEY_CERT, "sec1.example.net", 16));
+	/* the same query with a broken MAC: the address */
+	msg[len - 20] ^= 1;
+	policy_check(conf, &q, msg, len, &who, SIGNED_AT, &ts);
+	CU_ASSERT_FALSE(policy_tsig_authenticated(&ts));
+	policy_client_key(&k, NULL, 0, &q, &ts, peer, 64);
+	CU_ASSERT_TRUE(key_is(&k, CLIENTKEY_ADDR4, addr, 4));
+	/* a key without a secret (the issue's kpass), and an unknown name */
+	static const char *names[] = { "name-only", "no-such-key" };
+	for (size_t i = 0; i < 2; i++) {
+		struct mb m;
+		q = query_key("key.test", DNS_TYPE_AXFR, names[i], &m);
+		struct verdict v = policy_check(conf, &q, m.buf, m.len, &who, 0, &ts);
+		CU_ASSERT_EQUAL(v.forward, i == 0);          /* the ACL still admits name-only */
+		CU_ASSERT_FALSE(policy_tsig_authenticated(&ts));
+		policy_client_key(&k, NULL, 0, &q, &ts, peer, 64);
+		CU_ASSERT_TRUE(key_is(&k, CLIENTKEY_ADDR4, addr, 4));
+	}
+	conf_free(conf);
+}
+
 int
 test_policy_register(void)
 {
@@ -303,5 +402,7 @@ test_policy_register(void)
 	TEST(test_verdicts);
 	TEST(test_acl_combinations);
 	TEST(test_tsig_verified);
+	TEST(test_signer_outlives_conf);
+	TEST(test_client_key);
 	return 0;
 }

@@ -246,10 +246,74 @@ test_to_boundary(void)
 	(void)n;
 }
 
+/* What the relay keeps from the client (issue 13, item 1): octets of a
+ * frame whose header is not complete are unvetted; after frame_begin none
+ * are; a frame shorter than a header stays unvetted to its end. */
+static void
+test_partial_and_unvetted(void)
+{
+	struct events e = { 0 };
+	struct respscan s;
+	respscan_init(&s, &ops, &e);
+	uint8_t f[20] = { 0, 18, 0x12, 0x34, 0x84, 0 };     /* header, 6 octets of body */
+	respscan_feed(&s, f, 1);
+	CU_ASSERT_EQUAL(respscan_partial(&s), 1);
+	CU_ASSERT_EQUAL(respscan_unvetted(&s), 1);
+	respscan_feed(&s, f + 1, 12);                       /* prefix + 11 header octets */
+	CU_ASSERT_EQUAL(respscan_partial(&s), 13);
+	CU_ASSERT_EQUAL(respscan_unvetted(&s), 13);
+	CU_ASSERT_EQUAL(e.begins, 0);
+	respscan_feed(&s, f + 13, 2);
+	CU_ASSERT_EQUAL(e.begins, 1);
+	CU_ASSERT_EQUAL(respscan_partial(&s), 15);
+	CU_ASSERT_EQUAL(respscan_unvetted(&s), 0);
+	respscan_feed(&s, f + 15, 5);
+	CU_ASSERT_TRUE(respscan_at_boundary(&s));
+	CU_ASSERT_EQUAL(respscan_partial(&s), 0);
+	uint8_t shortf[7] = { 0, 5, 1, 2, 3, 4, 5 };        /* no header: no ID */
+	respscan_feed(&s, shortf, 4);
+	CU_ASSERT_EQUAL(respscan_unvetted(&s), 4);
+	respscan_feed(&s, shortf + 4, 3);
+	CU_ASSERT_TRUE(respscan_at_boundary(&s));
+	CU_ASSERT_EQUAL(e.malformed, 1);
+}
+
+/* respscan_stop from frame_begin: the feed returns just after the header,
+ * and the next feed goes on from there. */
+static struct respscan *stop_scan;
+
+static void
+ev_begin_stop(void *ctx, const uint8_t hdr[12])
+{
+	ev_begin(ctx, hdr);
+	respscan_stop(stop_scan);
+}
+
+static void
+test_stop(void)
+{
+	static const struct respscan_ops stop_ops = { ev_begin_stop, ev_soa, ev_end };
+	struct events e = { 0 };
+	struct respscan s;
+	stop_scan = &s;
+	respscan_init(&s, &stop_ops, &e);
+	uint8_t two[2 * 16] = { 0, 14, 0xaa, 0xaa, [16] = 0, 14, 0xbb, 0xbb };
+	CU_ASSERT_EQUAL(respscan_feed(&s, two, sizeof(two)), 14);
+	CU_ASSERT_EQUAL(e.begins, 1);
+	CU_ASSERT_EQUAL(respscan_feed(&s, two + 14, sizeof(two) - 14), 2 + 14);
+	CU_ASSERT_EQUAL(e.begins, 2);
+	CU_ASSERT_EQUAL(e.ids[1], 0xbbbb);
+	CU_ASSERT_EQUAL(respscan_feed(&s, two + 30, 2), 2);
+	CU_ASSERT_EQUAL(e.ends, 2);
+	CU_ASSERT_TRUE(respscan_at_boundary(&s));
+}
+
 int
 test_respscan_register(void)
 {
 	SUITE("respscan (frame scanner)");
+	TEST(test_partial_and_unvetted);
+	TEST(test_stop);
 	TEST(test_whole_feed);
 	TEST(test_one_byte_feeds);
 	TEST(test_every_split_point);

@@ -88,10 +88,35 @@ test_byte_stream_order(void)
 	ring_cleanup(&r);
 }
 
+/* ring_unwrite takes back the newest octets only (a relay frame dropped
+ * before the client saw it); an empty ring restarts at offset 0. */
+static void
+test_unwrite(void)
+{
+	struct ring r;
+	CU_ASSERT_EQUAL_FATAL(ring_init(&r, 16), 0);
+	ring_append(&r, (const uint8_t *)"abcdefghij", 10);
+	ring_consume(&r, 4);                     /* "efghij" left */
+	ring_unwrite(&r, 3);                     /* "efg" */
+	CU_ASSERT_EQUAL(ring_len(&r), 3);
+	uint8_t out[8] = { 0 };
+	CU_ASSERT_EQUAL(ring_peek(&r, 0, out, sizeof(out)), 3);
+	CU_ASSERT_EQUAL(memcmp(out, "efg", 3), 0);
+	ring_append(&r, (const uint8_t *)"XY", 2);
+	CU_ASSERT_EQUAL(ring_peek(&r, 0, out, sizeof(out)), 5);
+	CU_ASSERT_EQUAL(memcmp(out, "efgXY", 5), 0);
+	ring_unwrite(&r, 5);
+	CU_ASSERT_EQUAL(ring_len(&r), 0);
+	CU_ASSERT_EQUAL(r.head, 0);
+	CU_ASSERT_EQUAL(r.tail, 0);
+	ring_cleanup(&r);
+}
+
 int
 test_ring_register(void)
 {
 	SUITE("ring");
+	TEST(test_unwrite);
 	TEST(test_empty_and_full);
 	TEST(test_wrap_spans);
 	TEST(test_byte_stream_order);

@@ -177,6 +177,8 @@ finished(enum tls_io r)
 	return r == TLS_IO_OK || r == TLS_IO_ERR || r == TLS_IO_EOF;
 }
 
+static struct tls_peer_chain *hs_chain;     /* set: the server session records into it */
+
 /* Opens both sessions and steps them until both finished (bounded). */
 static bool
 hs_run_ctx(struct hs *h, WOLFSSL_CTX *sctx, WOLFSSL_CTX *cctx, WOLFSSL_SESSION *resume)
@@ -189,6 +191,8 @@ hs_run_ctx(struct hs *h, WOLFSSL_CTX *sctx, WOLFSSL_CTX *cctx, WOLFSSL_SESSION *
 	h->cli = tls_client_session_new(cctx, h->fd[1], resume);
 	if (h->srv == NULL || h->cli == NULL)
 		return false;
+	if (hs_chain != NULL)
+		tls_session_keep_chain(h->srv, hs_chain);
 	for (int i = 0; i < 200 && !(finished(h->cres) && finished(h->sres)); i++) {
 		if (!finished(h->cres))
 			h->cres = tls_client_handshake(h->cli, h->cerr);
@@ -358,6 +362,63 @@ test_chain(void)
 	CU_ASSERT_STRING_EQUAL(id.subject, "CN=chained");
 	CU_ASSERT_EQUAL(id.n_names, 2);
 	hs_close(&h);
+}
+
+/* Issue 13 B15: the chain a client presented is kept and re-verified
+ * against the client CAs of another context (a reload): trusted under the
+ * same CA (also a fresh context loaded from the same file), not under
+ * another CA nor without client-ca; a leaf + intermediate chain the same
+ * way, and not without its intermediate; a refused certificate records
+ * nothing. */
+static void
+test_chain_reverify(void)
+{
+	char err[TLS_ERR_MAX];
+	WOLFSSL_CTX *other = tls_server_ctx_new(fx("srv.pem"), fx("srv.key"), fx("oca.pem"), err);
+	WOLFSSL_CTX *again = tls_server_ctx_new(fx("srv.pem"), fx("srv.key"), fx("cca.pem"), err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(other);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(again);
+	struct tls_peer_chain chain = { .n = 0 };
+	struct hs h;
+
+	hs_chain = &chain;
+	hs_run(&h, mtls_ctx, "cli");
+	hs_chain = NULL;
+	CU_ASSERT_EQUAL(h.sres, TLS_IO_OK);
+	CU_ASSERT_EQUAL(tls_peer_chain_complete(h.srv, &chain), 0);
+	CU_ASSERT_EQUAL(chain.n, 1);
+	CU_ASSERT_TRUE(tls_peer_chain_trusted(mtls_ctx, &chain));
+	CU_ASSERT_TRUE(tls_peer_chain_trusted(again, &chain));
+	CU_ASSERT_FALSE(tls_peer_chain_trusted(other, &chain));
+	CU_ASSERT_FALSE(tls_peer_chain_trusted(plain_ctx, &chain));
+	hs_close(&h);
+	tls_peer_chain_free(&chain);
+	CU_ASSERT_EQUAL(chain.n, 0);
+	CU_ASSERT_FALSE(tls_peer_chain_trusted(mtls_ctx, &chain));
+
+	hs_chain = &chain;
+	hs_run(&h, mtls_ctx, "cchain");
+	hs_chain = NULL;
+	CU_ASSERT_EQUAL(h.sres, TLS_IO_OK);
+	CU_ASSERT_EQUAL(tls_peer_chain_complete(h.srv, &chain), 0);
+	CU_ASSERT_EQUAL(chain.n, 2);
+	CU_ASSERT_TRUE(tls_peer_chain_trusted(again, &chain));
+	CU_ASSERT_FALSE(tls_peer_chain_trusted(other, &chain));
+	chain.n = 1;                            /* the leaf alone: its issuer is not a CA of cca.pem */
+	CU_ASSERT_FALSE(tls_peer_chain_trusted(again, &chain));
+	chain.n = 2;
+	hs_close(&h);
+	tls_peer_chain_free(&chain);
+
+	hs_chain = &chain;
+	hs_run(&h, mtls_ctx, "other");
+	hs_chain = NULL;
+	CU_ASSERT_EQUAL(h.sres, TLS_IO_ERR);
+	CU_ASSERT_EQUAL(chain.n, 0);
+	hs_close(&h);
+	tls_peer_chain_free(&chain);
+	wolfSSL_CTX_free(other);
+	wolfSSL_CTX_free(again);
 }
 
 /* CN only: accepted by the CA, but no names (the CN never counts): only a
@@ -693,6 +754,7 @@ test_tls_server_auth_register(void)
 	TEST(test_expired);
 	TEST(test_key_usage);
 	TEST(test_chain);
+	TEST(test_chain_reverify);
 	TEST(test_names_edge);
 	TEST(test_plain_unchanged);
 	TEST(test_no_tickets_under_mtls);

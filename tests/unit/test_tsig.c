@@ -133,7 +133,7 @@ vec_check(const struct vec *v)
 	struct tsig_request req;
 	for (size_t i = 0; i < v->n_verify; i++) {
 		enum tsig_result r = tsig_verify_query(v->request, v->request_len, v->keys, v->n_keys,
-		                                       v->verify[i].now, &req);
+		                                       v->verify[i].now, TSIG_FUDGE_UNCAPPED, &req);
 		if (r != v->verify[i].res) {
 			fprintf(stderr, "\n  %s: now %llu: got %s, want %s\n", v->name,
 			        (unsigned long long)v->verify[i].now, tsig_result_name(r),
@@ -144,7 +144,7 @@ vec_check(const struct vec *v)
 	if (v->answer_len == 0)
 		return bad;
 	/* Sign with the request state of the last verification at sign_now. */
-	(void)tsig_verify_query(v->request, v->request_len, v->keys, v->n_keys, v->sign_now, &req);
+	(void)tsig_verify_query(v->request, v->request_len, v->keys, v->n_keys, v->sign_now, TSIG_FUDGE_UNCAPPED, &req);
 	uint8_t out[2048];
 	memcpy(out, v->answer, v->answer_len);
 	int n = tsig_sign_answer(out, v->answer_len, sizeof(out), &req, v->sign_now,
@@ -251,7 +251,7 @@ test_badsig_answer_unsigned(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
 	struct tsig_request req;
 	CU_ASSERT_EQUAL_FATAL(tsig_verify_query(v->request, v->request_len, v->keys, v->n_keys,
-	                                        T0, &req), TSIG_BADSIG);
+	                                        T0, TSIG_FUDGE_UNCAPPED, &req), TSIG_BADSIG);
 	uint8_t out[1024];
 	memcpy(out, v->answer, v->answer_len);
 	CU_ASSERT_EQUAL(out[3] & 0x0F, TSIG_RCODE_NOTAUTH);
@@ -274,7 +274,7 @@ test_badkey_answer_unsigned(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
 	struct tsig_request req;
 	CU_ASSERT_EQUAL_FATAL(tsig_verify_query(v->request, v->request_len, v->keys, v->n_keys,
-	                                        T0, &req), TSIG_BADKEY);
+	                                        T0, TSIG_FUDGE_UNCAPPED, &req), TSIG_BADKEY);
 	CU_ASSERT_PTR_NULL(req.key);
 	CU_ASSERT_EQUAL(memcmp(req.key_name, "\11other-key\0", 11), 0);
 	uint8_t out[1024];
@@ -297,7 +297,7 @@ test_badtime_answer_signed(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
 	struct tsig_request req;
 	CU_ASSERT_EQUAL_FATAL(tsig_verify_query(v->request, v->request_len, v->keys, v->n_keys,
-	                                        T0 + 1000, &req), TSIG_BADTIME);
+	                                        T0 + 1000, TSIG_FUDGE_UNCAPPED, &req), TSIG_BADTIME);
 	CU_ASSERT_PTR_NOT_NULL(req.key);
 	CU_ASSERT_EQUAL(req.time_signed, T0);
 	uint8_t out[1024];
@@ -320,7 +320,7 @@ test_sign_capacity(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
 	struct tsig_request req;
 	CU_ASSERT_EQUAL_FATAL(tsig_verify_query(v->request, v->request_len, v->keys, v->n_keys,
-	                                        T0, &req), TSIG_OK);
+	                                        T0, TSIG_FUDGE_UNCAPPED, &req), TSIG_OK);
 	uint8_t out[1024];
 	memcpy(out, v->answer, v->answer_len);
 	size_t need = v->expect_len;
@@ -347,7 +347,7 @@ test_every_prefix(void)
 		uint8_t *copy = malloc(len + 1);
 		memcpy(copy, v->request, len);
 		struct tsig_request req;
-		ok += tsig_verify_query(copy, len, v->keys, v->n_keys, T0, &req) == TSIG_OK;
+		ok += tsig_verify_query(copy, len, v->keys, v->n_keys, T0, TSIG_FUDGE_UNCAPPED, &req) == TSIG_OK;
 		free(copy);
 	}
 	CU_ASSERT_EQUAL(ok, 0);
@@ -376,7 +376,7 @@ test_every_bit_flip(void)
 			memcpy(m, v->request, v->request_len);
 			m[i] ^= (uint8_t)(1 << b);
 			struct tsig_request req;
-			enum tsig_result r = tsig_verify_query(m, v->request_len, v->keys, v->n_keys, T0, &req);
+			enum tsig_result r = tsig_verify_query(m, v->request_len, v->keys, v->n_keys, T0, TSIG_FUDGE_UNCAPPED, &req);
 			uint8_t lc = v->request[i] | 0x20;
 			bool letter = lc >= 'a' && lc <= 'z';
 			if (i < 2)
@@ -456,9 +456,65 @@ test_two_keys_same_name(void)
 	keys[0] = keys[1];
 	keys[0].alg = TSIG_HMAC_SHA256;
 	struct tsig_request req;
-	CU_ASSERT_EQUAL(tsig_verify_query(v->request, v->request_len, keys, 2, T0, &req), TSIG_OK);
+	CU_ASSERT_EQUAL(tsig_verify_query(v->request, v->request_len, keys, 2, T0, TSIG_FUDGE_UNCAPPED, &req), TSIG_OK);
 	CU_ASSERT_PTR_EQUAL(req.key, &keys[1]);
-	CU_ASSERT_EQUAL(tsig_verify_query(v->request, v->request_len, keys, 1, T0, &req), TSIG_BADKEY);
+	CU_ASSERT_EQUAL(tsig_verify_query(v->request, v->request_len, keys, 1, T0, TSIG_FUDGE_UNCAPPED, &req), TSIG_BADKEY);
+}
+
+/* Issue 13 item 17: tsig-max-fudge caps the window a signer's Fudge opens.
+ * ok_sha1 is signed at T0 with Fudge 300: under a cap of 60 it holds for
+ * 60 s either way and is BADTIME (signed, Fudge echoed) from 61 s; a cap
+ * above the Fudge changes nothing (the window is the smaller one). */
+static void
+test_max_fudge_cap(void)
+{
+	const struct vec *v = vec_named("ok_sha1");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	struct tsig_request req;
+	CU_ASSERT_EQUAL(tsig_verify_query(v->request, v->request_len, v->keys, v->n_keys,
+	                                  T0 + 300, TSIG_FUDGE_UNCAPPED, &req), TSIG_OK);
+	CU_ASSERT_EQUAL_FATAL(req.fudge, 300);
+	CU_ASSERT_EQUAL(tsig_verify_query(v->request, v->request_len, v->keys, v->n_keys,
+	                                  T0 + 60, 60, &req), TSIG_OK);
+	CU_ASSERT_EQUAL(tsig_verify_query(v->request, v->request_len, v->keys, v->n_keys,
+	                                  T0 - 60, 60, &req), TSIG_OK);
+	CU_ASSERT_EQUAL(tsig_verify_query(v->request, v->request_len, v->keys, v->n_keys,
+	                                  T0 + 61, 60, &req), TSIG_BADTIME);
+	CU_ASSERT_EQUAL(tsig_verify_query(v->request, v->request_len, v->keys, v->n_keys,
+	                                  T0 - 61, 60, &req), TSIG_BADTIME);
+	CU_ASSERT_EQUAL(tsig_verify_query(v->request, v->request_len, v->keys, v->n_keys,
+	                                  T0 + 1, 0, &req), TSIG_BADTIME);
+	CU_ASSERT_EQUAL(tsig_verify_query(v->request, v->request_len, v->keys, v->n_keys,
+	                                  T0, 0, &req), TSIG_OK);
+	/* the default cap (300) equals this Fudge: 301 s is out either way */
+	CU_ASSERT_EQUAL(tsig_verify_query(v->request, v->request_len, v->keys, v->n_keys,
+	                                  T0 + 300, TSIG_MAX_FUDGE_DEFAULT, &req), TSIG_OK);
+	CU_ASSERT_EQUAL(tsig_verify_query(v->request, v->request_len, v->keys, v->n_keys,
+	                                  T0 + 301, 65535, &req), TSIG_BADTIME);
+
+	/* the BADTIME answer under a cap is signed like any BADTIME answer */
+	CU_ASSERT_EQUAL_FATAL(tsig_verify_query(v->request, v->request_len, v->keys, v->n_keys,
+	                                        T0 + 100, 60, &req), TSIG_BADTIME);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(req.key);
+	uint8_t out[1024];
+	memcpy(out, v->answer, v->answer_len);
+	out[3] = (uint8_t)((out[3] & 0xF0) | TSIG_RCODE_NOTAUTH);
+	int n = tsig_sign_answer(out, v->answer_len, sizeof(out), &req, T0 + 100, TSIG_ERR_BADTIME);
+	CU_ASSERT_FATAL(n > 0);
+	struct tail t;
+	CU_ASSERT_EQUAL_FATAL(tail_parse(out, (size_t)n, v->answer_len, &t), 0);
+	CU_ASSERT_EQUAL(t.error, 18);
+	CU_ASSERT_EQUAL(t.mac_size, 20);                        /* hmac-sha1: full MAC */
+	CU_ASSERT_EQUAL(t.time_signed, T0);
+	CU_ASSERT_EQUAL(t.other, T0 + 100);
+
+	/* the window arithmetic itself, at the edges of the 16-bit fields */
+	CU_ASSERT_TRUE(tsig_time_ok(T0 + 65535, T0, 65535, 65535));
+	CU_ASSERT_FALSE(tsig_time_ok(T0 + 65535, T0, 65535, 300));
+	CU_ASSERT_FALSE(tsig_time_ok(T0 + 301, T0, 65535, 300));
+	CU_ASSERT_TRUE(tsig_time_ok(T0 + 300, T0, 65535, 300));
+	CU_ASSERT_FALSE(tsig_time_ok(T0 + 11, T0, 10, 300));    /* the signer's is smaller */
+	CU_ASSERT_FALSE(tsig_time_ok(0, 0xFFFFFFFFFFFFull, 65535, 65535));
 }
 
 int
@@ -483,5 +539,6 @@ test_tsig_register(void)
 	TEST(test_alg_names);
 	TEST(test_key_from_text);
 	TEST(test_two_keys_same_name);
+	TEST(test_max_fudge_cap);
 	return 0;
 }

@@ -24,6 +24,9 @@ int test_listen_register(void);
 int test_clienttab_register(void);
 int test_proxyv2_register(void);
 int test_limits_register(void);
+int test_relay_rules_register(void);
+int test_epudp_register(void);
+int test_privdrop_register(void);
 
 /* "192.0.2.1" or "2001:db8::1" (with a port) as a socket address; the
  * text must parse (asserted). SA() passes one as a struct sockaddr *. */

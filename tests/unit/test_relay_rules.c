@@ -1,0 +1,97 @@
+/* test_relay_rules.c - issue 13 rules of the relay core that are plain
+ * functions of its state: when an upstream may be handed to another user
+ * (item 1: never while a lone-SOA IXFR answer may go on, never while
+ * anything is owed), and which answer octets the client may not see yet
+ * (a frame whose header is incomplete; for UDP, any partial frame). */
+#include <CUnit/CUnit.h>
+#include <string.h>
+
+#include "relay.h"
+#include "unit.h"
+
+static const struct endpoint_ops tcp_like = { .kind = "tcp" };
+static const struct endpoint_ops udp_like = { .kind = "udp", .whole_messages = true };
+static const struct respscan_ops no_ops = { NULL, NULL, NULL };
+
+static struct relay r;
+static struct endpoint cli, up;
+
+static void
+setup(const struct endpoint_ops *cli_ops)
+{
+	memset(&r, 0, sizeof(r));
+	memset(&cli, 0, sizeof(cli));
+	memset(&up, 0, sizeof(up));
+	cli.ops = cli_ops;
+	cli.fd = 10;
+	up.ops = &tcp_like;
+	up.fd = 11;
+	up.established = true;
+	r.cli = &cli;
+	r.up = &up;
+	r.up_held = true;
+	respscan_init(&r.scan, &no_ops, &r);
+}
+
+static void
+test_reusable(void)
+{
+	setup(&tcp_like);
+	CU_ASSERT_TRUE(relay_upstream_reusable(&r));
+	r.has_lone = true;                      /* the IXFR answer may go on */
+	CU_ASSERT_FALSE(relay_upstream_reusable(&r));
+	r.has_lone = false;
+	r.n_inflight = 1;
+	CU_ASSERT_FALSE(relay_upstream_reusable(&r));
+	r.n_inflight = 0;
+	r.in_fwd = 20;                          /* a query being sent */
+	CU_ASSERT_FALSE(relay_upstream_reusable(&r));
+	r.in_fwd = 0;
+	r.drop_pending = true;
+	CU_ASSERT_FALSE(relay_upstream_reusable(&r));
+	r.drop_pending = false;
+	uint8_t one = 0;
+	respscan_feed(&r.scan, &one, 1);        /* inside a frame */
+	CU_ASSERT_FALSE(relay_upstream_reusable(&r));
+	respscan_init(&r.scan, &no_ops, &r);
+	up.established = false;
+	CU_ASSERT_FALSE(relay_upstream_reusable(&r));
+	up.established = true;
+	r.up_held = false;
+	CU_ASSERT_FALSE(relay_upstream_reusable(&r));
+}
+
+/* 2-octet prefix (frame of 30), then header octets one at a time. */
+static void
+test_held_octets(void)
+{
+	uint8_t f[32] = { 0, 30, 0x11, 0x11, 0x84 };
+	setup(&tcp_like);
+	CU_ASSERT_EQUAL(relay_held_octets(&r), 0);
+	respscan_feed(&r.scan, f, 13);
+	CU_ASSERT_EQUAL(relay_held_octets(&r), 13);     /* ID seen, header not whole */
+	respscan_feed(&r.scan, f + 13, 1);
+	CU_ASSERT_EQUAL(relay_held_octets(&r), 0);      /* TCP: streamed from here */
+	setup(&udp_like);
+	respscan_feed(&r.scan, f, 20);
+	CU_ASSERT_EQUAL(relay_held_octets(&r), 20);     /* UDP: whole messages only */
+	respscan_feed(&r.scan, f + 20, 12);
+	CU_ASSERT_EQUAL(relay_held_octets(&r), 0);
+	r.drop_pending = true;                          /* a rejected frame's octets */
+	r.drop_len = 14;
+	CU_ASSERT_EQUAL(relay_held_octets(&r), 14);
+	/* a 65535-octet frame does not fit the ring whole: only its header */
+	setup(&udp_like);
+	uint8_t big[20] = { 0xff, 0xff, 0x22, 0x22, 0x84 };
+	respscan_feed(&r.scan, big, 20);
+	CU_ASSERT_EQUAL(relay_held_octets(&r), 0);
+}
+
+int
+test_relay_rules_register(void)
+{
+	SUITE("relay rules (issue 13)");
+	TEST(test_reusable);
+	TEST(test_held_octets);
+	return 0;
+}
