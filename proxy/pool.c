@@ -126,6 +126,23 @@ primary_full(const struct pool *p, size_t i)
 	return pr->n_sessions + pred_sessions(p, &pr->addr) >= p->max_sessions;
 }
 
+/* A primary's backoff also holds in the pools that replaced this one
+ * (a reload that changed the group must not retry it at once). */
+static void
+carry_backoff(const struct primary *from, struct pool *to)
+{
+	for (; to != NULL; to = to->succ) {
+		for (size_t i = 0; i < to->n_primaries; i++) {
+			struct primary *pr = &to->primaries[i];
+			if (memcmp(&pr->addr, &from->addr, sizeof(pr->addr)) == 0 &&
+			    pr->retry_at < from->retry_at) {
+				pr->backoff = from->backoff;
+				pr->retry_at = from->retry_at;
+			}
+		}
+	}
+}
+
 /* The session's primary failed: counted and backed off once per session. */
 static void
 session_blame(struct pool_session *s, const char *why)
@@ -134,6 +151,7 @@ session_blame(struct pool_session *s, const char *why)
 		return;
 	s->reported = true;
 	primary_failed(s->pool, &s->pool->primaries[s->idx], why);
+	carry_backoff(&s->pool->primaries[s->idx], s->pool->succ);
 }
 
 /* ---- one session -------------------------------------------------------- */
@@ -741,6 +759,8 @@ pool_retire(struct pool *p, struct pool *successor)
 		}
 	}
 	if (successor != NULL) {
+		for (size_t i = 0; i < p->n_primaries; i++)
+			carry_backoff(&p->primaries[i], successor);
 		move_waiters(p, successor);
 		/* its sessions, and those of the pools before it, count toward the
 		 * successor's cap while any is open */

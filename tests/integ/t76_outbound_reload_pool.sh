@@ -13,6 +13,9 @@
 #      sent after the reload too, and the primary never sees more than 2
 #      sessions at once (before: the old pool's 2 plus the new pool's 2),
 #      also across two more changes in a row while older sessions are busy.
+#   3. A changed reload while a query waits for a silent primary's first
+#      answer octet: the query still fails over to the second primary, and
+#      the silent primary's backoff holds in the new pool.
 . "$(dirname "$0")/lib.sh"
 . "$XOT_INTEG_DIR/lib_outbound.sh"
 test_init
@@ -109,6 +112,40 @@ most=$(sed -n 's/.*open=[0-9]* max=\([0-9]*\).*/\1/p' "$FLOG" | sort -n | tail -
 [ "${most:-0}" -ge 2 ] || fail "the primary never had 2 sessions at once (test did not fill max-sessions)"
 [ "$most" -le 2 ] || fail "the primary had $most sessions open at once, max-sessions is 2"
 ok "the primary never had more than $most sessions at once (max-sessions 2)"
+alive "$OUT_PID" || fail "outbound proxy died"
+stop_pid "$OUT_PID" TERM 10 || fail "outbound proxy exited with status $?"
+
+# ------------- 3. a changed reload while a query waits for a silent primary
+# The query's session belongs to the pool the reload retires; when the
+# silent primary's backend-timeout runs out it fails over to the second
+# primary through the new pool.
+HP=$(free_port) || fail "no free port"
+O=$(free_port) || fail "no free port"
+bg_start hang python3 "$FAKE" --port "$HP" --mode hang --cert "$XOT_CERT" --key "$XOT_KEY" \
+	--zone example.test --status "$T/hang.status"
+wait_until 10 test -e "$T/hang.status" || fail "fakexot hang not listening"
+outbound_ini "$T/mid.ini" "$O" "127.0.0.1:$HP 127.0.0.1:$P"
+start_outbound ob-mid "$T/mid.ini" "$O"
+t0=$(ms_now)
+dig +tcp +norec +time=20 +tries=1 @127.0.0.1 -p "$O" example.test SOA >"$T/mid.txt" 2>&1 &
+MID=$!
+wait_until 10 grep -q '^query ' "$T/hang.log" || fail "the silent primary got no query"
+sed -i 's/^connect-timeout = .*/connect-timeout = 7/' "$T/mid.ini"
+reload "changed group while a query waits for its first octet"
+wait "$MID" || fail "no answer to the query that waited across the reload"
+ms=$(($(ms_now) - t0))
+[ "$(dig_status "$T/mid.txt")" = NOERROR ] || fail "the query that waited across the reload: $(dig_status "$T/mid.txt")"
+[ "$ms" -lt 10000 ] || fail "the query that waited across the reload took $ms ms"
+ok "a query waiting across a changed reload failed over to the second primary: NOERROR in $ms ms"
+# the silent primary's backoff, found by the retired pool's session, holds
+# in the new pool: the next query does not wait for it again
+n=$(grep -c '^query ' "$T/hang.log")
+t0=$(ms_now)
+soa_ok "$T/mid2.txt" || fail "the query after the failover: $(dig_status "$T/mid2.txt")"
+ms=$(($(ms_now) - t0))
+[ "$(grep -c '^query ' "$T/hang.log")" = "$n" ] || fail "the new pool sent the next query to the silent primary in its backoff"
+[ "$ms" -lt 2000 ] || fail "the next query took $ms ms"
+ok "the backoff found by the old pool holds in the new one: next query NOERROR in $ms ms"
 alive "$OUT_PID" || fail "outbound proxy died"
 stop_pid "$OUT_PID" TERM 10 || fail "outbound proxy exited with status $?"
 pass
