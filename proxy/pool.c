@@ -27,6 +27,7 @@ struct pool_session {
 	bool reused;                     /* taken from the idle list (not a new connection) */
 	bool answered;                   /* an answer octet came since it was taken */
 	bool broke;                      /* a read or write saw a close or an error */
+	bool alerted;                    /* ... and that was a TLS alert from the primary */
 	bool reported;                   /* its primary's failure is counted already */
 	uint32_t skip;                   /* primaries not to try (bit i: primary i) */
 	double ready_at;                 /* established for its current holder at */
@@ -56,15 +57,17 @@ pool_open_sessions(const struct pool *p)
 
 /* ---- primaries' health ------------------------------------------------- */
 
-/* A connect, handshake or verification failure: back off 1, 2, 4 ... 60 s.
- * Logged once per backoff step: sessions that were already trying when the
- * primary failed add nothing. */
+/* A connect, handshake or verification failure, or (after the handshake)
+ * a failure before the first answer: back off 1, 2, 4 ... 60 s. Logged
+ * once per backoff step: sessions that were already trying when the
+ * primary failed add nothing. Only a failure in the handshake counts as a
+ * TLS handshake failure in the metrics. */
 static void
-primary_failed(struct pool *p, struct primary *pr, const char *why)
+primary_failed(struct pool *p, struct primary *pr, const char *why, bool in_handshake)
 {
 	enum mx_upstream_fail kind = metrics_upstream_reason(why);
 	metrics_upstream_failed(MX_OUTBOUND, kind);
-	if (kind == MX_UP_TLS)
+	if (kind == MX_UP_TLS && in_handshake)
 		metrics_handshake_failed(MX_OUTBOUND, why);
 	double now = ev_now(p->loop);
 	if (now < pr->retry_at)
@@ -150,7 +153,10 @@ session_blame(struct pool_session *s, const char *why)
 	if (s->reported)
 		return;
 	s->reported = true;
-	primary_failed(s->pool, &s->pool->primaries[s->idx], why);
+	/* an alert after our side of the handshake (the primary refused our
+	 * certificate) ends the handshake from the primary's side */
+	bool handshake = !s->tls.ep.established || s->alerted;
+	primary_failed(s->pool, &s->pool->primaries[s->idx], why, handshake);
 	carry_backoff(&s->pool->primaries[s->idx], s->pool->succ);
 }
 
@@ -250,7 +256,7 @@ session_connect(struct pool_session *s, size_t idx)
 	struct primary *pr = &p->primaries[idx];
 	s->idx = idx;
 	s->expired = false;
-	s->reused = s->answered = s->broke = s->reported = false;
+	s->reused = s->answered = s->broke = s->alerted = s->reported = false;
 	s->ready_at = 0;
 	if (ep_tls_client_init(&s->tls, p->loop, p->ctx, &pr->addr, pr->ticket, s->on_event,
 	                       s->owner) < 0)
@@ -275,7 +281,7 @@ connect_from(struct pool_session *s, size_t from, const char *why)
 		if (session_connect(s, (size_t)i) == 0)
 			return 0;
 		snprintf(last, sizeof(last), "%s", s->tls.ep.err);
-		primary_failed(p, &p->primaries[i], last);
+		primary_failed(p, &p->primaries[i], last, true);
 	}
 	/* the details went to the primary's warning line; the query's own line
 	 * says only what kind of failure it was */
@@ -345,6 +351,7 @@ static void
 session_broke(struct pool_session *s, const char *why)
 {
 	s->broke = true;
+	s->alerted = tls_client_peer_alert(s->tls.ssl, NULL, 0);
 	if (!s->answered && !s->reused)
 		session_blame(s, why);
 }
@@ -500,7 +507,7 @@ adopt_idle(struct pool_session *w, struct primary *pr, size_t i)
 	w->idx = i;
 	w->waiting = false;
 	w->reused = true;
-	w->answered = w->broke = w->reported = false;
+	w->answered = w->broke = w->alerted = w->reported = false;
 	w->ready_at = ev_now(w->pool->loop);
 	struct pool *p = s->pool;
 	free(s);                                /* its socket and TLS session live on in w */
@@ -590,7 +597,7 @@ pool_take_skip(struct pool *p, uint32_t skip, void (*on_event)(void *), void *ow
 		s->tls.ep.owner = owner;
 		s->skip = skip;
 		s->reused = true;
-		s->answered = s->broke = s->reported = false;
+		s->answered = s->broke = s->alerted = s->reported = false;
 		s->ready_at = ev_now(p->loop);
 		endpoint_watch(&s->tls.ep, false, false);
 		return s;

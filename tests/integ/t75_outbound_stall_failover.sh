@@ -43,6 +43,8 @@ for mode in hang garbage longframe close; do
 	FLOG=$T/fake-$mode.log
 	wait_until 10 test -e "$T/fake-$mode.status" || fail "fakexot $mode not listening"
 	outbound_ini "$T/ob-$mode.ini" "$O" "127.0.0.1:$FP 127.0.0.1:$P"
+	MP=$(free_port) || fail "no free port"
+	sed -i "s/^\[global\]\$/[global]\nmetrics = 127.0.0.1:$MP/" "$T/ob-$mode.ini"
 	start_outbound "ob-$mode" "$T/ob-$mode.ini" "$O"
 
 	soa_within "$mode" +tcp 10 "first TCP query"
@@ -69,6 +71,16 @@ for mode in hang garbage longframe close; do
 	grep -q 'not tried again for 2 s' <<<"$line" || fail "$mode: second backoff step: $line"
 	ok "$mode: UDP poll met it again, NOERROR in $MS ms; backoff now 2 s"
 	assert_nogrep "$OUT_LOG" "SERVFAIL sent" "$mode: no SERVFAIL"
+	# counted as a failure of the primary, not as a TLS handshake failure
+	# (its handshake succeeded)
+	curl -sS --max-time 10 "http://127.0.0.1:$MP/metrics" >"$T/metrics-$mode.txt" ||
+		fail "$mode: no metrics"
+	grep -Eq '^xotproxy_upstream_failures_total\{direction="outbound",reason="[a-z]+"\} [1-9]' "$T/metrics-$mode.txt" ||
+		fail "$mode: no outbound upstream failure counted: $(grep upstream_failures "$T/metrics-$mode.txt" | xargs)"
+	if grep -Eq '^xotproxy_tls_handshake_failures_total\{direction="outbound",[^}]*\} [1-9]' "$T/metrics-$mode.txt"; then
+		fail "$mode: counted as a TLS handshake failure: $(grep 'handshake_failures_total{direction="outbound"' "$T/metrics-$mode.txt" | xargs)"
+	fi
+	ok "$mode: metrics: $(grep -E '^xotproxy_upstream_failures_total\{direction="outbound"' "$T/metrics-$mode.txt" | grep -v ' 0$' | xargs)"
 	alive "$OUT_PID" || fail "$mode: outbound proxy died"
 	stop_pid "$OUT_PID" TERM 10 || fail "$mode: outbound proxy exited with status $?"
 done
