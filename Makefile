@@ -100,7 +100,7 @@ bench: check-deps xotproxy
 
 # libFuzzer targets, FUZZ_SECONDS each (clang). Seeds: tests/fuzz/corpus/NAME.
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS := dnsmsg respscan conf relay tsig
+FUZZ_TARGETS := dnsmsg respscan conf relay tsig epudp
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined
 fuzz: check-deps
 	@mkdir -p build/fuzz tests/fuzz/artifacts
@@ -108,7 +108,7 @@ fuzz: check-deps
 	  clang $(FUZZ_FLAGS) $(CPPFLAGS) $(WOLF_CFLAGS) -o build/fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c \
 	    proxy/dnsmsg.c proxy/dname.c proxy/respscan.c proxy/netaddr.c proxy/log.c proxy/jsonw.c \
 	    $(wildcard conf/*.c) proxy/tsig.c proxy/relay.c proxy/endpoint.c proxy/xfr.c proxy/ring.c \
-	    proxy/policy.c proxy/logrl.c proxy/metrics.c $(WOLF_LIBS) $(DEP_LIBS); \
+	    proxy/policy.c proxy/logrl.c proxy/metrics.c proxy/ep_udp.c $(WOLF_LIBS) $(DEP_LIBS); \
 	  cp -r tests/fuzz/corpus/$$t build/fuzz/corpus-$$t 2>/dev/null || mkdir -p build/fuzz/corpus-$$t; \
 	  echo "fuzz_$$t: $(FUZZ_SECONDS) s"; \
 	  build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \

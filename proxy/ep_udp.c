@@ -10,6 +10,8 @@
 #include <time.h>
 
 #include "dnsmsg.h"
+#include "log.h"
+#include "netaddr.h"
 #include "respscan.h"
 #include "xfr.h"
 
@@ -156,18 +158,23 @@ ep_udp_whole(uint16_t qtype, const uint8_t *frame, size_t frame_len)
 	return w.ended && respscan_at_boundary(&s);
 }
 
-/* What BIND 9.18.49 and NSD 4.6.1 secondaries do with a TC answer to a
- * TSIG-signed SOA poll (issue 13, A11; t67_udp_tsig_truncated):
- *  - BIND rejects an unsigned one and never falls back to TCP:
+/* What BIND 9.18.49 and NSD 4.6.1 secondaries do with an UNSIGNED TC answer
+ * to a TSIG-signed query (issue 13, A11; seen with t67_udp_tsig_truncated
+ * minus its [key]):
+ *  - BIND (SOA poll over UDP) rejects it and never falls back to TCP:
  *      "zone tc11.test/IN: refresh: failure trying primary 127.0.0.1#PORT
  *       (source 0.0.0.0#0): expected a TSIG or SIG(0)"
- *    and retries the same way until it gives up: the zone never loads.
- *  - NSD sends no SOA poll over UDP here (its refreshes are IXFR/AXFR
- *    over TCP), so this answer does not reach it.
+ *    and retries the same way: the zone never loads.
+ *  - NSD sends no UDP query by default (IXFR/AXFR over TCP). With
+ *    "request-xfr: UDP" it sends IXFR over UDP and rejects it too:
+ *      "xfrd: zone tc11.test, from 127.0.0.1@PORT: no tsig in first packet
+ *       of reply", "bad transfer", and stays on its old serial.
  * RFC 8945 §5.3 wants a truncated answer signed with the request's key.
  * The proxy relays TSIG untouched and holds no key of its own, so the TC
  * answer is signed when a [key] section with that name and secret exists
- * (ep_udp_set_tsig) and goes unsigned otherwise. */
+ * (ep_udp_set_tsig); then BIND logs "refresh: truncated UDP answer,
+ * initiating TCP zone xfer" and both load the zone. Without that [key] the
+ * TC goes unsigned (nothing better can be made). */
 size_t
 ep_udp_truncate(const uint8_t *msg, size_t len, bool edns, uint8_t *out, size_t cap)
 {
@@ -211,10 +218,11 @@ ep_udp_servfail(const uint8_t *msg, size_t len, int ede, const char *text, uint8
 void
 ep_udp_set_tsig(struct ep_udp *u, const struct tsig_request *req)
 {
-	u->key = *req->key;
-	u->tsig = *req;
-	u->tsig.key = &u->key;
-	u->sign = true;
+	if (u->tsig == NULL && (u->tsig = malloc(sizeof(*u->tsig))) == NULL)
+		return;
+	u->tsig->key = *req->key;
+	u->tsig->req = *req;
+	u->tsig->req.key = &u->tsig->key;
 }
 
 /* Appends the TSIG to an answer the proxy made (msg, len octets in a buffer
@@ -223,9 +231,9 @@ ep_udp_set_tsig(struct ep_udp *u, const struct tsig_request *req)
 static size_t
 sign_own(const struct ep_udp *u, uint8_t *msg, size_t len, size_t cap)
 {
-	if (!u->sign || len == 0)
+	if (u->tsig == NULL || len == 0)
 		return len;
-	int n = tsig_sign_answer(msg, len, cap, &u->tsig, (uint64_t)time(NULL), TSIG_ERR_NONE);
+	int n = tsig_sign_answer(msg, len, cap, &u->tsig->req, (uint64_t)time(NULL), TSIG_ERR_NONE);
 	return n > 0 ? (size_t)n : len;
 }
 
@@ -249,6 +257,18 @@ reply_servfail(struct ep_udp *u, int ede, const char *text)
 	reply(u, out, sign_own(u, out, n, sizeof(out)));
 }
 
+static void
+log_tc(const struct ep_udp *u, size_t len, bool whole)
+{
+	if (log_threshold < XP_LOG_DEBUG)
+		return;
+	char peer[NETADDR_TEXT_MAX];
+	netaddr_format((const struct sockaddr *)&u->addr.peer, peer);
+	log_debug("UDP %s, id %u: TC sent%s: the first answer message (%zu octets) %s", peer,
+	          rd16(u->answer + 2), u->tsig != NULL ? " with TSIG" : "", len,
+	          whole ? "is over the requester's size" : "is not the whole answer");
+}
+
 /* Sends the collected answer frame back: whole when it is the whole answer
  * and fits the requester's size, else TC (retry over TCP). */
 static void
@@ -257,9 +277,11 @@ send_answer(struct ep_udp *u)
 	const uint8_t *msg = u->answer + 2;
 	size_t len = u->answer_len - 2;
 	uint8_t tc[DNS_ERROR_MAX];
-	if (len > u->max_size || !ep_udp_whole(u->qtype, u->answer, u->answer_len)) {
-		len = ep_udp_truncate(msg, len, u->edns, tc, 512);
-		len = sign_own(u, tc, len, sizeof(tc));
+	bool whole = ep_udp_whole(u->qtype, u->answer, u->answer_len);
+	if (len > u->max_size || !whole) {
+		size_t n = ep_udp_truncate(msg, len, u->edns, tc, 512);
+		log_tc(u, len, whole);
+		len = sign_own(u, tc, n, sizeof(tc));
 		msg = tc;
 	}
 	if (len == 0)
@@ -385,5 +407,7 @@ ep_udp_cleanup(struct ep_udp *u)
 {
 	free(u->query);
 	free(u->answer);
+	free(u->tsig);
 	u->query = u->answer = NULL;
+	u->tsig = NULL;
 }

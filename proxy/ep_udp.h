@@ -53,9 +53,14 @@ struct ep_udp {
 	size_t answer_len, answer_cap;
 	bool done;                       /* one datagram sent (or never will be): EOF
 	                                  * from now on, and nothing more is sent */
-	bool sign;                       /* own answers (TC, SERVFAIL) carry a TSIG */
-	struct tsig_key key;             /* its key: a copy, which a reload cannot free */
-	struct tsig_request tsig;        /* the request's TSIG; .key = &key */
+	struct ep_udp_tsig *tsig;        /* own answers (TC, SERVFAIL) are signed; NULL:
+	                                  * not (allocated only for signed queries) */
+};
+
+/* The request's TSIG and a copy of its key (a reload cannot free it). */
+struct ep_udp_tsig {
+	struct tsig_key key;
+	struct tsig_request req;         /* .key = &key */
 };
 
 /* Sets up the endpoint around a received datagram (copied) of type qtype.
@@ -67,7 +72,8 @@ int ep_udp_init(struct ep_udp *u, int sock, const struct udp_addr *a, const uint
 
 /* The query was signed with a key the proxy holds and verified (req from
  * tsig_verify_query, TSIG_OK): the proxy's own answers to it, the TC and
- * the SERVFAIL, are signed with that key (RFC 8945 §5.3). */
+ * the SERVFAIL, are signed with that key (RFC 8945 §5.3). Out of memory:
+ * they go unsigned. */
 void ep_udp_set_tsig(struct ep_udp *u, const struct tsig_request *req);
 
 /* Frees what ep_udp_init allocated. */

@@ -2,16 +2,21 @@
 # t67: TSIG-signed SOA polls over UDP whose answer is too large for UDP
 # (issue 13, A11). The zone has 30 long-named NS records with glue, so the
 # primary's signed SOA answer (authority and additional included) is about
-# 3 KB: over the secondaries' UDP size. The outbound side answers such a
-# poll with TC=1, header and question only, and no TSIG (it relays the
-# secondary's TSIG but does not hold the key). The secondaries must then
-# retry over TCP (or go straight to a transfer over TCP) and end up with
-# the zone, signed with the key.
+# 2.4 KB: over the secondaries' UDP size. The outbound side answers such a
+# poll with TC=1, header and question only, signed with the [key] of that
+# name it is given. The secondaries must then retry over TCP (or go
+# straight to a transfer over TCP) and end up with the zone.
 #   1. BIND 9.18 (named) secondary with the TSIG key: ends up with the
 #      primary's serial, and again after an update (refresh by SOA poll).
 #   2. NSD 4.6 secondary with the TSIG key: the same.
-#   The outbound log shows the TC answers (SOA polls over UDP relayed, then
-#   transfers over TCP).
+#   (NSD is told "request-xfr: UDP": by default it sends no UDP query.)
+#   The outbound log shows the signed TC answers; named logs "refresh:
+#   truncated UDP answer, initiating TCP zone xfer"; neither logs a TSIG error.
+# The proxy signs its own TC answers with the [key] of that name (RFC 8945
+# §5.3). Without the [key] (seen on this machine): named logs "refresh:
+# failure trying primary ...: expected a TSIG or SIG(0)" and never loads the
+# zone; NSD (UDP mode) logs "xfrd: zone tc11.test, from 127.0.0.1@PORT: no
+# tsig in first packet of reply" and "bad transfer", and stays on serial 1.
 # XOT-14/NOTIFY-03 (SOA polls over UDP), TSIG-01 (TSIG relayed untouched).
 . "$(dirname "$0")/lib.sh"
 . "$XOT_INTEG_DIR/lib_outbound.sh"
@@ -61,6 +66,8 @@ start_secondary named named-secondary "$T/named-sec"
 NAMED_LOG=$SEC_LOG
 NAMED_PID=$SEC_PID
 nsd_secondary_conf "$T/nsd-sec" "$S2" "$O" "$Z:key" >"$T/nsd-sec/nsd.conf"
+# UDP: NSD asks IXFR over UDP first (by default it uses TCP only)
+sed -i "s/request-xfr: 127/request-xfr: UDP 127/" "$T/nsd-sec/nsd.conf"
 start_secondary nsd nsd-secondary "$T/nsd-sec"
 NSD_PID=$SEC_PID
 NSD_LOG=$SEC_LOG
@@ -78,8 +85,11 @@ check nsd "$S2" "$want" "$NSD_LOG" "$T/nsd-sec"
 # A change: the secondaries learn it by their SOA poll (NOTIFY without a
 # serial makes them poll now), answered TC over UDP.
 nsupdate_out=$T/nsupdate.log
-printf 'server 127.0.0.1 %s\nzone %s\nupdate add new.%s. 300 A 192.0.2.200\nsend\n' "$B" "$Z" "$Z" |
-	nsupdate -t 10 -y "$XOT_TSIG_ALG:$XOT_TSIG_NAME:$XOT_TSIG_SECRET" >"$nsupdate_out" 2>&1 || fail "nsupdate: $(cat "$nsupdate_out")"
+{
+	printf 'server 127.0.0.1 %s\nzone %s\n' "$B" "$Z"
+	for i in $(seq 1 40); do printf 'update add new%s.%s. 300 TXT "an IXFR difference too large for one UDP answer"\n' "$i" "$Z"; done
+	printf 'send\n'
+} | nsupdate -t 10 -y "$XOT_TSIG_ALG:$XOT_TSIG_NAME:$XOT_TSIG_SECRET" >"$nsupdate_out" 2>&1 || fail "nsupdate: $(cat "$nsupdate_out")"
 want2=$(soa_serial "$B" "$Z")
 [ "$want2" != "$want" ] || fail "the serial did not change"
 n0=$(grep -c "zone $Z\\., SOA" "$OUT_LOG")
@@ -91,12 +101,17 @@ check nsd "$S2" "$want2" "$NSD_LOG" "$T/nsd-sec"
 n1=$(grep -c "zone $Z\\., SOA" "$OUT_LOG")
 ok "outbound relayed $((n1 - n0)) SOA queries for $Z after the NOTIFY"
 
-echo "--- named secondary, lines about $Z:"
-grep -E "$Z|truncat|TSIG|tsig" "$NAMED_LOG" | grep -v 'loaded serial' | head -n 20
-echo "--- nsd secondary, lines about $Z:"
-sec_logs "$NSD_LOG" "$T/nsd-sec" | grep -E "$Z|trunc|TSIG|tsig|TC" | head -n 20
-echo "--- outbound, $Z:"
-grep "$Z" "$OUT_LOG" | cut -d' ' -f3- | head -n 20
+# The TC path really ran, signed, and both secondaries took it.
+ntc=$(grep -c "TC sent with TSIG" "$OUT_LOG")
+[ "$ntc" -ge 2 ] || { grep "TC sent" "$OUT_LOG"; fail "outbound logged $ntc signed TC answers, expected at least 2 (named's SOA, NSD's IXFR)"; }
+nu=$(grep "TC sent" "$OUT_LOG" | grep -vc "with TSIG")
+[ "$nu" = 1 ] || { grep "TC sent" "$OUT_LOG"; fail "$nu unsigned TC answers; expected 1 (the unsigned probe above)"; }
+grep -q "refresh: truncated UDP answer, initiating TCP zone xfer" "$NAMED_LOG" ||
+	fail "named never saw a TC answer: $(grep "$Z" "$NAMED_LOG" | tail -n 5)"
+assert_nogrep "$NAMED_LOG" "expected a TSIG|tsig verify failure" "named accepted every answer's TSIG"
+sec_logs "$NSD_LOG" "$T/nsd-sec" >"$T/nsd-all.log"
+assert_nogrep "$T/nsd-all.log" "no tsig|bad transfer|TSIG.*fail" "NSD accepted every answer's TSIG"
+ok "signed TC answers: $ntc; named: $(grep -m1 -o 'refresh: truncated UDP answer, initiating TCP zone xfer' "$NAMED_LOG"); NSD: no TSIG error"
 alive "$NAMED_PID" || fail "named secondary died"
 alive "$NSD_PID" || fail "nsd secondary died"
 alive "$OUT_PID" || fail "outbound died"

@@ -27,7 +27,7 @@ want=$(soa_serial "$XOT_NAMED_PORT" "$Z")
 # ------------------------------------------- 1. SOA over UDP, each address
 for addr in 127.0.0.2 127.0.0.3 127.0.0.1 ::1; do
 	out=$T/soa-$addr.txt
-	dig +notcp +norec +time=3 +tries=1 @"$addr" -p "$O" "$Z" SOA >"$out" 2>&1 ||
+	dig +notcp +norec +time=5 +tries=1 @"$addr" -p "$O" "$Z" SOA >"$out" 2>&1 ||
 		fail "UDP SOA @$addr: no answer ($(grep -m1 -E 'unexpected source|timed out|no servers' "$out"))"
 	[ "$(dig_status "$out")" = NOERROR ] || fail "UDP SOA @$addr: status $(dig_status "$out")"
 	grep -q "^;; SERVER: $addr#$O($addr) (UDP)" "$out" || fail "UDP SOA @$addr: the answer did not come from $addr over UDP: $(grep SERVER "$out")"
@@ -38,7 +38,7 @@ done
 
 # ------------------------------------------- 2. local answers, same rule
 for addr in 127.0.0.2 ::1; do
-	dig +notcp +norec +time=3 +tries=1 @"$addr" -p "$O" "$Z" A >"$T/a-$addr.txt" 2>&1 ||
+	dig +notcp +norec +time=5 +tries=1 @"$addr" -p "$O" "$Z" A >"$T/a-$addr.txt" 2>&1 ||
 		fail "UDP A @$addr: no answer ($(grep -m1 -E 'unexpected source|timed out' "$T/a-$addr.txt"))"
 	[ "$(dig_status "$T/a-$addr.txt")" = REFUSED ] || fail "UDP A @$addr: status $(dig_status "$T/a-$addr.txt")"
 	grep -q "^;; SERVER: $addr#$O($addr) (UDP)" "$T/a-$addr.txt" || fail "UDP A @$addr: not from $addr"

@@ -12,6 +12,9 @@
 #   3. A7: SIGTERM with shutdown-timeout = 1 while a UDP query waits on a
 #      primary that never answers (mode hang) -> the SERVFAIL arrives (from
 #      the proxy, so before it exited) and the proxy exits.
+#   4. The same on a wildcard listener (asked at 127.0.0.2) that a reload
+#      moved to another port while the query waited: the retired socket
+#      stays open for it, and the SERVFAIL leaves from 127.0.0.2.
 # IXFR-03 (UDP IXFR relayed only when whole and within the requester's size),
 # XOT-14/NOTIFY-03 (SOA polls over UDP), EDNS-02 (OPT only when the query had one).
 . "$(dirname "$0")/lib.sh"
@@ -114,6 +117,31 @@ grep -Eq '^dgram src=127.0.0.1 id_ok=1 rcode=2 tc=0 an=0 size=[0-9]+ ede=22$' "$
 grep -q '^count=1$' "$T/hang.out" || fail "shutdown: $(grep -c '^dgram' "$T/hang.out") datagrams"
 wait_pid_exit "$HANG_PID" 15 || fail "the outbound proxy did not exit within 15 s of SIGTERM"
 ok "SIGTERM, shutdown-timeout 1: the waiting UDP query got SERVFAIL (EDE 22) and the proxy exited ($(( (t1 - t0) / 1000000 )) ms to the answer, 1 s of linger included)"
+
+# ------- 4. the same after a reload removed the listener (wildcard address)
+# The query came in on 0.0.0.0:OW via 127.0.0.2; a reload moves the listener
+# to another port, so the old socket is retired but kept for the query in
+# flight; SIGTERM then: the SERVFAIL still leaves from 127.0.0.2.
+OW=$(free_port) || fail "no free port"
+OW2=$(free_port) || fail "no free port"
+outbound_ini "$T/outbound-reload.ini" "$OW" "127.0.0.1:$H"
+sed -i "s/^log-level = .*/&\nshutdown-timeout = 1/; s/^listen = .*/listen = 0.0.0.0:$OW/" "$T/outbound-reload.ini"
+start_outbound outbound-reload "$T/outbound-reload.ini" "$OW"
+RL_PID=$OUT_PID
+python3 "$FAULT" ask --addr 127.0.0.2 --port "$OW" --zone hang.test --type SOA --bufsize 1232 --id 4663 --timeout 30 >"$T/reload.out" 2>&1 &
+ASK_PID=$!
+wait_until 10 grep -q '^query id=4663$' "$T/hang-primary.log" || fail "the query never reached the hanging primary"
+sed -i "s/^listen = .*/listen = 0.0.0.0:$OW2/" "$T/outbound-reload.ini"
+kill -HUP "$RL_PID"
+wait_until 10 grep -q "listening on 0.0.0.0#$OW2 (UDP)" "$OUT_LOG" || fail "the reload did not move the listener: $(tail -n 3 "$OUT_LOG")"
+udp_bound "$OW" || fail "the old UDP socket was closed with a query in flight through it"
+kill -TERM "$RL_PID"
+wait "$ASK_PID" || fail "udpfault ask failed: $(cat "$T/reload.out")"
+grep -Eq '^dgram src=127.0.0.2 id_ok=1 rcode=2 tc=0 an=0 size=[0-9]+ ede=22$' "$T/reload.out" ||
+	fail "reload, then shutdown: expected one SERVFAIL from 127.0.0.2: $(cat "$T/reload.out")"
+grep -q '^count=1$' "$T/reload.out" || fail "reload, then shutdown: $(grep -c '^dgram' "$T/reload.out") datagrams"
+wait_pid_exit "$RL_PID" 15 || fail "the outbound proxy did not exit within 15 s of SIGTERM"
+ok "listener moved by a reload, then SIGTERM: one SERVFAIL from 127.0.0.2 through the retired socket"
 
 alive "$PRI_PID" || fail "inbound primary died"
 pass

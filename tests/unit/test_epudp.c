@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dname.h"
 #include "dnsmsg.h"
 #include "ep_udp.h"
 #include "unit.h"
@@ -271,6 +272,48 @@ test_one_datagram(void)
 	}
 }
 
+/* With the query's TSIG set (a key the proxy holds), the TC answer and the
+ * SERVFAIL carry a TSIG record (RFC 8945 §5.3; t67 proves BIND and NSD
+ * verify it). */
+static void
+test_signed_own_answers(void)
+{
+	static uint8_t f[70000];
+	uint8_t buf[2048];
+	struct sockaddr_storage from;
+	size_t put;
+	struct tsig_key key = { .alg = TSIG_HMAC_SHA256, .secret_len = 16 };
+	key.name_len = (size_t)dname_from_text("xfr-key", key.name);
+	struct tsig_request req = { .key = &key, .mac_len = 32, .orig_id = 0x4242, .fudge = 300 };
+	req.key_name_len = key.name_len;
+	memcpy(req.key_name, key.name, key.name_len);
+	req.alg_name_len = (size_t)dname_from_text("hmac-sha256", req.alg_name);
+	for (int servfail = 0; servfail <= 1; servfail++) {
+		struct pair p;
+		CU_ASSERT_FATAL(pair_open(&p, DNS_TYPE_IXFR, 0x4242) == 0);
+		struct ep_udp u;
+		CU_ASSERT_FATAL(ep_udp_init(&u, p.lis, &p.a, p.q, p.ql, DNS_TYPE_IXFR, 512, false, noop,
+		                            NULL) == 0);
+		ep_udp_set_tsig(&u, &req);
+		drain_query(&u);
+		uint32_t s[] = { 9, 7, 8 };
+		size_t n = answer_frame(DNS_TYPE_IXFR, 0, s, 3, 20, f);
+		if (!servfail)
+			CU_ASSERT_EQUAL(u.ep.ops->write(&u.ep, f, n, &put), IO_OK);
+		u.ep.ops->close(&u.ep, false);
+		ssize_t got = recv_within(p.cli, buf, sizeof(buf), 2000, &from);
+		size_t tsig_rr = 10 + req.alg_name_len + 6 + 2 + 2 + 32 + 2 + 2 + 2;  /* after the owner */
+		CU_ASSERT_FATAL(got > (ssize_t)(12 + tsig_rr));
+		CU_ASSERT_EQUAL(buf[3] & 0x0F, servfail ? DNS_RCODE_SERVFAIL : 0);
+		CU_ASSERT_EQUAL(rd16(buf + 10), 1);                             /* ARCOUNT: the TSIG */
+		size_t at = (size_t)got - tsig_rr - key.name_len;
+		CU_ASSERT_EQUAL(memcmp(buf + at, key.name, key.name_len), 0);
+		CU_ASSERT_EQUAL(rd16(buf + at + key.name_len), 250);            /* TYPE TSIG */
+		ep_udp_cleanup(&u);
+		pair_close(&p);
+	}
+}
+
 /* A wildcard socket learns each datagram's destination and answers from
  * it: 127.0.0.2 on 0.0.0.0, ::1 on ::. */
 static void
@@ -326,6 +369,7 @@ test_epudp_register(void)
 	TEST(test_truncate);
 	TEST(test_servfail);
 	TEST(test_one_datagram);
+	TEST(test_signed_own_answers);
 	TEST(test_wildcard_source);
 	return 0;
 }
