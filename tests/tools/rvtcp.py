@@ -6,7 +6,8 @@ SOA queries one after another, for the hostile-review tests t90-t99
   rvtcp.py --port P --zone Z [--first-timeout S] [--until-noerror S]
            [--pace S] [--hold-file F]
 
-Sends one SOA query and waits for its answer (up to --first-timeout). With
+Sends one SOA query (--type IXFR --serial S: an IXFR; an answer of one
+message is taken as the whole answer) and waits for its answer (up to --first-timeout). With
 --until-noerror S it then keeps sending SOA queries on the SAME connection,
 one every --pace seconds, until one is answered NOERROR or S seconds have
 passed. With --hold-file F it waits (bounded, 60 s) until F exists before
@@ -53,9 +54,13 @@ def ede_of(m):
     return "-"
 
 
+QTYPE = {"SOA": 6, "IXFR": 251}
+QARGS = {"type": "SOA", "serial": 1}
+
+
 def ask(s, zone, n, timeout):
     qid = random.randrange(1, 65535)
-    msg = build_query(qid, zone, 6, edns=True)
+    msg = build_query(qid, zone, QTYPE[QARGS["type"]], serial=QARGS["serial"], edns=True)
     s.settimeout(timeout)
     t0 = time.monotonic()
     s.sendall(struct.pack("!H", len(msg)) + msg)
@@ -78,12 +83,17 @@ def main():
     ap.add_argument("--until-noerror", type=float, default=0)
     ap.add_argument("--pace", type=float, default=0.5)
     ap.add_argument("--hold-file")
+    ap.add_argument("--type", default="SOA", choices=["SOA", "IXFR"],
+                    help="the first query's type (later ones are SOA)")
+    ap.add_argument("--serial", type=int, default=1, help="IXFR: the client's serial")
     a = ap.parse_args()
+    QARGS["type"], QARGS["serial"] = a.type, a.serial
     if not ipaddress.ip_address(a.host).is_loopback:
         sys.exit("rvtcp: refusing non-loopback address %s" % a.host)
     try:
         s = socket.create_connection((a.host, a.port), timeout=10)
         rc = ask(s, a.zone, 1, a.first_timeout)
+        QARGS["type"] = "SOA"
         if a.hold_file:
             end = time.monotonic() + 60
             while not os.path.exists(a.hold_file) and time.monotonic() < end:

@@ -11,6 +11,8 @@ queries past the script get --default:
   hang    never answer (the session stays open and is still read)
   close   close the session without answering
   dup     answer twice (the second copy 0.3 s later)
+  lone    answer with one message holding the zone's SOA (for an IXFR:
+          "up to date", RFC 1995)
 
 One line per event on stdout (flushed), for the tests to wait on:
   listening 127.0.0.1#PORT
@@ -31,7 +33,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fakeprimary import TYPES, Zone, answers, parse_query  # noqa: E402
+from fakeprimary import TYPES, Zone, answers, message, parse_query  # noqa: E402
 
 LOCK = threading.Lock()
 STATE = {"n": 0, "open": 0, "max": 0, "q": 0}
@@ -98,6 +100,11 @@ def session(a, zone, ctx, sock):
                 send_answer(a, zone, t, cid, q, wlock)
                 threading.Thread(target=dup_later, args=(a, zone, t, cid, q, wlock),
                                  daemon=True).start()
+            elif act == "lone":
+                with wlock:
+                    m = message(q, 0, [zone.soa_rr()])
+                    t.sendall(struct.pack("!H", len(m)) + m)
+                say("answer conn=%d id=%d" % (cid, q["id"]))
             elif act == "close":
                 break
     except (EOFError, OSError, ValueError, IndexError, struct.error):
@@ -120,7 +127,7 @@ def main():
     ap.add_argument("--cert", required=True)
     ap.add_argument("--key", required=True)
     ap.add_argument("--script", default="")
-    ap.add_argument("--default", default="normal", choices=["normal", "hang", "close", "dup"])
+    ap.add_argument("--default", default="normal", choices=["normal", "hang", "close", "dup", "lone"])
     ap.add_argument("--zone", default="example.test")
     ap.add_argument("--serial", type=int, default=100)
     ap.add_argument("--records", type=int, default=20)
@@ -129,7 +136,7 @@ def main():
     a = ap.parse_args()
     a.script = [w for w in a.script.split(",") if w]
     for w in a.script:
-        if w not in ("normal", "hang", "close", "dup"):
+        if w not in ("normal", "hang", "close", "dup", "lone"):
             sys.exit("rvxot: unknown action %s" % w)
     a.mode, a.gap, a.delay = "normal", 0, 0
     if not ipaddress.ip_address(a.host).is_loopback:
