@@ -131,8 +131,8 @@ struct conf {
 	unsigned max_clients_per_ip;       /* concurrent connections per client address; 0 = no cap */
 	unsigned ipv6_prefix;              /* IPv6 clients are grouped by this prefix for caps */
 	unsigned max_handshakes;           /* pending TLS handshakes; the oldest goes at the cap */
-	unsigned max_handshakes_per_ip;    /* pending TLS handshakes per client address (IPv6
-	                                    * per ipv6_prefix); more are closed at accept; 0 = none */
+	unsigned max_handshakes_per_ip;    /* an address's share of the pending handshakes (IPv6
+	                                    * per ipv6_prefix), enforced at max_handshakes; 0 = none */
 	unsigned backend_timeout;          /* seconds: backend connect, and first byte of an answer */
 
 	char *client_ca;                   /* mutual TLS: verify client certificates against

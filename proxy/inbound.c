@@ -192,7 +192,7 @@ current_identity(struct inbound_conn *c)
 		if (was != c->cert_trusted)
 			log_info("conn %llu, remote %s, client certificate %s %s under the client-ca in force",
 			         (unsigned long long)c->relay.id, c->relay.peer_text, c->id->subject,
-			         c->cert_trusted ? "verifies again" : "no longer verifies: it names nobody");
+			         c->cert_trusted ? "verifies again" : "no longer verifies (it names nobody now)");
 	}
 	return c->cert_trusted ? c->id : NULL;
 }
@@ -351,7 +351,7 @@ proxy_header(struct inbound_conn *c)
 		return;
 	int n = proxyv2_build(c->pre, PRE_MAX, (const struct sockaddr *)&c->relay.peer,
 	                      (const struct sockaddr *)&local, NULL, wolfSSL_get_version(c->cli.ssl),
-	                      c->id != NULL);
+	                      c->id != NULL && c->cert_trusted);   /* B15 */
 	if (n > 0) {
 		c->relay.up_pre = c->pre;
 		c->relay.up_pre_len = (size_t)n;
@@ -493,11 +493,30 @@ inbound_accept(struct server *srv, int fd, const struct sockaddr *peer, socklen_
 	return 0;
 }
 
+static struct inbound_conn *
+of_hs(struct fifo_node *n)
+{
+	return (struct inbound_conn *)((char *)n - offsetof(struct inbound_conn, hs));
+}
+
+/* The pending handshake to close at max-handshakes: the oldest of an
+ * address holding max-handshakes-per-ip or more (a flooding host churns
+ * its own), else the oldest of all. */
+static struct inbound_conn *
+handshake_to_evict(struct server *srv)
+{
+	unsigned share = srv->conf->max_handshakes_per_ip;
+	for (struct fifo_node *n = fifo_oldest(&srv->handshakes); share != 0 && n != NULL; n = n->next)
+		if (ipcount_get(&srv->hs_per_ip, (const struct sockaddr *)&of_hs(n)->group) >= share)
+			return of_hs(n);
+	struct fifo_node *oldest = fifo_oldest(&srv->handshakes);
+	return oldest != NULL ? of_hs(oldest) : NULL;
+}
+
 void
 inbound_evict_handshake(struct server *srv)
 {
-	struct fifo_node *n = fifo_oldest(&srv->handshakes);
-	struct inbound_conn *c = n != NULL ? (struct inbound_conn *)((char *)n - offsetof(struct inbound_conn, hs)) : NULL;
+	struct inbound_conn *c = handshake_to_evict(srv);
 	if (c == NULL)
 		return;
 	metrics_limit_hit(MX_LIM_MAX_HANDSHAKES);

@@ -17,7 +17,9 @@ struct inbound_conn;
 int inbound_accept(struct server *srv, int fd, const struct sockaddr *peer, socklen_t peer_len,
                    const struct sockaddr_storage *group);
 
-/* Closes the oldest connection still in its TLS handshake (max-handshakes). */
+/* At max-handshakes: closes the oldest connection still in its TLS
+ * handshake from an address holding max-handshakes-per-ip or more pending,
+ * else the oldest of all. */
 void inbound_evict_handshake(struct server *srv);
 
 /* At max-clients (issue 13, B14): closes the oldest session past its

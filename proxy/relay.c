@@ -10,7 +10,11 @@
  * direction's hook) and is forwarded; anything else gets a local answer,
  * which enters the ring only at a frame boundary of the answer stream, so
  * frames never interleave mid-message. `scan` watches the relayed bytes to
- * count messages and find where each answer stream ends (xfr.c).
+ * count messages and find where each answer stream ends (xfr.c). The
+ * client sees no octet of an answer frame before its 12-octet header names
+ * a query waiting on this upstream (a UDP client: before the whole frame is
+ * there); any other frame is taken back out of the ring unseen and its
+ * upstream retired (relay_held_octets, drop_frame; issue 13).
  *
  * Readiness: each endpoint operation records the event it is blocked on.
  * relay_on_event runs every runnable step until none makes progress
@@ -204,8 +208,8 @@ up_release(struct relay *r, bool broken)
 	if (!r->up_held)
 		return;
 	bool clean = !broken && relay_upstream_reusable(r);
-	lone_finish(r);
 	r->hooks->upstream_release(r, clean);
+	lone_finish(r);
 	assert(!endpoint_open(r->up));
 	r->up_held = false;
 	r->up_wr_len = 0;
@@ -386,7 +390,7 @@ on_frame_end(void *ctx, size_t frame_len, bool malformed)
 		return;
 	if (f->xfr.rcode != 0) {
 		xfr_end(r, f, MX_ERROR, NULL, ev_now(r->loop));
-	} else if (f->xfr.lone_soa) {
+	} else if (xfr_lone_may_continue(&f->xfr)) {
 		lone_finish(r);
 		r->lone = *f;               /* logged once it is known to be over */
 		r->lone.token = NULL;       /* released below with f */
@@ -584,7 +588,8 @@ upstream_failed(struct relay *r, const char *why)
 {
 	if (!nothing_relayed(r))
 		return false;
-	if (r->hooks->upstream_retry != NULL && r->n_inflight > 0 && rs_covers_inflight(r) &&
+	if (r->hooks->upstream_retry != NULL && !r->no_retry && r->n_inflight > 0 &&
+	    rs_covers_inflight(r) &&
 	    r->hooks->upstream_retry(r, why)) {
 		retry_upstream(r);
 		return true;
@@ -767,7 +772,8 @@ drop_frame(struct relay *r)
 		snprintf(what, sizeof(what), "sent an answer with unknown id %u", r->drop_id);
 	log_warning("conn %llu, remote %s, %s %s: dropped, connection retired",
 	            (unsigned long long)r->id, r->peer_text, r->hooks->upstream_label, what);
-	up_broken(r, what, MX_UP_CLOSED);
+	metrics_upstream_failed(dir_of(r), MX_UP_CLOSED);     /* counted also when idle */
+	up_broken(r, what, -1);
 }
 
 static bool
@@ -1340,9 +1346,18 @@ relay_list_kill(struct fifo *list, const char *why)
 		relay_kill(relay_of(list->head), false, why);
 }
 
+/* Closes both sides at once. A client endpoint that takes whole messages
+ * (UDP) and has nothing of its answer yet gets its SERVFAIL first (issue 13,
+ * item 7: every UDP query gets one answer): its writes never block. */
 void
 relay_kill(struct relay *r, bool notify, const char *why)
 {
+	if (r->state == RELAY_OPEN && r->cli->ops->whole_messages && r->n_inflight > 0) {
+		r->no_retry = true;
+		if (upstream_failed(r, why))
+			while (r->state == RELAY_OPEN && cli_write(r))
+				;
+	}
 	relay_close(r, notify, why);
 	relay_after_event(r);
 }

@@ -156,6 +156,7 @@ struct relay {
 	uint8_t *rs;
 	size_t rs_len, rs_sent;
 	bool rs_lost;                   /* a query in flight did not fit: no retry */
+	bool no_retry;                  /* being killed: SERVFAIL, no other upstream */
 
 	ev_timer timer;
 	double accepted, last_active;
@@ -212,7 +213,9 @@ void relay_list_kill(struct fifo *list, const char *why);
 void relay_stop(struct relay *r);
 
 /* Closes both sides at once (shutdown deadline, eviction); in-flight
- * transfers are logged as aborted. notify: close_notify to the client. */
+ * transfers are logged as aborted. notify: close_notify to the client. A
+ * UDP (whole-message) client that got nothing of its answer gets its
+ * SERVFAIL first. */
 void relay_kill(struct relay *r, bool notify, const char *why);
 
 static inline bool relay_handshaking(const struct relay *r) { return r->state == RELAY_HANDSHAKE; }

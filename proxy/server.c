@@ -242,11 +242,15 @@ tally_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* Decides at accept, before any TLS work, whether a connection may go on:
  * its address must be in some zone's allow list, its client key under the
- * per-IP cap (TCP-04) and under max-handshakes-per-ip (issue 13, B14: so one
- * host cannot push other clients' handshakes out through the oldest-first
- * rule below); at max-handshakes the oldest pending handshake goes, so a
- * flood of silent handshakes cannot lock out a real secondary. On success
- * the connection holds one count in per_ip and one in hs_per_ip. */
+ * per-IP cap (TCP-04); at max-handshakes a pending handshake goes to make
+ * room, so a flood of silent handshakes cannot lock out a real secondary.
+ * Issue 13, B14: so that one host cannot push other clients' handshakes out
+ * that way, at max-handshakes an address already holding
+ * max-handshakes-per-ip pending handshakes gets no more (closed at accept),
+ * and the handshake closed is the oldest of such an address before the
+ * oldest of all (inbound_evict_handshake). Below max-handshakes a burst
+ * from one address is not limited. On success the connection holds one
+ * count in per_ip and one in hs_per_ip. */
 static bool
 admit(struct server *srv, const struct sockaddr *peer, struct sockaddr_storage *group)
 {
@@ -266,16 +270,19 @@ admit(struct server *srv, const struct sockaddr *peer, struct sockaddr_storage *
 		tally_refusal(srv, &srv->cap_refused, peer, what);
 		return false;
 	}
-	if (!ipcount_take(&srv->hs_per_ip, (struct sockaddr *)group, conf->max_handshakes_per_ip)) {
-		char what[96];
-		snprintf(what, sizeof(what), "connection refused: max-handshakes-per-ip (%u) reached",
-		         conf->max_handshakes_per_ip);
+	unsigned over = fifo_over(&srv->handshakes, conf->max_handshakes);
+	bool at_share = conf->max_handshakes_per_ip != 0 &&
+	                ipcount_get(&srv->hs_per_ip, (struct sockaddr *)group) >= conf->max_handshakes_per_ip;
+	if ((over > 0 && at_share) || !ipcount_take(&srv->hs_per_ip, (struct sockaddr *)group, 0)) {
+		char what[112];
+		snprintf(what, sizeof(what), "connection refused: max-handshakes reached and this "
+		         "address holds max-handshakes-per-ip (%u)", conf->max_handshakes_per_ip);
 		metrics_limit_hit(MX_LIM_MAX_HANDSHAKES);
 		tally_refusal(srv, &srv->hs_cap_refused, peer, what);
 		ipcount_release(&srv->per_ip, (struct sockaddr *)group);
 		return false;
 	}
-	for (unsigned n = fifo_over(&srv->handshakes, conf->max_handshakes); n > 0; n--) {
+	for (unsigned n = over; n > 0; n--) {
 		tally_refusal(srv, &srv->hs_evicted, peer,
 		              "max-handshakes reached: closed the oldest pending handshake");
 		inbound_evict_handshake(srv);

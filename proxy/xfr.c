@@ -64,6 +64,12 @@ xfr_resume(struct xfr *x)
 }
 
 bool
+xfr_lone_may_continue(const struct xfr *x)
+{
+	return x->lone_soa && (!x->has_client_serial || serial_cmp(x->first_serial, x->client_serial) == 1);
+}
+
+bool
 xfr_frame_end(struct xfr *x, size_t frame_len)
 {
 	x->messages++;

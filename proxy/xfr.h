@@ -43,6 +43,13 @@ bool xfr_frame_end(struct xfr *x, size_t frame_len);
  * AXFR-style answer (another message with its ID arrived): not done. */
 void xfr_resume(struct xfr *x);
 
+/* An IXFR answer ended by a lone SOA (lone_soa) may still go on as an
+ * AXFR-style answer only if that SOA is newer than the client's serial (or
+ * the query had none): an AXFR-style answer starts with the primary's
+ * current SOA, and a server not newer than the client answers with that one
+ * SOA alone (RFC 1995 section 2). */
+bool xfr_lone_may_continue(const struct xfr *x);
+
 /* RFC 1982 serial arithmetic: -1 a<b, 0 equal, 1 a>b, 2 undefined. */
 int serial_cmp(uint32_t a, uint32_t b);
 

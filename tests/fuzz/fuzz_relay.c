@@ -17,13 +17,35 @@
  *     2 client writable (arg: budget; 31: the next write fails)
  *     3 upstream writable (idem)   4 handshakes may go on   5 timer fires
  *     (arg & 3: 0 the limits as they are, 1 all 0, 2 upstream 0, 3 handshake
- *     and idle 0; the clock never moves, so a 0 limit has passed)   6 relay_stop
+ *     and idle 0; the clock never moves, so a 0 limit has passed)
+ *     6 arg even: relay_stop; arg odd: a configuration reload (the harness
+ *       drops its reference to the current snapshot and makes a new one)
  *     7 everything ready
  *   A peer whose stream is not chunked sends it all at once and then closes;
  *   a chunked one sends what the ops say and closes only when told.
  *
- * Invariants, checked once the relay has closed (by itself, or through
- * relay_kill at the end of the input; the kill writes nothing):
+ * Invariants (issue 13 added the first two and the last two):
+ *  (a) every message the client receives carries the ID of a query it sent
+ *      that is still owed: a backend frame reaches the client only if its ID
+ *      is that of a query written on the same upstream connection
+ *      (never another requester's, never one that already got its local
+ *      answer on an earlier connection); a frame shorter than a header
+ *      never does; a frame not relayed retires its connection (no later
+ *      frame of that connection is relayed); a client endpoint that takes
+ *      whole messages (UDP) never gets part of a frame;
+ *  (b) an upstream released clean owes no octets: nothing in flight, no
+ *      lone-SOA IXFR answer that may go on, at a frame boundary both ways
+ *      (and the older rules below);
+ *  (c) configuration snapshots are refcounted heap objects; each verdict
+ *      token holds a reference (the relay keeps nothing else of them), the
+ *      harness holds one to the current snapshot, a reload drops it and
+ *      makes a new one; sign_answer and xfr_done read the token's snapshot,
+ *      so ASan reports any use after the last reference went;
+ *  (d) with upstream_retry (F2_RETRY, at most 3 tries) the queries sent
+ *      again on a new connection arrive whole and in client order.
+ * Checked once the relay has closed (by itself, or through relay_kill at
+ * the end of the input; the kill writes nothing, except the SERVFAIL
+ * owed to a whole-message client that got nothing of its answer):
  *  - the client output is a sequence of whole frames; only an abort (no
  *    close_notify, or our own kill) may leave a truncated last frame;
  *  - each frame is either the next backend frame, byte for byte and in
@@ -84,6 +106,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define F2_DEBUG         0x02       /* log at debug (to /dev/null), else warnings only */
 #define F2_OPEN_FAIL_ALL 0x04       /* every upstream_open after the first fails too */
 #define F2_PREAMBLE      0x08       /* a PROXY v2 header goes first on each upstream */
+#define F2_WHOLE         0x10       /* the client endpoint takes whole messages (UDP) */
+#define F2_RETRY         0x20       /* upstream_retry says yes, up to 3 times */
+#define FZ_MAX_RETRY 3
 
 /* What inbound's backend-source sends before any query (PROXY v2, TCP over
  * IPv4, 192.0.2.1:53000 -> 192.0.2.53:53). */
@@ -142,7 +167,11 @@ static struct fz {
 	size_t ctl_len, ctl_off;
 	struct obuf out, upq;           /* octets the client got; octets sent upstream */
 	size_t upq_seg[FZ_MAX_SEG], be_seg[FZ_MAX_SEG];  /* each connection's start */
-	unsigned n_conns, n_open_calls;
+	bool seg_retry[FZ_MAX_SEG];     /* opened after upstream_retry said yes */
+	unsigned n_conns, n_open_calls, n_retries;
+	bool retry_pending;
+	struct fz_fwd { uint16_t id; unsigned conn; } fwd[FZ_MAX_Q];   /* forward verdicts */
+	size_t n_fwd;
 	unsigned judged, closed_calls;
 	unsigned expire;                /* which limits are 0 while the timer fires */
 	bool killed, stopped, idle_fired;
@@ -152,9 +181,45 @@ static struct fz {
 
 static struct fz_query qs[FZ_MAX_Q];          /* H.n_qs of them */
 
+/* A configuration snapshot: the verdicts in force. Refcounted; freed at
+ * the last reference, so ASan catches a use after that. */
+struct fz_snap {
+	unsigned refs;
+	uint8_t verdict[4];
+	unsigned gen;
+};
+static struct fz_snap *cur_snap;                /* the harness's reference */
+
+static struct fz_snap *
+snap_new(const uint8_t verdict[4], unsigned gen)
+{
+	struct fz_snap *s = malloc(sizeof(*s));
+	if (s == NULL)
+		abort();
+	s->refs = 1;
+	memcpy(s->verdict, verdict, 4);
+	s->gen = gen;
+	return s;
+}
+
+static struct fz_snap *
+snap_ref(struct fz_snap *s)
+{
+	s->refs++;
+	return s;
+}
+
+static void
+snap_put(struct fz_snap *s)
+{
+	if (--s->refs == 0)
+		free(s);
+}
+
 struct fz_token {                             /* the k-th verdict's, if it had one */
 	bool issued;
 	unsigned returned;
+	struct fz_snap *snap;                     /* a reference while issued */
 };
 static struct fz_token tokens[FZ_MAX_Q];      /* H.judged of them */
 static uint8_t again_copy[2][FZ_WRITE_MAX];
@@ -322,6 +387,11 @@ static const struct endpoint_ops cli_ops = {
 	.pending = fz_pending, .close = fz_close,
 };
 
+static const struct endpoint_ops cli_whole_ops = {
+	.kind = "fuzz-udp-client", .whole_messages = true, .handshake = fz_handshake,
+	.readv = fz_readv, .write = fz_write, .pending = fz_pending, .close = fz_close,
+};
+
 static const struct endpoint_ops up_ops = {
 	.kind = "fuzz-upstream", .handshake = fz_handshake, .readv = fz_readv, .write = fz_write,
 	.pending = fz_pending, .close = fz_close,
@@ -332,6 +402,7 @@ static const struct endpoint_ops up_ops = {
 struct fz_frame {
 	size_t start, len;              /* prefix included */
 	bool complete;
+	unsigned conn;                  /* upstream connection (backend frames) */
 };
 
 /* Splits p[0..n) into length-prefixed frames (the last one may be cut);
@@ -349,7 +420,7 @@ split_frames(const uint8_t *p, size_t n, size_t base, struct fz_frame **v, size_
 		}
 		size_t flen = n - pos >= 2 ? 2 + (size_t)rd16(p + pos) : SIZE_MAX;
 		bool complete = flen <= n - pos;
-		(*v)[(*cnt)++] = (struct fz_frame){ base + pos, complete ? flen : n - pos, complete };
+		(*v)[(*cnt)++] = (struct fz_frame){ base + pos, complete ? flen : n - pos, complete, 0 };
 		pos += complete ? flen : n - pos;
 	}
 }
@@ -489,6 +560,25 @@ is_local_answer(const uint8_t *f, size_t len)
 	return false;
 }
 
+/* Like is_local_answer, without marking the query. */
+static FZ_NOCOV bool
+is_local_answer_peek(const uint8_t *f, size_t len)
+{
+	struct fz_answer a;
+	if (!parse_local(f + 2, len - 2, &a))
+		return false;
+	for (size_t i = 0; i < H.n_qs; i++) {
+		const struct fz_query *c = &qs[i];
+		if (!c->answered && c->id == a.id && c->opcode == a.opcode && c->rd == a.rd &&
+		    c->has_question == a.has_question &&
+		    (!a.has_question || (c->qtype == a.qtype && c->qclass == a.qclass &&
+		                         c->qname_len == a.qname_len &&
+		                         memcmp(c->qname, a.qname, a.qname_len) == 0)))
+			return true;
+	}
+	return false;
+}
+
 /* A cut local answer: its ID is a client's and QR is set, as far as seen. */
 static FZ_NOCOV bool
 is_local_prefix(const uint8_t *f, size_t len)
@@ -505,42 +595,102 @@ is_local_prefix(const uint8_t *f, size_t len)
 
 /* ---- the invariants ----------------------------------------------------- */
 
+/* True if a query with this ID is owed an answer on connection k: it was
+ * written there (at least its ID: the scripted backend may answer before
+ * the rest went out), or allowed while k was the upstream in use (or the
+ * next one), or, on a connection opened for a retry, allowed earlier. */
+static FZ_NOCOV bool
+sent_on(unsigned k, uint16_t id)
+{
+	for (size_t i = 0; i < H.n_fwd; i++)
+		if (H.fwd[i].id == id && (H.fwd[i].conn == k || (H.seg_retry[k] && H.fwd[i].conn < k)))
+			return true;
+	struct fz_frame *q;
+	size_t nq = conn_frames(k, true, &q);
+	bool found = false;
+	for (size_t i = 0; i < nq && !found; i++)
+		found = q[i].len >= 4 && rd16(H.upq.p + q[i].start + 2) == id;
+	free(q);
+	return found;
+}
+
+/* The first backend frame at or after bi that f[0..len) is (or, cut, a
+ * prefix of); n_be if none. */
+static FZ_NOCOV size_t
+find_backend(const struct fz_frame *be, size_t n_be, size_t bi, const uint8_t *f, size_t len,
+             bool whole)
+{
+	for (size_t j = bi; j < n_be; j++)
+		if (len <= be[j].len && (!whole || (be[j].complete && len == be[j].len)) &&
+		    memcmp(f, H.up.src + be[j].start, len) == 0)
+			return j;
+	return n_be;
+}
+
+/* Invariant (a) for backend frame j, relayed after be[bi..j) were not:
+ * its ID was asked on its connection, and no frame of that connection
+ * was withheld before it. */
+static FZ_NOCOV void
+check_relayed(const struct fz_frame *be, size_t bi, size_t j, size_t len)
+{
+	FZ_CHECK(be[j].len >= 2 + DNS_HDR_LEN, "client got %zu octets of backend frame %zu, "
+	         "which is shorter than a header", len, j);
+	uint16_t id = rd16(H.up.src + be[j].start + 2);
+	FZ_CHECK(sent_on(be[j].conn, id), "backend frame %zu (id %u, connection %u) relayed: no "
+	         "query with that ID was written on that connection", j, id, be[j].conn);
+	for (size_t k = bi; k < j; k++)
+		FZ_CHECK(be[k].conn != be[j].conn, "backend frame %zu withheld but frame %zu of the "
+		         "same connection %u relayed after it", k, j, be[j].conn);
+}
+
 /* Every octet the client got: backend frames in order, untouched, with
- * whole local answers between them. */
+ * whole local answers between them; withheld frames retire their
+ * connection. */
 static FZ_NOCOV void
 check_client_output(bool cut_ok, bool cut_backend_ok)
 {
 	struct fz_frame *be = NULL, *out = NULL;
 	size_t n_be = 0, cap_be = 0, n_out = 0, cap_out = 0;
 	for (unsigned k = 0; k < H.n_conns; k++) {
-		size_t end = seg_end(H.be_seg, k, H.up.off);
+		size_t end = seg_end(H.be_seg, k, H.up.off), from = n_be;
 		split_frames(H.up.src + H.be_seg[k], end - H.be_seg[k], H.be_seg[k], &be, &n_be, &cap_be);
+		for (size_t i = from; i < n_be; i++)
+			be[i].conn = k;
 	}
 	if (H.out.len > 0)
 		split_frames(H.out.p, H.out.len, 0, &out, &n_out, &cap_out);
+	bool whole = H.f2 & F2_WHOLE, big = false;
+	for (size_t j = 0; j < n_be; j++)   /* does not fit the ring whole: streamed */
+		big |= be[j].len >= 2 && rd16(H.up.src + be[j].start) == 65535;
 	size_t bi = 0;
 	for (size_t i = 0; i < n_out; i++) {
 		const uint8_t *f = H.out.p + out[i].start;
 		size_t len = out[i].len;
-		bool next_be = bi < n_be && len <= be[bi].len &&
-		               memcmp(f, H.up.src + be[bi].start, len) == 0;
 		if (!out[i].complete) {
-			FZ_CHECK(cut_ok || (cut_backend_ok && next_be),
+			size_t j = find_backend(be, n_be, bi, f, len, false);
+			FZ_CHECK(!whole || big, "a client that takes whole messages got a cut frame "
+			         "(%zu octets at %zu)", len, out[i].start);
+			FZ_CHECK(cut_ok || (cut_backend_ok && j < n_be),
 			         "client got a cut frame (%zu octets at %zu) and close_notify",
 			         len, out[i].start);
-			FZ_CHECK(next_be || is_local_prefix(f, len),
-			         "cut last frame at %zu is neither backend frame %zu nor a local answer",
-			         out[i].start, bi);
+			FZ_CHECK(j < n_be || is_local_prefix(f, len),
+			         "cut last frame at %zu is neither a backend frame from %zu on nor a local "
+			         "answer", out[i].start, bi);
+			if (j < n_be && !is_local_prefix(f, len))
+				check_relayed(be, bi, j, len);
 			break;
 		}
-		if (next_be && be[bi].complete && len == be[bi].len) {
-			bi++;
+		size_t j = find_backend(be, n_be, bi, f, len, true);
+		/* a local answer that equals a later backend frame is taken as
+		 * the local answer: skipping backend frames is the rare case */
+		if (j < n_be && (j == bi || !is_local_answer_peek(f, len))) {
+			check_relayed(be, bi, j, len);
+			bi = j + 1;
 			continue;
 		}
 		FZ_CHECK(is_local_answer(f, len),
-		         "client frame %zu (%zu octets at %zu) is neither backend frame %zu "
-		         "(%zu octets at %zu) nor a local answer", i, len, out[i].start, bi,
-		         bi < n_be ? be[bi].len : 0, bi < n_be ? be[bi].start : 0);
+		         "client frame %zu (%zu octets at %zu) is neither a backend frame from %zu on "
+		         "nor a local answer", i, len, out[i].start, bi);
 	}
 	free(be);
 	free(out);
@@ -571,6 +721,8 @@ check_upstream_queries(void)
 	for (unsigned k = 0; k < H.n_conns; k++) {
 		struct fz_frame *v;
 		size_t n = conn_frames(k, true, &v);
+		if (H.seg_retry[k])
+			ci = 0;                 /* (d): the unanswered ones again, in order */
 		for (size_t i = 0; i < n; i++)
 			match_query(H.upq.p + v[i].start, v[i].len, v[i].complete, &ci);
 		free(v);
@@ -598,6 +750,10 @@ check_clean_release(void)
 	FZ_CHECK(nq == 0 || q[nq - 1].complete, "upstream %u released clean inside a query", k);
 	FZ_CHECK(na == 0 || a[na - 1].complete, "upstream %u released clean inside an answer", k);
 	FZ_CHECK(!H.up.saw_error, "upstream %u released clean after an error", k);
+	FZ_CHECK(!H.relay.has_lone, "upstream %u released clean while a lone-SOA IXFR answer on "
+	         "it may go on", k);
+	FZ_CHECK(H.relay.n_inflight == 0 && H.relay.in_fwd == 0,
+	         "upstream %u released clean with %u queries in flight", k, H.relay.n_inflight);
 	for (size_t i = 0; i < nq; i++) {
 		uint16_t id = rd16(H.upq.p + q[i].start + 2);
 		FZ_CHECK(count_id(H.upq.p, q, nq, id) <= count_id(H.up.src, a, na, id),
@@ -627,7 +783,7 @@ refuse(enum dns_rcode rcode, int ede, const char *reason)
 static struct verdict
 judge(const struct dns_query *q)
 {
-	unsigned k = H.judged++, v = H.verdict[k % 4];
+	unsigned k = H.judged++, v = cur_snap->verdict[k % 4];
 	struct verdict out;
 	switch (v & 7) {
 	case 2: out = refuse(DNS_RCODE_REFUSED, DNS_EDE_PROHIBITED, "fuzz acl"); break;
@@ -641,10 +797,13 @@ judge(const struct dns_query *q)
 	default: out = policy_filter(q); break;
 	}
 	if ((v & 8) && k < FZ_MAX_Q) {
-		tokens[k] = (struct fz_token){ .issued = true };
+		tokens[k] = (struct fz_token){ .issued = true, .snap = snap_ref(cur_snap) };
 		out.token = &tokens[k];
 	}
 	out.sign = v & 16;
+	if (out.forward && H.n_fwd < FZ_MAX_Q) /* on the upstream held now, or the next one */
+		H.fwd[H.n_fwd++] = (struct fz_fwd){ q->id, endpoint_open(&H.up.ep) ? H.n_conns - 1
+		                                                                   : H.n_conns };
 	return out;
 }
 
@@ -656,6 +815,8 @@ hk_xfr_done(struct relay *r, void *token)
 	         "xfr_done with a token never given");
 	t->returned++;
 	FZ_CHECK(t->returned == 1, "token of query %zu given back twice", (size_t)(t - tokens));
+	FZ_CHECK(t->snap->refs > 0 && t->snap->gen <= 255, "token's snapshot is gone");
+	snap_put(t->snap);
 }
 
 /* "Signs" a local answer: appends an empty TSIG RR (owner root, class ANY). */
@@ -664,6 +825,10 @@ hk_sign_answer(struct relay *r, void *token, uint8_t *msg, size_t len, size_t ca
 {
 	struct fz_answer a;
 	FZ_CHECK(parse_local(msg, len, &a), "asked to sign something that is no local answer");
+	if (token != NULL) {            /* signing reads the token's snapshot (its key) */
+		const struct fz_token *t = token;
+		FZ_CHECK(t->snap->refs > 0 && t->returned == 0, "signing with a token given back");
+	}
 	if (cap - len < 11)
 		return -1;
 	static const uint8_t tsig[11] = { 0, 0, 250, 0, 255, 0, 0, 0, 0, 0, 0 };
@@ -706,12 +871,24 @@ hk_upstream_open(struct relay *r, char *why, size_t len)
 	e->eof_now = e->fail_write = e->again = e->saw_error = e->read_end = false;
 	H.upq_seg[H.n_conns] = H.upq.len;
 	H.be_seg[H.n_conns] = e->off;
+	H.seg_retry[H.n_conns] = H.retry_pending;
+	H.retry_pending = false;
 	H.n_conns++;
 	if (H.f2 & F2_PREAMBLE) {
 		r->up_pre = preamble;
 		r->up_pre_len = sizeof(preamble);
 	}
 	return 0;
+}
+
+static bool
+hk_upstream_retry(struct relay *r, const char *why)
+{
+	if (H.n_retries >= FZ_MAX_RETRY)
+		return false;
+	H.n_retries++;
+	H.retry_pending = true;
+	return true;
 }
 
 static void
@@ -747,7 +924,7 @@ hk_closed(struct relay *r)
 	         r->in != NULL ? "query buffer " : "", ring_allocated(&r->u2c) ? "answer ring" : "");
 }
 
-static const struct relay_hooks hooks_in = {
+static const struct relay_hooks hooks_in_tpl = {
 	.direction = "inbound", .upstream_label = "backend", .client_ready = hk_client_ready,
 	.judge = hk_judge, .xfr_done = hk_xfr_done, .sign_answer = hk_sign_answer,
 	.upstream_open = hk_upstream_open,
@@ -755,7 +932,7 @@ static const struct relay_hooks hooks_in = {
 	.upstream_fail_ede = DNS_EDE_NETWORK_ERROR, .upstream_fail_text = "backend unreachable",
 };
 
-static const struct relay_hooks hooks_out = {
+static const struct relay_hooks hooks_out_tpl = {
 	.direction = "outbound", .upstream_label = "primary", .client_ready = hk_client_ready,
 	.judge = hk_judge, .xfr_done = hk_xfr_done, .sign_answer = hk_sign_answer,
 	.upstream_open = hk_upstream_open,
@@ -805,6 +982,15 @@ step(uint8_t c)
 		H.expire = 0;
 		return;
 	case 6:
+		if (arg & 1) {          /* reload: only the tokens keep the old snapshot */
+			uint8_t v[4];
+			for (int i = 0; i < 4; i++)
+				v[i] = (uint8_t)(cur_snap->verdict[i] + arg);
+			unsigned gen = cur_snap->gen + 1;
+			snap_put(cur_snap);
+			cur_snap = snap_new(v, gen);
+			break;
+		}
 		H.stopped = true;
 		relay_stop(&H.relay);
 		return;
@@ -820,13 +1006,14 @@ static void
 setup_client(const uint8_t *src, size_t len)
 {
 	struct fz_ep *e = &H.cli;
-	endpoint_init(&e->ep, &cli_ops, NULL, 1000, relay_on_event, &H.relay);
+	endpoint_init(&e->ep, (H.f2 & F2_WHOLE) ? &cli_whole_ops : &cli_ops, NULL, 1000,
+	              relay_on_event, &H.relay);
 	e->blk_hs = EV_READ;
 	e->src = src;
 	e->src_len = len;
 	e->avail = (H.f0 & F0_CLI_CHUNKED) ? 0 : SIZE_MAX;
 	e->end_err = H.f0 & F0_CLI_END_ERR;
-	e->throttled = H.f0 & F0_CLI_THROTTLED;
+	e->throttled = (H.f0 & F0_CLI_THROTTLED) && !(H.f2 & F2_WHOLE);  /* UDP takes all */
 	e->sink = &H.out;
 	e->again_copy = again_copy[0];
 	e->hs_again = H.f1 & F1_CLI_HS_AGAIN;
@@ -916,6 +1103,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	H.ctl = data;
 	H.ctl_len = size;
 	log_threshold = (H.f2 & F2_DEBUG) || trace ? XP_LOG_DEBUG : XP_LOG_WARNING;
+	cur_snap = snap_new(H.verdict, 0);
+	static struct relay_hooks hooks;
+	hooks = (H.f2 & F2_OUTBOUND) ? hooks_out_tpl : hooks_in_tpl;
+	hooks.upstream_retry = (H.f2 & F2_RETRY) ? hk_upstream_retry : NULL;
 	setup_client(cli_src, cli_len);
 	setup_upstream(be_src, be_len);
 
@@ -925,7 +1116,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	                             .sin6_addr.s6_addr = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 } };
 	bool v6 = H.f0 & F0_IPV6;
 	relay_start(&H.relay, loop, 1, v6 ? (struct sockaddr *)&sin6 : (struct sockaddr *)&sin,
-	            v6 ? sizeof(sin6) : sizeof(sin), (H.f2 & F2_OUTBOUND) ? &hooks_out : &hooks_in, &H);
+	            v6 ? sizeof(sin6) : sizeof(sin), &hooks, &H);
 	while (H.closed_calls == 0 && H.ctl_off < H.ctl_len)
 		step(H.ctl[H.ctl_off++]);
 	if (H.closed_calls == 0) {
@@ -941,6 +1132,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_client_output(cut_ok, cut_backend_ok);
 	check_upstream_queries();
 	check_tokens();
+	snap_put(cur_snap);             /* the tokens' references are all back */
+	cur_snap = NULL;
 	free(H.out.p);
 	free(H.upq.p);
 	/* Anything the relay still points to after its close is lost now, so

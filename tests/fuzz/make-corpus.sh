@@ -65,6 +65,35 @@ printf '\3\0\2\0\0\0\0\0\40'"$q_axfr"'\0\226'"$a_axfr1$a_axfr2"'\360\171\6\361\7
   for i in 13 14 15 16 17 20 21 22 23; do printf '\0\36\0\'"$i"'\0\0\0\1\0\0\0\0\0\0'"$qn"'\0\6\0\1'; done
   printf '\0\0\360\7'; } > "$d/relay/caps"
 
+# Issue 13. An answer with an unknown ID (9) before the SOA answer: withheld,
+# the upstream retired, SERVFAIL for id 1.
+a_soa9='\0\102\0\11\204\0\0\1\0\1\0\0\0\0'"$qn"'\0\6\0\1'"$soa_rr"
+printf '\1\0\0\0\0\0\0\0\40'"$q_soa"'\0\210'"$a_soa9$a_soa"'\360\7\370' > "$d/relay/unknown-id"
+# The same with the upstream_retry hook, the backend in pieces of 64, 4 and
+# 100 octets: the unknown frame is rejected in the first (the rest of that
+# read is discarded), the second connection starts with its last 4 octets
+# (a frame of 0 octets: retired too), the third gets the real answer; the
+# SOA is sent again on each.
+printf '\3\0\40\0\0\0\0\0\40'"$q_soa"'\0\210'"$a_soa9$a_soa"'\360\7\171\31\201\7\370' > "$d/relay/unknown-id-retry"
+# IXFR id 4 answered with a lone SOA, then the client closes: the upstream
+# is not clean (the answer may go on). Then a variant where it does go on.
+q_ixfr='\0\102\0\4\0\0\0\1\0\0\0\1\0\0'"$qn"'\0\373\0\1\300\14\0\6\0\1\0\0\0\0\0\30\300\14\300\14\0\0\0\5\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0'
+a_lone='\0\102\0\4\204\0\0\1\0\1\0\0\0\0'"$qn"'\0\373\0\1'"$soa_rr"
+a_more='\0\55\0\4\204\0\0\0\0\1\0\0\0\0\3www\300\14\0\1\0\1\0\0\1\54\0\4\300\0\2\1\300\14\0\1\0\1\0\0\1\54\0\4\300\0\2\2'
+printf '\3\0\0\0\0\0\0\0\104'"$q_ixfr"'\0\104'"$a_lone"'\360\7\171\31\7\370' > "$d/relay/lone-soa-close"
+printf '\1\0\0\0\0\0\0\0\104'"$q_ixfr"'\0\163'"$a_lone$a_more"'\360\7\7\370' > "$d/relay/lone-soa-more"
+# Retry: the first upstream_open fails, then one after an EOF before any
+# answer octet; the SOA goes out again each time and is answered.
+printf '\1\200\40\0\0\0\0\0\40'"$q_soa"'\0\104'"$a_soa"'\360\7\7\370' > "$d/relay/retry-open"
+printf '\3\0\40\0\0\0\0\0\40'"$q_soa"'\0\104'"$a_soa"'\360\7\371\7\361\7\370' > "$d/relay/retry-eof"
+# A verdict with a token and signed answers, a reload, then the backend
+# fails: the SERVFAIL is signed with the token's (old) snapshot.
+printf '\3\0\0\30\30\30\30\0\40'"$q_soa"'\0\0\360\16\371\7\370' > "$d/relay/reload-servfail"
+# A UDP-like client (whole messages): the backend cuts the answer in the
+# middle of the frame and closes: SERVFAIL, never the part.
+printf '\1\0\20\0\0\0\0\0\40'"$q_soa"'\0\50'"$a_soa"'\360\7\370' | head -c 82 > "$d/relay/whole-cut"
+printf '\0\0\360\7\370' >> "$d/relay/whole-cut"
+
 # tsig: the signed requests of the unit-test vectors (dnspython- and
 # kdig-made; tests/unit/tsig_vectors), as raw messages.
 mkdir -p "$d/tsig"

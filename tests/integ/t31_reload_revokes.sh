@@ -7,7 +7,8 @@
 #     session afterwards; another zone still allowed keeps working on it.
 #   PRX-07: an AXFR of example.test (100k records) already streaming to a
 #     slow reader from that address when the reload lands completes, with the
-#     record count of a direct transfer.
+#     record count of a direct transfer (a gate, tests/tools/tcpgate.py, holds
+#     the backend's answer until the reload is logged, so they always overlap).
 #   PRX-04 (memory): with 10,000 zones (the most a configuration may hold:
 #     example.test, signed.test, small.test and z1..z9997.test) and 5 idle
 #     TLS sessions held open, 20
@@ -35,7 +36,14 @@ N=$(xfr_records "$T/direct.txt")
 
 # --- revocation on an open session, and a transfer running across it -------
 P=$(free_port) || fail "no free port"
-proxy_ini "$T/xotproxy.ini" "$P" "$XOT_NAMED_PORT"
+# The backend is reached through a gate that holds every answer stream after
+# its first 256 KiB until the reload has been logged: the proxy cannot finish
+# session 2's AXFR before the reload however much the kernel buffers.
+G=$(free_port) || fail "no free port"
+bg_start gate python3 "$XOT_INTEG_DIR/../tools/tcpgate.py" --listen "$G" \
+	--upstream "$XOT_NAMED_PORT" --gate "$T/gate.open" --after 262144
+wait_until 10 grep -q listening "$T/gate.log" || fail "tcpgate did not start: $(cat "$T/gate.log")"
+proxy_ini "$T/xotproxy.ini" "$P" "$G"
 start_proxy proxy "$T/xotproxy.ini" "$P"
 
 bg_start s1 python3 "$ABUSE" streams --port "$P" --ca "$XOT_CA" --timeout 20 \
@@ -69,7 +77,7 @@ kill -HUP "$PROXY_PID"
 wait_until 10 reloaded_ge 1 || fail "no 'reloaded' log line: $(tail -n 5 "$PROXY_LOG")"
 ok "log: $(grep 'reloaded ' "$PROXY_LOG" | tail -n 1 | cut -d' ' -f3-)"
 grep -q 'stream id=10 ' "$T/s2.log" && fail "session 2's AXFR ended before the reload: the test did not overlap them"
-touch "$T/reloaded"
+touch "$T/reloaded" "$T/gate.open"
 
 wait_pid_exit "$S1" 30
 rc1=$?

@@ -9,7 +9,9 @@
 #      may still receive the rest: it must never be handed to the next
 #      requester. A UDP SOA poll (id 2222) and a TCP SOA (id 3333) sent
 #      right after, and again after the rest of id 1111 was sent (4444,
-#      5555), each get exactly one message: their own ID, the SOA.
+#      5555), each get exactly one message: their own ID, the SOA. The same
+#      with the IXFR over local TCP (closed after the lone SOA, as kdig
+#      +tcp does) followed by a UDP poll (id 2223).
 #   2. Inbound: fakeprimary unknown-id puts a message with a foreign ID
 #      (query ID XOR 0x5555) before every answer. That message is never
 #      relayed: the client gets only its own ID (SERVFAIL, EDE 23, since
@@ -67,7 +69,13 @@ python3 "$PROBE" udp --port "$O" --linger 0.3 lone.test SOA/4444 >"$T/u4444.out"
 python3 "$PROBE" tcp --port "$O" --linger 0.5 lone.test SOA/5555 >"$T/t5555.out"
 only_own "$T/u4444.out" 4444 "UDP SOA poll after the rest of id 1111"
 only_own "$T/t5555.out" 5555 "TCP SOA after the rest of id 1111"
-assert_nogrep "$OUT_LOG" 'unknown id 1111' "outbound: no message of id 1111 reached a session in use"
+# The same with the IXFR over local TCP (as kdig +tcp IXFR=50 does: it
+# closes after the lone SOA), then a UDP poll at once.
+python3 "$PROBE" tcp --port "$O" --linger 0 lone.test IXFR/1112/serial=50 >"$T/t1112.out"
+python3 "$PROBE" udp --port "$O" --linger 0.3 lone.test SOA/2223 >"$T/u2223.out"
+only_own "$T/t1112.out" 1112 "TCP IXFR (lone SOA first), connection closed after it"
+only_own "$T/u2223.out" 2223 "UDP SOA poll right after the TCP IXFR"
+assert_nogrep "$OUT_LOG" 'unknown id 111[12]' "outbound: no message of id 1111 or 1112 reached a session in use"
 assert_nogrep "$OUT_LOG" 'aborted' "outbound: nothing aborted"
 alive "$OUT_PID" || fail "outbound proxy died"
 

@@ -28,7 +28,7 @@ P=$(free_port) || fail "no free port"
 # conf VARIANT: the same policy; VARIANT adds keys so the reloaded snapshot
 # is laid out differently from the one it replaces.
 conf() {
-	policy_ini "$T/p.ini" "$P" "$FP" backend-timeout=3
+	policy_ini "$T/p.ini" "$P" "$FP" backend-timeout=5
 	cat >>"$T/p.ini" <<EOF
 
 [key $XOT_TSIG_NAME]
@@ -76,6 +76,10 @@ cat "$T/session.out"
 [ "$(stream_field "$T/session.out" tsig)" = ok ] ||
 	fail "the SERVFAIL's TSIG does not verify with the key (tsig=$(stream_field "$T/session.out" tsig))"
 ok "SERVFAIL + EDE 23 after backend-timeout, signed with the key the query was verified with"
+# the exact order: the reload came before the SERVFAIL was made
+awk '/reloaded /{ if (!r) r = NR } /zone lone\.test\., SOA, failed/{ if (!f) f = NR } END { exit !(r && f > r) }' "$PROXY_LOG" ||
+	{ grep -E 'reloaded |lone\.test' "$PROXY_LOG"; fail "the SERVFAIL was not made after the reload (machine too slow for backend-timeout?)"; }
+ok "order in the log: reload, then the SERVFAIL"
 grep -q 'sent 3000 raw octets' "$T/session.out" || fail "the partial frame was not sent"
 
 alive "$PROXY_PID" || fail "the proxy died after the partial 4,000-octet frame"

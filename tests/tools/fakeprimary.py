@@ -24,7 +24,8 @@ It serves one zone (--zone, default lone.test) whose SOA has serial --serial
   unknown-id             every answer is preceded by a message of 10 A
                          records whose ID is the query's XOR 0x5555
   trickle                the first answer of the run is sent one octet every
-                         --delay seconds; later answers at once
+                         --delay seconds (after --trickle-head octets at
+                         once); later answers at once
   cut                    SOA -> the first half of the answer frame, then the
                          connection is closed
 
@@ -182,7 +183,10 @@ async def serve(a):
                         trickled[0] = True
                         f = b"".join(struct.pack("!H", len(m)) + m for m in msgs)
                         say("trickle conn=%d id=%d %d octets" % (cid, q["id"], len(f)))
-                        for i in range(len(f)):
+                        head = min(a.trickle_head, len(f))
+                        if head:
+                            w.write(f[:head])
+                        for i in range(head, len(f)):
                             w.write(f[i:i + 1])
                             await w.drain()
                             if i + 1 < len(f):
@@ -244,6 +248,8 @@ def main():
     ap.add_argument("--per-msg", type=int, default=100, help="records per message in transfers")
     ap.add_argument("--gap", type=float, default=0, help="seconds between the messages of one answer")
     ap.add_argument("--delay", type=float, default=1.0, help="slow: seconds before each answer")
+    ap.add_argument("--trickle-head", type=int, default=0,
+                    help="trickle: octets sent at once before the trickle")
     ap.add_argument("--status", help="file written once listening")
     a = ap.parse_args()
     if not ipaddress.ip_address(a.host).is_loopback:

@@ -1082,8 +1082,10 @@ test_inbound_limits(void)
 {
 	struct conf *c = parse_ok(INB "client-ca = clients-ca.pem\nmax-transfers = 128\n"
 	                          "max-transfers-per-client = 4\ntransfer-rate = 30/60\n"
-	                          "proxy-protocol = v2\nclient-table-size = 1048576\n");
+	                          "proxy-protocol = v2\nclient-table-size = 1048576\n"
+	                          "max-handshakes-per-ip = 3\n");
 	if (c != NULL) {
+		CU_ASSERT_EQUAL(c->max_handshakes_per_ip, 3);     /* issue 13 B14 */
 		CU_ASSERT_STRING_EQUAL(c->client_ca, "clients-ca.pem");
 		CU_ASSERT_EQUAL(c->max_transfers, 128);
 		CU_ASSERT_EQUAL(c->max_transfers_per_client, 4);
@@ -1100,6 +1102,7 @@ test_inbound_limits(void)
 		CU_ASSERT(c->rate_n == 0 && c->rate_per == 0);
 		CU_ASSERT_FALSE(c->proxy_v2);
 		CU_ASSERT_EQUAL(c->client_table_size, 65536);
+		CU_ASSERT_EQUAL(c->max_handshakes_per_ip, 16);
 		CU_ASSERT_PTR_NULL(c->zones_file);
 		CU_ASSERT(c->n_keys == 0 && c->n_acls == 0 && c->n_zones == 0);
 	}

@@ -68,6 +68,32 @@ test_ixfr_up_to_date(void)
 	CU_ASSERT_TRUE(message(&x, 0, 1, s, 1));               /* client newer */
 }
 
+/* Only a lone SOA newer than the client's serial may be the start of an
+ * AXFR-style answer (issue 13: only then is the session kept from reuse). */
+static void
+test_lone_may_continue(void)
+{
+	struct xfr x;
+	uint32_t s[] = { 10 };
+	xfr_init(&x, 1, DNS_TYPE_IXFR, true, 10, 0);
+	message(&x, 0, 1, s, 1);
+	CU_ASSERT_TRUE(x.lone_soa);
+	CU_ASSERT_FALSE(xfr_lone_may_continue(&x));          /* up to date */
+	xfr_init(&x, 1, DNS_TYPE_IXFR, true, 12, 0);
+	message(&x, 0, 1, s, 1);
+	CU_ASSERT_FALSE(xfr_lone_may_continue(&x));          /* client newer */
+	xfr_init(&x, 1, DNS_TYPE_IXFR, true, 5, 0);
+	message(&x, 0, 1, s, 1);
+	CU_ASSERT_TRUE(xfr_lone_may_continue(&x));           /* newer: may go on */
+	xfr_init(&x, 1, DNS_TYPE_IXFR, false, 0, 0);
+	message(&x, 0, 1, s, 1);
+	CU_ASSERT_TRUE(xfr_lone_may_continue(&x));           /* no client serial */
+	xfr_init(&x, 1, DNS_TYPE_IXFR, true, 5, 0);
+	uint32_t two[] = { 10, 10 };
+	message(&x, 0, 2, two, 2);
+	CU_ASSERT_FALSE(xfr_lone_may_continue(&x));          /* not a lone SOA */
+}
+
 /* A lone SOA newer than the client's ends the stream too (PowerDNS answers
  * so; holding the slot would stall the session), and resuming it makes the
  * next message with its ID part of an AXFR-style answer. */
@@ -155,6 +181,7 @@ test_xfr_register(void)
 	TEST(test_error_ends_stream);
 	TEST(test_soa_query);
 	TEST(test_ixfr_up_to_date);
+	TEST(test_lone_may_continue);
 	TEST(test_ixfr_lone_newer_soa);
 	TEST(test_ixfr_soa_with_records_continues);
 	TEST(test_ixfr_incremental_rfc1995);
