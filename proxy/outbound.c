@@ -63,9 +63,7 @@ struct ob_conn {
 	struct ob_group *g;
 	struct endpoint no_up;          /* r->up while no session is held (fd -1) */
 	struct pool_session *sess;
-	uint32_t tried;                 /* primaries that failed the unanswered queries
-	                                 * (bit i: primary i); cleared by an answer */
-	bool stale_retried;             /* one retry after a reused session closed */
+	struct pool_episode tries;      /* the primaries its unanswered queries tried */
 	bool udp;
 	union {
 		struct endpoint tcp;
@@ -104,7 +102,8 @@ upstream_open(struct relay *r, char *why, size_t len)
 		snprintf(why, len, "shutting down");
 		return -1;
 	}
-	c->sess = pool_take_skip(c->g->pool, c->tried, relay_on_event, r, why, len);
+	uint32_t skip = pool_episode_open(&c->tries);
+	c->sess = pool_take_skip(c->g->pool, skip, relay_on_event, r, why, len);
 	if (c->sess == NULL)
 		return -1;
 	r->up = pool_session_endpoint(c->sess);
@@ -115,10 +114,8 @@ static void
 upstream_release(struct relay *r, bool clean)
 {
 	struct ob_conn *c = of(r);
-	if (pool_session_answered(c->sess)) {
-		c->tried = 0;                   /* the next queries may try every primary */
-		c->stale_retried = false;
-	}
+	if (pool_session_answered(c->sess))
+		pool_episode_answered(&c->tries);
 	pool_put(c->sess, clean);
 	c->sess = NULL;
 	r->up = &c->no_up;
@@ -129,7 +126,10 @@ upstream_release(struct relay *r, bool clean)
  * the framing, closed, or refused our certificate): the pool backs it off,
  * and the relay tries the next primary, at most once per primary for these
  * queries, while one that is not backing off remains. A reused idle session
- * that the primary had closed is not its fault: one new session is tried. */
+ * that the primary had closed is not its fault: one new session is tried.
+ * The bound is per episode (pool_episode): when this says no, the queries
+ * get their SERVFAIL, and the next query on the connection starts afresh
+ * (t90: one failed query no longer fails every later one at once). */
 static bool
 upstream_retry(struct relay *r, const char *why)
 {
@@ -139,14 +139,8 @@ upstream_retry(struct relay *r, const char *why)
 	if (c->sess == NULL || c->g->pool == NULL || !r->up->established)
 		return false;
 	size_t idx;
-	if (pool_session_failed(c->sess, why, &idx)) {
-		c->tried |= 1u << idx;
-	} else {
-		if (c->stale_retried)
-			return false;
-		c->stale_retried = true;
-	}
-	return pool_can_try(c->g->pool, c->tried);
+	bool at_fault = pool_session_failed(c->sess, why, &idx);
+	return pool_episode_retry(&c->tries, c->g->pool, at_fault, idx);
 }
 
 /* The relay measures its upstream deadline from up_since (set-up began, or

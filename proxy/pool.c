@@ -393,6 +393,39 @@ pool_session_failed(struct pool_session *s, const char *why, size_t *idx)
 	return true;
 }
 
+uint32_t
+pool_episode_open(struct pool_episode *e)
+{
+	if (!e->retrying) {
+		e->tried = 0;
+		e->stale_retried = false;
+	}
+	e->retrying = false;
+	return e->tried;
+}
+
+bool
+pool_episode_retry(struct pool_episode *e, const struct pool *p, bool at_fault, size_t idx)
+{
+	e->retrying = false;
+	if (at_fault) {
+		e->tried |= 1u << idx;
+	} else {
+		if (e->stale_retried)
+			return false;
+		e->stale_retried = true;
+	}
+	e->retrying = pool_can_try(p, e->tried);
+	return e->retrying;
+}
+
+void
+pool_episode_answered(struct pool_episode *e)
+{
+	e->tried = 0;
+	e->stale_retried = false;
+}
+
 double
 pool_session_ready_at(const struct pool_session *s)
 {

@@ -109,6 +109,32 @@ bool pool_session_failed(struct pool_session *s, const char *why, size_t *idx);
 /* Is a primary not in skip (bits as for pool_take_skip) not backing off? */
 bool pool_can_try(const struct pool *p, uint32_t skip);
 
+/* The primaries one query episode has tried (issue 13 item 3). An episode
+ * is what a local connection sends until it is answered or gets its
+ * SERVFAIL: it begins at a session opened for queries that are not being
+ * retried, and each primary fails it at most once (plus one retry after a
+ * reused idle session that the primary had closed). A failed episode
+ * leaves nothing behind: the next query may try every primary again. */
+struct pool_episode {
+	uint32_t tried;                  /* primaries that failed it (bit i: primary i) */
+	bool stale_retried;              /* its one retry after a stale reused session */
+	bool retrying;                   /* the next session opened is its retry */
+};
+
+/* A session is being opened: the skip mask for pool_take_skip. Unless a
+ * retry was granted (pool_episode_retry), this begins a new episode. */
+uint32_t pool_episode_open(struct pool_episode *e);
+
+/* The session failed the episode's queries before any answer octet;
+ * at_fault: pool_session_failed held primary idx at fault. True (and the
+ * next pool_episode_open continues the episode) when another session may
+ * be tried in p; false: the queries get their SERVFAIL, which ends it. */
+bool pool_episode_retry(struct pool_episode *e, const struct pool *p, bool at_fault, size_t idx);
+
+/* An answer came on the episode's session: every primary may be tried
+ * again. */
+void pool_episode_answered(struct pool_episode *e);
+
 /* When the session became ready for its current holder (its handshake
  * ended, or it was taken from the idle list); 0 while not established. */
 double pool_session_ready_at(const struct pool_session *s);

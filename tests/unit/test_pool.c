@@ -172,13 +172,53 @@ test_retire_to_successor(void)
 	log_threshold = saved;
 }
 
+/* The retry bound is per query episode (t90): a query that got its
+ * SERVFAIL leaves nothing behind for the next query on the connection. */
+static void
+test_episode(void)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct pool *p = two_dead_primaries(loop);
+	struct pool_episode e = { 0 };
+
+	/* primary 0 fails the queries: primary 1 is tried, skipping 0 */
+	CU_ASSERT_EQUAL(pool_episode_open(&e), 0);
+	CU_ASSERT_TRUE(pool_episode_retry(&e, p, true, 0));
+	CU_ASSERT_EQUAL(pool_episode_open(&e), 1u << 0);
+	/* primary 1 fails them too: none left, SERVFAIL ends the episode */
+	CU_ASSERT_FALSE(pool_episode_retry(&e, p, true, 1));
+	/* the next query may try every primary again */
+	CU_ASSERT_EQUAL(pool_episode_open(&e), 0);
+
+	/* a stale reused session: one retry, not a second */
+	CU_ASSERT_TRUE(pool_episode_retry(&e, p, false, 0));
+	CU_ASSERT_EQUAL(pool_episode_open(&e), 0);
+	CU_ASSERT_FALSE(pool_episode_retry(&e, p, false, 0));
+	CU_ASSERT_EQUAL(pool_episode_open(&e), 0);
+	CU_ASSERT_TRUE(pool_episode_retry(&e, p, false, 0));   /* a new episode */
+
+	/* an answer clears what the episode tried */
+	CU_ASSERT_EQUAL(pool_episode_open(&e), 0);
+	CU_ASSERT_TRUE(pool_episode_retry(&e, p, true, 0));
+	pool_episode_answered(&e);
+	CU_ASSERT_EQUAL(pool_episode_open(&e), 0);
+
+	/* every other primary backing off: no retry */
+	p->primaries[1].retry_at = ev_now(loop) + 60;
+	CU_ASSERT_FALSE(pool_episode_retry(&e, p, true, 0));
+	CU_ASSERT_EQUAL(pool_episode_open(&e), 0);
+	pool_retire(p, NULL);
+	ev_loop_destroy(loop);
+}
+
 int
 test_pool_register(void)
 {
 	CU_pSuite s = CU_add_suite("pool", NULL, NULL);
 	if (s == NULL ||
 	    CU_add_test(s, "backoff doubles, retries skip tried primaries", test_backoff_and_skip) == NULL ||
-	    CU_add_test(s, "retire to a successor: waiters and backoff move", test_retire_to_successor) == NULL)
+	    CU_add_test(s, "retire to a successor: waiters and backoff move", test_retire_to_successor) == NULL ||
+	    CU_add_test(s, "retries are bounded per query episode", test_episode) == NULL)
 		return -1;
 	return 0;
 }
