@@ -23,6 +23,12 @@
 #include "tls_client.h"
 
 #define UDP_MSG_MAX 4096
+/* Receive buffer asked for each UDP listener: a burst of SOA polls (many
+ * secondaries after a NOTIFY, or while a reload builds a TLS context) must
+ * wait in the kernel, not be dropped: the default (about 200 KiB) holds
+ * some 250 small datagrams (t93: 300 at once lost 26-44). The kernel caps
+ * it at net.core.rmem_max. */
+#define UDP_RCVBUF (1024 * 1024)
 
 /* One listen address of a group: TCP and UDP on the same address. */
 struct ob_listener {
@@ -449,6 +455,9 @@ listener_set(struct ob_group *g, size_t i, const struct netaddr *a, int tcp_fd, 
 	if (udp_pktinfo_enable(udp_fd) < 0)
 		log_warning("%s: UDP listener without IP_PKTINFO (%s): answers leave from the "
 		            "kernel's choice of address", g->label, strerror(errno));
+	int rcvbuf = UDP_RCVBUF;
+	if (setsockopt(udp_fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0)
+		log_debug("%s: UDP receive buffer: %s", g->label, strerror(errno));
 	l->tcp_io.data = l->udp_io.data = g;
 	ev_io_start(g->ob->srv->loop, &l->udp_io);
 }
