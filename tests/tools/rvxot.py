@@ -17,6 +17,10 @@ queries past the script get --default:
 One line per event on stdout (flushed), for the tests to wait on:
   listening 127.0.0.1#PORT
   conn N open (open=K max=M)
+    K counts the sessions whose TCP connection the proxy has not closed:
+    the kernel's state of each (TCP_INFO: ESTABLISHED, not CLOSE_WAIT), so
+    a session the proxy closed just before opening this one is not counted
+    although its thread has not read the EOF yet
   query N conn=C id=ID type=TYPE action=ACTION
   answer conn=C id=ID
   conn N closed (open=K)
@@ -37,6 +41,22 @@ from fakeprimary import TYPES, Zone, answers, message, parse_query  # noqa: E402
 
 LOCK = threading.Lock()
 STATE = {"n": 0, "open": 0, "max": 0, "q": 0}
+CONNS = {}                      # conn id -> TLS socket, while its thread runs
+TCP_ESTABLISHED = 1
+
+
+def peer_open(t):
+    """The proxy has not closed this connection (FIN not received)."""
+    try:
+        info = t.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)
+    except OSError:
+        return False
+    return info[0] == TCP_ESTABLISHED
+
+
+def count_open():
+    """Sessions the proxy holds open now (call with LOCK held)."""
+    return sum(1 for t in CONNS.values() if peer_open(t))
 
 
 def say(line):
@@ -79,9 +99,11 @@ def session(a, zone, ctx, sock):
         return
     with LOCK:
         STATE["n"] += 1
-        STATE["open"] += 1
+        cid = STATE["n"]
+        CONNS[cid] = t
+        STATE["open"] = count_open()
         STATE["max"] = max(STATE["max"], STATE["open"])
-        cid, now, most = STATE["n"], STATE["open"], STATE["max"]
+        now, most = STATE["open"], STATE["max"]
     say("conn %d open (open=%d max=%d)" % (cid, now, most))
     wlock = threading.Lock()
     try:
@@ -110,7 +132,8 @@ def session(a, zone, ctx, sock):
     except (EOFError, OSError, ValueError, IndexError, struct.error):
         pass
     with LOCK:
-        STATE["open"] -= 1
+        del CONNS[cid]
+        STATE["open"] = count_open()
         now = STATE["open"]
     say("conn %d closed (open=%d)" % (cid, now))
     try:
