@@ -140,9 +140,7 @@ static bool
 upstream_retry(struct relay *r, const char *why)
 {
 	struct ob_conn *c = of(r);
-	/* not established: the pool has tried every primary it could in its
-	 * handshake step already, or the query waited too long for a slot */
-	if (c->sess == NULL || c->g->pool == NULL || !r->up->established)
+	if (c->sess == NULL || c->g->pool == NULL || !pool_session_retryable(c->sess))
 		return false;
 	size_t idx;
 	bool at_fault = pool_session_failed(c->sess, why, &idx);

@@ -426,6 +426,12 @@ pool_episode_answered(struct pool_episode *e)
 	e->stale_retried = false;
 }
 
+bool
+pool_session_retryable(const struct pool_session *s)
+{
+	return !s->waiting && !s->failed && s->tls.ep.established;
+}
+
 double
 pool_session_ready_at(const struct pool_session *s)
 {

@@ -106,6 +106,13 @@ struct pool_session *pool_take_skip(struct pool *p, uint32_t skip, void (*on_eve
  * primary's index either way. */
 bool pool_session_failed(struct pool_session *s, const char *why, size_t *idx);
 
+/* May the queries that failed on s be tried on another session? Only if s
+ * was established for its holder: a session that waited for a slot past
+ * the deadline, or whose handshake step ran out of primaries, has had its
+ * whole set-up (queue-timeout, then connect-timeout per primary) already,
+ * and a second would double the documented bound (t96). */
+bool pool_session_retryable(const struct pool_session *s);
+
 /* Is a primary not in skip (bits as for pool_take_skip) not backing off? */
 bool pool_can_try(const struct pool *p, uint32_t skip);
 

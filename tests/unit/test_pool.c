@@ -203,6 +203,22 @@ test_episode(void)
 	pool_episode_answered(&e);
 	CU_ASSERT_EQUAL(pool_episode_open(&e), 0);
 
+	/* a query that waited for a slot, or whose set-up is still running,
+	 * had its whole set-up: no second one (t96) */
+	char why[256] = "";
+	struct pool_session *busy = pool_take(p, on_event, NULL, why, sizeof(why));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(busy);
+	struct pool_session *w = pool_take(p, on_event, NULL, why, sizeof(why));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+	CU_ASSERT_EQUAL(p->n_waiting, 1);
+	CU_ASSERT_FALSE(pool_session_retryable(w));
+	CU_ASSERT_FALSE(pool_session_retryable(busy));
+	pool_put(w, false);
+	pool_put(busy, false);
+	CU_ASSERT_EQUAL(pool_open_sessions(p), 0);
+	CU_ASSERT_EQUAL(p->n_waiting, 0);
+	p->primaries[0].retry_at = p->primaries[0].backoff = 0;
+
 	/* every other primary backing off: no retry */
 	p->primaries[1].retry_at = ev_now(loop) + 60;
 	CU_ASSERT_FALSE(pool_episode_retry(&e, p, true, 0));
