@@ -93,11 +93,25 @@ client_ready(struct relay *r)
 	return true;
 }
 
-/* Only SOA, AXFR and IXFR go to the primary; AXFR over UDP gets TC. */
+/* Only SOA, AXFR and IXFR go to the primary; AXFR over UDP gets TC. A UDP
+ * query signed with a key the proxy holds (verified in udp_tsig) has every
+ * local answer the relay makes for it signed (RFC 8945 §5.3; t92: the
+ * SERVFAIL when no primary answers). */
 static struct verdict
 judge(struct relay *r, const struct dns_query *q, const uint8_t *msg, size_t len)
 {
-	return policy_filter(q);
+	const struct ob_conn *c = of(r);
+	struct verdict v = policy_filter(q);
+	v.sign = c->udp && ep_udp_signed(&c->cli.udp);
+	return v;
+}
+
+/* The relay's own answer to a query whose verdict said sign. */
+static int
+sign_answer(struct relay *r, void *token, uint8_t *msg, size_t len, size_t cap)
+{
+	const struct ob_conn *c = of(r);
+	return c->udp ? ep_udp_sign(&c->cli.udp, msg, len, cap) : -1;
 }
 
 static int
@@ -192,6 +206,7 @@ static const struct relay_hooks outbound_hooks = {
 	.upstream_label = "primary",
 	.client_ready = client_ready,
 	.judge = judge,
+	.sign_answer = sign_answer,
 	.upstream_open = upstream_open,
 	.upstream_release = upstream_release,
 	.upstream_retry = upstream_retry,
