@@ -269,8 +269,15 @@ session_connect(struct pool_session *s, size_t idx)
 	return 0;
 }
 
+static void adopt_idle(struct pool_session *w, struct primary *pr, size_t i);
+static struct pool_session *enqueue(struct pool_session *s);
+
 /* Connects to the first usable primary from index `from` on, marking
- * those that fail at once. Returns 0, or -1 with the reason in ep.err. */
+ * those that fail at once. A primary with an idle session lends it (s is
+ * established then); one at max-sessions makes s wait for a slot there
+ * (s->waiting), as pool_take does: a failover never opens a session
+ * beyond the cap nor beside an idle one. Returns 0, or -1 with the reason
+ * in ep.err. */
 static int
 connect_from(struct pool_session *s, size_t from, const char *why)
 {
@@ -278,6 +285,15 @@ connect_from(struct pool_session *s, size_t from, const char *why)
 	char last[ENDPOINT_ERR_MAX];
 	snprintf(last, sizeof(last), "%s", why);
 	for (long i = pick_primary(p, from, s->skip); i >= 0; i = pick_primary(p, (size_t)i + 1, s->skip)) {
+		struct primary *pr = &p->primaries[i];
+		if (pr->idle != NULL) {
+			adopt_idle(s, pr, (size_t)i);
+			return 0;
+		}
+		if (primary_full(p, (size_t)i)) {
+			enqueue(s);
+			return 0;
+		}
 		if (session_connect(s, (size_t)i) == 0)
 			return 0;
 		snprintf(last, sizeof(last), "%s", s->tls.ep.err);
@@ -340,6 +356,13 @@ session_handshake(struct endpoint *ep)
 		ev_timer_stop(p->loop, &s->timer);
 		if (connect_from(s, s->idx + 1, why) < 0)
 			return IO_ERR;
+		if (s->waiting)
+			return IO_AGAIN;                /* woken by wake_waiters */
+		if (ep->established) {              /* an idle session of the next primary */
+			log_debug("%s, primary %s, idle session taken over", p->label,
+			          p->primaries[s->idx].text);
+			return IO_OK;
+		}
 	}
 }
 
@@ -544,7 +567,7 @@ adopt_idle(struct pool_session *w, struct primary *pr, size_t i)
 	w->tls.client = true;
 	w->tls.tcp_connected = true;
 	w->idx = i;
-	w->waiting = false;
+	w->waiting = w->expired = false;
 	w->reused = true;
 	w->answered = w->broke = w->alerted = w->reported = false;
 	w->ready_at = ev_now(w->pool->loop);
@@ -576,6 +599,8 @@ wake_waiters(struct ev_loop *loop, ev_timer *t, int revents)
 		} else if (pr == NULL || connect_from(w, (size_t)i, "all backing off") < 0) {
 			w->failed = true;
 			w->tls.ep.fd = WAIT_FD;
+		} else if (w->waiting) {
+			continue;                       /* failed over to a full primary: queued again */
 		}
 		w->tls.ep.hs_blk = 0;
 		w->on_event(w->owner);              /* may free w */
@@ -598,6 +623,7 @@ enqueue(struct pool_session *s)
 	endpoint_init(&s->tls.ep, &session_ops, NULL, WAIT_FD, s->on_event, s->owner);
 	s->tls.ep.hs_blk = EV_READ;
 	s->waiting = true;
+	s->expired = false;
 	s->next = NULL;
 	struct pool_session **pp = &p->wait_head;
 	while (*pp != NULL)

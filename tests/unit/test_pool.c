@@ -172,6 +172,47 @@ test_retire_to_successor(void)
 	log_threshold = saved;
 }
 
+/* A failover in the handshake step respects max-sessions: the next
+ * primary at its cap makes the query wait for a slot there instead of
+ * opening one more session to it. */
+static void
+test_failover_waits_at_cap(void)
+{
+	enum log_level saved = log_threshold;
+	log_threshold = XP_LOG_ERROR;
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct pool *p = two_dead_primaries(loop);      /* max-sessions 1 */
+	char why[256] = "";
+	/* primary 1's one slot is taken (still connecting) */
+	struct pool_session *busy = pool_take_skip(p, 1u << 0, on_event, NULL, why, sizeof(why));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(busy);
+	CU_ASSERT_EQUAL(p->primaries[1].n_sessions, 1);
+	/* a query to primary 0, which refuses: it fails over to primary 1 */
+	struct pool_session *s = pool_take(p, on_event, NULL, why, sizeof(why));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	struct endpoint *ep = pool_session_endpoint(s);
+	enum io_result r = IO_AGAIN;
+	for (int i = 0; i < 200 && r == IO_AGAIN && p->n_waiting == 0; i++) {
+		r = ep->ops->handshake(ep);
+		if (r == IO_AGAIN && p->n_waiting == 0) {
+			endpoint_watch(ep, false, false);
+			ev_run(loop, EVRUN_ONCE);
+		}
+	}
+	CU_ASSERT_EQUAL(r, IO_AGAIN);
+	CU_ASSERT_EQUAL(p->primaries[0].backoff, 1.0);  /* primary 0 failed */
+	CU_ASSERT_EQUAL(p->n_waiting, 1);               /* waits for primary 1's slot */
+	CU_ASSERT_EQUAL(p->primaries[1].n_sessions, 1); /* not a second session */
+	CU_ASSERT_EQUAL(pool_open_sessions(p), 1);
+	CU_ASSERT_FALSE(pool_session_retryable(s));
+	pool_put(s, false);
+	pool_put(busy, false);
+	CU_ASSERT_EQUAL(pool_open_sessions(p), 0);
+	pool_retire(p, NULL);
+	ev_loop_destroy(loop);
+	log_threshold = saved;
+}
+
 /* The retry bound is per query episode (t90): a query that got its
  * SERVFAIL leaves nothing behind for the next query on the connection. */
 static void
@@ -234,7 +275,8 @@ test_pool_register(void)
 	if (s == NULL ||
 	    CU_add_test(s, "backoff doubles, retries skip tried primaries", test_backoff_and_skip) == NULL ||
 	    CU_add_test(s, "retire to a successor: waiters and backoff move", test_retire_to_successor) == NULL ||
-	    CU_add_test(s, "retries are bounded per query episode", test_episode) == NULL)
+	    CU_add_test(s, "retries are bounded per query episode", test_episode) == NULL ||
+	    CU_add_test(s, "a failover waits at the next primary's cap", test_failover_waits_at_cap) == NULL)
 		return -1;
 	return 0;
 }
