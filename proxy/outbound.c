@@ -287,10 +287,12 @@ tcp_cb(struct ev_loop *loop, ev_io *w, int revents)
 }
 
 /* Answers a datagram that cannot go upstream: AXFR gets TC (use TCP);
- * malformed or over-limit queries get FORMERR/SERVFAIL. */
+ * malformed or over-limit queries get FORMERR/SERVFAIL. Signed with req
+ * when not NULL (the query's verified TSIG). */
 static void
 udp_answer_locally(int fd, const struct udp_addr *a, const struct dns_query *q,
-                   enum dns_rcode rcode, int ede, const char *text, bool tc)
+                   enum dns_rcode rcode, int ede, const char *text, bool tc,
+                   const struct tsig_request *req)
 {
 	uint8_t out[DNS_ERROR_MAX];
 	int n = dnsmsg_build_error(q, rcode, ede, text, out, sizeof(out));
@@ -300,29 +302,37 @@ udp_answer_locally(int fd, const struct udp_addr *a, const struct dns_query *q,
 		out[2] |= 0x02;
 		out[3] &= 0xF0;                 /* NOERROR: no answer, retry over TCP */
 	}
+	if (req != NULL) {
+		int m = tsig_sign_answer(out, (size_t)n, sizeof(out), req, (uint64_t)time(NULL),
+		                         TSIG_ERR_NONE);
+		if (m > 0)
+			n = m;
+	}
 	udp_send(fd, a, out, (size_t)n);
 }
 
 /* A signed query whose key this proxy also holds (a [key] section with a
  * secret, under the configuration in force): once verified, the proxy's
- * own answers to it (TC, SERVFAIL) are signed, as RFC 8945 §5.3 asks and
- * BIND 9.18 requires of a TC answer (issue 13, A11; t67). */
-static void
-udp_tsig(const struct ob_group *g, struct ep_udp *u, const uint8_t *msg, size_t len,
-         const struct dns_query *q)
+ * own answers to it (TC, SERVFAIL, the relay's) are signed, as RFC 8945
+ * §5.3 asks and BIND 9.18 requires of a TC answer (issue 13, A11; t67,
+ * t92). True with req set (its key points into the configuration: copy it
+ * to keep it, ep_udp_set_tsig). */
+static bool
+udp_tsig(const struct ob_group *g, const uint8_t *msg, size_t len, const struct dns_query *q,
+         struct tsig_request *req)
 {
 	const struct conf *cf = g->ob->srv->conf;
+	if (!q->has_tsig)
+		return false;
 	for (size_t i = 0; i < cf->n_keys; i++) {
 		const struct conf_key *k = &cf->keys[i];
 		if (!k->has_secret || k->tsig.name_len != q->tsig_key_len ||
 		    memcmp(k->tsig.name, q->tsig_key, q->tsig_key_len) != 0)
 			continue;
-		struct tsig_request req;
-		if (tsig_verify_query(msg, len, &k->tsig, 1, (uint64_t)time(NULL),
-		                      (uint16_t)cf->tsig_max_fudge, &req) == TSIG_OK)
-			ep_udp_set_tsig(u, &req);
-		return;
+		return tsig_verify_query(msg, len, &k->tsig, 1, (uint64_t)time(NULL),
+		                         (uint16_t)cf->tsig_max_fudge, req) == TSIG_OK;
 	}
+	return false;
 }
 
 /* One datagram from the local secondary: an SOA poll (or IXFR) becomes a
@@ -337,24 +347,28 @@ udp_query(struct ob_group *g, int fd, const uint8_t *msg, size_t len, const stru
 		return;                         /* no ID to answer with */
 	if (res == DNS_PARSE_FORMERR) {
 		q.has_opt = false;
-		udp_answer_locally(fd, a, &q, DNS_RCODE_FORMERR, DNS_EDE_NONE, NULL, false);
+		udp_answer_locally(fd, a, &q, DNS_RCODE_FORMERR, DNS_EDE_NONE, NULL, false, NULL);
 		return;
 	}
+	struct tsig_request req;
+	const struct tsig_request *signer = udp_tsig(g, msg, len, &q, &req) ? &req : NULL;
 	if (q.qtype == DNS_TYPE_AXFR) {         /* RFC 5936 §4.2: TCP only */
-		udp_answer_locally(fd, a, &q, DNS_RCODE_NOERROR, DNS_EDE_NONE, NULL, true);
+		udp_answer_locally(fd, a, &q, DNS_RCODE_NOERROR, DNS_EDE_NONE, NULL, true, signer);
 		return;
 	}
 	if (g->n_udp >= g->max_udp_queries || g->ob->stopping) {
 		if (!g->ob->stopping)
 			metrics_limit_hit(MX_LIM_OUTBOUND_UDP);
-		udp_answer_locally(fd, a, &q, DNS_RCODE_SERVFAIL, DNS_EDE_OTHER, "transfer limit", false);
+		udp_answer_locally(fd, a, &q, DNS_RCODE_SERVFAIL, DNS_EDE_OTHER, "transfer limit", false,
+		                   signer);
 		return;
 	}
 	struct ob_conn *c = conn_new(g);
 	size_t max = q.has_opt && q.edns_udp_size > 512 ? q.edns_udp_size : 512;
 	if (c == NULL || ep_udp_init(&c->cli.udp, fd, a, msg, len, q.qtype, max, q.has_opt,
 	                             relay_on_event, &c->relay) < 0) {
-		udp_answer_locally(fd, a, &q, DNS_RCODE_SERVFAIL, DNS_EDE_OTHER, "out of memory", false);
+		udp_answer_locally(fd, a, &q, DNS_RCODE_SERVFAIL, DNS_EDE_OTHER, "out of memory", false,
+		                   signer);
 		if (c != NULL) {
 			c->udp = true;
 			g->n_udp++;
@@ -362,8 +376,8 @@ udp_query(struct ob_group *g, int fd, const uint8_t *msg, size_t len, const stru
 		}
 		return;
 	}
-	if (q.has_tsig)
-		udp_tsig(g, &c->cli.udp, msg, len, &q);
+	if (signer != NULL)
+		ep_udp_set_tsig(&c->cli.udp, signer);
 	c->udp = true;
 	g->n_udp++;
 	c->relay.cli = &c->cli.udp.ep;
