@@ -64,8 +64,9 @@ asan-unit: check-deps
 
 # The inbound scenarios (t0x, t1x, t32-t34, t36), the outbound ones whose
 # failure paths the others do not reach (t39, t45-t47) and the policy ones
-# with TSIG and caps (t61, t62), and answers that must not reach the wrong
-# requester (t70) against the ASan+UBSan binary: any report fails the run (reports go to
+# with TSIG and caps (t61, t62), answers that must not reach the wrong
+# requester (t70, t80) and the outbound failover and reload ones (t74-t76)
+# against the ASan+UBSan binary: any report fails the run (reports go to
 # files, which must not exist afterwards). The abuse and timing tests (t2x,
 # t30, t31, t35) run on the normal binary, where their RSS and latency bounds hold.
 integ-asan: asan-unit

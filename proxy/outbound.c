@@ -134,7 +134,9 @@ static bool
 upstream_retry(struct relay *r, const char *why)
 {
 	struct ob_conn *c = of(r);
-	if (c->sess == NULL || c->g->pool == NULL)
+	/* not established: the pool has tried every primary it could in its
+	 * handshake step already, or the query waited too long for a slot */
+	if (c->sess == NULL || c->g->pool == NULL || !r->up->established)
 		return false;
 	size_t idx;
 	if (pool_session_failed(c->sess, why, &idx)) {

@@ -25,9 +25,9 @@ struct pool_session {
 	bool waiting;                    /* queued for a slot under max-sessions */
 	bool failed;                     /* woken without a session: no primary reachable */
 	bool reused;                     /* taken from the idle list (not a new connection) */
-	bool proven;                     /* its primary answered on it: the primary is good */
 	bool answered;                   /* an answer octet came since it was taken */
 	bool broke;                      /* a read or write saw a close or an error */
+	bool alerted;                    /* ... and that was a TLS alert from the primary */
 	bool reported;                   /* its primary's failure is counted already */
 	uint32_t skip;                   /* primaries not to try (bit i: primary i) */
 	double ready_at;                 /* established for its current holder at */
@@ -57,15 +57,17 @@ pool_open_sessions(const struct pool *p)
 
 /* ---- primaries' health ------------------------------------------------- */
 
-/* A connect, handshake or verification failure: back off 1, 2, 4 ... 60 s.
- * Logged once per backoff step: sessions that were already trying when the
- * primary failed add nothing. */
+/* A connect, handshake or verification failure, or (after the handshake)
+ * a failure before the first answer: back off 1, 2, 4 ... 60 s. Logged
+ * once per backoff step: sessions that were already trying when the
+ * primary failed add nothing. Only a failure in the handshake counts as a
+ * TLS handshake failure in the metrics. */
 static void
-primary_failed(struct pool *p, struct primary *pr, const char *why)
+primary_failed(struct pool *p, struct primary *pr, const char *why, bool in_handshake)
 {
 	enum mx_upstream_fail kind = metrics_upstream_reason(why);
 	metrics_upstream_failed(MX_OUTBOUND, kind);
-	if (kind == MX_UP_TLS)
+	if (kind == MX_UP_TLS && in_handshake)
 		metrics_handshake_failed(MX_OUTBOUND, why);
 	double now = ev_now(p->loop);
 	if (now < pr->retry_at)
@@ -127,6 +129,23 @@ primary_full(const struct pool *p, size_t i)
 	return pr->n_sessions + pred_sessions(p, &pr->addr) >= p->max_sessions;
 }
 
+/* A primary's backoff also holds in the pools that replaced this one
+ * (a reload that changed the group must not retry it at once). */
+static void
+carry_backoff(const struct primary *from, struct pool *to)
+{
+	for (; to != NULL; to = to->succ) {
+		for (size_t i = 0; i < to->n_primaries; i++) {
+			struct primary *pr = &to->primaries[i];
+			if (memcmp(&pr->addr, &from->addr, sizeof(pr->addr)) == 0 &&
+			    pr->retry_at < from->retry_at) {
+				pr->backoff = from->backoff;
+				pr->retry_at = from->retry_at;
+			}
+		}
+	}
+}
+
 /* The session's primary failed: counted and backed off once per session. */
 static void
 session_blame(struct pool_session *s, const char *why)
@@ -134,7 +153,11 @@ session_blame(struct pool_session *s, const char *why)
 	if (s->reported)
 		return;
 	s->reported = true;
-	primary_failed(s->pool, &s->pool->primaries[s->idx], why);
+	/* an alert after our side of the handshake (the primary refused our
+	 * certificate) ends the handshake from the primary's side */
+	bool handshake = !s->tls.ep.established || s->alerted;
+	primary_failed(s->pool, &s->pool->primaries[s->idx], why, handshake);
+	carry_backoff(&s->pool->primaries[s->idx], s->pool->succ);
 }
 
 /* ---- one session -------------------------------------------------------- */
@@ -153,6 +176,25 @@ unqueue(struct pool *p, struct pool_session *s)
 	}
 }
 
+/* A session of retired pool p closed: the pools after it, which count its
+ * sessions toward max-sessions, may have a slot; and retired pools with
+ * nothing open at the old end of the chain are let go, oldest first (p
+ * itself is not freed here: the closing session still holds it). */
+static void
+pred_session_closed(struct pool *p)
+{
+	for (struct pool *q = p->succ; q != NULL; q = q->succ)
+		wake_later(q);
+	struct pool *cur = p;
+	while (cur->succ != NULL && cur->pred == NULL && pool_open_sessions(cur) == 0) {
+		struct pool *next = cur->succ;
+		drop_pred(next);                    /* cur may be freed (never p) */
+		if (!next->retired)
+			break;
+		cur = next;                         /* alive: its successor holds it */
+	}
+}
+
 static void
 session_free(struct pool_session *s)
 {
@@ -164,12 +206,9 @@ session_free(struct pool_session *s)
 		ep_tls_client_ops.close(&s->tls.ep, s->tls.ep.established);
 		p->primaries[s->idx].n_sessions--;
 		wake_later(p);                      /* a slot is free */
-		struct pool *succ = p->succ;        /* it counts this pool's sessions */
-		if (succ != NULL) {
-			if (pool_open_sessions(p) == 0 && p->pred == NULL)
-				drop_pred(succ);            /* not the last ref: s holds one */
-			wake_later(succ);
-		}
+		if (p->succ != NULL)
+			pred_session_closed(p);
+
 	}
 	free(s);
 	pool_unref(p);
@@ -217,7 +256,7 @@ session_connect(struct pool_session *s, size_t idx)
 	struct primary *pr = &p->primaries[idx];
 	s->idx = idx;
 	s->expired = false;
-	s->reused = s->proven = s->answered = s->broke = s->reported = false;
+	s->reused = s->answered = s->broke = s->alerted = s->reported = false;
 	s->ready_at = 0;
 	if (ep_tls_client_init(&s->tls, p->loop, p->ctx, &pr->addr, pr->ticket, s->on_event,
 	                       s->owner) < 0)
@@ -242,7 +281,7 @@ connect_from(struct pool_session *s, size_t from, const char *why)
 		if (session_connect(s, (size_t)i) == 0)
 			return 0;
 		snprintf(last, sizeof(last), "%s", s->tls.ep.err);
-		primary_failed(p, &p->primaries[i], last);
+		primary_failed(p, &p->primaries[i], last, true);
 	}
 	/* the details went to the primary's warning line; the query's own line
 	 * says only what kind of failure it was */
@@ -312,21 +351,22 @@ static void
 session_broke(struct pool_session *s, const char *why)
 {
 	s->broke = true;
+	s->alerted = tls_client_peer_alert(s->tls.ssl, NULL, 0);
 	if (!s->answered && !s->reused)
 		session_blame(s, why);
 }
 
-/* The first answer octet proves the primary (resets its backoff). */
+/* Octets from the primary: not yet proof that it is good (garbage is
+ * octets too; the relay judges the frames and reports a broken one through
+ * pool_session_failed). The primary is good once a session that answered
+ * is given back without a failure (pool_put). */
 static enum io_result
 session_readv(struct endpoint *ep, const struct iovec *iov, int cnt, size_t *got)
 {
 	struct pool_session *s = (struct pool_session *)ep;
 	enum io_result r = ep_tls_client_ops.readv(ep, iov, cnt, got);
-	if (r == IO_OK && !s->answered) {
+	if (r == IO_OK) {
 		s->answered = true;
-		if (!s->proven)
-			primary_ok(&s->pool->primaries[s->idx]);
-		s->proven = true;
 	} else if (r == IO_EOF || r == IO_ERR) {
 		session_broke(s, r == IO_EOF ? "closed the session before answering" : ep->err);
 	}
@@ -362,7 +402,7 @@ pool_session_ready_at(const struct pool_session *s)
 bool
 pool_session_answered(const struct pool_session *s)
 {
-	return s->answered;
+	return s->answered && !s->reported;
 }
 
 static size_t
@@ -426,6 +466,8 @@ void
 pool_put(struct pool_session *s, bool clean)
 {
 	struct pool *p = s->pool;
+	if (s->answered && !s->reported)      /* it answered and nothing went wrong */
+		primary_ok(&p->primaries[s->idx]);
 	save_ticket(s);
 	s->on_event = NULL;
 	s->owner = NULL;
@@ -465,8 +507,7 @@ adopt_idle(struct pool_session *w, struct primary *pr, size_t i)
 	w->idx = i;
 	w->waiting = false;
 	w->reused = true;
-	w->proven = s->proven;
-	w->answered = w->broke = w->reported = false;
+	w->answered = w->broke = w->alerted = w->reported = false;
 	w->ready_at = ev_now(w->pool->loop);
 	struct pool *p = s->pool;
 	free(s);                                /* its socket and TLS session live on in w */
@@ -556,7 +597,7 @@ pool_take_skip(struct pool *p, uint32_t skip, void (*on_event)(void *), void *ow
 		s->tls.ep.owner = owner;
 		s->skip = skip;
 		s->reused = true;
-		s->answered = s->broke = s->reported = false;
+		s->answered = s->broke = s->alerted = s->reported = false;
 		s->ready_at = ev_now(p->loop);
 		endpoint_watch(&s->tls.ep, false, false);
 		return s;
@@ -725,8 +766,12 @@ pool_retire(struct pool *p, struct pool *successor)
 		}
 	}
 	if (successor != NULL) {
+		for (size_t i = 0; i < p->n_primaries; i++)
+			carry_backoff(&p->primaries[i], successor);
 		move_waiters(p, successor);
-		if (pool_open_sessions(p) > 0) {  /* they count toward the successor's cap */
+		/* its sessions, and those of the pools before it, count toward the
+		 * successor's cap while any is open */
+		if (pool_open_sessions(p) > 0 || p->pred != NULL) {
 			successor->pred = p;
 			p->succ = successor;
 			p->refs++;

@@ -47,6 +47,16 @@ dir_of(const struct relay *r)
 	return r->hooks->direction[0] == 'o' ? MX_OUTBOUND : MX_INBOUND;
 }
 
+/* An upstream failure for the metrics. Outbound, the pool counts each
+ * primary's failures itself (with the primary it was), so the relay counts
+ * only inbound's: one failure, one count. */
+static void
+count_upstream_failure(const struct relay *r, enum mx_upstream_fail kind)
+{
+	if (dir_of(r) == MX_INBOUND)
+		metrics_upstream_failed(MX_INBOUND, kind);
+}
+
 /* The fields every event about this relay starts with: direction, conn,
  * client address and port (split from peer_text, "addr#port"), and the
  * client certificate's identity when there is one. */
@@ -640,7 +650,7 @@ up_broken(struct relay *r, const char *what, int kind)
 		return;
 	}
 	if (kind >= 0)
-		metrics_upstream_failed(dir_of(r), (enum mx_upstream_fail)kind);
+		count_upstream_failure(r, (enum mx_upstream_fail)kind);
 	if (!upstream_failed(r, why)) {
 		up_release(r, true);            /* broken: never handed back as clean */
 		relay_close(r, false, why);
@@ -668,8 +678,7 @@ up_ensure(struct relay *r)
 	char why[ENDPOINT_ERR_MAX];
 	r->up_since = ev_now(r->loop);
 	if (r->hooks->upstream_open(r, why, sizeof(why)) < 0) {
-		if (dir_of(r) == MX_INBOUND)        /* outbound: the pool counts each primary */
-			metrics_upstream_failed(MX_INBOUND, metrics_upstream_reason(why));
+		count_upstream_failure(r, metrics_upstream_reason(why));
 		if (!upstream_failed(r, why))
 			relay_close(r, false, why);
 		return true;
@@ -772,7 +781,7 @@ drop_frame(struct relay *r)
 		snprintf(what, sizeof(what), "sent an answer with unknown id %u", r->drop_id);
 	log_warning("conn %llu, remote %s, %s %s: dropped, connection retired",
 	            (unsigned long long)r->id, r->peer_text, r->hooks->upstream_label, what);
-	metrics_upstream_failed(dir_of(r), MX_UP_CLOSED);     /* counted also when idle */
+	count_upstream_failure(r, MX_UP_CLOSED);     /* counted also when idle */
 	up_broken(r, what, -1);
 }
 
@@ -1259,7 +1268,7 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		log_handshake_failed(r, "timeout");
 		relay_close(r, false, NULL);
 	} else if (kind == DL_UPSTREAM) {
-		metrics_upstream_failed(dir_of(r), MX_UP_TIMEOUT);
+		count_upstream_failure(r, MX_UP_TIMEOUT);
 		/* XoT error table, "backend fails before answering": SERVFAIL + EDE */
 		if (upstream_failed(r, "upstream timeout"))
 			relay_pump(r);
@@ -1269,7 +1278,7 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		/* Nothing of an answer reached the client yet: as DL_UPSTREAM,
 		 * SERVFAIL with the direction's EDE, and the session goes on. */
 		if (r->n_inflight > 0 && upstream_failed(r, "transfer timeout")) {
-			metrics_upstream_failed(dir_of(r), MX_UP_TIMEOUT);
+			count_upstream_failure(r, MX_UP_TIMEOUT);
 			relay_pump(r);
 		} else {
 			if (r->n_inflight == 0)

@@ -505,8 +505,9 @@ handshake_error(WOLFSSL *ssl, int ret, struct vcall *vc)
 	WOLFSSL_ALERT_HISTORY h;
 	if (wolfSSL_get_alert_history(ssl, &h) == WOLFSSL_SUCCESS && h.last_rx.code >= 0) {
 		size_t len = strlen(vc->err);
-		snprintf(vc->err + len, TLS_ERR_MAX - len, "; alert from the primary: %s (%d)",
-		         wolfSSL_alert_desc_string_long(h.last_rx.code), h.last_rx.code);
+		char words[64];
+		tls_client_alert_text(h.last_rx.code, words, sizeof(words));
+		snprintf(vc->err + len, TLS_ERR_MAX - len, "; alert from the primary: %s", words);
 	}
 	return TLS_IO_ERR;
 }

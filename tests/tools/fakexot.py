@@ -11,6 +11,8 @@ with --cert/--key. Modes (after the handshake, for each query):
   garbage    answer with a 5-octet frame "hello" (no DNS header)
   longframe  answer with a frame length of 1000 followed by 20 octets, then
              nothing more (a frame longer than what follows)
+  longframe-id  the same, but the 20 octets start with a header carrying
+             the query's ID (the frame looks like the start of its answer)
   close      close the session (TCP FIN, no close_notify) without answering
 
 --client-ca FILE requires a client certificate signed by FILE: a client
@@ -80,7 +82,7 @@ def drain(fd):
         pass
 
 
-def misbehave(a, t, cid):
+def misbehave(a, t, cid, qid):
     """Answers a query the way the mode says; True if the session must end."""
     if a.mode == "garbage":
         t.sendall(b"\x00\x05hello")
@@ -88,6 +90,9 @@ def misbehave(a, t, cid):
     elif a.mode == "longframe":
         t.sendall(struct.pack("!H", 1000) + bytes(20))
         say("longframe conn=%d" % cid)
+    elif a.mode == "longframe-id":
+        t.sendall(struct.pack("!H", 1000) + struct.pack("!HBBHHHH", qid, 0x84, 0, 1, 0, 0, 0) + bytes(8))
+        say("longframe-id conn=%d" % cid)
     elif a.mode == "close":
         say("close conn=%d" % cid)
         return True
@@ -136,7 +141,7 @@ def session(a, zone, ctx, sock):
             elif a.mode == "slow":
                 threading.Thread(target=answer_later, args=(a, zone, t, cid, q, wlock),
                                  daemon=True).start()
-            elif a.mode != "hang" and misbehave(a, t, cid):
+            elif a.mode != "hang" and misbehave(a, t, cid, q["id"]):
                 break
     except (EOFError, OSError, ValueError, IndexError, struct.error):
         pass
@@ -174,7 +179,7 @@ def main():
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--mode", required=True,
-                    choices=["normal", "slow", "hang", "garbage", "longframe", "close"])
+                    choices=["normal", "slow", "hang", "garbage", "longframe", "longframe-id", "close"])
     ap.add_argument("--cert", required=True)
     ap.add_argument("--key", required=True)
     ap.add_argument("--client-ca", help="require a client certificate signed by this CA")

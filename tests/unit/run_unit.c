@@ -25,6 +25,7 @@ main(void)
 		test_relay_rules_register,
 		test_epudp_register,
 		test_privdrop_register,
+		test_pool_register,
 	};
 	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
 		if (suites[i]() != 0) {

@@ -24,6 +24,7 @@ int test_listen_register(void);
 int test_clienttab_register(void);
 int test_proxyv2_register(void);
 int test_limits_register(void);
+int test_pool_register(void);
 int test_relay_rules_register(void);
 int test_epudp_register(void);
 int test_privdrop_register(void);

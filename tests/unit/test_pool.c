@@ -1,0 +1,184 @@
+/* test_pool.c - the outbound pool's primary rules (proxy/pool.c, issue 13
+ * items 2, 3, 8) with a real event loop and two primaries on loopback ports
+ * where nothing listens (connections are refused): failover in the
+ * handshake step, backoff that doubles, the skip mask of a retry, moving
+ * waiting queries to the pool that replaced a retired one, and backoff
+ * carried into it. XOT-04, XOT-08. */
+#include <CUnit/CUnit.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "netaddr.h"
+#include "pool.h"
+#include "tls_client.h"
+#include "unit.h"
+
+static int events;
+
+static void
+on_event(void *owner)
+{
+	events++;
+}
+
+/* A loopback port nothing listens on (bound, then closed). */
+static int
+dead_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_storage ss = ut_addr_port("127.0.0.1", 0);
+	socklen_t len = sizeof(struct sockaddr_in);
+	if (fd < 0 || bind(fd, SA(ss), len) < 0 || getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+static struct pool *
+two_dead_primaries(struct ev_loop *loop)
+{
+	struct pool_settings st;
+	memset(&st, 0, sizeof(st));
+	for (size_t i = 0; i < 2; i++) {
+		char text[32];
+		snprintf(text, sizeof(text), "127.0.0.1:%d", dead_port());
+		CU_ASSERT_EQUAL_FATAL(netaddr_parse(text, 853, &st.primary[i]), 0);
+	}
+	st.n_primary = 2;
+	st.n_pins = 1;                       /* strict: any pin (never reached) */
+	st.connect_timeout = 5;
+	st.idle_timeout = 30;
+	st.max_sessions = 1;
+	struct tls_client_auth auth = { .pins = (const uint8_t (*)[32])st.pins, .n_pins = 1 };
+	char err[TLS_ERR_MAX];
+	WOLFSSL_CTX *ctx = tls_client_ctx_new(&auth, err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
+	struct pool *p = pool_new(loop, "t", &st, ctx);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	return p;
+}
+
+/* Drives a session's set-up the way the relay does until it ends. */
+static enum io_result
+drive(struct ev_loop *loop, struct pool_session *s)
+{
+	struct endpoint *ep = pool_session_endpoint(s);
+	enum io_result r = IO_AGAIN;
+	for (int i = 0; i < 200 && r == IO_AGAIN; i++) {
+		r = ep->ops->handshake(ep);
+		if (r == IO_AGAIN) {
+			endpoint_watch(ep, false, false);
+			ev_run(loop, EVRUN_ONCE);
+		}
+	}
+	return r;
+}
+
+static void
+test_backoff_and_skip(void)
+{
+	enum log_level saved = log_threshold;
+	log_threshold = XP_LOG_ERROR;           /* the primary_failed warnings */
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct pool *p = two_dead_primaries(loop);
+	char why[256] = "";
+
+	/* both refuse: the handshake step fails over, then fails; each backs off 1 s */
+	struct pool_session *s = pool_take(p, on_event, NULL, why, sizeof(why));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(drive(loop, s), IO_ERR);
+	CU_ASSERT_EQUAL(p->primaries[0].backoff, 1.0);
+	CU_ASSERT_EQUAL(p->primaries[1].backoff, 1.0);
+	CU_ASSERT_FALSE(pool_can_try(p, 0));
+	CU_ASSERT_FALSE(pool_session_answered(s));
+	pool_put(s, false);
+	CU_ASSERT_PTR_NULL(pool_take(p, on_event, NULL, why, sizeof(why)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "all backing off"));
+
+	/* primary 0's step runs out: tried again, except by a retry that skips it */
+	p->primaries[0].retry_at = 0;
+	CU_ASSERT_TRUE(pool_can_try(p, 0));
+	CU_ASSERT_FALSE(pool_can_try(p, 1u << 0));
+	CU_ASSERT_PTR_NULL(pool_take_skip(p, 1u << 0, on_event, NULL, why, sizeof(why)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "no other primary to try"));
+
+	/* it fails again: the step doubles (nothing answered in between) */
+	s = pool_take(p, on_event, NULL, why, sizeof(why));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(drive(loop, s), IO_ERR);
+	CU_ASSERT_EQUAL(p->primaries[0].backoff, 2.0);
+	CU_ASSERT_EQUAL(p->primaries[1].backoff, 1.0);   /* still in its step: not tried */
+	pool_put(s, false);
+	CU_ASSERT_EQUAL(pool_open_sessions(p), 0);
+	pool_retire(p, NULL);
+	ev_loop_destroy(loop);
+	log_threshold = saved;
+}
+
+/* A reload that changed the group: the backoff carries into the new pool,
+ * and queries waiting for a slot move to it. */
+static void
+test_retire_to_successor(void)
+{
+	enum log_level saved = log_threshold;
+	log_threshold = XP_LOG_ERROR;
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct pool *old = two_dead_primaries(loop);
+	char why[256] = "";
+	struct pool_session *s = pool_take(old, on_event, NULL, why, sizeof(why));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(drive(loop, s), IO_ERR);
+	pool_put(s, false);
+	old->primaries[1].retry_at = 0;         /* primary 1 usable, primary 0 backing off */
+	old->primaries[1].backoff = 0;
+
+	/* a session toward primary 1 holds its one slot (max-sessions 1); a
+	 * second query waits for it */
+	struct pool_session *busy = pool_take(old, on_event, NULL, why, sizeof(why));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(busy);
+	struct pool_session *w = pool_take(old, on_event, NULL, why, sizeof(why));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+	CU_ASSERT_EQUAL(old->n_waiting, 1);
+
+	struct pool_settings st = old->settings;
+	st.connect_timeout = 6;                 /* changed: a new pool */
+	char err[TLS_ERR_MAX];
+	struct tls_client_auth auth = { .pins = (const uint8_t (*)[32])st.pins, .n_pins = 1 };
+	struct pool *fresh = pool_new(loop, "t", &st, tls_client_ctx_new(&auth, err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fresh);
+	pool_retire(old, fresh);
+	CU_ASSERT_EQUAL(fresh->n_waiting, 1);   /* moved */
+	CU_ASSERT_PTR_EQUAL(fresh->wait_head, w);
+	CU_ASSERT_TRUE(fresh->primaries[0].retry_at > ev_now(loop));   /* backoff carried */
+	CU_ASSERT_EQUAL(fresh->primaries[0].backoff, 1.0);
+	CU_ASSERT_PTR_EQUAL(fresh->pred, old);  /* its busy session counts toward the cap */
+
+	/* the busy session ends: the waiter gets its slot in the new pool */
+	CU_ASSERT_EQUAL(drive(loop, busy), IO_ERR);   /* primary 1 refuses too */
+	pool_put(busy, false);
+	for (int i = 0; i < 10 && fresh->n_waiting > 0; i++)
+		ev_run(loop, EVRUN_NOWAIT);
+	CU_ASSERT_EQUAL(fresh->n_waiting, 0);
+	CU_ASSERT_PTR_NULL(fresh->pred);        /* the old pool has nothing open: let go */
+	drive(loop, w);
+	pool_put(w, false);
+	pool_retire(fresh, NULL);
+	ev_loop_destroy(loop);
+	log_threshold = saved;
+}
+
+int
+test_pool_register(void)
+{
+	CU_pSuite s = CU_add_suite("pool", NULL, NULL);
+	if (s == NULL ||
+	    CU_add_test(s, "backoff doubles, retries skip tried primaries", test_backoff_and_skip) == NULL ||
+	    CU_add_test(s, "retire to a successor: waiters and backoff move", test_retire_to_successor) == NULL)
+		return -1;
+	return 0;
+}
