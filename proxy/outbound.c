@@ -122,7 +122,7 @@ upstream_open(struct relay *r, char *why, size_t len)
 		snprintf(why, len, "shutting down");
 		return -1;
 	}
-	uint32_t skip = pool_episode_open(&c->tries);
+	uint32_t skip = pool_episode_open(&c->tries, c->g->pool);
 	c->sess = pool_take_skip(c->g->pool, skip, relay_on_event, r, why, len);
 	if (c->sess == NULL)
 		return -1;
@@ -158,7 +158,9 @@ upstream_retry(struct relay *r, const char *why)
 		return false;
 	size_t idx;
 	bool at_fault = pool_session_failed(c->sess, why, &idx);
-	return pool_episode_retry(&c->tries, c->g->pool, at_fault, idx);
+	/* by address: the pool in force may have replaced the session's (t97) */
+	return pool_episode_retry(&c->tries, c->g->pool,
+	                          at_fault ? pool_session_primary(c->sess) : NULL);
 }
 
 /* The relay measures its upstream deadline from up_since (set-up began, or

@@ -221,28 +221,29 @@ test_episode(void)
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
 	struct pool *p = two_dead_primaries(loop);
 	struct pool_episode e = { 0 };
+	const struct netaddr *A0 = &p->primaries[0].addr, *A1 = &p->primaries[1].addr;
 
 	/* primary 0 fails the queries: primary 1 is tried, skipping 0 */
-	CU_ASSERT_EQUAL(pool_episode_open(&e), 0);
-	CU_ASSERT_TRUE(pool_episode_retry(&e, p, true, 0));
-	CU_ASSERT_EQUAL(pool_episode_open(&e), 1u << 0);
+	CU_ASSERT_EQUAL(pool_episode_open(&e, p), 0);
+	CU_ASSERT_TRUE(pool_episode_retry(&e, p, A0));
+	CU_ASSERT_EQUAL(pool_episode_open(&e, p), 1u << 0);
 	/* primary 1 fails them too: none left, SERVFAIL ends the episode */
-	CU_ASSERT_FALSE(pool_episode_retry(&e, p, true, 1));
+	CU_ASSERT_FALSE(pool_episode_retry(&e, p, A1));
 	/* the next query may try every primary again */
-	CU_ASSERT_EQUAL(pool_episode_open(&e), 0);
+	CU_ASSERT_EQUAL(pool_episode_open(&e, p), 0);
 
 	/* a stale reused session: one retry, not a second */
-	CU_ASSERT_TRUE(pool_episode_retry(&e, p, false, 0));
-	CU_ASSERT_EQUAL(pool_episode_open(&e), 0);
-	CU_ASSERT_FALSE(pool_episode_retry(&e, p, false, 0));
-	CU_ASSERT_EQUAL(pool_episode_open(&e), 0);
-	CU_ASSERT_TRUE(pool_episode_retry(&e, p, false, 0));   /* a new episode */
+	CU_ASSERT_TRUE(pool_episode_retry(&e, p, NULL));
+	CU_ASSERT_EQUAL(pool_episode_open(&e, p), 0);
+	CU_ASSERT_FALSE(pool_episode_retry(&e, p, NULL));
+	CU_ASSERT_EQUAL(pool_episode_open(&e, p), 0);
+	CU_ASSERT_TRUE(pool_episode_retry(&e, p, NULL));   /* a new episode */
 
 	/* an answer clears what the episode tried */
-	CU_ASSERT_EQUAL(pool_episode_open(&e), 0);
-	CU_ASSERT_TRUE(pool_episode_retry(&e, p, true, 0));
+	CU_ASSERT_EQUAL(pool_episode_open(&e, p), 0);
+	CU_ASSERT_TRUE(pool_episode_retry(&e, p, A0));
 	pool_episode_answered(&e);
-	CU_ASSERT_EQUAL(pool_episode_open(&e), 0);
+	CU_ASSERT_EQUAL(pool_episode_open(&e, p), 0);
 
 	/* a query that waited for a slot, or whose set-up is still running,
 	 * had its whole set-up: no second one (t96) */
@@ -260,10 +261,31 @@ test_episode(void)
 	CU_ASSERT_EQUAL(p->n_waiting, 0);
 	p->primaries[0].retry_at = p->primaries[0].backoff = 0;
 
+	/* a reload replaced the pool between two tries: the primary that
+	 * failed is skipped by address, whatever its index now (t97) */
+	struct pool_settings st = p->settings;
+	st.primary[0] = p->settings.primary[1];
+	st.primary[1] = p->settings.primary[0];     /* the same two, swapped */
+	char err[TLS_ERR_MAX];
+	struct tls_client_auth auth = { .pins = (const uint8_t (*)[32])st.pins, .n_pins = 1 };
+	struct pool *q = pool_new(loop, "t", &st, tls_client_ctx_new(&auth, err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+	CU_ASSERT_EQUAL(pool_episode_open(&e, p), 0);
+	CU_ASSERT_TRUE(pool_episode_retry(&e, q, A0));   /* failed in p, judged in q */
+	CU_ASSERT_EQUAL(pool_episode_open(&e, q), 1u << 1);
+	st.n_primary = 1;                           /* only the other primary */
+	struct pool *r = pool_new(loop, "t", &st, tls_client_ctx_new(&auth, err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_EQUAL(pool_episode_open(&e, r), 0);
+	CU_ASSERT_TRUE(pool_episode_retry(&e, r, A0));   /* r has not A0: its one primary is tried */
+	CU_ASSERT_EQUAL(pool_episode_open(&e, r), 0);
+	pool_retire(q, NULL);
+	pool_retire(r, NULL);
+
 	/* every other primary backing off: no retry */
 	p->primaries[1].retry_at = ev_now(loop) + 60;
-	CU_ASSERT_FALSE(pool_episode_retry(&e, p, true, 0));
-	CU_ASSERT_EQUAL(pool_episode_open(&e), 0);
+	CU_ASSERT_FALSE(pool_episode_retry(&e, p, A0));
+	CU_ASSERT_EQUAL(pool_episode_open(&e, p), 0);
 	pool_retire(p, NULL);
 	ev_loop_destroy(loop);
 }
