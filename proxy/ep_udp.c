@@ -225,15 +225,20 @@ ep_udp_set_tsig(struct ep_udp *u, const struct tsig_request *req)
 	u->tsig->req.key = &u->tsig->key;
 }
 
-/* Appends the TSIG to an answer the proxy made (msg, len octets in a buffer
- * of cap) when the query was signed with a key it holds. The new length,
- * or len (unsigned) when it does not fit. */
+int
+ep_udp_sign(const struct ep_udp *u, uint8_t *msg, size_t len, size_t cap)
+{
+	if (u->tsig == NULL || len == 0)
+		return -1;
+	return tsig_sign_answer(msg, len, cap, &u->tsig->req, (uint64_t)time(NULL), TSIG_ERR_NONE);
+}
+
+/* An answer this endpoint made (TC, SERVFAIL), signed when the query was:
+ * the new length, or len (unsigned) when it cannot be. */
 static size_t
 sign_own(const struct ep_udp *u, uint8_t *msg, size_t len, size_t cap)
 {
-	if (u->tsig == NULL || len == 0)
-		return len;
-	int n = tsig_sign_answer(msg, len, cap, &u->tsig->req, (uint64_t)time(NULL), TSIG_ERR_NONE);
+	int n = ep_udp_sign(u, msg, len, cap);
 	return n > 0 ? (size_t)n : len;
 }
 

@@ -76,6 +76,16 @@ int ep_udp_init(struct ep_udp *u, int sock, const struct udp_addr *a, const uint
  * they go unsigned. */
 void ep_udp_set_tsig(struct ep_udp *u, const struct tsig_request *req);
 
+/* Is the query signed with a key the proxy holds and verified (ep_udp_set_tsig)? */
+static inline bool ep_udp_signed(const struct ep_udp *u) { return u->tsig != NULL; }
+
+/* Appends the TSIG of the query's key to an answer made for it by the
+ * proxy (msg, len octets in a buffer of cap): the relay's own answers
+ * (a SERVFAIL when no primary answered, a refusal) go through this, as the
+ * TC and the closing SERVFAIL do. Returns the new length, or -1 when the
+ * query is not signed with a key the proxy holds or the TSIG does not fit. */
+int ep_udp_sign(const struct ep_udp *u, uint8_t *msg, size_t len, size_t cap);
+
 /* Frees what ep_udp_init allocated. */
 void ep_udp_cleanup(struct ep_udp *u);
 

@@ -23,6 +23,12 @@
 #include "tls_client.h"
 
 #define UDP_MSG_MAX 4096
+/* Receive buffer asked for each UDP listener: a burst of SOA polls (many
+ * secondaries after a NOTIFY, or while a reload builds a TLS context) must
+ * wait in the kernel, not be dropped: the default (about 200 KiB) holds
+ * some 250 small datagrams (t93: 300 at once lost 26-44). The kernel caps
+ * it at net.core.rmem_max. */
+#define UDP_RCVBUF (1024 * 1024)
 
 /* One listen address of a group: TCP and UDP on the same address. */
 struct ob_listener {
@@ -63,9 +69,7 @@ struct ob_conn {
 	struct ob_group *g;
 	struct endpoint no_up;          /* r->up while no session is held (fd -1) */
 	struct pool_session *sess;
-	uint32_t tried;                 /* primaries that failed the unanswered queries
-	                                 * (bit i: primary i); cleared by an answer */
-	bool stale_retried;             /* one retry after a reused session closed */
+	struct pool_episode tries;      /* the primaries its unanswered queries tried */
 	bool udp;
 	union {
 		struct endpoint tcp;
@@ -89,11 +93,25 @@ client_ready(struct relay *r)
 	return true;
 }
 
-/* Only SOA, AXFR and IXFR go to the primary; AXFR over UDP gets TC. */
+/* Only SOA, AXFR and IXFR go to the primary; AXFR over UDP gets TC. A UDP
+ * query signed with a key the proxy holds (verified in udp_tsig) has every
+ * local answer the relay makes for it signed (RFC 8945 §5.3; t92: the
+ * SERVFAIL when no primary answers). */
 static struct verdict
 judge(struct relay *r, const struct dns_query *q, const uint8_t *msg, size_t len)
 {
-	return policy_filter(q);
+	const struct ob_conn *c = of(r);
+	struct verdict v = policy_filter(q);
+	v.sign = c->udp && ep_udp_signed(&c->cli.udp);
+	return v;
+}
+
+/* The relay's own answer to a query whose verdict said sign. */
+static int
+sign_answer(struct relay *r, void *token, uint8_t *msg, size_t len, size_t cap)
+{
+	const struct ob_conn *c = of(r);
+	return c->udp ? ep_udp_sign(&c->cli.udp, msg, len, cap) : -1;
 }
 
 static int
@@ -104,7 +122,8 @@ upstream_open(struct relay *r, char *why, size_t len)
 		snprintf(why, len, "shutting down");
 		return -1;
 	}
-	c->sess = pool_take_skip(c->g->pool, c->tried, relay_on_event, r, why, len);
+	uint32_t skip = pool_episode_open(&c->tries, c->g->pool);
+	c->sess = pool_take_skip(c->g->pool, skip, relay_on_event, r, why, len);
 	if (c->sess == NULL)
 		return -1;
 	r->up = pool_session_endpoint(c->sess);
@@ -115,10 +134,8 @@ static void
 upstream_release(struct relay *r, bool clean)
 {
 	struct ob_conn *c = of(r);
-	if (pool_session_answered(c->sess)) {
-		c->tried = 0;                   /* the next queries may try every primary */
-		c->stale_retried = false;
-	}
+	if (pool_session_answered(c->sess))
+		pool_episode_answered(&c->tries);
 	pool_put(c->sess, clean);
 	c->sess = NULL;
 	r->up = &c->no_up;
@@ -129,24 +146,21 @@ upstream_release(struct relay *r, bool clean)
  * the framing, closed, or refused our certificate): the pool backs it off,
  * and the relay tries the next primary, at most once per primary for these
  * queries, while one that is not backing off remains. A reused idle session
- * that the primary had closed is not its fault: one new session is tried. */
+ * that the primary had closed is not its fault: one new session is tried.
+ * The bound is per episode (pool_episode): when this says no, the queries
+ * get their SERVFAIL, and the next query on the connection starts afresh
+ * (t90: one failed query no longer fails every later one at once). */
 static bool
 upstream_retry(struct relay *r, const char *why)
 {
 	struct ob_conn *c = of(r);
-	/* not established: the pool has tried every primary it could in its
-	 * handshake step already, or the query waited too long for a slot */
-	if (c->sess == NULL || c->g->pool == NULL || !r->up->established)
+	if (c->sess == NULL || c->g->pool == NULL || !pool_session_retryable(c->sess))
 		return false;
 	size_t idx;
-	if (pool_session_failed(c->sess, why, &idx)) {
-		c->tried |= 1u << idx;
-	} else {
-		if (c->stale_retried)
-			return false;
-		c->stale_retried = true;
-	}
-	return pool_can_try(c->g->pool, c->tried);
+	bool at_fault = pool_session_failed(c->sess, why, &idx);
+	/* by address: the pool in force may have replaced the session's (t97) */
+	return pool_episode_retry(&c->tries, c->g->pool,
+	                          at_fault ? pool_session_primary(c->sess) : NULL);
 }
 
 /* The relay measures its upstream deadline from up_since (set-up began, or
@@ -194,6 +208,7 @@ static const struct relay_hooks outbound_hooks = {
 	.upstream_label = "primary",
 	.client_ready = client_ready,
 	.judge = judge,
+	.sign_answer = sign_answer,
 	.upstream_open = upstream_open,
 	.upstream_release = upstream_release,
 	.upstream_retry = upstream_retry,
@@ -274,10 +289,12 @@ tcp_cb(struct ev_loop *loop, ev_io *w, int revents)
 }
 
 /* Answers a datagram that cannot go upstream: AXFR gets TC (use TCP);
- * malformed or over-limit queries get FORMERR/SERVFAIL. */
+ * malformed or over-limit queries get FORMERR/SERVFAIL. Signed with req
+ * when not NULL (the query's verified TSIG). */
 static void
 udp_answer_locally(int fd, const struct udp_addr *a, const struct dns_query *q,
-                   enum dns_rcode rcode, int ede, const char *text, bool tc)
+                   enum dns_rcode rcode, int ede, const char *text, bool tc,
+                   const struct tsig_request *req)
 {
 	uint8_t out[DNS_ERROR_MAX];
 	int n = dnsmsg_build_error(q, rcode, ede, text, out, sizeof(out));
@@ -287,29 +304,37 @@ udp_answer_locally(int fd, const struct udp_addr *a, const struct dns_query *q,
 		out[2] |= 0x02;
 		out[3] &= 0xF0;                 /* NOERROR: no answer, retry over TCP */
 	}
+	if (req != NULL) {
+		int m = tsig_sign_answer(out, (size_t)n, sizeof(out), req, (uint64_t)time(NULL),
+		                         TSIG_ERR_NONE);
+		if (m > 0)
+			n = m;
+	}
 	udp_send(fd, a, out, (size_t)n);
 }
 
 /* A signed query whose key this proxy also holds (a [key] section with a
  * secret, under the configuration in force): once verified, the proxy's
- * own answers to it (TC, SERVFAIL) are signed, as RFC 8945 §5.3 asks and
- * BIND 9.18 requires of a TC answer (issue 13, A11; t67). */
-static void
-udp_tsig(const struct ob_group *g, struct ep_udp *u, const uint8_t *msg, size_t len,
-         const struct dns_query *q)
+ * own answers to it (TC, SERVFAIL, the relay's) are signed, as RFC 8945
+ * §5.3 asks and BIND 9.18 requires of a TC answer (issue 13, A11; t67,
+ * t92). True with req set (its key points into the configuration: copy it
+ * to keep it, ep_udp_set_tsig). */
+static bool
+udp_tsig(const struct ob_group *g, const uint8_t *msg, size_t len, const struct dns_query *q,
+         struct tsig_request *req)
 {
 	const struct conf *cf = g->ob->srv->conf;
+	if (!q->has_tsig)
+		return false;
 	for (size_t i = 0; i < cf->n_keys; i++) {
 		const struct conf_key *k = &cf->keys[i];
 		if (!k->has_secret || k->tsig.name_len != q->tsig_key_len ||
 		    memcmp(k->tsig.name, q->tsig_key, q->tsig_key_len) != 0)
 			continue;
-		struct tsig_request req;
-		if (tsig_verify_query(msg, len, &k->tsig, 1, (uint64_t)time(NULL),
-		                      (uint16_t)cf->tsig_max_fudge, &req) == TSIG_OK)
-			ep_udp_set_tsig(u, &req);
-		return;
+		return tsig_verify_query(msg, len, &k->tsig, 1, (uint64_t)time(NULL),
+		                         (uint16_t)cf->tsig_max_fudge, req) == TSIG_OK;
 	}
+	return false;
 }
 
 /* One datagram from the local secondary: an SOA poll (or IXFR) becomes a
@@ -324,24 +349,28 @@ udp_query(struct ob_group *g, int fd, const uint8_t *msg, size_t len, const stru
 		return;                         /* no ID to answer with */
 	if (res == DNS_PARSE_FORMERR) {
 		q.has_opt = false;
-		udp_answer_locally(fd, a, &q, DNS_RCODE_FORMERR, DNS_EDE_NONE, NULL, false);
+		udp_answer_locally(fd, a, &q, DNS_RCODE_FORMERR, DNS_EDE_NONE, NULL, false, NULL);
 		return;
 	}
+	struct tsig_request req;
+	const struct tsig_request *signer = udp_tsig(g, msg, len, &q, &req) ? &req : NULL;
 	if (q.qtype == DNS_TYPE_AXFR) {         /* RFC 5936 §4.2: TCP only */
-		udp_answer_locally(fd, a, &q, DNS_RCODE_NOERROR, DNS_EDE_NONE, NULL, true);
+		udp_answer_locally(fd, a, &q, DNS_RCODE_NOERROR, DNS_EDE_NONE, NULL, true, signer);
 		return;
 	}
 	if (g->n_udp >= g->max_udp_queries || g->ob->stopping) {
 		if (!g->ob->stopping)
 			metrics_limit_hit(MX_LIM_OUTBOUND_UDP);
-		udp_answer_locally(fd, a, &q, DNS_RCODE_SERVFAIL, DNS_EDE_OTHER, "transfer limit", false);
+		udp_answer_locally(fd, a, &q, DNS_RCODE_SERVFAIL, DNS_EDE_OTHER, "transfer limit", false,
+		                   signer);
 		return;
 	}
 	struct ob_conn *c = conn_new(g);
 	size_t max = q.has_opt && q.edns_udp_size > 512 ? q.edns_udp_size : 512;
 	if (c == NULL || ep_udp_init(&c->cli.udp, fd, a, msg, len, q.qtype, max, q.has_opt,
 	                             relay_on_event, &c->relay) < 0) {
-		udp_answer_locally(fd, a, &q, DNS_RCODE_SERVFAIL, DNS_EDE_OTHER, "out of memory", false);
+		udp_answer_locally(fd, a, &q, DNS_RCODE_SERVFAIL, DNS_EDE_OTHER, "out of memory", false,
+		                   signer);
 		if (c != NULL) {
 			c->udp = true;
 			g->n_udp++;
@@ -349,8 +378,8 @@ udp_query(struct ob_group *g, int fd, const uint8_t *msg, size_t len, const stru
 		}
 		return;
 	}
-	if (q.has_tsig)
-		udp_tsig(g, &c->cli.udp, msg, len, &q);
+	if (signer != NULL)
+		ep_udp_set_tsig(&c->cli.udp, signer);
 	c->udp = true;
 	g->n_udp++;
 	c->relay.cli = &c->cli.udp.ep;
@@ -455,6 +484,9 @@ listener_set(struct ob_group *g, size_t i, const struct netaddr *a, int tcp_fd, 
 	if (udp_pktinfo_enable(udp_fd) < 0)
 		log_warning("%s: UDP listener without IP_PKTINFO (%s): answers leave from the "
 		            "kernel's choice of address", g->label, strerror(errno));
+	int rcvbuf = UDP_RCVBUF;
+	if (setsockopt(udp_fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0)
+		log_debug("%s: UDP receive buffer: %s", g->label, strerror(errno));
 	l->tcp_io.data = l->udp_io.data = g;
 	ev_io_start(g->ob->srv->loop, &l->udp_io);
 }

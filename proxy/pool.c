@@ -269,8 +269,15 @@ session_connect(struct pool_session *s, size_t idx)
 	return 0;
 }
 
+static void adopt_idle(struct pool_session *w, struct primary *pr, size_t i);
+static struct pool_session *enqueue(struct pool_session *s);
+
 /* Connects to the first usable primary from index `from` on, marking
- * those that fail at once. Returns 0, or -1 with the reason in ep.err. */
+ * those that fail at once. A primary with an idle session lends it (s is
+ * established then); one at max-sessions makes s wait for a slot there
+ * (s->waiting), as pool_take does: a failover never opens a session
+ * beyond the cap nor beside an idle one. Returns 0, or -1 with the reason
+ * in ep.err. */
 static int
 connect_from(struct pool_session *s, size_t from, const char *why)
 {
@@ -278,6 +285,15 @@ connect_from(struct pool_session *s, size_t from, const char *why)
 	char last[ENDPOINT_ERR_MAX];
 	snprintf(last, sizeof(last), "%s", why);
 	for (long i = pick_primary(p, from, s->skip); i >= 0; i = pick_primary(p, (size_t)i + 1, s->skip)) {
+		struct primary *pr = &p->primaries[i];
+		if (pr->idle != NULL) {
+			adopt_idle(s, pr, (size_t)i);
+			return 0;
+		}
+		if (primary_full(p, (size_t)i)) {
+			enqueue(s);
+			return 0;
+		}
 		if (session_connect(s, (size_t)i) == 0)
 			return 0;
 		snprintf(last, sizeof(last), "%s", s->tls.ep.err);
@@ -340,6 +356,13 @@ session_handshake(struct endpoint *ep)
 		ev_timer_stop(p->loop, &s->timer);
 		if (connect_from(s, s->idx + 1, why) < 0)
 			return IO_ERR;
+		if (s->waiting)
+			return IO_AGAIN;                /* woken by wake_waiters */
+		if (ep->established) {              /* an idle session of the next primary */
+			log_debug("%s, primary %s, idle session taken over", p->label,
+			          p->primaries[s->idx].text);
+			return IO_OK;
+		}
 	}
 }
 
@@ -391,6 +414,87 @@ pool_session_failed(struct pool_session *s, const char *why, size_t *idx)
 		return false;
 	session_blame(s, why);
 	return true;
+}
+
+/* A primary's address as a key (FNV-1a of its octets): compact enough for
+ * every local connection to keep a few. */
+static uint64_t
+pool_addr_key(const struct netaddr *a)
+{
+	const uint8_t *b = (const uint8_t *)&a->ss;
+	uint64_t h = 14695981039346656037ull;
+	for (size_t i = 0; i < a->len && i < sizeof(a->ss); i++) {
+		h ^= b[i];
+		h *= 1099511628211ull;
+	}
+	return h ^ a->len;
+}
+
+static bool
+episode_tried(const struct pool_episode *e, uint64_t key)
+{
+	for (unsigned i = 0; i < e->n_tried; i++)
+		if (e->tried[i] == key)
+			return true;
+	return false;
+}
+
+/* The primaries of p the episode tried, as a skip mask. */
+static uint32_t
+episode_mask(const struct pool_episode *e, const struct pool *p)
+{
+	uint32_t mask = 0;
+	for (size_t i = 0; i < p->n_primaries; i++)
+		if (episode_tried(e, pool_addr_key(&p->primaries[i].addr)))
+			mask |= 1u << i;
+	return mask;
+}
+
+uint32_t
+pool_episode_open(struct pool_episode *e, const struct pool *p)
+{
+	if (!e->retrying) {
+		e->n_tried = 0;
+		e->stale_retried = false;
+	}
+	e->retrying = false;
+	return episode_mask(e, p);
+}
+
+bool
+pool_episode_retry(struct pool_episode *e, const struct pool *p, const struct netaddr *failed)
+{
+	e->retrying = false;
+	if (failed != NULL) {
+		uint64_t key = pool_addr_key(failed);
+		if (!episode_tried(e, key) && e->n_tried < CONF_MAX_PRIMARIES)
+			e->tried[e->n_tried++] = key;
+	} else {
+		if (e->stale_retried)
+			return false;
+		e->stale_retried = true;
+	}
+	e->retrying = pool_can_try(p, episode_mask(e, p));
+	return e->retrying;
+}
+
+void
+pool_episode_answered(struct pool_episode *e)
+{
+	e->n_tried = 0;
+	e->stale_retried = false;
+}
+
+const struct netaddr *
+pool_session_primary(const struct pool_session *s)
+{
+	return &s->pool->primaries[s->idx].addr;
+}
+
+bool
+pool_session_retryable(const struct pool_session *s)
+{
+	return !s->waiting && !s->failed && s->tls.ep.established;
 }
 
 double
@@ -505,7 +609,7 @@ adopt_idle(struct pool_session *w, struct primary *pr, size_t i)
 	w->tls.client = true;
 	w->tls.tcp_connected = true;
 	w->idx = i;
-	w->waiting = false;
+	w->waiting = w->expired = false;
 	w->reused = true;
 	w->answered = w->broke = w->alerted = w->reported = false;
 	w->ready_at = ev_now(w->pool->loop);
@@ -537,6 +641,8 @@ wake_waiters(struct ev_loop *loop, ev_timer *t, int revents)
 		} else if (pr == NULL || connect_from(w, (size_t)i, "all backing off") < 0) {
 			w->failed = true;
 			w->tls.ep.fd = WAIT_FD;
+		} else if (w->waiting) {
+			continue;                       /* failed over to a full primary: queued again */
 		}
 		w->tls.ep.hs_blk = 0;
 		w->on_event(w->owner);              /* may free w */
@@ -559,6 +665,7 @@ enqueue(struct pool_session *s)
 	endpoint_init(&s->tls.ep, &session_ops, NULL, WAIT_FD, s->on_event, s->owner);
 	s->tls.ep.hs_blk = EV_READ;
 	s->waiting = true;
+	s->expired = false;
 	s->next = NULL;
 	struct pool_session **pp = &p->wait_head;
 	while (*pp != NULL)

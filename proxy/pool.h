@@ -106,8 +106,51 @@ struct pool_session *pool_take_skip(struct pool *p, uint32_t skip, void (*on_eve
  * primary's index either way. */
 bool pool_session_failed(struct pool_session *s, const char *why, size_t *idx);
 
+/* May the queries that failed on s be tried on another session? Only if s
+ * was established for its holder: a session that waited for a slot past
+ * the deadline, or whose handshake step ran out of primaries, has had its
+ * whole set-up (queue-timeout, then connect-timeout per primary) already,
+ * and a second would double the documented bound (t96). */
+bool pool_session_retryable(const struct pool_session *s);
+
 /* Is a primary not in skip (bits as for pool_take_skip) not backing off? */
 bool pool_can_try(const struct pool *p, uint32_t skip);
+
+/* The primaries one query episode has tried (issue 13 item 3). An episode
+ * is what a local connection sends until it is answered or gets its
+ * SERVFAIL: it begins at a session opened for queries that are not being
+ * retried, and each primary fails it at most once (plus one retry after a
+ * reused idle session that the primary had closed). A failed episode
+ * leaves nothing behind: the next query may try every primary again.
+ * Primaries are kept by address, not by index: a reload may replace the
+ * pool between two tries, and index i of the new pool is another primary
+ * (t97). */
+struct pool_episode {
+	uint64_t tried[CONF_MAX_PRIMARIES];   /* addresses that failed it (pool_addr_key) */
+	unsigned n_tried;
+	bool stale_retried;              /* its one retry after a stale reused session */
+	bool retrying;                   /* the next session opened is its retry */
+};
+
+/* A session is being opened in p: the skip mask for pool_take_skip (the
+ * primaries of p the episode tried). Unless a retry was granted
+ * (pool_episode_retry), this begins a new episode. */
+uint32_t pool_episode_open(struct pool_episode *e, const struct pool *p);
+
+/* The session failed the episode's queries before any answer octet;
+ * failed: the address of the primary pool_session_failed held at fault,
+ * NULL when it was not at fault. True (and the next pool_episode_open
+ * continues the episode) when p, the pool now in force, has another
+ * primary to try; false: the queries get their SERVFAIL, which ends it. */
+bool pool_episode_retry(struct pool_episode *e, const struct pool *p,
+                        const struct netaddr *failed);
+
+/* An answer came on the episode's session: every primary may be tried
+ * again. */
+void pool_episode_answered(struct pool_episode *e);
+
+/* The address of the primary s is (or was last) connected to. */
+const struct netaddr *pool_session_primary(const struct pool_session *s);
 
 /* When the session became ready for its current holder (its handshake
  * ended, or it was taken from the idle list); 0 while not established. */

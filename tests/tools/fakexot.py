@@ -22,6 +22,9 @@ TLS 1.3 handshake (the alert shows on its first read).
 One line per event on stdout (flushed), for the tests to wait on:
   listening 127.0.0.1#PORT mode MODE
   conn N open (open=K max=M)        K sessions open now, M the most at once
+                                    (K: sessions the proxy has not closed, by the
+                                    kernel's TCP state, not by threads that have
+                                    yet to read their EOF)
   query conn=N id=ID name=NAME type=TYPE
   answer conn=N id=ID | garbage conn=N | longframe conn=N | close conn=N
   conn N closed (open=K)
@@ -44,6 +47,22 @@ from fakeprimary import TYPES, Zone, answers, parse_query  # noqa: E402
 
 LOCK = threading.Lock()
 STATE = {"n": 0, "open": 0, "max": 0}
+CONNS = {}                      # conn id -> TLS socket, while its thread runs
+TCP_ESTABLISHED = 1
+
+
+def peer_open(t):
+    """The proxy has not closed this connection (no FIN yet)."""
+    try:
+        info = t.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)
+    except OSError:
+        return False
+    return info[0] == TCP_ESTABLISHED
+
+
+def count_open():
+    """Sessions the proxy holds open now (call with LOCK held)."""
+    return sum(1 for t in CONNS.values() if peer_open(t))
 
 
 def say(line):
@@ -125,9 +144,11 @@ def session(a, zone, ctx, sock):
         return
     with LOCK:
         STATE["n"] += 1
-        STATE["open"] += 1
+        cid = STATE["n"]
+        CONNS[cid] = t
+        STATE["open"] = count_open()
         STATE["max"] = max(STATE["max"], STATE["open"])
-        cid, now, most = STATE["n"], STATE["open"], STATE["max"]
+        now, most = STATE["open"], STATE["max"]
     say("conn %d open (open=%d max=%d)" % (cid, now, most))
     wlock = threading.Lock()
     try:
@@ -146,7 +167,8 @@ def session(a, zone, ctx, sock):
     except (EOFError, OSError, ValueError, IndexError, struct.error):
         pass
     with LOCK:
-        STATE["open"] -= 1
+        del CONNS[cid]
+        STATE["open"] = count_open()
         now = STATE["open"]
     say("conn %d closed (open=%d)" % (cid, now))
     try:

@@ -314,6 +314,62 @@ test_signed_own_answers(void)
 	}
 }
 
+/* The relay's own answer to a signed query (outbound sign_answer hook:
+ * the SERVFAIL when no primary answered, t92) is signed by ep_udp_sign and
+ * goes back whole with its TSIG; an unsigned query's endpoint signs
+ * nothing. */
+static void
+test_sign_relay_answer(void)
+{
+	uint8_t buf[2048], frame[DNS_ERROR_MAX + 2];
+	struct sockaddr_storage from;
+	size_t put;
+	struct tsig_key key = { .alg = TSIG_HMAC_SHA256, .secret_len = 16 };
+	key.name_len = (size_t)dname_from_text("xfr-key", key.name);
+	struct tsig_request req = { .key = &key, .mac_len = 32, .orig_id = 0x4343, .fudge = 300 };
+	req.key_name_len = key.name_len;
+	memcpy(req.key_name, key.name, key.name_len);
+	req.alg_name_len = (size_t)dname_from_text("hmac-sha256", req.alg_name);
+	for (int sign = 0; sign <= 1; sign++) {
+		struct pair p;
+		CU_ASSERT_FATAL(pair_open(&p, DNS_TYPE_SOA, 0x4343) == 0);
+		struct ep_udp u;
+		CU_ASSERT_FATAL(ep_udp_init(&u, p.lis, &p.a, p.q, p.ql, DNS_TYPE_SOA, 512, false, noop,
+		                            NULL) == 0);
+		if (sign)
+			ep_udp_set_tsig(&u, &req);
+		CU_ASSERT_EQUAL(ep_udp_signed(&u), sign);
+		drain_query(&u);
+		size_t n = ep_udp_servfail(p.q, p.ql, DNS_EDE_NO_REACHABLE_AUTHORITY, "no reachable primary",
+		                           frame + 2, sizeof(frame) - 2);
+		CU_ASSERT_FATAL(n > 12);
+		int m = ep_udp_sign(&u, frame + 2, n, sizeof(frame) - 2);
+		if (!sign) {
+			CU_ASSERT_EQUAL(m, -1);
+			m = (int)n;
+		}
+		CU_ASSERT_FATAL(m >= (int)n);
+		wr16(frame, (uint16_t)m);
+		CU_ASSERT_EQUAL(u.ep.ops->write(&u.ep, frame, (size_t)m + 2, &put), IO_OK);
+		ssize_t got = recv_within(p.cli, buf, sizeof(buf), 2000, &from);
+		CU_ASSERT_EQUAL_FATAL(got, m);
+		CU_ASSERT_EQUAL(rd16(buf), 0x4343);
+		CU_ASSERT_EQUAL(buf[2] & 0x02, 0);                                /* not TC */
+		CU_ASSERT_EQUAL(buf[3] & 0x0F, DNS_RCODE_SERVFAIL);
+		if (sign) {
+			size_t tsig_rr = 10 + req.alg_name_len + 6 + 2 + 2 + 32 + 2 + 2 + 2;
+			size_t at = (size_t)got - tsig_rr - key.name_len;
+			CU_ASSERT_FATAL((size_t)got > tsig_rr + key.name_len + 12);
+			CU_ASSERT_EQUAL(memcmp(buf + at, key.name, key.name_len), 0);
+			CU_ASSERT_EQUAL(rd16(buf + at + key.name_len), 250);        /* TYPE TSIG */
+		}
+		u.ep.ops->close(&u.ep, false);
+		CU_ASSERT_EQUAL(recv_within(p.cli, buf, sizeof(buf), 200, &from), -1);   /* one datagram */
+		ep_udp_cleanup(&u);
+		pair_close(&p);
+	}
+}
+
 /* A wildcard socket learns each datagram's destination and answers from
  * it: 127.0.0.2 on 0.0.0.0, ::1 on ::. */
 static void
@@ -370,6 +426,7 @@ test_epudp_register(void)
 	TEST(test_servfail);
 	TEST(test_one_datagram);
 	TEST(test_signed_own_answers);
+	TEST(test_sign_relay_answer);
 	TEST(test_wildcard_source);
 	return 0;
 }

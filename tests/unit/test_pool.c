@@ -172,13 +172,133 @@ test_retire_to_successor(void)
 	log_threshold = saved;
 }
 
+/* A failover in the handshake step respects max-sessions: the next
+ * primary at its cap makes the query wait for a slot there instead of
+ * opening one more session to it. */
+static void
+test_failover_waits_at_cap(void)
+{
+	enum log_level saved = log_threshold;
+	log_threshold = XP_LOG_ERROR;
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct pool *p = two_dead_primaries(loop);      /* max-sessions 1 */
+	char why[256] = "";
+	/* primary 1's one slot is taken (still connecting) */
+	struct pool_session *busy = pool_take_skip(p, 1u << 0, on_event, NULL, why, sizeof(why));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(busy);
+	CU_ASSERT_EQUAL(p->primaries[1].n_sessions, 1);
+	/* a query to primary 0, which refuses: it fails over to primary 1 */
+	struct pool_session *s = pool_take(p, on_event, NULL, why, sizeof(why));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	struct endpoint *ep = pool_session_endpoint(s);
+	enum io_result r = IO_AGAIN;
+	for (int i = 0; i < 200 && r == IO_AGAIN && p->n_waiting == 0; i++) {
+		r = ep->ops->handshake(ep);
+		if (r == IO_AGAIN && p->n_waiting == 0) {
+			endpoint_watch(ep, false, false);
+			ev_run(loop, EVRUN_ONCE);
+		}
+	}
+	CU_ASSERT_EQUAL(r, IO_AGAIN);
+	CU_ASSERT_EQUAL(p->primaries[0].backoff, 1.0);  /* primary 0 failed */
+	CU_ASSERT_EQUAL(p->n_waiting, 1);               /* waits for primary 1's slot */
+	CU_ASSERT_EQUAL(p->primaries[1].n_sessions, 1); /* not a second session */
+	CU_ASSERT_EQUAL(pool_open_sessions(p), 1);
+	CU_ASSERT_FALSE(pool_session_retryable(s));
+	pool_put(s, false);
+	pool_put(busy, false);
+	CU_ASSERT_EQUAL(pool_open_sessions(p), 0);
+	pool_retire(p, NULL);
+	ev_loop_destroy(loop);
+	log_threshold = saved;
+}
+
+/* The retry bound is per query episode (t90): a query that got its
+ * SERVFAIL leaves nothing behind for the next query on the connection. */
+static void
+test_episode(void)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct pool *p = two_dead_primaries(loop);
+	struct pool_episode e = { 0 };
+	const struct netaddr *A0 = &p->primaries[0].addr, *A1 = &p->primaries[1].addr;
+
+	/* primary 0 fails the queries: primary 1 is tried, skipping 0 */
+	CU_ASSERT_EQUAL(pool_episode_open(&e, p), 0);
+	CU_ASSERT_TRUE(pool_episode_retry(&e, p, A0));
+	CU_ASSERT_EQUAL(pool_episode_open(&e, p), 1u << 0);
+	/* primary 1 fails them too: none left, SERVFAIL ends the episode */
+	CU_ASSERT_FALSE(pool_episode_retry(&e, p, A1));
+	/* the next query may try every primary again */
+	CU_ASSERT_EQUAL(pool_episode_open(&e, p), 0);
+
+	/* a stale reused session: one retry, not a second */
+	CU_ASSERT_TRUE(pool_episode_retry(&e, p, NULL));
+	CU_ASSERT_EQUAL(pool_episode_open(&e, p), 0);
+	CU_ASSERT_FALSE(pool_episode_retry(&e, p, NULL));
+	CU_ASSERT_EQUAL(pool_episode_open(&e, p), 0);
+	CU_ASSERT_TRUE(pool_episode_retry(&e, p, NULL));   /* a new episode */
+
+	/* an answer clears what the episode tried */
+	CU_ASSERT_EQUAL(pool_episode_open(&e, p), 0);
+	CU_ASSERT_TRUE(pool_episode_retry(&e, p, A0));
+	pool_episode_answered(&e);
+	CU_ASSERT_EQUAL(pool_episode_open(&e, p), 0);
+
+	/* a query that waited for a slot, or whose set-up is still running,
+	 * had its whole set-up: no second one (t96) */
+	char why[256] = "";
+	struct pool_session *busy = pool_take(p, on_event, NULL, why, sizeof(why));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(busy);
+	struct pool_session *w = pool_take(p, on_event, NULL, why, sizeof(why));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+	CU_ASSERT_EQUAL(p->n_waiting, 1);
+	CU_ASSERT_FALSE(pool_session_retryable(w));
+	CU_ASSERT_FALSE(pool_session_retryable(busy));
+	pool_put(w, false);
+	pool_put(busy, false);
+	CU_ASSERT_EQUAL(pool_open_sessions(p), 0);
+	CU_ASSERT_EQUAL(p->n_waiting, 0);
+	p->primaries[0].retry_at = p->primaries[0].backoff = 0;
+
+	/* a reload replaced the pool between two tries: the primary that
+	 * failed is skipped by address, whatever its index now (t97) */
+	struct pool_settings st = p->settings;
+	st.primary[0] = p->settings.primary[1];
+	st.primary[1] = p->settings.primary[0];     /* the same two, swapped */
+	char err[TLS_ERR_MAX];
+	struct tls_client_auth auth = { .pins = (const uint8_t (*)[32])st.pins, .n_pins = 1 };
+	struct pool *q = pool_new(loop, "t", &st, tls_client_ctx_new(&auth, err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+	CU_ASSERT_EQUAL(pool_episode_open(&e, p), 0);
+	CU_ASSERT_TRUE(pool_episode_retry(&e, q, A0));   /* failed in p, judged in q */
+	CU_ASSERT_EQUAL(pool_episode_open(&e, q), 1u << 1);
+	st.n_primary = 1;                           /* only the other primary */
+	struct pool *r = pool_new(loop, "t", &st, tls_client_ctx_new(&auth, err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_EQUAL(pool_episode_open(&e, r), 0);
+	CU_ASSERT_TRUE(pool_episode_retry(&e, r, A0));   /* r has not A0: its one primary is tried */
+	CU_ASSERT_EQUAL(pool_episode_open(&e, r), 0);
+	pool_retire(q, NULL);
+	pool_retire(r, NULL);
+
+	/* every other primary backing off: no retry */
+	p->primaries[1].retry_at = ev_now(loop) + 60;
+	CU_ASSERT_FALSE(pool_episode_retry(&e, p, A0));
+	CU_ASSERT_EQUAL(pool_episode_open(&e, p), 0);
+	pool_retire(p, NULL);
+	ev_loop_destroy(loop);
+}
+
 int
 test_pool_register(void)
 {
 	CU_pSuite s = CU_add_suite("pool", NULL, NULL);
 	if (s == NULL ||
 	    CU_add_test(s, "backoff doubles, retries skip tried primaries", test_backoff_and_skip) == NULL ||
-	    CU_add_test(s, "retire to a successor: waiters and backoff move", test_retire_to_successor) == NULL)
+	    CU_add_test(s, "retire to a successor: waiters and backoff move", test_retire_to_successor) == NULL ||
+	    CU_add_test(s, "retries are bounded per query episode", test_episode) == NULL ||
+	    CU_add_test(s, "a failover waits at the next primary's cap", test_failover_waits_at_cap) == NULL)
 		return -1;
 	return 0;
 }
