@@ -201,12 +201,34 @@ log_refusal(struct relay *r, const struct dns_query *q, const char *what, const 
 
 /* ---- teardown ----------------------------------------------------------- */
 
-bool
-relay_upstream_reusable(const struct relay *r)
+/* The upstream has no query in flight or being sent and sits at a frame
+ * boundary (a lone-SOA answer that may go on aside). */
+static bool
+up_quiet(const struct relay *r)
 {
 	return r->up_held && endpoint_open(r->up) && r->up->established && r->n_inflight == 0 &&
 	       r->in_fwd == 0 && r->up_wr_len == 0 && r->rs_sent == r->rs_len &&
-	       respscan_at_boundary(&r->scan) && !r->has_lone && !r->drop_pending;
+	       respscan_at_boundary(&r->scan) && !r->drop_pending;
+}
+
+bool
+relay_upstream_reusable(const struct relay *r)
+{
+	return up_quiet(r) && !r->has_lone;
+}
+
+/* release_idle_upstream: what to do with a held upstream once the pump is
+ * done. A quiet one that owes nothing goes back clean; a quiet one whose
+ * only debt is a lone newer SOA that may go on (AXFR-style, IXFR-02) is
+ * never reused, and an idle client must not hold it either (t95, t98): it
+ * is closed (released as broken), and the lone answer is over for the
+ * client. Anything else is still in use. */
+enum idle_action
+relay_idle_action(const struct relay *r)
+{
+	if (!r->hooks->release_idle_upstream || !up_quiet(r))
+		return IDLE_KEEP;
+	return r->has_lone ? IDLE_CLOSE : IDLE_RELEASE;
 }
 
 /* Gives the upstream back to the direction: clean (reusable) only when it
@@ -1230,8 +1252,8 @@ relay_pump(struct relay *r)
 			progress = cli_read(r);
 	} while (progress && r->state == RELAY_OPEN);
 
-	if (r->state == RELAY_OPEN && r->hooks->release_idle_upstream && relay_upstream_reusable(r))
-		up_release(r, false);           /* a session only while a query is in flight */
+	if (r->state == RELAY_OPEN && relay_idle_action(r) != IDLE_KEEP)
+		up_release(r, relay_idle_action(r) == IDLE_CLOSE);  /* a session only while in use */
 	if (r->state == RELAY_OPEN && r->stopping && idle(r) && !has_complete_query(r))
 		relay_close(r, true, NULL);
 	if (r->state != RELAY_CLOSED) {

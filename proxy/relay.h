@@ -190,6 +190,14 @@ bool relay_release_idle_upstream(struct relay *r);
  * upstream could send the rest of that answer to whoever uses it next). */
 bool relay_upstream_reusable(const struct relay *r);
 
+/* With hooks->release_idle_upstream, what the relay does with its held
+ * upstream when an event is handled: IDLE_RELEASE (clean, reusable: it owes
+ * nothing), IDLE_CLOSE (quiet, but a lone newer SOA on it may go on: never
+ * reused, and an idle client must not hold it, so it is closed), or
+ * IDLE_KEEP (in use, none held, or the direction keeps its upstream). */
+enum idle_action { IDLE_KEEP, IDLE_RELEASE, IDLE_CLOSE };
+enum idle_action relay_idle_action(const struct relay *r);
+
 /* Octets at the tail of the answer ring the client must not see yet: the
  * start of a frame whose header is not complete (its ID unknown), or, for
  * a client endpoint that takes whole messages (UDP), all of a partial

@@ -61,6 +61,34 @@ test_reusable(void)
 	CU_ASSERT_FALSE(relay_upstream_reusable(&r));
 }
 
+/* t95/t98: with release_idle_upstream a quiet upstream goes back clean; one
+ * whose lone newer SOA may go on is closed, not held; one in use is kept. */
+static void
+test_idle_action(void)
+{
+	static const struct relay_hooks keeps = { .release_idle_upstream = false };
+	static const struct relay_hooks releases = { .release_idle_upstream = true };
+	setup(&tcp_like);
+	r.hooks = &keeps;
+	CU_ASSERT_EQUAL(relay_idle_action(&r), IDLE_KEEP);      /* inbound keeps it */
+	r.hooks = &releases;
+	CU_ASSERT_EQUAL(relay_idle_action(&r), IDLE_RELEASE);
+	r.has_lone = true;
+	CU_ASSERT_EQUAL(relay_idle_action(&r), IDLE_CLOSE);
+	r.n_inflight = 1;                       /* another query in flight: in use */
+	CU_ASSERT_EQUAL(relay_idle_action(&r), IDLE_KEEP);
+	r.n_inflight = 0;
+	r.up_wr_len = 5;
+	CU_ASSERT_EQUAL(relay_idle_action(&r), IDLE_KEEP);
+	r.up_wr_len = 0;
+	uint8_t one = 0;
+	respscan_feed(&r.scan, &one, 1);        /* inside a frame: in use */
+	CU_ASSERT_EQUAL(relay_idle_action(&r), IDLE_KEEP);
+	respscan_init(&r.scan, &no_ops, &r);
+	r.up_held = false;
+	CU_ASSERT_EQUAL(relay_idle_action(&r), IDLE_KEEP);
+}
+
 /* 2-octet prefix (frame of 30), then header octets one at a time. */
 static void
 test_held_octets(void)
@@ -92,6 +120,7 @@ test_relay_rules_register(void)
 {
 	SUITE("relay rules (issue 13)");
 	TEST(test_reusable);
+	TEST(test_idle_action);
 	TEST(test_held_octets);
 	return 0;
 }
