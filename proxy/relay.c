@@ -413,6 +413,7 @@ on_frame_end(void *ctx, size_t frame_len, bool malformed)
 		return;
 	}
 	r->last_active = ev_now(r->loop);   /* progress: a complete message (TCP-05) */
+	r->up_since = r->last_active;       /* queries still owed: counted from here */
 	if (malformed)
 		log_debug("conn %llu, remote %s, malformed answer of %zu octets relayed",
 		          (unsigned long long)r->id, r->peer_text, frame_len);
@@ -836,7 +837,6 @@ up_read(struct relay *r)
 		return true;
 	}
 	metrics_bytes(dir_of(r), true, n);
-	r->up_since = ev_now(r->loop);      /* the upstream is answering */
 	size_t got = n, fed = 0;
 	for (int i = 0; i < cnt && got > 0 && !r->drop_pending; i++) {
 		size_t part = got < iov[i].iov_len ? got : iov[i].iov_len;
@@ -1156,14 +1156,21 @@ update_events(struct relay *r)
 		               r->in_fwd > r->in_sent || r->rs_sent < r->rs_len);
 }
 
-/* The upstream owes the first octet of an answer: it is still being set
- * up, or queries are in flight and none of their answers has begun. */
-static bool
-upstream_owes_first_byte(const struct relay *r)
+/* The upstream owes the first octet of an answer that the client can see:
+ * it is still being set up, or queries are in flight, none of their
+ * answers has a complete message, and no octet of the frame begun (if any)
+ * reached the client: a frame whose header is not complete, or, for a
+ * whole-message (UDP) client, any frame that fits the ring. So a primary
+ * that sends the start of a frame and stalls fails over after the upstream
+ * limit for a UDP client (t97); a TCP client has the octets already, and
+ * the transfer limit aborts it. */
+bool
+relay_upstream_owes_first_octet(const struct relay *r)
 {
 	if (endpoint_open(r->up) && !r->up->established)
 		return true;
-	if (r->n_inflight == 0 || !respscan_at_boundary(&r->scan))
+	if (r->n_inflight == 0 || r->drop_pending ||
+	    relay_held_octets(r) != respscan_partial(&r->scan))
 		return false;
 	for (unsigned i = 0; i < r->n_inflight; i++)
 		if (r->inflight[i].xfr.messages > 0)
@@ -1197,7 +1204,7 @@ relay_deadline(const struct relay *r, enum deadline *kind)
 	}
 	*kind = DL_TRANSFER;
 	double t = r->last_active + lim.transfer;
-	if (upstream_owes_first_byte(r) && r->up_since + lim.upstream < t) {
+	if (relay_upstream_owes_first_octet(r) && r->up_since + lim.upstream < t) {
 		*kind = DL_UPSTREAM;
 		t = r->up_since + lim.upstream;
 	}

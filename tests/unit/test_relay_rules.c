@@ -89,6 +89,37 @@ test_idle_action(void)
 	CU_ASSERT_EQUAL(relay_idle_action(&r), IDLE_KEEP);
 }
 
+/* t97: the first-octet deadline runs until an octet of an answer can
+ * reach the client: for TCP until the frame's header is whole, for UDP
+ * (whole messages) until a whole message came. */
+static void
+test_owes_first_octet(void)
+{
+	static struct inflight fl[1];
+	uint8_t f[22] = { 0x03, 0xe8, 0x12, 0x34, 0x84 };     /* 1000 long, 20 came */
+	setup(&tcp_like);
+	memset(fl, 0, sizeof(fl));
+	CU_ASSERT_FALSE(relay_upstream_owes_first_octet(&r));   /* nothing in flight */
+	r.inflight = fl;
+	r.n_inflight = 1;
+	CU_ASSERT_TRUE(relay_upstream_owes_first_octet(&r));
+	respscan_feed(&r.scan, f, 10);                          /* header not whole */
+	CU_ASSERT_TRUE(relay_upstream_owes_first_octet(&r));
+	respscan_feed(&r.scan, f + 10, 12);                     /* TCP: streamed */
+	CU_ASSERT_FALSE(relay_upstream_owes_first_octet(&r));
+	setup(&udp_like);
+	r.inflight = fl;
+	r.n_inflight = 1;
+	respscan_feed(&r.scan, f, 22);                          /* UDP: all held */
+	CU_ASSERT_TRUE(relay_upstream_owes_first_octet(&r));
+	respscan_init(&r.scan, &no_ops, &r);
+	fl[0].xfr.messages = 1;                                 /* a whole message came */
+	CU_ASSERT_FALSE(relay_upstream_owes_first_octet(&r));
+	fl[0].xfr.messages = 0;
+	up.established = false;                                 /* being set up */
+	CU_ASSERT_TRUE(relay_upstream_owes_first_octet(&r));
+}
+
 /* 2-octet prefix (frame of 30), then header octets one at a time. */
 static void
 test_held_octets(void)
@@ -121,6 +152,7 @@ test_relay_rules_register(void)
 	SUITE("relay rules (issue 13)");
 	TEST(test_reusable);
 	TEST(test_idle_action);
+	TEST(test_owes_first_octet);
 	TEST(test_held_octets);
 	return 0;
 }
