@@ -13,6 +13,9 @@
 #   and header did reach the client, so there is no failover: the
 #   connection is aborted at transfer-timeout (not before 5 s, not after
 #   20 s), with no SERVFAIL made up after part of an answer (AXFR-05).
+#   Part 3, UDP again, with a changed reload (the primaries swapped: a new
+#   pool) while the poll waits for the rest of the frame: NOERROR within
+#   8 s from the healthy primary.
 . "$(dirname "$0")/lib.sh"
 . "$XOT_INTEG_DIR/lib_outbound.sh"
 test_init
@@ -64,4 +67,28 @@ grep -q '^error connection closed' "$T/tcp.txt" || fail "TCP: expected an abort,
 ok "TCP: aborted after $ms ms (octets of the answer had reached the client: no failover)"
 assert_nogrep "$OUT_LOG" "SERVFAIL sent" "TCP: no SERVFAIL after part of an answer"
 alive "$OUT_PID" || fail "outbound proxy died"
+stop_pid "$OUT_PID" || true
+stop_pid "$FAKE_PID" || true
+
+# Part 3: the same UDP stall, and a changed reload (the primaries swapped:
+# a new pool) while the poll waits for the rest of the frame: the poll is
+# still answered NOERROR within 8 s and the proxy lives.
+start_pair reload 30
+dig +notcp +norec +time=20 +tries=1 @127.0.0.1 -p "$O" example.test SOA >"$T/reload.txt" 2>&1 &
+DIG=$!
+t0=$(ms_now)
+wait_until 10 grep -q '^longframe-id ' "$FLOG" || fail "reload: the first primary never sent its long frame"
+n=$(grep -c 'reloaded ' "$OUT_LOG")
+sed -i "s/^primary = .*/primary = 127.0.0.1:$P 127.0.0.1:$FP/" "$T/ob-reload.ini"
+kill -HUP "$OUT_PID"
+wait_until 10 bash -c "[ \$(grep -c 'reloaded ' '$OUT_LOG') -gt $n ]" || fail "reload: no 'reloaded' line after SIGHUP"
+wait "$DIG" || fail "reload: no answer ($(tail -n 2 "$T/reload.txt" | xargs))"
+ms=$(($(ms_now) - t0))
+[ "$(dig_status "$T/reload.txt")" = NOERROR ] || fail "reload: $(dig_status "$T/reload.txt") after $ms ms"
+[ "$ms" -lt 8000 ] || fail "reload: answered after $ms ms"
+ok "reload during the stall: NOERROR in $ms ms"
+alive "$OUT_PID" || fail "outbound proxy died"
+stop_pid "$OUT_PID" || true
+stop_pid "$FAKE_PID" || true
+
 pass
