@@ -10,6 +10,13 @@
 #   Part 2, the client asks from serial 100: the lone SOA is not newer, the
 #   answer is complete (xfr_lone_may_continue), and B's poll REUSES the
 #   session (rvxot sees B's query on session 1).
+#   Part 3, reloads at bad moments: 4 clients each send 6 IXFR (serial 50,
+#   every answer a lone newer SOA, so every session is closed after it)
+#   while SIGHUPs, one after another until they are done, add and drop a
+#   second (unreachable) primary, which
+#   replaces the pool each time: every IXFR is answered NOERROR with its
+#   ID and the proxy lives (run on the ASan build to check the release of
+#   sessions of retired pools).
 . "$(dirname "$0")/lib.sh"
 . "$XOT_INTEG_DIR/lib_outbound.sh"
 test_init
@@ -61,4 +68,43 @@ one_case same 100
 grep -q '^query 2 conn=1 ' "$PLOG" ||
 	fail "same: B's query did not reuse the session of the complete lone-SOA answer: $(grep '^query' "$PLOG")"
 ok "lone SOA not newer: the session was reused for B's poll"
+
+FP=$(free_port) || fail "no free port"
+O=$(free_port) || fail "no free port"
+X=$(free_port) || fail "no free port"
+bg_start rvxot-storm python3 "$TOOLS/rvxot.py" --port "$FP" --cert "$XOT_CERT" --key "$XOT_KEY" \
+	--zone example.test --default lone --status "$T/storm.status"
+wait_until 10 test -e "$T/storm.status" || fail "rvxot not listening"
+outbound_ini "$T/storm.ini" "$O" "127.0.0.1:$FP" max-sessions=2 queue-timeout=10 idle-timeout=60
+start_outbound ob-storm "$T/storm.ini" "$O"
+pids=()
+for c in 1 2 3 4; do
+	( for i in 1 2 3 4 5 6; do
+		python3 "$TOOLS/rvtcp.py" --port "$O" --zone example.test --type IXFR --serial 50 \
+			--first-timeout 30 || exit 1
+	  done ) >"$T/storm.c$c" 2>&1 &
+	pids+=($!)
+done
+running() {
+	local p
+	for p in "${pids[@]}"; do alive "$p" && return 0; done
+	return 1
+}
+h=0
+while running && [ "$h" -lt 200 ]; do
+	h=$((h + 1))
+	n=$(grep -c 'reloaded ' "$OUT_LOG")
+	if [ $((h % 2)) = 1 ]; then prims="127.0.0.1:$FP 127.0.0.1:$X"; else prims="127.0.0.1:$FP"; fi
+	sed -i "s/^primary = .*/primary = $prims/" "$T/storm.ini"
+	kill -HUP "$OUT_PID"
+	wait_until 10 bash -c "[ \$(grep -c 'reloaded ' '$OUT_LOG') -gt $n ]" || fail "storm: no 'reloaded' line after SIGHUP $h"
+done
+for p in "${pids[@]}"; do wait "$p" || true; done
+[ "$h" -ge 6 ] || fail "storm: only $h reloads while the clients ran"
+answers=$(cat "$T"/storm.c? | grep -c '^answer 1 .*rcode=NOERROR')
+bad=$(cat "$T"/storm.c? | grep -v '^result' | grep -vc '^answer 1 id=[0-9]* rcode=NOERROR')
+[ "$answers" = 24 ] && [ "$bad" = 0 ] ||
+	fail "storm: $answers of 24 IXFR answered NOERROR with their ID: $(cat "$T"/storm.c? | grep -v '^result' | grep -v 'rcode=NOERROR' | head -n 3 | xargs)"
+ok "storm: 24 of 24 IXFR answered NOERROR with their ID under $h pool-changing reloads"
+alive "$OUT_PID" || fail "outbound proxy died"
 pass
