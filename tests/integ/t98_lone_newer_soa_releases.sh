@@ -17,6 +17,8 @@
 #   replaces the pool each time: every IXFR is answered NOERROR with its
 #   ID and the proxy lives (run on the ASan build to check the release of
 #   sessions of retired pools).
+#   Part 4, the same IXFR over UDP: the lone SOA in one datagram, and its
+#   session is closed.
 . "$(dirname "$0")/lib.sh"
 . "$XOT_INTEG_DIR/lib_outbound.sh"
 test_init
@@ -106,5 +108,17 @@ bad=$(cat "$T"/storm.c? | grep -v '^result' | grep -vc '^answer 1 id=[0-9]* rcod
 [ "$answers" = 24 ] && [ "$bad" = 0 ] ||
 	fail "storm: $answers of 24 IXFR answered NOERROR with their ID: $(cat "$T"/storm.c? | grep -v '^result' | grep -v 'rcode=NOERROR' | head -n 3 | xargs)"
 ok "storm: 24 of 24 IXFR answered NOERROR with their ID under $h pool-changing reloads"
+alive "$OUT_PID" || fail "outbound proxy died"
+
+# Part 4: the same over UDP (a whole-message client): one datagram, the lone
+# SOA with the query's ID, and the session it came on is closed.
+n=$(grep -c ' closed ' "$T/rvxot-storm.log")
+dig +notcp +norec +time=10 +tries=1 @127.0.0.1 -p "$O" example.test IXFR=50 >"$T/udp.txt" 2>&1 ||
+	fail "UDP IXFR: no answer ($(tail -n 2 "$T/udp.txt" | xargs))"
+[ "$(grep -c 'MSG SIZE' "$T/udp.txt")" = 1 ] || fail "UDP IXFR: not one datagram: $(xargs <"$T/udp.txt")"
+grep -Eq '^example\.test\.[[:space:]]+[0-9]+[[:space:]]+IN[[:space:]]+SOA' "$T/udp.txt" || fail "UDP IXFR: no SOA in the answer"
+wait_until 10 bash -c "[ \$(grep -c ' closed ' '$T/rvxot-storm.log') -gt $n ]" ||
+	fail "UDP IXFR: the lone-SOA session was not closed"
+ok "UDP IXFR from serial 50: the lone SOA in one datagram, its session closed"
 alive "$OUT_PID" || fail "outbound proxy died"
 pass
