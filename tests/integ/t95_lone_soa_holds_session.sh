@@ -11,6 +11,10 @@
 #   answer might go on (AXFR-style), so the session is not reusable
 #   (relay_upstream_reusable: has_lone), and relay_pump then keeps it held
 #   instead of retiring it; the idle local connection occupies max-sessions.
+#   Passes since main da6758f (a lone SOA not newer than the client's serial
+#   ends the answer). Still so for a lone SOA newer than the client's serial
+#   (an AXFR-style start) after which the primary sends nothing: the idle
+#   local connection then holds the session until its idle-timeout.
 . "$(dirname "$0")/lib.sh"
 . "$XOT_INTEG_DIR/lib_outbound.sh"
 test_init

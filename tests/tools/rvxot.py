@@ -13,6 +13,9 @@ queries past the script get --default:
   dup     answer twice (the second copy 0.3 s later)
   lone    answer with one message holding the zone's SOA (for an IXFR:
           "up to date", RFC 1995)
+  stall   send the length prefix and the first 20 octets of the answer
+          (header with the right ID, part of the question), then nothing
+          more on that session
 
 One line per event on stdout (flushed), for the tests to wait on:
   listening 127.0.0.1#PORT
@@ -105,6 +108,11 @@ def session(a, zone, ctx, sock):
                     m = message(q, 0, [zone.soa_rr()])
                     t.sendall(struct.pack("!H", len(m)) + m)
                 say("answer conn=%d id=%d" % (cid, q["id"]))
+            elif act == "stall":
+                m = answers(a, zone, q)[0]
+                with wlock:
+                    t.sendall(struct.pack("!H", len(m)) + m[:20])
+                say("stall conn=%d id=%d" % (cid, q["id"]))
             elif act == "close":
                 break
     except (EOFError, OSError, ValueError, IndexError, struct.error):
@@ -127,7 +135,7 @@ def main():
     ap.add_argument("--cert", required=True)
     ap.add_argument("--key", required=True)
     ap.add_argument("--script", default="")
-    ap.add_argument("--default", default="normal", choices=["normal", "hang", "close", "dup", "lone"])
+    ap.add_argument("--default", default="normal", choices=["normal", "hang", "close", "dup", "lone", "stall"])
     ap.add_argument("--zone", default="example.test")
     ap.add_argument("--serial", type=int, default=100)
     ap.add_argument("--records", type=int, default=20)
@@ -136,7 +144,7 @@ def main():
     a = ap.parse_args()
     a.script = [w for w in a.script.split(",") if w]
     for w in a.script:
-        if w not in ("normal", "hang", "close", "dup", "lone"):
+        if w not in ("normal", "hang", "close", "dup", "lone", "stall"):
             sys.exit("rvxot: unknown action %s" % w)
     a.mode, a.gap, a.delay = "normal", 0, 0
     if not ipaddress.ip_address(a.host).is_loopback:
