@@ -653,14 +653,15 @@ check_relayed(const struct fz_frame *be, size_t bi, size_t j, size_t len)
 		         "same connection %u relayed after it", k, j, be[j].conn);
 }
 
-/* True if none of be[bi..j) is on be[j]'s connection. */
+/* True if be[j] may be relayed after be[bi..j) were not: none of those is
+ * on its connection, and its ID was asked there. */
 static FZ_NOCOV bool
-skips_only_older(const struct fz_frame *be, size_t bi, size_t j)
+may_skip_to(const struct fz_frame *be, size_t bi, size_t j)
 {
 	for (size_t k = bi; k < j; k++)
 		if (be[k].conn == be[j].conn)
 			return false;
-	return true;
+	return be[j].len >= 2 + DNS_HDR_LEN && sent_on(be[j].conn, rd16(H.up.src + be[j].start + 2));
 }
 
 /* Every octet the client got: backend frames in order, untouched, with
@@ -703,10 +704,11 @@ check_client_output(bool cut_ok, bool cut_backend_ok)
 		size_t j = find_backend(be, n_be, bi, f, len, true);
 		/* a local answer that equals a later backend frame is taken as
 		 * the local answer (skipping backend frames is the rare case),
-		 * unless every frame skipped is on an earlier connection (a
-		 * backend may answer with the very SERVFAIL the relay would
-		 * make: seed servfail-like-local) */
-		if (j < n_be && (j == bi || !is_local_answer_peek(f, len) || skips_only_older(be, bi, j))) {
+		 * unless that backend frame may be relayed there (every frame
+		 * skipped is on another connection, its ID was asked on its
+		 * own): a backend may answer with the very SERVFAIL the relay
+		 * would make (seeds servfail-like-local, formerr-like-backend) */
+		if (j < n_be && (j == bi || !is_local_answer_peek(f, len) || may_skip_to(be, bi, j))) {
 			check_relayed(be, bi, j, len);
 			bi = j + 1;
 			continue;
