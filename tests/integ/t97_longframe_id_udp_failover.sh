@@ -13,6 +13,8 @@
 #   and header did reach the client, so there is no failover: the
 #   connection is aborted at transfer-timeout (not before 5 s, not after
 #   20 s), with no SERVFAIL made up after part of an answer (AXFR-05).
+#   Part 2b, TCP, the primary stalls before the header is whole (fakexot
+#   shorthdr): nothing reached the client, so it fails over within 8 s.
 #   Part 3, UDP again, with a changed reload (the primaries swapped: a new
 #   pool) while the poll waits for the rest of the frame: NOERROR within
 #   8 s from the healthy primary.
@@ -25,12 +27,13 @@ ms_now() { echo $(($(date +%s%N) / 1000000)); }
 P=$(free_port) || fail "no free port"
 start_xot_primary primary "$P" "$XOT_NAMED_PORT"
 
-# start_pair NAME TRANSFER-TIMEOUT: fakexot longframe-id + outbound side on $O
+# start_pair NAME TRANSFER-TIMEOUT [MODE]: fakexot MODE (longframe-id) +
+# outbound side on $O
 start_pair() {
-	local name=$1 fp
+	local name=$1 fp mode=${3:-longframe-id}
 	fp=$(free_port) || fail "no free port"
 	O=$(free_port) || fail "no free port"
-	bg_start "fake-$name" python3 "$TOOLS/fakexot.py" --port "$fp" --mode longframe-id \
+	bg_start "fake-$name" python3 "$TOOLS/fakexot.py" --port "$fp" --mode "$mode" \
 		--cert "$XOT_CERT" --key "$XOT_KEY" --zone example.test --status "$T/fake-$name.status"
 	FAKE_PID=$LAST_PID
 	FLOG=$T/fake-$name.log
@@ -66,6 +69,21 @@ grep -q '^error connection closed' "$T/tcp.txt" || fail "TCP: expected an abort,
 [ "$ms" -ge 5000 ] && [ "$ms" -lt 20000 ] || fail "TCP: aborted after $ms ms (transfer-timeout 6 s)"
 ok "TCP: aborted after $ms ms (octets of the answer had reached the client: no failover)"
 assert_nogrep "$OUT_LOG" "SERVFAIL sent" "TCP: no SERVFAIL after part of an answer"
+alive "$OUT_PID" || fail "outbound proxy died"
+stop_pid "$OUT_PID" || true
+stop_pid "$FAKE_PID" || true
+
+# Part 2b: TCP, but the primary stalls before the header is whole (fakexot
+# shorthdr: length 1000, then 8 octets): nothing reached the client (its
+# ID is not vetted yet), so the query fails over within backend-timeout.
+start_pair short 30 shorthdr
+t0=$(ms_now)
+python3 "$TOOLS/rvtcp.py" --port "$O" --zone example.test --first-timeout 20 >"$T/short.txt" 2>&1
+ms=$(($(ms_now) - t0))
+grep -q '^shorthdr ' "$FLOG" || fail "TCP short header: the first primary never sent it (not exercised)"
+grep -q '^answer 1 .*rcode=NOERROR' "$T/short.txt" || fail "TCP short header: $(xargs <"$T/short.txt") after $ms ms"
+[ "$ms" -lt 8000 ] || fail "TCP short header: answered after $ms ms (backend-timeout 3 s)"
+ok "TCP, header incomplete: NOERROR in $ms ms from the second primary"
 alive "$OUT_PID" || fail "outbound proxy died"
 stop_pid "$OUT_PID" || true
 stop_pid "$FAKE_PID" || true
