@@ -201,12 +201,34 @@ log_refusal(struct relay *r, const struct dns_query *q, const char *what, const 
 
 /* ---- teardown ----------------------------------------------------------- */
 
-bool
-relay_upstream_reusable(const struct relay *r)
+/* The upstream has no query in flight or being sent and sits at a frame
+ * boundary (a lone-SOA answer that may go on aside). */
+static bool
+up_quiet(const struct relay *r)
 {
 	return r->up_held && endpoint_open(r->up) && r->up->established && r->n_inflight == 0 &&
 	       r->in_fwd == 0 && r->up_wr_len == 0 && r->rs_sent == r->rs_len &&
-	       respscan_at_boundary(&r->scan) && !r->has_lone && !r->drop_pending;
+	       respscan_at_boundary(&r->scan) && !r->drop_pending;
+}
+
+bool
+relay_upstream_reusable(const struct relay *r)
+{
+	return up_quiet(r) && !r->has_lone;
+}
+
+/* release_idle_upstream: what to do with a held upstream once the pump is
+ * done. A quiet one that owes nothing goes back clean; a quiet one whose
+ * only debt is a lone newer SOA that may go on (AXFR-style, IXFR-02) is
+ * never reused, and an idle client must not hold it either (t95, t98): it
+ * is closed (released as broken), and the lone answer is over for the
+ * client. Anything else is still in use. */
+enum idle_action
+relay_idle_action(const struct relay *r)
+{
+	if (!r->hooks->release_idle_upstream || !up_quiet(r))
+		return IDLE_KEEP;
+	return r->has_lone ? IDLE_CLOSE : IDLE_RELEASE;
 }
 
 /* Gives the upstream back to the direction: clean (reusable) only when it
@@ -391,6 +413,7 @@ on_frame_end(void *ctx, size_t frame_len, bool malformed)
 		return;
 	}
 	r->last_active = ev_now(r->loop);   /* progress: a complete message (TCP-05) */
+	r->up_since = r->last_active;       /* queries still owed: counted from here */
 	if (malformed)
 		log_debug("conn %llu, remote %s, malformed answer of %zu octets relayed",
 		          (unsigned long long)r->id, r->peer_text, frame_len);
@@ -814,7 +837,6 @@ up_read(struct relay *r)
 		return true;
 	}
 	metrics_bytes(dir_of(r), true, n);
-	r->up_since = ev_now(r->loop);      /* the upstream is answering */
 	size_t got = n, fed = 0;
 	for (int i = 0; i < cnt && got > 0 && !r->drop_pending; i++) {
 		size_t part = got < iov[i].iov_len ? got : iov[i].iov_len;
@@ -1134,14 +1156,21 @@ update_events(struct relay *r)
 		               r->in_fwd > r->in_sent || r->rs_sent < r->rs_len);
 }
 
-/* The upstream owes the first octet of an answer: it is still being set
- * up, or queries are in flight and none of their answers has begun. */
-static bool
-upstream_owes_first_byte(const struct relay *r)
+/* The upstream owes the first octet of an answer that the client can see:
+ * it is still being set up, or queries are in flight, none of their
+ * answers has a complete message, and no octet of the frame begun (if any)
+ * reached the client: a frame whose header is not complete, or, for a
+ * whole-message (UDP) client, any frame that fits the ring. So a primary
+ * that sends the start of a frame and stalls fails over after the upstream
+ * limit for a UDP client (t97); a TCP client has the octets already, and
+ * the transfer limit aborts it. */
+bool
+relay_upstream_owes_first_octet(const struct relay *r)
 {
 	if (endpoint_open(r->up) && !r->up->established)
 		return true;
-	if (r->n_inflight == 0 || !respscan_at_boundary(&r->scan))
+	if (r->n_inflight == 0 || r->drop_pending ||
+	    relay_held_octets(r) != respscan_partial(&r->scan))
 		return false;
 	for (unsigned i = 0; i < r->n_inflight; i++)
 		if (r->inflight[i].xfr.messages > 0)
@@ -1175,7 +1204,7 @@ relay_deadline(const struct relay *r, enum deadline *kind)
 	}
 	*kind = DL_TRANSFER;
 	double t = r->last_active + lim.transfer;
-	if (upstream_owes_first_byte(r) && r->up_since + lim.upstream < t) {
+	if (relay_upstream_owes_first_octet(r) && r->up_since + lim.upstream < t) {
 		*kind = DL_UPSTREAM;
 		t = r->up_since + lim.upstream;
 	}
@@ -1230,8 +1259,8 @@ relay_pump(struct relay *r)
 			progress = cli_read(r);
 	} while (progress && r->state == RELAY_OPEN);
 
-	if (r->state == RELAY_OPEN && r->hooks->release_idle_upstream && relay_upstream_reusable(r))
-		up_release(r, false);           /* a session only while a query is in flight */
+	if (r->state == RELAY_OPEN && relay_idle_action(r) != IDLE_KEEP)
+		up_release(r, relay_idle_action(r) == IDLE_CLOSE);  /* a session only while in use */
 	if (r->state == RELAY_OPEN && r->stopping && idle(r) && !has_complete_query(r))
 		relay_close(r, true, NULL);
 	if (r->state != RELAY_CLOSED) {

@@ -160,8 +160,10 @@ struct relay {
 
 	ev_timer timer;
 	double accepted, last_active;
-	double up_since;                /* upstream set-up began, or its last octet, or the
-	                                 * first query owed since then */
+	double up_since;                /* upstream set-up began, or its last complete answer
+	                                 * message, or the first query owed since then (a
+	                                 * partial frame the client cannot see yet does not
+	                                 * count: t97) */
 };
 
 /* Starts a relay around an established or handshaking client endpoint
@@ -189,6 +191,20 @@ bool relay_release_idle_upstream(struct relay *r);
  * frame boundary, and no lone-SOA IXFR answer on it may still go on (the
  * upstream could send the rest of that answer to whoever uses it next). */
 bool relay_upstream_reusable(const struct relay *r);
+
+/* True while the upstream deadline (limits.upstream) runs: the upstream is
+ * being set up, or queries are in flight and no octet of their answers
+ * that the client can see has come (no complete message; a frame begun is
+ * all held: its header is incomplete, or the client takes whole messages). */
+bool relay_upstream_owes_first_octet(const struct relay *r);
+
+/* With hooks->release_idle_upstream, what the relay does with its held
+ * upstream when an event is handled: IDLE_RELEASE (clean, reusable: it owes
+ * nothing), IDLE_CLOSE (quiet, but a lone newer SOA on it may go on: never
+ * reused, and an idle client must not hold it, so it is closed), or
+ * IDLE_KEEP (in use, none held, or the direction keeps its upstream). */
+enum idle_action { IDLE_KEEP, IDLE_RELEASE, IDLE_CLOSE };
+enum idle_action relay_idle_action(const struct relay *r);
 
 /* Octets at the tail of the answer ring the client must not see yet: the
  * start of a frame whose header is not complete (its ID unknown), or, for

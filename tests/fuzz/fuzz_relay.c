@@ -42,7 +42,17 @@
  *      makes a new one; sign_answer and xfr_done read the token's snapshot,
  *      so ASan reports any use after the last reference went;
  *  (d) with upstream_retry (F2_RETRY, at most 3 tries) the queries sent
- *      again on a new connection arrive whole and in client order.
+ *      again on a new connection arrive whole and in client order;
+ *  (e) the outbound direction (F2_OUTBOUND) releases idle upstreams, as the
+ *      real one does: after every event an open relay holds no quiet
+ *      upstream (relay_idle_action is IDLE_KEEP: one owing nothing went
+ *      back clean, one whose only debt is a lone newer SOA was closed);
+ *  (f) the first-octet deadline (upstream limit 0, op 5 arg 2) acts while a
+ *      whole-message client has nothing of the answers in flight (no
+ *      complete message, its output at a frame boundary), even with the
+ *      start of a frame held: the relay closes, answers the queries in
+ *      flight, or tries another upstream; it never leaves them waiting
+ *      (queries judged during that event may be in flight afterwards).
  * Checked once the relay has closed (by itself, or through relay_kill at
  * the end of the input; the kill writes nothing, except the SERVFAIL
  * owed to a whole-message client that got nothing of its answer):
@@ -643,6 +653,17 @@ check_relayed(const struct fz_frame *be, size_t bi, size_t j, size_t len)
 		         "same connection %u relayed after it", k, j, be[j].conn);
 }
 
+/* True if be[j] may be relayed after be[bi..j) were not: none of those is
+ * on its connection, and its ID was asked there. */
+static FZ_NOCOV bool
+may_skip_to(const struct fz_frame *be, size_t bi, size_t j)
+{
+	for (size_t k = bi; k < j; k++)
+		if (be[k].conn == be[j].conn)
+			return false;
+	return be[j].len >= 2 + DNS_HDR_LEN && sent_on(be[j].conn, rd16(H.up.src + be[j].start + 2));
+}
+
 /* Every octet the client got: backend frames in order, untouched, with
  * whole local answers between them; withheld frames retire their
  * connection. */
@@ -682,8 +703,12 @@ check_client_output(bool cut_ok, bool cut_backend_ok)
 		}
 		size_t j = find_backend(be, n_be, bi, f, len, true);
 		/* a local answer that equals a later backend frame is taken as
-		 * the local answer: skipping backend frames is the rare case */
-		if (j < n_be && (j == bi || !is_local_answer_peek(f, len))) {
+		 * the local answer (skipping backend frames is the rare case),
+		 * unless that backend frame may be relayed there (every frame
+		 * skipped is on another connection, its ID was asked on its
+		 * own): a backend may answer with the very SERVFAIL the relay
+		 * would make (seeds servfail-like-local, formerr-like-backend) */
+		if (j < n_be && (j == bi || !is_local_answer_peek(f, len) || may_skip_to(be, bi, j))) {
 			check_relayed(be, bi, j, len);
 			bi = j + 1;
 			continue;
@@ -939,9 +964,42 @@ static const struct relay_hooks hooks_out_tpl = {
 	.upstream_release = hk_upstream_release, .limits = hk_limits, .closed = hk_closed,
 	.upstream_fail_ede = DNS_EDE_NO_REACHABLE_AUTHORITY,
 	.upstream_fail_text = "no primary answered",
+	.release_idle_upstream = true,  /* as outbound.c: a session only while in use */
 };
 
 /* ---- driving ------------------------------------------------------------ */
+
+/* (f), seen from outside: a whole-message client whose output ends at a
+ * frame boundary (the 65535-octet exception streams part of a frame) has
+ * nothing of the answers to the queries in flight, none of which has a
+ * complete message yet. */
+static FZ_NOCOV bool
+first_octet_owed(void)
+{
+	if (!(H.f2 & F2_WHOLE) || H.closed_calls > 0 || H.relay.state != RELAY_OPEN ||
+	    H.relay.n_inflight == 0)
+		return false;
+	for (unsigned i = 0; i < H.relay.n_inflight; i++)
+		if (H.relay.inflight[i].xfr.messages > 0)
+			return false;
+	size_t pos = 0;
+	while (pos + 2 <= H.out.len && pos + 2 + rd16(H.out.p + pos) <= H.out.len)
+		pos += 2 + rd16(H.out.p + pos);
+	return pos == H.out.len;
+}
+
+/* (e): after an event, an open relay that releases idle upstreams holds
+ * none that is quiet (the relay may have closed and been freed by then:
+ * H.closed_calls says so; H.relay itself is the harness's storage). */
+static FZ_NOCOV void
+check_idle_upstream(void)
+{
+	if (H.closed_calls > 0 || H.relay.state != RELAY_OPEN)
+		return;
+	FZ_CHECK(relay_idle_action(&H.relay) == IDLE_KEEP,
+	         "a quiet upstream is still held after the event (%s)",
+	         relay_idle_action(&H.relay) == IDLE_CLOSE ? "lone SOA" : "owes nothing");
+}
 
 /* More octets arrived (arg 31: the peer closes once they are read). */
 static void
@@ -975,12 +1033,21 @@ step(uint8_t c)
 	case 2: add_budget(&H.cli, arg); break;
 	case 3: add_budget(&H.up, arg); break;
 	case 4: H.cli.ep.hs_blk = H.up.ep.hs_blk = 0; break;
-	case 5:
+	case 5: {
 		H.expire = arg & 3;
 		H.idle_fired |= H.expire == 1 || H.expire == 3;
+		bool owed = first_octet_owed();
+		unsigned retries = H.n_retries, judged = H.judged;
 		ev_invoke(loop, &H.relay.timer, EV_TIMER);
+		/* after a SERVFAIL the pump may forward queries read since: only
+		 * those may be in flight now */
+		FZ_CHECK(!(owed && H.expire == 2) || H.closed_calls > 0 || H.n_retries > retries ||
+		         H.relay.n_inflight <= H.judged - judged,
+		         "first-octet deadline passed, %u queries left waiting", H.relay.n_inflight);
 		H.expire = 0;
+		check_idle_upstream();
 		return;
+	}
 	case 6:
 		if (arg & 1) {          /* reload: only the tokens keep the old snapshot */
 			uint8_t v[4];
@@ -993,6 +1060,7 @@ step(uint8_t c)
 		}
 		H.stopped = true;
 		relay_stop(&H.relay);
+		check_idle_upstream();
 		return;
 	default:
 		H.cli.ep.hs_blk = H.cli.ep.rd_blk = H.cli.ep.wr_blk = 0;
@@ -1000,6 +1068,7 @@ step(uint8_t c)
 		break;
 	}
 	relay_on_event(&H.relay);
+	check_idle_upstream();
 }
 
 static void

@@ -93,6 +93,15 @@ printf '\3\0\0\30\30\30\30\0\40'"$q_soa"'\0\0\360\16\371\7\370' > "$d/relay/relo
 # middle of the frame and closes: SERVFAIL, never the part.
 printf '\1\0\20\0\0\0\0\0\40'"$q_soa"'\0\50'"$a_soa"'\360\7\370' | head -c 82 > "$d/relay/whole-cut"
 printf '\0\0\360\7\370' >> "$d/relay/whole-cut"
+# t98: the lone-SOA-close case on the outbound direction (which releases
+# idle upstreams): the lone newer SOA leaves a quiet upstream that must be
+# closed, not held (invariant e).
+printf '\3\0\1\0\0\0\0\0\104'"$q_ixfr"'\0\104'"$a_lone"'\360\7\171\31\7\370' > "$d/relay/lone-newer-idle-outbound"
+# t97: a whole-message client, the backend sends 22 octets of a frame of
+# 1000 whose header carries the query's ID and stalls; the upstream limit
+# passes (op 5 arg 2): the first-octet deadline still applies (invariant f).
+a_long='\3\350\0\1\204\0\0\1\0\0\0\0\0\0\0\0\0\0\0\0\0\0'
+printf '\3\0\21\0\0\0\0\0\40'"$q_soa"'\0\26'"$a_long"'\360\7\161\7\25\7\370' > "$d/relay/whole-longframe-timeout"
 
 # tsig: the signed requests of the unit-test vectors (dnspython- and
 # kdig-made; tests/unit/tsig_vectors), as raw messages.

@@ -13,6 +13,8 @@ with --cert/--key. Modes (after the handshake, for each query):
              nothing more (a frame longer than what follows)
   longframe-id  the same, but the 20 octets start with a header carrying
              the query's ID (the frame looks like the start of its answer)
+  shorthdr   a frame length of 1000, then only 8 octets of the header (the
+             query's ID first), then nothing more
   close      close the session (TCP FIN, no close_notify) without answering
 
 --client-ca FILE requires a client certificate signed by FILE: a client
@@ -112,6 +114,9 @@ def misbehave(a, t, cid, qid):
     elif a.mode == "longframe-id":
         t.sendall(struct.pack("!H", 1000) + struct.pack("!HBBHHHH", qid, 0x84, 0, 1, 0, 0, 0) + bytes(8))
         say("longframe-id conn=%d" % cid)
+    elif a.mode == "shorthdr":
+        t.sendall(struct.pack("!H", 1000) + struct.pack("!HBBHH", qid, 0x84, 0, 1, 0))
+        say("shorthdr conn=%d" % cid)
     elif a.mode == "close":
         say("close conn=%d" % cid)
         return True
@@ -201,7 +206,7 @@ def main():
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--mode", required=True,
-                    choices=["normal", "slow", "hang", "garbage", "longframe", "longframe-id", "close"])
+                    choices=["normal", "slow", "hang", "garbage", "longframe", "longframe-id", "shorthdr", "close"])
     ap.add_argument("--cert", required=True)
     ap.add_argument("--key", required=True)
     ap.add_argument("--client-ca", help="require a client certificate signed by this CA")

@@ -61,6 +61,65 @@ test_reusable(void)
 	CU_ASSERT_FALSE(relay_upstream_reusable(&r));
 }
 
+/* t95/t98: with release_idle_upstream a quiet upstream goes back clean; one
+ * whose lone newer SOA may go on is closed, not held; one in use is kept. */
+static void
+test_idle_action(void)
+{
+	static const struct relay_hooks keeps = { .release_idle_upstream = false };
+	static const struct relay_hooks releases = { .release_idle_upstream = true };
+	setup(&tcp_like);
+	r.hooks = &keeps;
+	CU_ASSERT_EQUAL(relay_idle_action(&r), IDLE_KEEP);      /* inbound keeps it */
+	r.hooks = &releases;
+	CU_ASSERT_EQUAL(relay_idle_action(&r), IDLE_RELEASE);
+	r.has_lone = true;
+	CU_ASSERT_EQUAL(relay_idle_action(&r), IDLE_CLOSE);
+	r.n_inflight = 1;                       /* another query in flight: in use */
+	CU_ASSERT_EQUAL(relay_idle_action(&r), IDLE_KEEP);
+	r.n_inflight = 0;
+	r.up_wr_len = 5;
+	CU_ASSERT_EQUAL(relay_idle_action(&r), IDLE_KEEP);
+	r.up_wr_len = 0;
+	uint8_t one = 0;
+	respscan_feed(&r.scan, &one, 1);        /* inside a frame: in use */
+	CU_ASSERT_EQUAL(relay_idle_action(&r), IDLE_KEEP);
+	respscan_init(&r.scan, &no_ops, &r);
+	r.up_held = false;
+	CU_ASSERT_EQUAL(relay_idle_action(&r), IDLE_KEEP);
+}
+
+/* t97: the first-octet deadline runs until an octet of an answer can
+ * reach the client: for TCP until the frame's header is whole, for UDP
+ * (whole messages) until a whole message came. */
+static void
+test_owes_first_octet(void)
+{
+	static struct inflight fl[1];
+	uint8_t f[22] = { 0x03, 0xe8, 0x12, 0x34, 0x84 };     /* 1000 long, 20 came */
+	setup(&tcp_like);
+	memset(fl, 0, sizeof(fl));
+	CU_ASSERT_FALSE(relay_upstream_owes_first_octet(&r));   /* nothing in flight */
+	r.inflight = fl;
+	r.n_inflight = 1;
+	CU_ASSERT_TRUE(relay_upstream_owes_first_octet(&r));
+	respscan_feed(&r.scan, f, 10);                          /* header not whole */
+	CU_ASSERT_TRUE(relay_upstream_owes_first_octet(&r));
+	respscan_feed(&r.scan, f + 10, 12);                     /* TCP: streamed */
+	CU_ASSERT_FALSE(relay_upstream_owes_first_octet(&r));
+	setup(&udp_like);
+	r.inflight = fl;
+	r.n_inflight = 1;
+	respscan_feed(&r.scan, f, 22);                          /* UDP: all held */
+	CU_ASSERT_TRUE(relay_upstream_owes_first_octet(&r));
+	respscan_init(&r.scan, &no_ops, &r);
+	fl[0].xfr.messages = 1;                                 /* a whole message came */
+	CU_ASSERT_FALSE(relay_upstream_owes_first_octet(&r));
+	fl[0].xfr.messages = 0;
+	up.established = false;                                 /* being set up */
+	CU_ASSERT_TRUE(relay_upstream_owes_first_octet(&r));
+}
+
 /* 2-octet prefix (frame of 30), then header octets one at a time. */
 static void
 test_held_octets(void)
@@ -92,6 +151,8 @@ test_relay_rules_register(void)
 {
 	SUITE("relay rules (issue 13)");
 	TEST(test_reusable);
+	TEST(test_idle_action);
+	TEST(test_owes_first_octet);
 	TEST(test_held_octets);
 	return 0;
 }
