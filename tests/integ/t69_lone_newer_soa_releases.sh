@@ -1,5 +1,5 @@
 #!/bin/bash
-# t98: an IXFR answered by one message holding a lone SOA, on a local TCP
+# t69: an IXFR answered by one message holding a lone SOA, on a local TCP
 #   connection of the outbound side with max-sessions = 1 (t95's set-up,
 #   tests/tools/rvxot.py: its first query gets a lone SOA of serial 100).
 #   Part 1, the client asks from serial 50: the lone SOA is newer, so the

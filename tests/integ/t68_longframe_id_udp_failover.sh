@@ -1,5 +1,5 @@
 #!/bin/bash
-# t97: the first primary completes TLS and answers with the start of a
+# t68: the first primary completes TLS and answers with the start of a
 #   frame whose header carries the query's ID (a length of 1000, then 20
 #   octets: tests/tools/fakexot.py mode longframe-id) and then stalls; the
 #   second primary is healthy (an inbound xotproxy in front of the shared
