@@ -564,3 +564,15 @@ assert_survives() {
 	fi
 	ok "$3: the proxy is still running $2 s later"
 }
+
+# start_rvxot NAME PORT [ARGS...]: the scripted XoT primary
+# (tests/tools/rvxot.py) on 127.0.0.1:PORT with the shared test certificate,
+# serving example.test unless ARGS say otherwise; its log is $T/NAME.log.
+# Returns once it listens.
+start_rvxot() {
+	local name=$1 port=$2
+	shift 2
+	bg_start "$name" python3 "$XOT_INTEG_DIR/../tools/rvxot.py" --port "$port" \
+		--cert "$XOT_CERT" --key "$XOT_KEY" --zone example.test --status "$T/$name.status" "$@"
+	wait_until 10 test -e "$T/$name.status" || fail "$name (rvxot.py) not listening: $(tail -n 3 "$T/$name.log")"
+}

@@ -20,10 +20,8 @@ TOOLS=$(cd "$XOT_INTEG_DIR/../tools" && pwd)
 
 FP=$(free_port) || fail "no free port"
 O=$(free_port) || fail "no free port"
-bg_start rvxot python3 "$TOOLS/rvxot.py" --port "$FP" --cert "$XOT_CERT" --key "$XOT_KEY" \
-	--zone example.test --script hang --status "$T/rvxot.status"
+start_rvxot rvxot "$FP" --script hang
 PLOG=$T/rvxot.log
-wait_until 10 test -e "$T/rvxot.status" || fail "rvxot not listening"
 outbound_ini "$T/ob.ini" "$O" "127.0.0.1:$FP" backend-timeout=2
 start_outbound ob "$T/ob.ini" "$O"
 

@@ -16,10 +16,8 @@ TOOLS=$(cd "$XOT_INTEG_DIR/../tools" && pwd)
 
 FP=$(free_port) || fail "no free port"
 O=$(free_port) || fail "no free port"
-bg_start rvxot python3 "$TOOLS/rvxot.py" --port "$FP" --cert "$XOT_CERT" --key "$XOT_KEY" \
-	--zone example.test --status "$T/rvxot.status"
+start_rvxot rvxot "$FP"
 PLOG=$T/rvxot.log
-wait_until 10 test -e "$T/rvxot.status" || fail "rvxot not listening"
 ob_cfg() {
 	OUT_LOG_LEVEL=info outbound_ini "$T/ob.ini" "$O" "127.0.0.1:$FP" max-sessions=2 \
 		max-udp-queries=64 queue-timeout=3 connect-timeout="$1"

@@ -16,14 +16,10 @@ TOOLS=$(cd "$XOT_INTEG_DIR/../tools" && pwd)
 
 FP=$(free_port) || fail "no free port"
 O=$(free_port) || fail "no free port"
-bg_start rvxot python3 "$TOOLS/rvxot.py" --port "$FP" --cert "$XOT_CERT" --key "$XOT_KEY" \
-	--zone example.test --script hang --status "$T/rvxot.status"
+start_rvxot rvxot "$FP" --script hang
 PLOG=$T/rvxot.log
-wait_until 10 test -e "$T/rvxot.status" || fail "rvxot not listening"
 FB=$(free_port) || fail "no free port"
-bg_start rvxotb python3 "$TOOLS/rvxot.py" --port "$FB" --cert "$XOT_CERT" --key "$XOT_KEY" \
-	--zone example.test --status "$T/rvxotb.status"
-wait_until 10 test -e "$T/rvxotb.status" || fail "rvxot B not listening"
+start_rvxot rvxotb "$FB"
 ob_cfg() {
 	outbound_ini "$T/ob.ini" "$O" "127.0.0.1:$1" max-sessions=1 backend-timeout=5 \
 		queue-timeout=20

@@ -18,12 +18,8 @@ TOOLS=$(cd "$XOT_INTEG_DIR/../tools" && pwd)
 FA=$(free_port) || fail "no free port"
 FB=$(free_port) || fail "no free port"
 O=$(free_port) || fail "no free port"
-bg_start rva python3 "$TOOLS/rvxot.py" --port "$FA" --cert "$XOT_CERT" --key "$XOT_KEY" \
-	--zone example.test --default hang --status "$T/rva.status"
-bg_start rvb python3 "$TOOLS/rvxot.py" --port "$FB" --cert "$XOT_CERT" --key "$XOT_KEY" \
-	--zone example.test --status "$T/rvb.status"
-wait_until 10 test -e "$T/rva.status" || fail "rvxot A not listening"
-wait_until 10 test -e "$T/rvb.status" || fail "rvxot B not listening"
+start_rvxot rva "$FA" --default hang
+start_rvxot rvb "$FB"
 changes_past() { [ "$(grep -c 'primaries or TLS settings changed' "$OUT_LOG")" -gt "$1" ]; }
 outbound_ini "$T/ob.ini" "$O" "127.0.0.1:$FA" backend-timeout=4
 start_outbound ob "$T/ob.ini" "$O"

@@ -22,10 +22,8 @@ FB=$(free_port) || fail "no free port"
 O=$(free_port) || fail "no free port"
 bg_start fake python3 "$TOOLS/fakexot.py" --port "$FA" --mode garbage --cert "$XOT_CERT" \
 	--key "$XOT_KEY" --zone example.test --status "$T/fake.status"
-bg_start rvb python3 "$TOOLS/rvxot.py" --port "$FB" --cert "$XOT_CERT" --key "$XOT_KEY" \
-	--zone example.test --status "$T/rvb.status"
+start_rvxot rvb "$FB"
 wait_until 10 test -e "$T/fake.status" || fail "fakexot not listening"
-wait_until 10 test -e "$T/rvb.status" || fail "rvxot B not listening"
 outbound_ini "$T/ob.ini" "$O" "127.0.0.1:$FA 127.0.0.1:$FB" backend-timeout=4
 start_outbound ob "$T/ob.ini" "$O"
 

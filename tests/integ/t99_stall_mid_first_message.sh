@@ -22,12 +22,8 @@ TOOLS=$(cd "$XOT_INTEG_DIR/../tools" && pwd)
 FA=$(free_port) || fail "no free port"
 FB=$(free_port) || fail "no free port"
 O=$(free_port) || fail "no free port"
-bg_start rva python3 "$TOOLS/rvxot.py" --port "$FA" --cert "$XOT_CERT" --key "$XOT_KEY" \
-	--zone example.test --default stall --status "$T/rva.status"
-bg_start rvb python3 "$TOOLS/rvxot.py" --port "$FB" --cert "$XOT_CERT" --key "$XOT_KEY" \
-	--zone example.test --status "$T/rvb.status"
-wait_until 10 test -e "$T/rva.status" || fail "rvxot A not listening"
-wait_until 10 test -e "$T/rvb.status" || fail "rvxot B not listening"
+start_rvxot rva "$FA" --default stall
+start_rvxot rvb "$FB"
 outbound_ini "$T/ob.ini" "$O" "127.0.0.1:$FA 127.0.0.1:$FB"
 start_outbound ob "$T/ob.ini" "$O"
 
