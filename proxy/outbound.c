@@ -323,18 +323,12 @@ static bool
 udp_tsig(const struct ob_group *g, const uint8_t *msg, size_t len, const struct dns_query *q,
          struct tsig_request *req)
 {
-	const struct conf *cf = g->ob->srv->conf;
-	if (!q->has_tsig)
+	struct policy_tsig ts;
+	policy_tsig_check(g->ob->srv->conf, q, msg, len, (uint64_t)time(NULL), &ts);
+	if (!policy_tsig_authenticated(&ts))
 		return false;
-	for (size_t i = 0; i < cf->n_keys; i++) {
-		const struct conf_key *k = &cf->keys[i];
-		if (!k->has_secret || k->tsig.name_len != q->tsig_key_len ||
-		    memcmp(k->tsig.name, q->tsig_key, q->tsig_key_len) != 0)
-			continue;
-		return tsig_verify_query(msg, len, &k->tsig, 1, (uint64_t)time(NULL),
-		                         (uint16_t)cf->tsig_max_fudge, req) == TSIG_OK;
-	}
-	return false;
+	*req = ts.req;
+	return true;
 }
 
 /* One datagram from the local secondary: an SOA poll (or IXFR) becomes a

@@ -40,8 +40,8 @@ find_key(const struct conf *conf, const uint8_t *name, size_t len)
 /* TSIG-01..08: a query naming a [key] with a secret is verified here; one
  * naming a key without a secret (or none the proxy knows) is left to the
  * backend, which sees the bytes unchanged. */
-static void
-tsig_check(const struct conf *conf, const struct dns_query *q, const uint8_t *msg, size_t len,
+void
+policy_tsig_check(const struct conf *conf, const struct dns_query *q, const uint8_t *msg, size_t len,
            uint64_t now, struct policy_tsig *ts)
 {
 	memset(ts, 0, sizeof(*ts));
@@ -154,7 +154,7 @@ struct verdict
 policy_check(const struct conf *conf, const struct dns_query *q, const uint8_t *msg, size_t len,
              const struct policy_client *who, uint64_t now, struct policy_tsig *ts)
 {
-	tsig_check(conf, q, msg, len, now, ts);
+	policy_tsig_check(conf, q, msg, len, now, ts);
 	if (ts->verified && ts->result != TSIG_OK) {
 		/* RFC 8945 §5.2: NOTAUTH with the TSIG error; FORMERR for a bad TSIG */
 		struct verdict v = ts->result == TSIG_FORMERR

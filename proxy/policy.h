@@ -62,6 +62,12 @@ uint16_t policy_tsig_error(const struct policy_tsig *ts);
  * secret and it verified (TSIG_OK): only then is the key name an identity. */
 bool policy_tsig_authenticated(const struct policy_tsig *ts);
 
+/* The TSIG of query q (msg, len octets) under conf at time now: the [key]
+ * it names, and for a key with a secret the verification result (TSIG-01..08;
+ * both directions use it). */
+void policy_tsig_check(const struct conf *conf, const struct dns_query *q, const uint8_t *msg,
+                       size_t len, uint64_t now, struct policy_tsig *ts);
+
 /* What signing a later answer to a verified query needs (a SERVFAIL made
  * after backend-timeout, say), owned by whoever keeps it: a copy of the
  * key, never a pointer into the configuration, which a SIGHUP may free
