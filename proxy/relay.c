@@ -318,6 +318,16 @@ ensure_inflight(struct relay *r)
 	return r->inflight != NULL ? 0 : -1;
 }
 
+/* Some query in flight has had a whole message of its answer relayed. */
+static bool
+answer_begun(const struct relay *r)
+{
+	for (unsigned i = 0; i < r->n_inflight; i++)
+		if (r->inflight[i].xfr.messages > 0)
+			return true;
+	return false;
+}
+
 static struct inflight *
 find_inflight(const struct relay *r, uint16_t id)
 {
@@ -537,10 +547,7 @@ nothing_relayed(struct relay *r)
 {
 	if (!unsend_partial_frame(r))
 		return false;
-	for (unsigned i = 0; i < r->n_inflight; i++)
-		if (r->inflight[i].xfr.messages > 0)
-			return false;
-	return true;
+	return !answer_begun(r);
 }
 
 /* The query frames kept for a retry, without those no longer waiting for
@@ -1172,10 +1179,7 @@ relay_upstream_owes_first_octet(const struct relay *r)
 	if (r->n_inflight == 0 || r->drop_pending ||
 	    relay_held_octets(r) != respscan_partial(&r->scan))
 		return false;
-	for (unsigned i = 0; i < r->n_inflight; i++)
-		if (r->inflight[i].xfr.messages > 0)
-			return false;
-	return true;
+	return !answer_begun(r);
 }
 
 enum deadline { DL_HANDSHAKE, DL_UPSTREAM, DL_TRANSFER, DL_IDLE };
