@@ -6,7 +6,8 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
            -Wmissing-prototypes -Wno-unused-parameter
-CPPFLAGS += -D_GNU_SOURCE -MMD -MP -Iproxy -Itls -Iconf
+# Every include is by path from the top of the tree (proxy/lib/dname.h, conf/conf.h).
+CPPFLAGS += -D_GNU_SOURCE -MMD -MP -I.
 BUILD   ?= build/default
 
 PKGS      := libev inih
@@ -15,28 +16,43 @@ DEP_LIBS  := $(shell pkg-config --libs inih 2>/dev/null || echo -linih) -lev
 # (WOLFSSL=system for Debian's library); see mk/wolfssl.mk.
 include mk/wolfssl.mk
 
-LIB_SRCS  := $(filter-out proxy/main.c,$(wildcard proxy/*.c tls/*.c conf/*.c))
+# Two static libraries, in layers (docs/architecture.md): libxotwire.a is
+# proxy/lib/ (DNS wire code and small data structures, no daemon includes);
+# libxotd.a is conf/, tls/ and the daemon's proxy/*.c except main.c. The
+# daemon, the unit tests and the fuzzers link both.
+WIRE_SRCS := $(wildcard proxy/lib/*.c)
+DAEMON_SRCS := $(filter-out proxy/main.c,$(wildcard proxy/*.c tls/*.c conf/*.c))
+LIB_SRCS  := $(WIRE_SRCS) $(DAEMON_SRCS)
 MAIN_SRC  := proxy/main.c
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 
+WIRE_OBJS := $(WIRE_SRCS:%.c=$(BUILD)/%.o)
+DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIBS_A    := $(BUILD)/libxotd.a $(BUILD)/libxotwire.a
 MAIN_OBJ  := $(MAIN_SRC:%.c=$(BUILD)/%.o)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 
 ALL_CFLAGS = $(CFLAGS) $(WARN) $(WOLF_CFLAGS)
 LDLIBS_ALL = $(WOLF_LIBS) $(DEP_LIBS)
 
-.PHONY: all test unit integ integ-part-a integ-part-b integ-asan integ-valgrind asan-unit run deps clean distclean fuzz bench check-deps
+.PHONY: all test unit integ integ-part-a integ-part-b integ-asan integ-valgrind asan-unit run deps clean distclean fuzz bench check-deps check-build-deps
 
 all: xotproxy
 
 xotproxy: $(BUILD)/xotproxy
 	cp $< $@.tmp && mv -f $@.tmp $@
 
-$(BUILD)/xotproxy: $(LIB_OBJS) $(MAIN_OBJ)
+$(BUILD)/libxotwire.a: $(WIRE_OBJS)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(BUILD)/libxotd.a: $(DAEMON_OBJS)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(BUILD)/xotproxy: $(MAIN_OBJ) $(LIBS_A)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
 
-$(BUILD)/unit_tests: $(LIB_OBJS) $(UNIT_OBJS)
+$(BUILD)/unit_tests: $(UNIT_OBJS) $(LIBS_A)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL) -lcunit
 
 $(BUILD)/%.o: %.c $(WOLF_DEP)
@@ -50,7 +66,11 @@ deps:
 check-deps:
 	@scripts/deps.sh --check >/dev/null 2>&1 || scripts/deps.sh
 
-unit: check-deps $(BUILD)/unit_tests
+# make unit needs only the build packages: no named, Knot, PowerDNS or Prometheus.
+check-build-deps:
+	@scripts/deps.sh --build --check >/dev/null 2>&1 || scripts/deps.sh --build
+
+unit: check-build-deps $(BUILD)/unit_tests
 	$(BUILD)/unit_tests
 
 integ: check-deps xotproxy
@@ -112,13 +132,15 @@ bench: check-deps xotproxy
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS := dnsmsg respscan conf relay tsig epudp
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined
+# The fuzzers link the same two libraries, built with the fuzzer's flags.
+FUZZ_BUILD := build/fuzzlib
 fuzz: check-deps
 	@mkdir -p build/fuzz tests/fuzz/artifacts
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang CFLAGS="$(FUZZ_FLAGS)" \
+	  $(FUZZ_BUILD)/libxotd.a $(FUZZ_BUILD)/libxotwire.a
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  clang $(FUZZ_FLAGS) $(CPPFLAGS) $(WOLF_CFLAGS) -o build/fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c \
-	    proxy/dnsmsg.c proxy/dname.c proxy/respscan.c proxy/netaddr.c proxy/log.c proxy/jsonw.c \
-	    $(wildcard conf/*.c) proxy/tsig.c proxy/relay.c proxy/endpoint.c proxy/xfr.c proxy/ring.c \
-	    proxy/policy.c proxy/logrl.c proxy/metrics.c proxy/ep_udp.c proxy/clienttab.c $(WOLF_LIBS) $(DEP_LIBS); \
+	    $(FUZZ_BUILD)/libxotd.a $(FUZZ_BUILD)/libxotwire.a $(WOLF_LIBS) $(DEP_LIBS); \
 	  cp -r tests/fuzz/corpus/$$t build/fuzz/corpus-$$t 2>/dev/null || mkdir -p build/fuzz/corpus-$$t; \
 	  echo "fuzz_$$t: $(FUZZ_SECONDS) s"; \
 	  build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \

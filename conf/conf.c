@@ -33,7 +33,7 @@
 #include <ini.h>
 
 #include "conf_int.h"
-#include "log.h"
+#include "proxy/lib/log.h"
 
 #define CONF_MAX_FILE (1024 * 1024)
 

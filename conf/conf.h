@@ -7,9 +7,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../proxy/dname.h"
-#include "../proxy/netaddr.h"
-#include "../proxy/tsig.h"
+#include "proxy/lib/dname.h"
+#include "proxy/lib/netaddr.h"
+#include "proxy/lib/tsig.h"
 
 #define CONF_MAX_LISTEN 16
 #define CONF_MAX_ALLOW 64                  /* entries of one allow/address/client-cert line */

@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "certpat.h"
+#include "proxy/lib/certpat.h"
 #include "conf_int.h"
 
 #define SECRET_FILE_MAX 4096

@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "conf_int.h"
-#include "log.h"
+#include "proxy/lib/log.h"
 
 #define ARENA_BLOCK (64 * 1024)
 #define ZONES_LINE_MAX 65536            /* one zones-file line */

@@ -28,7 +28,7 @@
 #
 # The local build is made at parse time (when a goal may compile), so that its success
 # decides the flags before any object is built. Goals that never compile do not trigger
-# it: see WOLF_NOBUILD_GOALS. Every source using wolfSSL includes tls/wolfssl_check.h first.
+# it: see WOLF_NOBUILD_GOALS. Every source using wolfSSL includes proxy/lib/wolfssl_check.h first.
 
 WOLF_SAVED_DEFAULT_GOAL := $(.DEFAULT_GOAL)
 
@@ -39,7 +39,7 @@ WOLF_LOG     := $(WOLF_PREFIX).log
 WOLF_STAMP   := $(WOLF_PREFIX)/.xot-wolfssl-stamp
 WOLF_MODE_FILE := $(dir $(WOLF_PREFIX))wolfssl.mode
 WOLF_PRESERVE  := $(WOLF_PREFIX) $(WOLF_PREFIX).log $(WOLF_PREFIX).lock $(WOLF_PREFIX).failed
-WOLF_NOBUILD_GOALS ?= clean distclean deps check-deps wolfssl wolfssl-distclean help uninstall container-test
+WOLF_NOBUILD_GOALS ?= clean distclean deps check-deps check-build-deps wolfssl wolfssl-distclean help uninstall container-test
 
 ifeq ($(filter local system,$(WOLFSSL)),)
   $(error WOLFSSL must be 'local' or 'system', not '$(WOLFSSL)')

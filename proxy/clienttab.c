@@ -15,7 +15,7 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "netaddr.h"
+#include "proxy/lib/netaddr.h"
 
 struct clienttab {
 	struct client_entry *entries;   /* [cap] */

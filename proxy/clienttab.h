@@ -30,7 +30,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "bucket.h"
+#include "proxy/lib/bucket.h"
 
 #define CLIENTTAB_DEFAULT_SIZE 65536
 #define CLIENTTAB_MAX_SIZE (1u << 30)     /* indices are 32-bit */

@@ -3,7 +3,7 @@
 #define XP_EP_TCP_H
 
 #include "endpoint.h"
-#include "netaddr.h"
+#include "proxy/lib/netaddr.h"
 
 extern const struct endpoint_ops ep_tcp_ops;
 

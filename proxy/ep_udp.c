@@ -9,11 +9,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "dnsmsg.h"
-#include "log.h"
-#include "netaddr.h"
-#include "respscan.h"
-#include "xfr.h"
+#include "proxy/lib/dnsmsg.h"
+#include "proxy/lib/log.h"
+#include "proxy/lib/netaddr.h"
+#include "proxy/lib/respscan.h"
+#include "proxy/lib/xfr.h"
 
 #define UDP_PAYLOAD 1232                /* the size our OPT advertises (DNS flag day 2020) */
 

@@ -18,7 +18,7 @@
 #include <sys/types.h>
 
 #include "endpoint.h"
-#include "tsig.h"
+#include "proxy/lib/tsig.h"
 
 /* Both ends of one datagram: who sent it, and the local address and
  * interface it was sent to (family AF_UNSPEC when the kernel did not say). */

@@ -19,11 +19,11 @@
 #include "ep_tls.h"
 
 #include <wolfssl/wolfcrypt/coding.h>
-#include "log.h"
+#include "proxy/lib/log.h"
 #include "metrics.h"
 #include "clienttab.h"
 #include "policy.h"
-#include "proxyv2.h"
+#include "proxy/lib/proxyv2.h"
 #include "relay.h"
 #include "server.h"
 

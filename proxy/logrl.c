@@ -10,7 +10,7 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "netaddr.h"
+#include "proxy/lib/netaddr.h"
 
 struct slot {
 	struct cidr key;        /* the address, or the /64 of an IPv6 one */

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <sys/socket.h>
 
-#include "log.h"
+#include "proxy/lib/log.h"
 
 #define LOGRL_SLOTS 1024
 #define LOGRL_BURST 5

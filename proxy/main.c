@@ -8,15 +8,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "log.h"
+#include "conf/conf.h"
+#include "proxy/lib/log.h"
 #include "logrl.h"
 #include "metrics.h"
 #include "privdrop.h"
 #include "outbound.h"
 #include "server.h"
-#include "tls_client.h"
-#include "tls.h"
+#include "tls/tls_client.h"
+#include "tls/tls.h"
 #include "version.h"
 
 static void

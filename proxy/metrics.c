@@ -17,10 +17,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dname.h"
-#include "dnsmsg.h"
-#include "log.h"
-#include "tls.h"
+#include "proxy/lib/dname.h"
+#include "proxy/lib/dnsmsg.h"
+#include "proxy/lib/log.h"
+#include "tls/tls.h"
 #include "version.h"
 
 enum mx_qtype { MX_Q_SOA, MX_Q_AXFR, MX_Q_IXFR, MX_QTYPES };

@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "netaddr.h"
+#include "proxy/lib/netaddr.h"
 
 struct ev_loop;
 

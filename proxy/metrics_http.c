@@ -26,8 +26,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "log.h"
+#include "conf/conf.h"
+#include "proxy/lib/log.h"
 #include "logrl.h"
 #include "metrics.h"
 

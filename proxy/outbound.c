@@ -14,13 +14,13 @@
 
 #include "ep_tcp.h"
 #include "ep_udp.h"
-#include "log.h"
+#include "proxy/lib/log.h"
 #include "metrics.h"
 #include "policy.h"
 #include "pool.h"
 #include "relay.h"
 #include "server.h"
-#include "tls_client.h"
+#include "tls/tls_client.h"
 
 #define UDP_MSG_MAX 4096
 /* Receive buffer asked for each UDP listener: a burst of SOA polls (many

@@ -11,9 +11,9 @@
 #include <sys/socket.h>
 
 #include "clienttab.h"
-#include "conf.h"
-#include "dnsmsg.h"
-#include "tsig.h"
+#include "conf/conf.h"
+#include "proxy/lib/dnsmsg.h"
+#include "proxy/lib/tsig.h"
 
 struct verdict {
 	bool forward;

@@ -7,9 +7,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "log.h"
+#include "proxy/lib/log.h"
 #include "metrics.h"
-#include "tls_client.h"
+#include "tls/tls_client.h"
 
 #define BACKOFF_MIN 1.0
 #define BACKOFF_MAX 60.0

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "conf.h"
+#include "conf/conf.h"
 #include "ep_tls.h"
 
 struct pool_session;

@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "proxy/lib/log.h"
 #include "logrl.h"
 #include "metrics.h"
 

@@ -13,14 +13,14 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "dnsmsg.h"
+#include "proxy/lib/dnsmsg.h"
 #include "endpoint.h"
-#include "fifo.h"
-#include "netaddr.h"
+#include "proxy/lib/fifo.h"
+#include "proxy/lib/netaddr.h"
 #include "policy.h"
-#include "respscan.h"
-#include "ring.h"
-#include "xfr.h"
+#include "proxy/lib/respscan.h"
+#include "proxy/lib/ring.h"
+#include "proxy/lib/xfr.h"
 
 #define RELAY_IN_SIZE 4096          /* largest query frame accepted, prefix included */
 #define RELAY_LOCAL_SIZE (DNS_ERROR_MAX + 2)

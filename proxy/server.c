@@ -12,7 +12,7 @@
 #include "inbound.h"
 #include "outbound.h"
 #include "relay.h"
-#include "log.h"
+#include "proxy/lib/log.h"
 #include "metrics.h"
 
 #define ACCEPT_BACKOFF 1.0     /* seconds to pause accepting after EMFILE/ENFILE */

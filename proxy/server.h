@@ -7,12 +7,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "conf.h"
-#include "fifo.h"
+#include "conf/conf.h"
+#include "proxy/lib/fifo.h"
 #include "clienttab.h"
 #include "ipcount.h"
-#include "netaddr.h"
-#include "tls.h"
+#include "proxy/lib/netaddr.h"
+#include "tls/tls.h"
 
 struct inbound_conn;
 struct outbound;

@@ -1,10 +1,14 @@
 #!/bin/sh
-# deps.sh [--check] - install the Debian 12 packages xotproxy builds and tests with.
+# deps.sh [--build] [--check] - install the Debian 12 packages xotproxy builds and tests with.
+# --build: only what building the daemon and the unit tests needs (make unit);
+#          without it, also the peers and tools the integration tests run.
 # --check: exit 1 if any is missing, install nothing.
 set -eu
-PKGS="build-essential pkg-config libwolfssl-dev libev-dev libinih-dev libcunit1-dev
-      bind9 bind9-utils bind9-dnsutils knot-dnsutils nsd openssl clang valgrind iproute2 python3 dpkg-dev
+BUILD_PKGS="build-essential pkg-config libwolfssl-dev libev-dev libinih-dev libcunit1-dev"
+TEST_PKGS="bind9 bind9-utils bind9-dnsutils knot-dnsutils nsd openssl clang valgrind iproute2 python3 dpkg-dev
       prometheus jq curl knot pdns-server pdns-backend-bind mandoc systemd"
+PKGS="$BUILD_PKGS $TEST_PKGS"
+if [ "${1:-}" = "--build" ]; then PKGS="$BUILD_PKGS"; shift; fi
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -3,7 +3,7 @@
  * client-certificate check and the identity it yields for the ACL. */
 #include "tls.h"
 
-#include "certpat.h"
+#include "proxy/lib/certpat.h"
 #include "tls_client.h"
 #include "tls_x509.h"
 

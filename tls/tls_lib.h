@@ -4,7 +4,7 @@
 #define XP_TLS_LIB_H
 
 #if __has_include("wolfssl_check.h")
-#include "wolfssl_check.h"
+#include "proxy/lib/wolfssl_check.h"
 #else
 #include <wolfssl/options.h>
 #endif

@@ -2,8 +2,8 @@
  *
  * Build: clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
  *          -Iproxy -Iconf tests/fuzz/fuzz_conf.c conf/conf.c conf/conf_zone.c \
- *          proxy/netaddr.c proxy/dname.c proxy/log.c proxy/jsonw.c proxy/tsig.c \
- *          proxy/dnsmsg.c -linih -lwolfssl -o fuzz_conf   (or: make fuzz)
+ *          proxy/lib/netaddr.c proxy/lib/dname.c proxy/lib/log.c proxy/lib/jsonw.c proxy/lib/tsig.c \
+ *          proxy/lib/dnsmsg.c -linih -lwolfssl -o fuzz_conf   (or: make fuzz)
  * Run:   ./fuzz_conf tests/fuzz/corpus/conf
  *
  * Beyond "no crash, no leak", it checks the -t contract: whatever parses,
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf.h"
+#include "conf/conf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "dnsmsg.h"
+#include "proxy/lib/dnsmsg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

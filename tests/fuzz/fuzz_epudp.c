@@ -8,8 +8,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "dnsmsg.h"
-#include "ep_udp.h"
+#include "proxy/lib/dnsmsg.h"
+#include "proxy/ep_udp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

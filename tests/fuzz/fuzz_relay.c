@@ -85,9 +85,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "policy.h"
-#include "relay.h"
+#include "proxy/lib/log.h"
+#include "proxy/policy.h"
+#include "proxy/relay.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

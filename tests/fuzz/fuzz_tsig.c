@@ -1,4 +1,4 @@
-/* fuzz_tsig.c - libFuzzer target: TSIG verification (proxy/tsig.c) on
+/* fuzz_tsig.c - libFuzzer target: TSIG verification (proxy/lib/tsig.c) on
  * arbitrary bytes with a fixed key set (one key per algorithm), then signing
  * an answer with whatever state it produced. Any result is fine; reading out
  * of bounds, a crash, or an answer that breaks its own invariants is not. */
@@ -6,8 +6,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "dnsmsg.h"
-#include "tsig.h"
+#include "proxy/lib/dnsmsg.h"
+#include "proxy/lib/tsig.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,7 +1,7 @@
 /* msgbuild.c - DNS message builder for unit-test input. */
 #include <string.h>
 
-#include "dname.h"
+#include "proxy/lib/dname.h"
 #include "unit.h"
 
 void

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bucket.h"
-#include "clienttab.h"
+#include "proxy/lib/bucket.h"
+#include "proxy/clienttab.h"
 #include "unit.h"
 
 

@@ -10,11 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "dname.h"
-#include "log.h"
-#include "pool.h"
-#include "tls.h"
+#include "conf/conf.h"
+#include "proxy/lib/dname.h"
+#include "proxy/lib/log.h"
+#include "proxy/pool.h"
+#include "tls/tls.h"
 #include "unit.h"
 
 

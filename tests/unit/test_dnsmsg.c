@@ -4,7 +4,7 @@
 #include <CUnit/CUnit.h>
 #include <string.h>
 
-#include "dnsmsg.h"
+#include "proxy/lib/dnsmsg.h"
 #include "unit.h"
 
 static enum dns_parse_result

@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dname.h"
-#include "dnsmsg.h"
-#include "ep_udp.h"
+#include "proxy/lib/dname.h"
+#include "proxy/lib/dnsmsg.h"
+#include "proxy/ep_udp.h"
 #include "unit.h"
 
 #define Z "example.test"

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ipcount.h"
+#include "proxy/ipcount.h"
 #include "unit.h"
 
 

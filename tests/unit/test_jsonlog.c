@@ -16,8 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "jsonw.h"
-#include "log.h"
+#include "proxy/lib/jsonw.h"
+#include "proxy/lib/log.h"
 #include "unit.h"
 
 /* Decodes the JSON string escapes jsonw writes (the text between the

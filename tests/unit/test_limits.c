@@ -4,8 +4,8 @@
  * (the oldest goes first, whatever finished in between). */
 #include <CUnit/CUnit.h>
 
-#include "fifo.h"
-#include "relay.h"
+#include "proxy/lib/fifo.h"
+#include "proxy/relay.h"
 #include "unit.h"
 
 static void

@@ -20,8 +20,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "privdrop.h"
-#include "server.h"
+#include "proxy/privdrop.h"
+#include "proxy/server.h"
 #include "unit.h"
 
 /* A socket of type bound to 127.0.0.1 on a kernel-chosen port (listening

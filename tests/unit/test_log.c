@@ -14,8 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "logrl.h"
+#include "proxy/lib/log.h"
+#include "proxy/logrl.h"
 #include "unit.h"
 
 /* A sink on a pipe whose read end the test drains when it chooses. */

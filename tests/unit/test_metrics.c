@@ -12,11 +12,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "dname.h"
-#include "dnsmsg.h"
-#include "log.h"
-#include "metrics.h"
+#include "conf/conf.h"
+#include "proxy/lib/dname.h"
+#include "proxy/lib/dnsmsg.h"
+#include "proxy/lib/log.h"
+#include "proxy/metrics.h"
 #include "unit.h"
 
 static char *

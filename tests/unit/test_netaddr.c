@@ -1,4 +1,4 @@
-/* test_netaddr.c - CUnit tests for proxy/netaddr.c. */
+/* test_netaddr.c - CUnit tests for proxy/lib/netaddr.c. */
 #include <CUnit/CUnit.h>
 
 #include <arpa/inet.h>
@@ -6,7 +6,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include "netaddr.h"
+#include "proxy/lib/netaddr.h"
 #include "unit.h"
 
 

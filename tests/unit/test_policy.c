@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf.h"
-#include "policy.h"
+#include "conf/conf.h"
+#include "proxy/policy.h"
 #include "unit.h"
 
 static const char *cfg =

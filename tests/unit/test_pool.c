@@ -9,10 +9,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "netaddr.h"
-#include "pool.h"
-#include "tls_client.h"
+#include "proxy/lib/log.h"
+#include "proxy/lib/netaddr.h"
+#include "proxy/pool.h"
+#include "tls/tls_client.h"
 #include "unit.h"
 
 static int events;

@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "privdrop.h"
+#include "proxy/privdrop.h"
 #include "unit.h"
 
 static char *

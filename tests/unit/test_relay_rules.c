@@ -6,7 +6,7 @@
 #include <CUnit/CUnit.h>
 #include <string.h>
 
-#include "relay.h"
+#include "proxy/relay.h"
 #include "unit.h"
 
 static const struct endpoint_ops tcp_like = { .kind = "tcp" };

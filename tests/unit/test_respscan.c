@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "respscan.h"
+#include "proxy/lib/respscan.h"
 #include "unit.h"
 
 struct events {

@@ -2,7 +2,7 @@
 #include <CUnit/CUnit.h>
 #include <string.h>
 
-#include "ring.h"
+#include "proxy/lib/ring.h"
 #include "unit.h"
 
 static void

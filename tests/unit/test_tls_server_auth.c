@@ -16,7 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "tls_client.h"
+#include "tls/tls_client.h"
 #include "certfix.h"
 #include "unit.h"
 

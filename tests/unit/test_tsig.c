@@ -1,4 +1,4 @@
-/* test_tsig.c - TSIG verification and answer signing (proxy/tsig.c) against
+/* test_tsig.c - TSIG verification and answer signing (proxy/lib/tsig.c) against
  * vectors dnspython made (tests/unit/tsig_vectors, NAME.txt, written by make.py
  * there): the four HMAC algorithms, names in mixed case and compressed,
  * Original ID, the time window, truncated MACs (RFC 8945 §5.2.2.1), BADKEY,
@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dnsmsg.h"
-#include "tsig.h"
+#include "proxy/lib/dnsmsg.h"
+#include "proxy/lib/tsig.h"
 #include "unit.h"
 
 #define T0 1700000000ull

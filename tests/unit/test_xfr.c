@@ -2,9 +2,9 @@
  * IXFR shapes (IXFR-02, RFC 1995 §7 example), errors, serial arithmetic (SER-01). */
 #include <CUnit/CUnit.h>
 
-#include "dnsmsg.h"
+#include "proxy/lib/dnsmsg.h"
 #include "unit.h"
-#include "xfr.h"
+#include "proxy/lib/xfr.h"
 
 /* Feeds one message with the given SOA serials (and ancount) to x. */
 static bool

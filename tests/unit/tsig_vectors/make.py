@@ -1,10 +1,10 @@
 #!/usr/bin/python3
 """make.py - writes the TSIG test vectors (*.txt beside this file) that
-tests/unit/test_tsig.c checks proxy/tsig.c against.
+tests/unit/test_tsig.c checks proxy/lib/tsig.c against.
 
 Every signed request and every expected signed answer is computed by dnspython
 (Debian's python3-dnspython; /usr/bin/python3), an implementation independent
-of proxy/tsig.c: requests come from dns.message.Message.to_wire() with a TSIG
+of proxy/lib/tsig.c: requests come from dns.message.Message.to_wire() with a TSIG
 key, expected answers from dns.tsig.sign() over the unsigned answer with the
 request MAC. Each signed answer of a good request is then validated again by
 dns.message.from_wire(keyring=..., request_mac=...). The clock is fixed, so
@@ -108,7 +108,7 @@ def sign_query(q, key, *, time=T, fudge=300, original_id=None, keyname=None, alg
 
 
 def tsig_rr(owner, rd):
-    """An uncompressed TSIG RR (owner lowercase), as proxy/tsig.c writes it."""
+    """An uncompressed TSIG RR (owner lowercase), as proxy/lib/tsig.c writes it."""
     rdw = rd.to_wire()
     return (dns.name.from_text(owner.lower()).to_wire()
             + struct.pack("!HHIH", dns.rdatatype.TSIG, dns.rdataclass.ANY, 0, len(rdw)) + rdw)

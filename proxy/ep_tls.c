@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "ep_tcp.h"
-#include "tls_client.h"
+#include "tls/tls_client.h"
 
 /* Maps a wolfSSL result to an endpoint result, recording what it waits on. */
 static enum io_result

@@ -5,8 +5,8 @@
 #define XP_EP_TLS_H
 
 #include "endpoint.h"
-#include "netaddr.h"
-#include "tls.h"
+#include "proxy/lib/netaddr.h"
+#include "tls/tls.h"
 
 struct ep_tls {
 	struct endpoint ep;              /* first: the relay holds &ep */

@@ -15,7 +15,7 @@
 
 /* settings.h already seen without options.h: some wolfSSL header came first. */
 #if defined(WOLF_CRYPT_SETTINGS_H) && !defined(WOLFSSL_OPTIONS_H)
-#error "a wolfSSL header was included before tls/wolfssl_check.h; include wolfssl_check.h first"
+#error "a wolfSSL header was included before proxy/lib/wolfssl_check.h; include wolfssl_check.h first"
 #endif
 
 #include <wolfssl/options.h>
