@@ -426,7 +426,7 @@ set_rate(struct parse_state *ps, const char *value)
 	struct conf *c = ps->conf;
 	char q[QUOTE_MAX], num[16];
 	if (strcmp(value, "off") == 0 || strcmp(value, "0") == 0) {
-		c->rate_n = c->rate_per = 0;
+		c->inbound.rate_n = c->inbound.rate_per = 0;
 		return 0;
 	}
 	const char *slash = strchr(value, '/');
@@ -434,8 +434,8 @@ set_rate(struct parse_state *ps, const char *value)
 	if (n > 0 && n < sizeof(num)) {
 		memcpy(num, value, n);
 		num[n] = '\0';
-		if (parse_uint(num, 1, 1000000, &c->rate_n) == 0 &&
-		    parse_uint(slash + 1, 1, 86400, &c->rate_per) == 0)
+		if (parse_uint(num, 1, 1000000, &c->inbound.rate_n) == 0 &&
+		    parse_uint(slash + 1, 1, 86400, &c->inbound.rate_per) == 0)
 			return 0;
 	}
 	conf_fail(ps, ps->lineno, "transfer-rate: %s is not N/SECONDS (N transfer starts per "
@@ -456,18 +456,18 @@ uint_field(struct parse_state *ps, enum key_id k)
 	case K_METRICS_MAX_ZONES: return &c->metrics_max_zones;
 	case K_METRICS_MAX_CONNS_PER_IP: return &c->metrics_max_conns_per_ip;
 	case K_TSIG_MAX_FUDGE: return &c->tsig_max_fudge;
-	case K_HANDSHAKE_TIMEOUT: return &c->handshake_timeout;
-	case K_IDLE_TIMEOUT: return &c->idle_timeout;
-	case K_TRANSFER_TIMEOUT: return &c->transfer_timeout;
-	case K_MAX_CLIENTS: return &c->max_clients;
-	case K_MAX_CLIENTS_PER_IP: return &c->max_clients_per_ip;
-	case K_BACKEND_TIMEOUT: return &c->backend_timeout;
-	case K_IPV6_PREFIX: return &c->ipv6_prefix;
-	case K_MAX_HANDSHAKES: return &c->max_handshakes;
-	case K_MAX_HANDSHAKES_PER_IP: return &c->max_handshakes_per_ip;
-	case K_MAX_TRANSFERS: return &c->max_transfers;
-	case K_MAX_TRANSFERS_PER_CLIENT: return &c->max_transfers_per_client;
-	case K_CLIENT_TABLE_SIZE: return &c->client_table_size;
+	case K_HANDSHAKE_TIMEOUT: return &c->inbound.handshake_timeout;
+	case K_IDLE_TIMEOUT: return &c->inbound.idle_timeout;
+	case K_TRANSFER_TIMEOUT: return &c->inbound.transfer_timeout;
+	case K_MAX_CLIENTS: return &c->inbound.max_clients;
+	case K_MAX_CLIENTS_PER_IP: return &c->inbound.max_clients_per_ip;
+	case K_BACKEND_TIMEOUT: return &c->inbound.backend_timeout;
+	case K_IPV6_PREFIX: return &c->inbound.ipv6_prefix;
+	case K_MAX_HANDSHAKES: return &c->inbound.max_handshakes;
+	case K_MAX_HANDSHAKES_PER_IP: return &c->inbound.max_handshakes_per_ip;
+	case K_MAX_TRANSFERS: return &c->inbound.max_transfers;
+	case K_MAX_TRANSFERS_PER_CLIENT: return &c->inbound.max_transfers_per_client;
+	case K_CLIENT_TABLE_SIZE: return &c->inbound.client_table_size;
 	case K_OUT_CONNECT_TIMEOUT: return &cur_outbound(ps)->connect_timeout;
 	case K_OUT_IDLE_TIMEOUT: return &cur_outbound(ps)->idle_timeout;
 	case K_OUT_MAX_SESSIONS: return &cur_outbound(ps)->max_sessions;
@@ -589,22 +589,22 @@ set_value(struct parse_state *ps, enum key_id k, const char *value)
 		}
 		return 0;
 	case K_LISTEN:
-		return set_addr_list(ps, d->name, value, DEFAULT_LISTEN_PORT, c->listen, &c->n_listen,
+		return set_addr_list(ps, d->name, value, DEFAULT_LISTEN_PORT, c->inbound.listen, &c->inbound.n_listen,
 		                     CONF_MAX_LISTEN);
 	case K_CERT:
-		return conf_set_path(ps, d->name, value, &c->cert);
+		return conf_set_path(ps, d->name, value, &c->inbound.cert);
 	case K_KEY:
-		return conf_set_path(ps, d->name, value, &c->key);
+		return conf_set_path(ps, d->name, value, &c->inbound.key);
 	case K_BACKEND:
 		/* PRX-06: plaintext upstream; the default is loopback */
-		if (netaddr_parse(value, DEFAULT_BACKEND_PORT, &c->backend) < 0) {
+		if (netaddr_parse(value, DEFAULT_BACKEND_PORT, &c->inbound.backend) < 0) {
 			conf_fail(ps, ps->lineno, "backend: %s is not an address or address:port",
 			     conf_quote(value, q));
 			return -1;
 		}
 		return 0;
 	case K_CLIENT_CA:
-		return conf_set_path(ps, d->name, value, &c->client_ca);
+		return conf_set_path(ps, d->name, value, &c->inbound.client_ca);
 	case K_TRANSFER_RATE:
 		return set_rate(ps, value);
 	case K_PROXY_PROTOCOL:
@@ -613,13 +613,13 @@ set_value(struct parse_state *ps, enum key_id k, const char *value)
 			          conf_quote(value, q));
 			return -1;
 		}
-		c->proxy_v2 = value[0] == 'v';
+		c->inbound.proxy_v2 = value[0] == 'v';
 		return 0;
 	case K_ZONES_FILE:
-		if (conf_set_path(ps, d->name, value, &c->zones_file) < 0)
+		if (conf_set_path(ps, d->name, value, &c->inbound.zones_file) < 0)
 			return -1;
 		/* read at the end, once every [acl] is known: resolve it now */
-		if (ps->base != NULL && resolve_one(&c->zones_file, ps->base) < 0) {
+		if (ps->base != NULL && resolve_one(&c->inbound.zones_file, ps->base) < 0) {
 			conf_fail(ps, ps->lineno, "out of memory");
 			return -1;
 		}
@@ -873,15 +873,15 @@ static void
 set_defaults(struct conf *c)
 {
 	c->log_level = XP_LOG_INFO;
-	c->handshake_timeout = 10;
-	c->idle_timeout = 30;
-	c->transfer_timeout = 120;            /* progress, not total: big zones take long */
-	c->max_clients = 1024;
-	c->max_clients_per_ip = 64;           /* TCP-04: generous, NAT-friendly */
-	c->backend_timeout = 10;
-	c->ipv6_prefix = 64;                  /* one site's /64 counts as one client */
-	c->max_handshakes = 256;
-	c->max_handshakes_per_ip = 16;        /* one host cannot churn others out (issue 13) */
+	c->inbound.handshake_timeout = 10;
+	c->inbound.idle_timeout = 30;
+	c->inbound.transfer_timeout = 120;            /* progress, not total: big zones take long */
+	c->inbound.max_clients = 1024;
+	c->inbound.max_clients_per_ip = 64;           /* TCP-04: generous, NAT-friendly */
+	c->inbound.backend_timeout = 10;
+	c->inbound.ipv6_prefix = 64;                  /* one site's /64 counts as one client */
+	c->inbound.max_handshakes = 256;
+	c->inbound.max_handshakes_per_ip = 16;        /* one host cannot churn others out (issue 13) */
 	c->shutdown_timeout = 10;
 	c->metrics_max_zones = 1000;
 	cidr_parse("127.0.0.0/8", &c->metrics_allow[0]);   /* metrics-allow: loopback */
@@ -889,9 +889,9 @@ set_defaults(struct conf *c)
 	c->n_metrics_allow = 2;
 	c->metrics_max_conns_per_ip = 4;
 	c->tsig_max_fudge = TSIG_MAX_FUDGE_DEFAULT;
-	c->client_table_size = 65536;         /* CLIENTTAB_DEFAULT_SIZE: 19 MiB reserved */
+	c->inbound.client_table_size = 65536;         /* CLIENTTAB_DEFAULT_SIZE: 19 MiB reserved */
 	/* PRX-06: the plaintext backend defaults to loopback */
-	netaddr_parse("127.0.0.1:53", 0, &c->backend);
+	netaddr_parse("127.0.0.1:53", 0, &c->inbound.backend);
 }
 
 /* Strict authentication only (RFC 8310, DOT-06): the primary is checked
@@ -968,9 +968,9 @@ check_listen_collisions(struct parse_state *ps)
 	for (size_t i = 0; i < c->n_outbound; i++) {
 		const struct conf_outbound *ob = &c->outbound[i];
 		for (size_t a = 0; a < ob->n_listen; a++) {
-			for (size_t b = 0; b < c->n_listen; b++) {
-				if (listen_overlap(&ob->listen[a], &c->listen[b])) {
-					fail_collision(ps, i, &ob->listen[a], "[inbound]", &c->listen[b],
+			for (size_t b = 0; b < c->inbound.n_listen; b++) {
+				if (listen_overlap(&ob->listen[a], &c->inbound.listen[b])) {
+					fail_collision(ps, i, &ob->listen[a], "[inbound]", &c->inbound.listen[b],
 					               ps->key_line[K_LISTEN]);
 					return -1;
 				}
@@ -998,15 +998,15 @@ finish_inbound(struct parse_state *ps)
 	c->has_inbound = true;
 	if (ps->key_line[K_LISTEN] == 0) {
 		/* XOT-03: port 853 by default, all addresses */
-		netaddr_parse("0.0.0.0:853", 0, &c->listen[0]);
-		netaddr_parse("[::]:853", 0, &c->listen[1]);
-		c->n_listen = 2;
+		netaddr_parse("0.0.0.0:853", 0, &c->inbound.listen[0]);
+		netaddr_parse("[::]:853", 0, &c->inbound.listen[1]);
+		c->inbound.n_listen = 2;
 	}
-	if (c->cert == NULL) {
+	if (c->inbound.cert == NULL) {
 		conf_fail(ps, ps->inbound_line, "[inbound] cert is required");
 		return -1;
 	}
-	if (c->key == NULL) {
+	if (c->inbound.key == NULL) {
 		conf_fail(ps, ps->inbound_line, "[inbound] key is required");
 		return -1;
 	}
@@ -1159,8 +1159,8 @@ conf_load(const char *path, char err[CONF_ERR_MAX])
 	free(text);
 	if (c == NULL)
 		return NULL;
-	bool ok = resolve_one(&c->cert, path) == 0 && resolve_one(&c->key, path) == 0 &&
-	          resolve_one(&c->client_ca, path) == 0;
+	bool ok = resolve_one(&c->inbound.cert, path) == 0 && resolve_one(&c->inbound.key, path) == 0 &&
+	          resolve_one(&c->inbound.client_ca, path) == 0;
 	for (size_t i = 0; ok && i < c->n_outbound; i++) {
 		struct conf_outbound *ob = &c->outbound[i];
 		ok = resolve_one(&ob->ca, path) == 0 && resolve_one(&ob->client_cert, path) == 0 &&
@@ -1181,10 +1181,10 @@ conf_free(struct conf *conf)
 		return;
 	free(conf->path);
 	free(conf->user);
-	free(conf->cert);
-	free(conf->key);
-	free(conf->client_ca);
-	free(conf->zones_file);
+	free(conf->inbound.cert);
+	free(conf->inbound.key);
+	free(conf->inbound.client_ca);
+	free(conf->inbound.zones_file);
 	conf_zone_free(conf);
 	conf_acl_free(conf);
 	for (size_t i = 0; i < conf->n_outbound; i++) {
@@ -1249,33 +1249,33 @@ print_inbound(const struct conf *conf, FILE *out, unsigned flags)
 {
 	char buf[NETADDR_TEXT_MAX];
 	fputs("\n[inbound]\n", out);
-	print_addrs("listen", conf->listen, conf->n_listen, out);
-	fprintf(out, "cert = %s\nkey = %s\n", conf->cert ? conf->cert : "",
-	        conf->key ? conf->key : "");
-	netaddr_format_hostport((const struct sockaddr *)&conf->backend.ss, buf);
+	print_addrs("listen", conf->inbound.listen, conf->inbound.n_listen, out);
+	fprintf(out, "cert = %s\nkey = %s\n", conf->inbound.cert ? conf->inbound.cert : "",
+	        conf->inbound.key ? conf->inbound.key : "");
+	netaddr_format_hostport((const struct sockaddr *)&conf->inbound.backend.ss, buf);
 	fprintf(out, "backend = %s\n", buf);
-	fprintf(out, "handshake-timeout = %u\n", conf->handshake_timeout);
-	fprintf(out, "idle-timeout = %u\n", conf->idle_timeout);
-	fprintf(out, "transfer-timeout = %u\n", conf->transfer_timeout);
-	fprintf(out, "max-clients = %u\n", conf->max_clients);
-	fprintf(out, "max-clients-per-ip = %u\n", conf->max_clients_per_ip);
-	fprintf(out, "max-handshakes = %u\n", conf->max_handshakes);
-	fprintf(out, "max-handshakes-per-ip = %u\n", conf->max_handshakes_per_ip);
-	fprintf(out, "ipv6-prefix = %u\n", conf->ipv6_prefix);
-	fprintf(out, "backend-timeout = %u\n", conf->backend_timeout);
-	if (conf->client_ca != NULL)
-		fprintf(out, "client-ca = %s\n", conf->client_ca);
-	fprintf(out, "max-transfers = %u\n", conf->max_transfers);
-	fprintf(out, "max-transfers-per-client = %u\n", conf->max_transfers_per_client);
-	if (conf->rate_n == 0)
+	fprintf(out, "handshake-timeout = %u\n", conf->inbound.handshake_timeout);
+	fprintf(out, "idle-timeout = %u\n", conf->inbound.idle_timeout);
+	fprintf(out, "transfer-timeout = %u\n", conf->inbound.transfer_timeout);
+	fprintf(out, "max-clients = %u\n", conf->inbound.max_clients);
+	fprintf(out, "max-clients-per-ip = %u\n", conf->inbound.max_clients_per_ip);
+	fprintf(out, "max-handshakes = %u\n", conf->inbound.max_handshakes);
+	fprintf(out, "max-handshakes-per-ip = %u\n", conf->inbound.max_handshakes_per_ip);
+	fprintf(out, "ipv6-prefix = %u\n", conf->inbound.ipv6_prefix);
+	fprintf(out, "backend-timeout = %u\n", conf->inbound.backend_timeout);
+	if (conf->inbound.client_ca != NULL)
+		fprintf(out, "client-ca = %s\n", conf->inbound.client_ca);
+	fprintf(out, "max-transfers = %u\n", conf->inbound.max_transfers);
+	fprintf(out, "max-transfers-per-client = %u\n", conf->inbound.max_transfers_per_client);
+	if (conf->inbound.rate_n == 0)
 		fputs("transfer-rate = off\n", out);
 	else
-		fprintf(out, "transfer-rate = %u/%u\n", conf->rate_n, conf->rate_per);
-	fprintf(out, "proxy-protocol = %s\n", conf->proxy_v2 ? "v2" : "off");
-	fprintf(out, "client-table-size = %u\n", conf->client_table_size);
-	if (conf->zones_file != NULL)
+		fprintf(out, "transfer-rate = %u/%u\n", conf->inbound.rate_n, conf->inbound.rate_per);
+	fprintf(out, "proxy-protocol = %s\n", conf->inbound.proxy_v2 ? "v2" : "off");
+	fprintf(out, "client-table-size = %u\n", conf->inbound.client_table_size);
+	if (conf->inbound.zones_file != NULL)
 		fprintf(out, "# %zu zones from the zones-file\nzones-file = %s\n",
-		        conf->n_zones - conf->n_section_zones, conf->zones_file);
+		        conf->n_zones - conf->n_section_zones, conf->inbound.zones_file);
 	conf_acl_print(conf, out, flags);
 	conf_zone_print(conf, out);
 }

@@ -85,6 +85,35 @@ struct conf_outbound {
 	unsigned max_udp_queries;          /* local UDP queries in flight at once */
 };
 
+/* [inbound]: the TLS listener in front of the legacy primary. */
+struct conf_inbound {
+	struct netaddr listen[CONF_MAX_LISTEN];
+	size_t n_listen;
+	char *cert;                        /* absolute, or relative to the config file's dir */
+	char *key;
+	struct netaddr backend;
+	unsigned handshake_timeout;        /* seconds */
+	unsigned idle_timeout;             /* seconds */
+	unsigned transfer_timeout;         /* seconds without a complete answer message while one is owed */
+	unsigned max_clients;              /* concurrent TLS connections */
+	unsigned max_clients_per_ip;       /* concurrent connections per client address; 0 = no cap */
+	unsigned ipv6_prefix;              /* IPv6 clients are grouped by this prefix for caps */
+	unsigned max_handshakes;           /* pending TLS handshakes; the oldest goes at the cap */
+	unsigned max_handshakes_per_ip;    /* an address's share of the pending handshakes (IPv6
+	                                    * per ipv6_prefix), enforced at max_handshakes; 0 = none */
+	unsigned backend_timeout;          /* seconds: backend connect, and first byte of an answer */
+
+	char *client_ca;                   /* mutual TLS: verify client certificates against
+	                                    * this CA only; NULL = no client certificate asked */
+	unsigned max_transfers;            /* concurrent AXFR/IXFR through [inbound]; 0 = no cap */
+	unsigned max_transfers_per_client; /* per client key; 0 = no cap */
+	unsigned rate_n, rate_per;         /* transfer-rate: rate_n starts per rate_per
+	                                    * seconds per client key; 0/0 = off */
+	unsigned client_table_size;        /* per-client table entries (LRU) */
+	bool proxy_v2;                     /* PROXY v2 header on each backend connection */
+	char *zones_file;                  /* resolved like cert; NULL if none */
+};
+
 /* Lifetime rule (issue 13, B12). A reload (SIGHUP) swaps srv->conf and
  * drops the server's reference, which frees the old snapshot at once when
  * nothing else holds one; it happens between any two event-loop callbacks.
@@ -116,34 +145,10 @@ struct conf {
 	int inline_secret_line;            /* first [key] secret = line (0: none) */
 	size_t n_inline_secrets;           /* [key] sections with an inline secret */
 
-	/* [inbound]: optional when there is an [outbound]; without it n_listen
-	 * and n_zones are 0 and cert/key are NULL */
+	/* [inbound]: optional when there is an [outbound]; without it
+	 * inbound.n_listen and n_zones are 0 and inbound.cert/key are NULL */
 	bool has_inbound;
-	struct netaddr listen[CONF_MAX_LISTEN];
-	size_t n_listen;
-	char *cert;                        /* absolute, or relative to the config file's dir */
-	char *key;
-	struct netaddr backend;
-	unsigned handshake_timeout;        /* seconds */
-	unsigned idle_timeout;             /* seconds */
-	unsigned transfer_timeout;         /* seconds without a complete answer message while one is owed */
-	unsigned max_clients;              /* concurrent TLS connections */
-	unsigned max_clients_per_ip;       /* concurrent connections per client address; 0 = no cap */
-	unsigned ipv6_prefix;              /* IPv6 clients are grouped by this prefix for caps */
-	unsigned max_handshakes;           /* pending TLS handshakes; the oldest goes at the cap */
-	unsigned max_handshakes_per_ip;    /* an address's share of the pending handshakes (IPv6
-	                                    * per ipv6_prefix), enforced at max_handshakes; 0 = none */
-	unsigned backend_timeout;          /* seconds: backend connect, and first byte of an answer */
-
-	char *client_ca;                   /* mutual TLS: verify client certificates against
-	                                    * this CA only; NULL = no client certificate asked */
-	unsigned max_transfers;            /* concurrent AXFR/IXFR through [inbound]; 0 = no cap */
-	unsigned max_transfers_per_client; /* per client key; 0 = no cap */
-	unsigned rate_n, rate_per;         /* transfer-rate: rate_n starts per rate_per
-	                                    * seconds per client key; 0/0 = off */
-	unsigned client_table_size;        /* per-client table entries (LRU) */
-	bool proxy_v2;                     /* PROXY v2 header on each backend connection */
-	char *zones_file;                  /* resolved like cert; NULL if none */
+	struct conf_inbound inbound;
 
 	struct conf_key *keys;             /* [key NAME] sections, in file order */
 	size_t n_keys;

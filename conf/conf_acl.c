@@ -503,13 +503,13 @@ finish_acl(struct parse_state *ps, struct aclp *al)
 		          "0.0.0.0/0 ::/0", a->name);
 		return -1;
 	}
-	if (a->n_certs > 0 && c->client_ca == NULL) {
+	if (a->n_certs > 0 && c->inbound.client_ca == NULL) {
 		conf_fail(ps, al->cert_line, "client-cert needs [inbound] client-ca (without it no "
 		          "client certificate is asked for, so this ACL would admit nobody)");
 		return -1;
 	}
-	if (a->has_source && a->source.ss.ss_family != c->backend.ss.ss_family) {
-		netaddr_format_hostport((const struct sockaddr *)&c->backend.ss, be);
+	if (a->has_source && a->source.ss.ss_family != c->inbound.backend.ss.ss_family) {
+		netaddr_format_hostport((const struct sockaddr *)&c->inbound.backend.ss, be);
 		conf_fail(ps, al->source_line, "backend-source: not the address family of backend %s",
 		          be);
 		return -1;

@@ -147,7 +147,7 @@ zhash_reserve(struct conf *c, size_t n)
 static const char *
 zone_file(const struct parse_state *ps, size_t i)
 {
-	return i < ps->conf->n_section_zones ? ps->name : ps->conf->zones_file;
+	return i < ps->conf->n_section_zones ? ps->name : ps->conf->inbound.zones_file;
 }
 
 /* A new zone (file: NULL for a [zone] section, else the zones-file), or
@@ -486,7 +486,7 @@ struct zf_cache {
 static int
 zones_file_line(struct parse_state *ps, char *line, int lineno, struct zf_cache *cache)
 {
-	const char *file = ps->conf->zones_file;
+	const char *file = ps->conf->inbound.zones_file;
 	uint8_t wire[DNAME_MAXLEN];
 	char *p = line, *name = conf_next_word(&p);
 	if (name == NULL)
@@ -527,7 +527,7 @@ zones_file_line(struct parse_state *ps, char *line, int lineno, struct zf_cache 
 static FILE *
 zones_file_open(struct parse_state *ps)
 {
-	const char *path = ps->conf->zones_file;
+	const char *path = ps->conf->inbound.zones_file;
 	int line = ps->key_line[K_ZONES_FILE];
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -549,7 +549,7 @@ zones_file_open(struct parse_state *ps)
 static int
 read_zones_file(struct parse_state *ps)
 {
-	const char *file = ps->conf->zones_file;
+	const char *file = ps->conf->inbound.zones_file;
 	FILE *f = zones_file_open(ps);
 	if (f == NULL)
 		return -1;
@@ -648,7 +648,7 @@ conf_zone_finish(struct parse_state *ps)
 	struct conf *c = ps->conf;
 	if (zp_get(ps) == NULL || finish_section_zones(ps) < 0)
 		return -1;
-	if (c->zones_file != NULL && read_zones_file(ps) < 0)
+	if (c->inbound.zones_file != NULL && read_zones_file(ps) < 0)
 		return -1;
 	if (build_any_allow(ps) < 0) {
 		conf_fail(ps, 0, "out of memory");

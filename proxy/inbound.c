@@ -219,7 +219,7 @@ client_key(const struct inbound_conn *c, const struct tls_identity *id, const st
 		cert_len = sizeof(id->pin);
 	}
 	policy_client_key(k, cert, cert_len, q, ts, (const struct sockaddr *)&c->relay.peer,
-	                  c->srv->conf->ipv6_prefix);
+	                  c->srv->conf->inbound.ipv6_prefix);
 }
 
 static struct verdict
@@ -240,12 +240,12 @@ admit_transfer(struct inbound_conn *c, const struct tls_identity *id, const stru
 {
 	struct server *srv = c->srv;
 	const struct conf *conf = srv->conf;
-	if (conf->max_transfers != 0 && srv->n_transfers >= conf->max_transfers)
+	if (conf->inbound.max_transfers != 0 && srv->n_transfers >= conf->inbound.max_transfers)
 		return over_cap(v, "transfer limit");
 	struct clientkey k;
 	client_key(c, id, q, ts, &k);
-	enum client_admit a = clienttab_admit(srv->clients, k.b, k.len, conf->max_transfers_per_client,
-	                                      conf->rate_n, conf->rate_per, ev_now(srv->loop),
+	enum client_admit a = clienttab_admit(srv->clients, k.b, k.len, conf->inbound.max_transfers_per_client,
+	                                      conf->inbound.rate_n, conf->inbound.rate_per, ev_now(srv->loop),
 	                                      &t->entry);
 	if (a != CLIENT_ADMIT_OK)
 		return over_cap(v, a == CLIENT_OVER_RATE ? "transfer rate" : "transfer limit");
@@ -365,11 +365,11 @@ upstream_open(struct relay *r, char *why, size_t len)
 	const struct netaddr *src = c->want_has_src ? &c->want_src : NULL;
 	c->up_has_src = c->want_has_src;
 	c->up_src = c->want_src;
-	if (ep_tcp_connect(&c->up, r->loop, &c->srv->conf->backend, src, relay_on_event, r) < 0) {
+	if (ep_tcp_connect(&c->up, r->loop, &c->srv->conf->inbound.backend, src, relay_on_event, r) < 0) {
 		snprintf(why, len, "backend %s", c->up.err);
 		return -1;
 	}
-	if (c->srv->conf->proxy_v2)
+	if (c->srv->conf->inbound.proxy_v2)
 		proxy_header(c);
 	return 0;
 }
@@ -416,10 +416,10 @@ limits(const struct relay *r, struct relay_limits *out)
 {
 	struct inbound_conn *c = of(r);
 	const struct conf *conf = c->srv->conf;
-	out->handshake = conf->handshake_timeout;
-	out->idle = idle_limit(c, conf->idle_timeout);
-	out->transfer = conf->transfer_timeout;
-	out->upstream = conf->backend_timeout;
+	out->handshake = conf->inbound.handshake_timeout;
+	out->idle = idle_limit(c, conf->inbound.idle_timeout);
+	out->transfer = conf->inbound.transfer_timeout;
+	out->upstream = conf->inbound.backend_timeout;
 }
 
 static void
@@ -505,7 +505,7 @@ of_hs(struct fifo_node *n)
 static struct inbound_conn *
 handshake_to_evict(struct server *srv)
 {
-	unsigned share = srv->conf->max_handshakes_per_ip;
+	unsigned share = srv->conf->inbound.max_handshakes_per_ip;
 	for (struct fifo_node *n = fifo_oldest(&srv->handshakes); share != 0 && n != NULL; n = n->next)
 		if (ipcount_get(&srv->hs_per_ip, (const struct sockaddr *)&of_hs(n)->group) >= share)
 			return of_hs(n);
@@ -521,7 +521,7 @@ inbound_evict_handshake(struct server *srv)
 		return;
 	metrics_limit_hit(MX_LIM_MAX_HANDSHAKES);
 	log_debug("conn %llu, remote %s, closed: oldest pending handshake, max-handshakes (%u) reached",
-	          (unsigned long long)c->relay.id, c->relay.peer_text, srv->conf->max_handshakes);
+	          (unsigned long long)c->relay.id, c->relay.peer_text, srv->conf->inbound.max_handshakes);
 	relay_kill(&c->relay, false, NULL);
 }
 
@@ -534,7 +534,7 @@ inbound_evict_unadmitted(struct server *srv)
 	struct inbound_conn *c = (struct inbound_conn *)((char *)n - offsetof(struct inbound_conn, fresh));
 	log_debug("conn %llu, remote %s, closed: no query admitted, oldest such session at "
 	          "max-clients (%u)", (unsigned long long)c->relay.id, c->relay.peer_text,
-	          srv->conf->max_clients);
+	          srv->conf->inbound.max_clients);
 	relay_kill(&c->relay, true, NULL);
 	return true;
 }

@@ -192,7 +192,7 @@ main(int argc, char **argv)
 	}
 	char terr[TLS_ERR_MAX];
 	WOLFSSL_CTX *tls = NULL;              /* the inbound server context; none without [inbound] */
-	if (conf->has_inbound && (tls = tls_server_ctx_new(conf->cert, conf->key, conf->client_ca, terr)) == NULL) {
+	if (conf->has_inbound && (tls = tls_server_ctx_new(conf->inbound.cert, conf->inbound.key, conf->inbound.client_ca, terr)) == NULL) {
 		fprintf(stderr, "%s: %s\n", path, terr);
 		conf_free(conf);
 		tls_cleanup();
@@ -205,12 +205,12 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (conf->has_inbound &&
-	    !netaddr_is_loopback((const struct sockaddr *)&conf->backend.ss))   /* PRX-06 */
+	    !netaddr_is_loopback((const struct sockaddr *)&conf->inbound.backend.ss))   /* PRX-06 */
 		log_warning("backend is not a loopback address: zone data and TSIG-signed messages "
 		            "travel in plaintext to it");
 	warn_inline_secret(conf);
 	if (conf->has_inbound)
-		warn_key_mode(conf->key);
+		warn_key_mode(conf->inbound.key);
 	for (size_t i = 0; i < conf->n_outbound; i++)
 		if (conf->outbound[i].client_key != NULL)
 			warn_key_mode(conf->outbound[i].client_key);
@@ -238,9 +238,9 @@ main(int argc, char **argv)
 	int rc = 1;
 	/* per-client transfer slots and rates: one table for the process's life
 	 * (a reload keeps it, so slots held by running transfers stay valid) */
-	srv.clients = clienttab_new(conf->client_table_size);
+	srv.clients = clienttab_new(conf->inbound.client_table_size);
 	if (srv.clients == NULL) {
-		log_error("cannot allocate the client table (%u entries)", conf->client_table_size);
+		log_error("cannot allocate the client table (%u entries)", conf->inbound.client_table_size);
 		goto out;
 	}
 	if (server_listen(&srv) < 0)
@@ -258,15 +258,15 @@ main(int argc, char **argv)
 		goto out;
 	if (conf->has_inbound) {
 		char backend[NETADDR_TEXT_MAX];
-		netaddr_format((const struct sockaddr *)&conf->backend.ss, backend);
+		netaddr_format((const struct sockaddr *)&conf->inbound.backend.ss, backend);
 		log_event(XP_LOG_INFO, "start", (struct log_field[]){
 				LF_S("version", XOTPROXY_VERSION), LF_S("wolfssl", wolfSSL_lib_version()),
 				LF_S("backend", backend), LF_U("zones", conf->n_zones),
-				LF_U("max_clients", conf->max_clients),
+				LF_U("max_clients", conf->inbound.max_clients),
 				LF_U("outbound_groups", conf->n_outbound) }, 6,
 		          "xotproxy %s started: inbound backend %s, %zu zones, max-clients %u; "
 		          "%zu outbound groups", XOTPROXY_VERSION, backend, conf->n_zones,
-		          conf->max_clients, conf->n_outbound);
+		          conf->inbound.max_clients, conf->n_outbound);
 	} else {
 		log_event(XP_LOG_INFO, "start", (struct log_field[]){
 				LF_S("version", XOTPROXY_VERSION), LF_S("wolfssl", wolfSSL_lib_version()),

@@ -146,13 +146,13 @@ listener_set(struct server *srv, size_t i, const struct netaddr *a, int fd)
 int
 server_listen(struct server *srv)
 {
-	for (size_t i = 0; i < srv->conf->n_listen; i++) {
-		int fd = server_socket(&srv->conf->listen[i], SOCK_STREAM);
+	for (size_t i = 0; i < srv->conf->inbound.n_listen; i++) {
+		int fd = server_socket(&srv->conf->inbound.listen[i], SOCK_STREAM);
 		if (fd < 0) {
 			server_close_listeners(srv);
 			return -1;
 		}
-		listener_set(srv, i, &srv->conf->listen[i], fd);
+		listener_set(srv, i, &srv->conf->inbound.listen[i], fd);
 		srv->n_listeners = i + 1;
 	}
 	return 0;
@@ -261,22 +261,22 @@ admit(struct server *srv, const struct sockaddr *peer, struct sockaddr_storage *
 		              "connection refused: address in no zone's allow list");
 		return false;
 	}
-	netaddr_group(peer, conf->ipv6_prefix, group);
-	if (!ipcount_take(&srv->per_ip, (struct sockaddr *)group, conf->max_clients_per_ip)) {
+	netaddr_group(peer, conf->inbound.ipv6_prefix, group);
+	if (!ipcount_take(&srv->per_ip, (struct sockaddr *)group, conf->inbound.max_clients_per_ip)) {
 		char what[96];
 		snprintf(what, sizeof(what), "connection refused: max-clients-per-ip (%u) reached",
-		         conf->max_clients_per_ip);
+		         conf->inbound.max_clients_per_ip);
 		metrics_limit_hit(MX_LIM_PER_IP);
 		tally_refusal(srv, &srv->cap_refused, peer, what);
 		return false;
 	}
-	unsigned over = fifo_over(&srv->handshakes, conf->max_handshakes);
-	bool at_share = conf->max_handshakes_per_ip != 0 &&
-	                ipcount_get(&srv->hs_per_ip, (struct sockaddr *)group) >= conf->max_handshakes_per_ip;
+	unsigned over = fifo_over(&srv->handshakes, conf->inbound.max_handshakes);
+	bool at_share = conf->inbound.max_handshakes_per_ip != 0 &&
+	                ipcount_get(&srv->hs_per_ip, (struct sockaddr *)group) >= conf->inbound.max_handshakes_per_ip;
 	if ((over > 0 && at_share) || !ipcount_take(&srv->hs_per_ip, (struct sockaddr *)group, 0)) {
 		char what[112];
 		snprintf(what, sizeof(what), "connection refused: max-handshakes reached and this "
-		         "address holds max-handshakes-per-ip (%u)", conf->max_handshakes_per_ip);
+		         "address holds max-handshakes-per-ip (%u)", conf->inbound.max_handshakes_per_ip);
 		metrics_limit_hit(MX_LIM_MAX_HANDSHAKES);
 		tally_refusal(srv, &srv->hs_cap_refused, peer, what);
 		ipcount_release(&srv->per_ip, (struct sockaddr *)group);
@@ -328,7 +328,7 @@ inbound_accepted(void *ctx, int fd, const struct sockaddr *peer, socklen_t len)
 		close(fd);
 		return 0;
 	}
-	if (srv->n_conns >= srv->conf->max_clients && inbound_evict_unadmitted(srv)) {
+	if (srv->n_conns >= srv->conf->inbound.max_clients && inbound_evict_unadmitted(srv)) {
 		metrics_limit_hit(MX_LIM_MAX_CLIENTS);
 		tally_refusal(srv, &srv->idle_evicted, peer, "max-clients reached: closed the oldest "
 		              "session that never had a query admitted");
@@ -349,12 +349,12 @@ server_update_accept(struct server *srv)
 {
 	if (srv->stopping || ev_is_active(&srv->accept_backoff))
 		return;
-	bool room = srv->n_conns < srv->conf->max_clients || srv->unadmitted.n > 0;
+	bool room = srv->n_conns < srv->conf->inbound.max_clients || srv->unadmitted.n > 0;
 	if (room && srv->accept_paused) {
 		accept_enable(srv, true);
 	} else if (!room && !srv->accept_paused) {
 		metrics_limit_hit(MX_LIM_MAX_CLIENTS);
-		log_warning("max-clients (%u) reached; pausing accepts", srv->conf->max_clients);
+		log_warning("max-clients (%u) reached; pausing accepts", srv->conf->inbound.max_clients);
 		accept_enable(srv, false);
 	}
 }
@@ -370,7 +370,7 @@ static void
 backoff_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct server *srv = w->data;
-	if (!srv->stopping && (srv->n_conns < srv->conf->max_clients || srv->unadmitted.n > 0))
+	if (!srv->stopping && (srv->n_conns < srv->conf->inbound.max_clients || srv->unadmitted.n > 0))
 		accept_enable(srv, true);
 }
 
@@ -459,7 +459,7 @@ listeners_commit(struct server *srv, const struct conf *conf, struct listen_stag
 	int old_fd[CONF_MAX_LISTEN];
 	size_t n_old = srv->n_listeners;
 	listener_addrs(srv, have);
-	server_stage_log(st, conf->listen, have, n_old, SOCK_STREAM);
+	server_stage_log(st, conf->inbound.listen, have, n_old, SOCK_STREAM);
 	for (size_t i = 0; i < n_old; i++)
 		if (!server_stage_keeps(st, i))
 			server_accept_loop(srv, srv->listeners[i].fd, inbound_accepted, srv);
@@ -468,7 +468,7 @@ listeners_commit(struct server *srv, const struct conf *conf, struct listen_stag
 		old_fd[i] = srv->listeners[i].fd;
 	}
 	for (size_t i = 0; i < st->n; i++)
-		listener_set(srv, i, &conf->listen[i], st->keep[i] >= 0 ? old_fd[st->keep[i]] : st->fd[i]);
+		listener_set(srv, i, &conf->inbound.listen[i], st->keep[i] >= 0 ? old_fd[st->keep[i]] : st->fd[i]);
 	srv->n_listeners = st->n;
 	for (size_t i = 0; i < n_old; i++)
 		if (!server_stage_keeps(st, i))
@@ -487,7 +487,7 @@ listeners_prepare(struct server *srv, const struct conf *conf, struct listen_sta
 {
 	struct netaddr have[CONF_MAX_LISTEN];
 	listener_addrs(srv, have);
-	if (server_stage_open(st, conf->listen, conf->n_listen, have, srv->n_listeners,
+	if (server_stage_open(st, conf->inbound.listen, conf->inbound.n_listen, have, srv->n_listeners,
 	                      SOCK_STREAM, err, len) < 0)
 		return -1;
 	if (outbound_listen_prepare(srv->outbound, conf, err, len) < 0) {
@@ -511,9 +511,9 @@ reload(struct server *srv)
 		log_error("reload failed, keeping the running configuration: %s", err);
 		return;
 	}
-	if (conf->client_table_size != srv->conf->client_table_size)
+	if (conf->inbound.client_table_size != srv->conf->inbound.client_table_size)
 		log_warning("reload: client-table-size changes need a restart (keeping %u entries)",
-		            srv->conf->client_table_size);
+		            srv->conf->inbound.client_table_size);
 	if (conf->has_inbound != srv->conf->has_inbound) {
 		log_error("reload failed, keeping the running configuration: adding or removing "
 		          "[inbound] needs a restart");
@@ -523,7 +523,7 @@ reload(struct server *srv)
 	WOLFSSL_CTX *tls = NULL;
 	if (conf->has_inbound) {
 		char terr[TLS_ERR_MAX];
-		tls = tls_server_ctx_new(conf->cert, conf->key, conf->client_ca, terr);
+		tls = tls_server_ctx_new(conf->inbound.cert, conf->inbound.key, conf->inbound.client_ca, terr);
 		if (tls == NULL) {
 			log_error("reload failed, keeping the running configuration: %s", terr);
 			conf_unref(conf);
@@ -560,9 +560,9 @@ reload(struct server *srv)
 	                       conf->metrics_max_conns_per_ip);     /* who may scrape: follows the file */
 	listeners_commit(srv, conf, &st);
 	log_event(XP_LOG_INFO, "reload", (struct log_field[]){ LF_S("path", conf->path),
-	          LF_U("zones", conf->n_zones), LF_U("max_clients", conf->max_clients) }, 3,
+	          LF_U("zones", conf->n_zones), LF_U("max_clients", conf->inbound.max_clients) }, 3,
 	          "reloaded %s: %zu zones, max-clients %u", conf->path, conf->n_zones,
-	          conf->max_clients);
+	          conf->inbound.max_clients);
 	server_update_accept(srv);
 }
 

@@ -122,16 +122,16 @@ test_full(void)
 		return;
 	CU_ASSERT_STRING_EQUAL(c->path, "t.ini");
 	CU_ASSERT_EQUAL(c->log_level, XP_LOG_DEBUG);
-	CU_ASSERT_EQUAL_FATAL(c->n_listen, 3);
-	check_addr(&c->listen[0], "127.0.0.1#8853");
-	check_addr(&c->listen[1], "::1#8853");
-	check_addr(&c->listen[2], "192.0.2.1#853");    /* XOT-03: bare address -> 853 */
-	CU_ASSERT_STRING_EQUAL(c->cert, "/etc/xotproxy/server.pem");
-	CU_ASSERT_STRING_EQUAL(c->key, "/etc/xotproxy/server.key");
-	check_addr(&c->backend, "127.0.0.2#53");       /* bare backend -> 53 */
-	CU_ASSERT_EQUAL(c->handshake_timeout, 5);
-	CU_ASSERT_EQUAL(c->idle_timeout, 86400);
-	CU_ASSERT_EQUAL(c->max_clients, 1000000);
+	CU_ASSERT_EQUAL_FATAL(c->inbound.n_listen, 3);
+	check_addr(&c->inbound.listen[0], "127.0.0.1#8853");
+	check_addr(&c->inbound.listen[1], "::1#8853");
+	check_addr(&c->inbound.listen[2], "192.0.2.1#853");    /* XOT-03: bare address -> 853 */
+	CU_ASSERT_STRING_EQUAL(c->inbound.cert, "/etc/xotproxy/server.pem");
+	CU_ASSERT_STRING_EQUAL(c->inbound.key, "/etc/xotproxy/server.key");
+	check_addr(&c->inbound.backend, "127.0.0.2#53");       /* bare backend -> 53 */
+	CU_ASSERT_EQUAL(c->inbound.handshake_timeout, 5);
+	CU_ASSERT_EQUAL(c->inbound.idle_timeout, 86400);
+	CU_ASSERT_EQUAL(c->inbound.max_clients, 1000000);
 
 	CU_ASSERT_EQUAL_FATAL(c->n_zones, 3);
 	CU_ASSERT_STRING_EQUAL(zname(c, 0), "example.com.");
@@ -164,18 +164,18 @@ test_defaults(void)
 		return;
 	CU_ASSERT_EQUAL(c->log_level, XP_LOG_INFO);
 	/* XOT-03: 853 on all addresses */
-	CU_ASSERT_EQUAL_FATAL(c->n_listen, 2);
-	check_addr(&c->listen[0], "0.0.0.0#853");
-	check_addr(&c->listen[1], "::#853");
+	CU_ASSERT_EQUAL_FATAL(c->inbound.n_listen, 2);
+	check_addr(&c->inbound.listen[0], "0.0.0.0#853");
+	check_addr(&c->inbound.listen[1], "::#853");
 	/* PRX-06: the plaintext backend defaults to loopback */
-	check_addr(&c->backend, "127.0.0.1#53");
-	CU_ASSERT_TRUE(netaddr_is_loopback(NA_SA(c->backend)));
-	CU_ASSERT_EQUAL(c->handshake_timeout, 10);
-	CU_ASSERT_EQUAL(c->idle_timeout, 30);
-	CU_ASSERT_EQUAL(c->max_clients, 1024);
+	check_addr(&c->inbound.backend, "127.0.0.1#53");
+	CU_ASSERT_TRUE(netaddr_is_loopback(NA_SA(c->inbound.backend)));
+	CU_ASSERT_EQUAL(c->inbound.handshake_timeout, 10);
+	CU_ASSERT_EQUAL(c->inbound.idle_timeout, 30);
+	CU_ASSERT_EQUAL(c->inbound.max_clients, 1024);
 	/* relative paths in conf_parse_string stay as given (cwd) */
-	CU_ASSERT_STRING_EQUAL(c->cert, "s.pem");
-	CU_ASSERT_STRING_EQUAL(c->key, "s.key");
+	CU_ASSERT_STRING_EQUAL(c->inbound.cert, "s.pem");
+	CU_ASSERT_STRING_EQUAL(c->inbound.key, "s.key");
 	/* AXFR-08: no zones, everything refused */
 	CU_ASSERT_EQUAL(c->n_zones, 0);
 	CU_ASSERT_PTR_NULL(conf_zone_find(c, (const uint8_t *)"\7example\3com", 13));
@@ -275,7 +275,7 @@ test_err_limits(void)
 	char *last = strrchr(text, ' ');
 	strcpy(last, "\n");
 	struct conf *c = parse_ok(text);
-	CU_ASSERT(c != NULL && c->n_listen == CONF_MAX_LISTEN);
+	CU_ASSERT(c != NULL && c->inbound.n_listen == CONF_MAX_LISTEN);
 	conf_free(c);
 
 	o = (size_t)snprintf(text, sizeof(text), INB "[zone a]\nallow =");
@@ -308,11 +308,11 @@ test_inline_comments(void)
 	if (c == NULL)
 		return;
 	CU_ASSERT_EQUAL(c->log_level, XP_LOG_WARNING);
-	CU_ASSERT_EQUAL(c->n_listen, 1);
-	CU_ASSERT_STRING_EQUAL(c->cert, "server.pem");
+	CU_ASSERT_EQUAL(c->inbound.n_listen, 1);
+	CU_ASSERT_STRING_EQUAL(c->inbound.cert, "server.pem");
 	/* '#' is a comment only after whitespace */
-	CU_ASSERT_STRING_EQUAL(c->key, "server.key#not-a-comment");
-	CU_ASSERT_EQUAL(c->idle_timeout, 60);
+	CU_ASSERT_STRING_EQUAL(c->inbound.key, "server.key#not-a-comment");
+	CU_ASSERT_EQUAL(c->inbound.idle_timeout, 60);
 	CU_ASSERT_EQUAL(c->n_zones, 1);
 	CU_ASSERT_EQUAL(c->zones[0]->n_acls, 0);
 	conf_free(c);
@@ -329,7 +329,7 @@ test_long_lines(void)
 	snprintf(text, sizeof(text), "[inbound]\ncert = %s\nkey = k\n", path);
 	struct conf *c = parse_ok(text);
 	if (c != NULL)
-		CU_ASSERT_STRING_EQUAL(c->cert, path);
+		CU_ASSERT_STRING_EQUAL(c->inbound.cert, path);
 	conf_free(c);
 
 	/* a long allow line */
@@ -360,9 +360,9 @@ test_crlf_bom(void)
 	if (c == NULL)
 		return;
 	CU_ASSERT_EQUAL(c->log_level, XP_LOG_ERROR);
-	CU_ASSERT_STRING_EQUAL(c->cert, "a.pem");
-	CU_ASSERT_STRING_EQUAL(c->key, "a.key");
-	CU_ASSERT_EQUAL(c->max_clients, 7);
+	CU_ASSERT_STRING_EQUAL(c->inbound.cert, "a.pem");
+	CU_ASSERT_STRING_EQUAL(c->inbound.key, "a.key");
+	CU_ASSERT_EQUAL(c->inbound.max_clients, 7);
 	CU_ASSERT_EQUAL_FATAL(c->n_zones, 1);
 	CU_ASSERT_STRING_EQUAL(zname(c, 0), "example.com.");
 	CU_ASSERT_EQUAL(n_allow(c, 0), 1);
@@ -439,9 +439,9 @@ test_outbound_full(void)
 		return;
 	/* only [outbound]: no inbound listeners, no server certificate */
 	CU_ASSERT_FALSE(c->has_inbound);
-	CU_ASSERT_EQUAL(c->n_listen, 0);
-	CU_ASSERT_PTR_NULL(c->cert);
-	CU_ASSERT_PTR_NULL(c->key);
+	CU_ASSERT_EQUAL(c->inbound.n_listen, 0);
+	CU_ASSERT_PTR_NULL(c->inbound.cert);
+	CU_ASSERT_PTR_NULL(c->inbound.key);
 	CU_ASSERT_EQUAL(c->n_zones, 0);
 	CU_ASSERT_EQUAL_FATAL(c->n_outbound, 1);
 	const struct conf_outbound *o = &c->outbound[0];
@@ -588,7 +588,7 @@ test_outbound_keys(void)
 	/* [inbound] idle-timeout and [outbound] idle-timeout are different keys */
 	struct conf *c = parse_ok(INB "idle-timeout = 100\n[outbound]\n" OB_MIN "idle-timeout = 9\n");
 	if (c != NULL) {
-		CU_ASSERT_EQUAL(c->idle_timeout, 100);
+		CU_ASSERT_EQUAL(c->inbound.idle_timeout, 100);
 		CU_ASSERT_EQUAL(c->outbound[0].idle_timeout, 9);
 	}
 	conf_free(c);
@@ -739,7 +739,7 @@ test_outbound_with_inbound(void)
 	             "allow = ::1\n");
 	if (c != NULL) {
 		CU_ASSERT_TRUE(c->has_inbound);
-		CU_ASSERT_EQUAL(c->n_listen, 2);               /* inbound defaults still apply */
+		CU_ASSERT_EQUAL(c->inbound.n_listen, 2);               /* inbound defaults still apply */
 		CU_ASSERT_EQUAL(c->n_zones, 1);
 		CU_ASSERT_EQUAL(c->n_outbound, 1);
 	}
@@ -847,9 +847,9 @@ roundtrip(const char *text)
 		char *pb = print_to_string(b);
 		CU_ASSERT_STRING_EQUAL(pa, pb);
 		CU_ASSERT_EQUAL(a->n_zones, b->n_zones);
-		CU_ASSERT_EQUAL(a->n_listen, b->n_listen);
+		CU_ASSERT_EQUAL(a->inbound.n_listen, b->inbound.n_listen);
 		CU_ASSERT_EQUAL(a->log_level, b->log_level);
-		CU_ASSERT_EQUAL(a->max_clients, b->max_clients);
+		CU_ASSERT_EQUAL(a->inbound.max_clients, b->inbound.max_clients);
 		for (size_t i = 0; i < a->n_zones && i < b->n_zones; i++) {
 			CU_ASSERT_STRING_EQUAL(zname(a, i), zname(b, i));
 			CU_ASSERT_EQUAL(a->zones[i]->n_acls, b->zones[i]->n_acls);
@@ -987,8 +987,8 @@ test_load(void)
 	if (c != NULL) {
 		/* relative cert resolves against the file's directory */
 		snprintf(want, sizeof(want), "%s/server.pem", real);
-		CU_ASSERT_STRING_EQUAL(c->cert, want);
-		CU_ASSERT_STRING_EQUAL(c->key, "/abs/server.key");
+		CU_ASSERT_STRING_EQUAL(c->inbound.cert, want);
+		CU_ASSERT_STRING_EQUAL(c->inbound.key, "/abs/server.key");
 		CU_ASSERT_STRING_EQUAL(c->path, path);
 		CU_ASSERT_EQUAL(c->n_zones, 1);
 	}
@@ -1001,7 +1001,7 @@ test_load(void)
 	c = conf_load("x.ini", err);
 	CU_ASSERT_PTR_NOT_NULL(c);
 	if (c != NULL)
-		CU_ASSERT_STRING_EQUAL(c->cert, want);
+		CU_ASSERT_STRING_EQUAL(c->inbound.cert, want);
 	conf_free(c);
 	CU_ASSERT_EQUAL_FATAL(chdir(cwd), 0);
 
@@ -1012,7 +1012,7 @@ test_load(void)
 	CU_ASSERT_PTR_NOT_NULL(c);
 	if (c != NULL) {
 		CU_ASSERT_FALSE(c->has_inbound);
-		CU_ASSERT_PTR_NULL(c->cert);
+		CU_ASSERT_PTR_NULL(c->inbound.cert);
 		snprintf(want, sizeof(want), "%s/ca.pem", real);
 		CU_ASSERT_STRING_EQUAL(c->outbound[0].ca, want);
 		CU_ASSERT_STRING_EQUAL(c->outbound[0].client_cert, "/abs/c.pem");
@@ -1055,19 +1055,19 @@ test_user_and_refs(void)
 	c = parse_ok("[inbound]\ncert=c\nkey=k\n");
 	if (c != NULL) {
 		CU_ASSERT_PTR_NULL(c->user);        /* no user: stay as started */
-		CU_ASSERT_EQUAL(c->max_clients_per_ip, 64);   /* TCP-04: capped by default */
-		CU_ASSERT_EQUAL(c->transfer_timeout, 120);
+		CU_ASSERT_EQUAL(c->inbound.max_clients_per_ip, 64);   /* TCP-04: capped by default */
+		CU_ASSERT_EQUAL(c->inbound.transfer_timeout, 120);
 	}
 	conf_free(c);
 	c = parse_ok("[inbound]\ncert=c\nkey=k\nmax-clients-per-ip = 0\n");
 	if (c != NULL)
-		CU_ASSERT_EQUAL(c->max_clients_per_ip, 0);
+		CU_ASSERT_EQUAL(c->inbound.max_clients_per_ip, 0);
 	conf_free(c);
 	expect_err("[inbound]\ncert=c\nkey=k\nmax-clients-per-ip = -1\n", "t.ini:4:", "max-clients-per-ip");
 	expect_err("[inbound]\ncert=c\nkey=k\ntransfer-timeout = 0\n", "t.ini:4:", "transfer-timeout");
 	c = parse_ok("[inbound]\ncert=c\nkey=k\ntransfer-timeout = 600\n");
 	if (c != NULL)
-		CU_ASSERT_EQUAL(c->transfer_timeout, 600);
+		CU_ASSERT_EQUAL(c->inbound.transfer_timeout, 600);
 	conf_free(c);
 	expect_err("[global]\nuser = bad user\n[inbound]\ncert=c\nkey=k\n", "t.ini:2:", "user");
 	expect_err("[global]\nuser = -x\n[inbound]\ncert=c\nkey=k\n", "t.ini:2:", "user");
@@ -1085,25 +1085,25 @@ test_inbound_limits(void)
 	                          "proxy-protocol = v2\nclient-table-size = 1048576\n"
 	                          "max-handshakes-per-ip = 3\n");
 	if (c != NULL) {
-		CU_ASSERT_EQUAL(c->max_handshakes_per_ip, 3);     /* issue 13 B14 */
-		CU_ASSERT_STRING_EQUAL(c->client_ca, "clients-ca.pem");
-		CU_ASSERT_EQUAL(c->max_transfers, 128);
-		CU_ASSERT_EQUAL(c->max_transfers_per_client, 4);
-		CU_ASSERT(c->rate_n == 30 && c->rate_per == 60);
-		CU_ASSERT_TRUE(c->proxy_v2);
-		CU_ASSERT_EQUAL(c->client_table_size, 1048576);
+		CU_ASSERT_EQUAL(c->inbound.max_handshakes_per_ip, 3);     /* issue 13 B14 */
+		CU_ASSERT_STRING_EQUAL(c->inbound.client_ca, "clients-ca.pem");
+		CU_ASSERT_EQUAL(c->inbound.max_transfers, 128);
+		CU_ASSERT_EQUAL(c->inbound.max_transfers_per_client, 4);
+		CU_ASSERT(c->inbound.rate_n == 30 && c->inbound.rate_per == 60);
+		CU_ASSERT_TRUE(c->inbound.proxy_v2);
+		CU_ASSERT_EQUAL(c->inbound.client_table_size, 1048576);
 	}
 	conf_free(c);
 	/* defaults: no caps, no rate, no PROXY header, 65,536 clients, no mTLS */
 	c = parse_ok(INB);
 	if (c != NULL) {
-		CU_ASSERT_PTR_NULL(c->client_ca);
-		CU_ASSERT(c->max_transfers == 0 && c->max_transfers_per_client == 0);
-		CU_ASSERT(c->rate_n == 0 && c->rate_per == 0);
-		CU_ASSERT_FALSE(c->proxy_v2);
-		CU_ASSERT_EQUAL(c->client_table_size, 65536);
-		CU_ASSERT_EQUAL(c->max_handshakes_per_ip, 16);
-		CU_ASSERT_PTR_NULL(c->zones_file);
+		CU_ASSERT_PTR_NULL(c->inbound.client_ca);
+		CU_ASSERT(c->inbound.max_transfers == 0 && c->inbound.max_transfers_per_client == 0);
+		CU_ASSERT(c->inbound.rate_n == 0 && c->inbound.rate_per == 0);
+		CU_ASSERT_FALSE(c->inbound.proxy_v2);
+		CU_ASSERT_EQUAL(c->inbound.client_table_size, 65536);
+		CU_ASSERT_EQUAL(c->inbound.max_handshakes_per_ip, 16);
+		CU_ASSERT_PTR_NULL(c->inbound.zones_file);
 		CU_ASSERT(c->n_keys == 0 && c->n_acls == 0 && c->n_zones == 0);
 	}
 	conf_free(c);
@@ -1112,12 +1112,12 @@ test_inbound_limits(void)
 		char text[256];
 		snprintf(text, sizeof(text), INB "transfer-rate = %s\nproxy-protocol = off\n", off[i]);
 		c = parse_ok(text);
-		CU_ASSERT(c != NULL && c->rate_n == 0 && c->rate_per == 0 && !c->proxy_v2);
+		CU_ASSERT(c != NULL && c->inbound.rate_n == 0 && c->inbound.rate_per == 0 && !c->inbound.proxy_v2);
 		conf_free(c);
 	}
 	c = parse_ok(INB "transfer-rate = 1000000/86400\nclient-table-size = 1\n");
-	CU_ASSERT(c != NULL && c->rate_n == 1000000 && c->rate_per == 86400 &&
-	          c->client_table_size == 1);
+	CU_ASSERT(c != NULL && c->inbound.rate_n == 1000000 && c->inbound.rate_per == 86400 &&
+	          c->inbound.client_table_size == 1);
 	conf_free(c);
 
 	expect_err(INB "max-transfers = -1\n", "t.ini:4: ",
@@ -1600,7 +1600,7 @@ test_zones_file(void)
 		for (size_t i = 0; i < 7; i++)
 			CU_ASSERT_PTR_EQUAL(conf_zone_find(c, c->zones[i]->wire, c->zones[i]->wire_len),
 			                    c->zones[i]);
-		CU_ASSERT_STRING_EQUAL(c->zones_file, path);
+		CU_ASSERT_STRING_EQUAL(c->inbound.zones_file, path);
 	}
 	conf_free(c);
 
@@ -1683,7 +1683,7 @@ test_zones_file_load(void)
 	CU_ASSERT_PTR_NOT_NULL(c);
 	if (c != NULL) {
 		snprintf(want, sizeof(want), "%s/zones.txt", real);
-		CU_ASSERT_STRING_EQUAL(c->zones_file, want);
+		CU_ASSERT_STRING_EQUAL(c->inbound.zones_file, want);
 		CU_ASSERT_EQUAL(c->n_zones, 2);
 	}
 	conf_free(c);
