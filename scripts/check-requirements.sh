@@ -4,7 +4,7 @@
 # and exits 1 if there are any.
 set -eu
 cd "$(dirname "$0")/.."
-re='\b(XOT|DOT|TCP|AXFR|IXFR|TSIG|NOTIFY|EDNS|PRX|SER)-[0-9]+\b'
+re='\b(XOT|DOT|TCP|AXFR|IXFR|TSIG|NOTIFY|EDNS|PRX|SER|ROB)-[0-9]+\b'
 used=$(grep -rhoE "$re" proxy tls conf tests README.md man dist docker scripts bench Makefile mk \
        --exclude=check-requirements.sh 2>/dev/null | sort -u)
 defined=$(grep -oE '^\| [A-Z]+-[0-9]+ ' docs/requirements.md | cut -c3- | tr -d ' ' | sort -u)

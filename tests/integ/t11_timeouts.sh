@@ -49,7 +49,7 @@ grep -Eq $'^small\\.test\\.[[:space:]]+[0-9]+[[:space:]]+IN[[:space:]]+SOA' "$T/
 ok "AXFR ($n records) then SOA on one session with 2 s timeouts"
 # --- a slow reader: the client stops reading for 4 s (twice the idle
 # timeout) in the middle of an AXFR. The idle timeout applies only when
-# nothing is outstanding (rfc-requirements.md timers: progress timeout while
+# nothing is outstanding (ROB-03 timers: progress timeout while
 # an XFR runs), so the transfer must complete.
 mkfifo "$T/slow.fifo"
 bg_start slowkdig bash -c "exec kdig @127.0.0.1 -p $P +tls-ca='$XOT_CA' +tls-hostname=xot.test +nopadding +time=30 +retry=0 example.test AXFR >'$T/slow.fifo'"

@@ -2,7 +2,7 @@
 # t20: the backend is not running, then refuses at the application level
 # (accepts and closes at once), then appears; one TLS session lives through
 # all three.
-#   rfc-requirements.md §11 item 4 (IN, strategy a/b: no frame relayed yet ->
+#   ROB-04 (IN, strategy a/b: no frame relayed yet ->
 #   SERVFAIL with EDE 23, question copied, session kept; RFC 5936 §4.1.2),
 #   EDNS-02 (OPT, and so EDE, only when the query had one), EDNS-05/EDNS-06
 #   (EDE 23 Network Error), AXFR-09 (never a complete-looking answer),

@@ -3,7 +3,7 @@
 # transferring a new version of the zone through the proxy. The secondary
 # must log a failed transfer and keep serving the old serial, complete; once
 # a primary is back, the next transfer through the same proxy succeeds.
-#   AXFR-09 / rfc-requirements.md §11 item 4 (never a complete-looking
+#   AXFR-09 / ROB-04 (never a complete-looking
 #   transfer: no synthesized closing SOA; the secondary keeps its old zone,
 #   RFC 5936 §6), DOT-13 (EOF without close_notify mid-transfer is a
 #   failure), AXFR-05, PRX-03 (logged as aborted), XOT-01/XOT-04 (BIND

@@ -5,10 +5,10 @@
 # answer. Meanwhile client B's AXFR completes, identical to a direct one, and
 # the proxy's RSS grows by no more than its per-connection bound: it stops
 # reading the backend (and the client) instead of buffering.
-#   rfc-requirements.md §11 item 2 (backpressure: one bounded buffer per
+#   ROB-02 (backpressure: one bounded buffer per
 #   transfer; reading pauses when it is full), TCP-03/TCP-04 (other clients
 #   unaffected), XOT-06/AXFR-09 (A's 8 streams all complete once it reads
-#   again, nothing lost), §11 item 3 timers (no idle timeout while a transfer
+#   again, nothing lost), ROB-03 timers (no idle timeout while a transfer
 #   is outstanding; progress timeout 120 s), TCP-05 (once A's transfers have
 #   ended, its session is closed at idle-timeout).
 . "$(dirname "$0")/lib.sh"

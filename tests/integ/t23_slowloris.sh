@@ -6,7 +6,7 @@
 # accept: dribbling bytes does not extend it), a legitimate AXFR completes
 # meanwhile, and memory per pending connection is bounded. A second flood
 # shows the memory is reused, not leaked.
-#   §11 item 3 timers (TLS handshake timeout), TCP-05/TCP-09 (configurable
+#   ROB-03 timers (TLS handshake timeout), TCP-05/TCP-09 (configurable
 #   limits, timeouts in seconds), PRX-04 (resource limits per client: here
 #   the global handshake deadline), TCP-03/TCP-04 (other clients served).
 . "$(dirname "$0")/lib.sh"

@@ -5,7 +5,7 @@
 #   DOT-01 (no DNS answer on the TLS port without TLS: plaintext DNS, HTTP,
 #   random bytes, a broken TLS record all end in a close), XOT-02 (nothing
 #   but a TLS 1.3 handshake is accepted), TCP-08 (frames are reassembled,
-#   a frame is judged whole), §11 item 5 (FORMERR for QDCOUNT 0 or 2, ID
+#   a frame is judged whole), ROB-05 (FORMERR for QDCOUNT 0 or 2, ID
 #   and session kept), AXFR-06 (an error answer does not end the session),
 #   TCP-05 (a half-sent length prefix is closed at the idle timeout),
 #   RFC 8446 §5.2 (a record that fails to decrypt ends the session).

@@ -3,7 +3,7 @@
 # an AXFR of a 10,000-record zone: all complete and every copy is identical,
 # message for message, to a direct transfer from the backend (SHA-256 over
 # every answer message with its 2-octet ID zeroed: IDs differ per query).
-#   TCP-03/TCP-04 (many concurrent clients), AXFR-09 / §11 item 1 (frames
+#   TCP-03/TCP-04 (many concurrent clients), AXFR-09 / ROB-01 (frames
 #   relayed whole, in order, none added, dropped, merged or split: the byte
 #   streams match), TCP-01 (no cross-talk between connections), XOT-10
 #   (the proxy itself imposes no transfer cap below max-clients).

@@ -5,7 +5,7 @@
 # recovers when the descriptors come back: a client that queued meanwhile and
 # a new one are both served. Then the same with max-clients = 10.
 #   PRX-04 (bounded resources per client), TCP-09 (configurable limits),
-#   rfc-requirements.md §11 item 3 (under load, connections may be closed;
+#   ROB-03 (under load, connections may be closed;
 #   the server must stay responsive), libev's documented EMFILE spin.
 . "$(dirname "$0")/lib.sh"
 . "$XOT_INTEG_DIR/lib_abuse.sh"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # t32: a backend that accepts and reads but never answers, and a backend port
 # with nothing listening (issue 7, `backend-timeout`).
-#   EDNS-06/§11 item 5: a query the backend never answers gets SERVFAIL with
+#   EDNS-06/ROB-05: a query the backend never answers gets SERVFAIL with
 #     EDE 23 (Network Error), question echoed, ID kept, within
 #     backend-timeout (2 s) + 1 s, and not long before the timeout.
 #   AXFR-06/TCP-03: the SAME session then still answers: a refused A query

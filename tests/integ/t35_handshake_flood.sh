@@ -8,7 +8,7 @@
 #     each) that are in no zone's allow list are closed at accept, before any
 #     TLS work (no octet sent, closed at once); meanwhile an AXFR over TLS
 #     from the one allowed address (127.0.0.1) completes within 2 s.
-#   PRX-04/TCP-04/§11 item 3: the same flood from ALLOWED addresses: at
+#   PRX-04/TCP-04/ROB-03: the same flood from ALLOWED addresses: at
 #     max-handshakes (256) the proxy closes the oldest pending handshake to
 #     make room, so at most 256 stay open (none is refused by the per-IP cap:
 #     64 each is within it) and an AXFR from 127.0.0.1 still completes within

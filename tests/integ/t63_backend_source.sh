@@ -2,7 +2,7 @@
 # t63: backend-source (issue 9: [acl] backend-source binds the backend
 # connection to a local address, so the legacy primary's own address ACL can
 # tell the proxy's clients apart).
-#   XOT-25 / rfc-requirements "behind a proxy, the primary sees every client
+#   XOT-25, PRX-05: "behind a proxy, the primary sees every client
 #     as the proxy": with backend-source per ACL, named's allow-transfer
 #     { 127.0.0.11; } admits exactly the clients of the ACL mapped to
 #     127.0.0.11; the others reach named from 127.0.0.12 and get named's own

@@ -4,7 +4,7 @@
  * directory: a CA and a second CA, server certs (SAN DNS:xot.test +
  * IP:127.0.0.1; expired; not yet valid; CN only; wildcard; RSA; one under
  * an intermediate CA), a client cert, and the pins openssl computes.
- * Requirement IDs: DOT-05..08, DOT-10, XOT-01, XOT-02 (rfc-requirements.md). */
+ * Requirement IDs: DOT-05..08, DOT-10, XOT-01, XOT-02 (docs/requirements.md). */
 #include <CUnit/CUnit.h>
 #include <fcntl.h>
 #include <limits.h>

@@ -7,7 +7,7 @@
  * expired; one under an intermediate), a client cert from another CA, and
  * the client pin computed by openssl.
  * Requirement IDs: XOT-04, DOT-14, DOT-05 (client pins), DOT-09/DOT-04
- * (resumption) in rfc-requirements.md. */
+ * (resumption) in docs/requirements.md. */
 #include <CUnit/CUnit.h>
 #include <limits.h>
 #include <stdio.h>
