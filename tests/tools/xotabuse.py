@@ -13,8 +13,10 @@ Subcommands (see --help of each):
                                      stream (OPT: edns, qd=N (QDCOUNT 0 or
                                      repeat the question N times), id=N,
                                      hold=SECS (read nothing for SECS first))
-              pipe:N:NAME:TYPE[:hold=SECS]  N queries in one write, then
-                                     every answer stream to its end
+              pipe:N:NAME:TYPE[:hold=SECS|:until=PATH]  N queries in one
+                                     write, then every answer stream to its
+                                     end (until=PATH: read nothing until file
+                                     PATH appears, at most --timeout s)
               rand:N[:SEED]          N pseudo-random frames (12..4094 octets);
                                      each must get exactly one answer with its
                                      ID and QR=1
@@ -279,13 +281,27 @@ def step_query(ss, spec, out):
         msgs, records, soas[0] if soas else "-", el))
 
 
+def wait_for_file(path, secs):
+    """Polls (50 ms) until PATH exists; the seconds waited. Raises Failed
+    after SECS."""
+    t0 = time.monotonic()
+    while not os.path.exists(path):
+        if time.monotonic() - t0 > secs:
+            raise Failed("%s did not appear within %.0f s" % (path, secs))
+        time.sleep(0.05)
+    return time.monotonic() - t0
+
+
 def step_pipe(ss, spec, out):
-    """pipe:N:NAME:TYPE[:hold=SECS]: N identical queries in one write, then
-    (after the hold) every answer stream to its end."""
+    """pipe:N:NAME:TYPE[:hold=SECS|:until=PATH]: N identical queries in one
+    write, then (after the hold, or once PATH exists) every answer stream to
+    its end."""
     parts = spec.split(":")
     n, name, tname = int(parts[1]), parts[2], parts[3].upper()
     qtype = TYPES.get(tname) or int(tname)
-    hold = float(parts[4][5:]) if len(parts) > 4 and parts[4].startswith("hold=") else 0
+    opt = parts[4] if len(parts) > 4 else ""
+    hold = float(opt[5:]) if opt.startswith("hold=") else 0
+    until = opt[6:] if opt.startswith("until=") else None
     streams = {}
     wire = b""
     for _ in range(n):
@@ -298,6 +314,10 @@ def step_pipe(ss, spec, out):
     if hold:
         out("pipe %d x %s %s sent; not reading for %.1f s" % (n, name, tname, hold))
         time.sleep(hold)
+    if until:                       # a slow reader released by the test, not by a clock
+        out("pipe %d x %s %s sent; not reading until %s appears" % (n, name, tname, until))
+        held = wait_for_file(until, ss.timeout)
+        out("pipe %d x %s %s: %s there after %.1f s; reading" % (n, name, tname, until, held))
     while not all(st["done"] for st in streams.values()):
         m = ss.recv_frame(ss.timeout)
         r = parse_answer(m)
