@@ -1,6 +1,10 @@
-/* fifo.h - an intrusive first-in first-out list with O(1) removal from the
- * middle: the pending TLS handshakes in arrival order, so that at
- * max-handshakes the oldest can be closed to make room (issue 7). */
+/* fifo.h - the intrusive list of the tree: doubly linked, in arrival order,
+ * with O(1) push, O(1) removal from anywhere, the oldest at hand and a count.
+ * The owner embeds one struct fifo_node per list its object can be on and
+ * gets the object back from the node with offsetof. Holds the live relays of
+ * each direction (walked at reload and shutdown), the inbound TLS handshakes
+ * and the sessions not yet admitted, where at a cap the oldest is closed to
+ * make room (fifo_over). */
 #ifndef XP_FIFO_H
 #define XP_FIFO_H
 

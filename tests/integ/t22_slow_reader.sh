@@ -1,7 +1,8 @@
 #!/bin/bash
 # t22: slow readers. Client A pipelines 8 AXFRs of the 100k-record zone
 # (8 x 2.8 MB, far more than the kernel buffers hold) and then reads nothing
-# for 14 s; client C pipelines SOA queries for 3 s without ever reading an
+# until the test releases it (file $T/releaseA), after every check of the
+# stall; client C pipelines SOA queries for 3 s without ever reading an
 # answer. Meanwhile client B's AXFR completes, identical to a direct one, and
 # the proxy's RSS grows by no more than its per-connection bound: it stops
 # reading the backend (and the client) instead of buffering.
@@ -16,7 +17,7 @@
 test_init
 
 IDLE=3
-HOLD=14
+RELEASE=$T/releaseA
 P=$(free_port) || fail "no free port"
 proxy_ini "$T/xotproxy.ini" "$P" "$XOT_NAMED_PORT"
 sed -i "s/^idle-timeout = .*/idle-timeout = $IDLE/" "$T/xotproxy.ini"
@@ -29,9 +30,10 @@ xfr_ok_same "$P" example.test "$T/direct.txt" "warm-up AXFR through the proxy"
 rss0=$(vm "$PROXY_PID" VmRSS)
 mem_reset_peak "$PROXY_PID"
 
-# --- client A: 8 pipelined AXFRs, then $HOLD s without reading.
+# --- client A: 8 pipelined AXFRs, then no reading until $RELEASE exists (at
+# most its --timeout, 60 s).
 bg_start clientA python3 "$ABUSE" session --port "$P" --ca "$XOT_CA" --timeout 60 \
-	pipe:8:example.test:AXFR:hold=$HOLD eof:$((IDLE + 9))
+	pipe:8:example.test:AXFR:until=$RELEASE eof:$((IDLE + 9))
 A_PID=$LAST_PID
 wait_until 10 grep -q 'not reading' "$T/clientA.log" || fail "client A did not start"
 
@@ -85,12 +87,14 @@ ok "max RSS: before $rss0 KiB, peak with A and C stalled and B transferring $hwm
 assert_mem_le $((hwm - rss0)) 1024 "RSS growth with two stalled readers and one transfer"
 
 # --- A reads again: its 8 transfers complete, nothing lost.
+grep -q 'there after' "$T/clientA.log" && fail "client A resumed reading before the test released it: $(grep 'there after' "$T/clientA.log")"
+touch "$RELEASE"
 wait_until 60 grep -q 'pipe 8 x example.test AXFR complete' "$T/clientA.log" ||
 	{ cat "$T/clientA.log"; fail "client A's transfers did not complete after it resumed reading"; }
 grep 'pipe 8' "$T/clientA.log"
 grep -q "complete: \\[rcode=NOERROR msgs=[0-9]* records=$want\\]x8 " "$T/clientA.log" ||
 	fail "client A: not 8 complete transfers of $want records each"
-ok "client A: 8 complete transfers of $want records after a ${HOLD} s stall"
+ok "client A: 8 complete transfers of $want records after a stall of $(sed -n 's/.* there after \([0-9.]*\) s.*/\1/p' "$T/clientA.log") s"
 wait_until 10 bash -c "[ \$(grep -c 'zone example\\.test\\., AXFR, ok' '$PROXY_LOG') -ge 10 ]" ||
 	fail "proxy logged $(grep -c 'zone example\.test\., AXFR, ok' "$PROXY_LOG") AXFR ok lines, expected 10"
 hwm2=$(vm "$PROXY_PID" VmHWM)

@@ -46,51 +46,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fakeprimary import TYPES, Zone, answers, parse_query  # noqa: E402
+from xottls import Sessions, listen, read_exactly, serve_threads, server_context  # noqa: E402
 
-LOCK = threading.Lock()
-STATE = {"n": 0, "open": 0, "max": 0}
-CONNS = {}                      # conn id -> TLS socket, while its thread runs
-TCP_ESTABLISHED = 1
-
-
-def peer_open(t):
-    """The proxy has not closed this connection (no FIN yet)."""
-    try:
-        info = t.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)
-    except OSError:
-        return False
-    return info[0] == TCP_ESTABLISHED
-
-
-def count_open():
-    """Sessions the proxy holds open now (call with LOCK held)."""
-    return sum(1 for t in CONNS.values() if peer_open(t))
-
-
-def say(line):
-    with LOCK:
-        print(line, flush=True)
-
-
-def tls_context(a):
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-    ctx.load_cert_chain(a.cert, a.key)
-    ctx.set_alpn_protocols(["dot"])
-    if a.client_ca:
-        ctx.verify_mode = ssl.CERT_REQUIRED
-        ctx.load_verify_locations(a.client_ca)
-    return ctx
-
-
-def read_exactly(t, n):
-    buf = b""
-    while len(buf) < n:
-        part = t.recv(n - len(buf))
-        if not part:
-            raise EOFError
-        buf += part
-    return buf
+SESSIONS = Sessions()
+say = SESSIONS.say
 
 
 def drain(fd):
@@ -147,14 +106,7 @@ def session(a, zone, ctx, sock):
         drain(t.fileno())
         t.close()
         return
-    with LOCK:
-        STATE["n"] += 1
-        cid = STATE["n"]
-        CONNS[cid] = t
-        STATE["open"] = count_open()
-        STATE["max"] = max(STATE["max"], STATE["open"])
-        now, most = STATE["open"], STATE["max"]
-    say("conn %d open (open=%d max=%d)" % (cid, now, most))
+    cid = SESSIONS.opened(t)
     wlock = threading.Lock()
     try:
         while True:
@@ -171,11 +123,7 @@ def session(a, zone, ctx, sock):
                 break
     except (EOFError, OSError, ValueError, IndexError, struct.error):
         pass
-    with LOCK:
-        del CONNS[cid]
-        STATE["open"] = count_open()
-        now = STATE["open"]
-    say("conn %d closed (open=%d)" % (cid, now))
+    SESSIONS.closed(cid)
     try:
         if a.mode == "close":
             t.shutdown(socket.SHUT_RDWR)        # FIN, no close_notify
@@ -186,19 +134,9 @@ def session(a, zone, ctx, sock):
 
 def serve(a):
     zone = Zone(a)
-    ctx = tls_context(a)
-    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind((a.host, a.port))
-    ls.listen(256)
-    say("listening %s#%d mode %s" % (a.host, a.port, a.mode))
-    if a.status:
-        with open(a.status + ".tmp", "w") as f:
-            f.write("listening\n")
-        os.rename(a.status + ".tmp", a.status)
-    while True:
-        sock, _ = ls.accept()
-        threading.Thread(target=session, args=(a, zone, ctx, sock), daemon=True).start()
+    ctx = server_context(a.cert, a.key, a.client_ca)
+    ls = listen(a.host, a.port, a.status, "listening %s#%d mode %s" % (a.host, a.port, a.mode), say)
+    serve_threads(ls, session, a, zone, ctx)
 
 
 def main():

@@ -19,22 +19,18 @@ where q is the ID of the query being waited for, t the time since start.
 out. Exit 0 unless a network error happened before any output.
 """
 import argparse
+import os
 import socket
 import ssl
 import struct
 import sys
 import time
 
-TYPES = {"A": 1, "SOA": 6, "IXFR": 251, "AXFR": 252}
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dnswire import TYPES, build_query, parse_answer  # noqa: E402
+from xottls import client_context  # noqa: E402
+
 T0 = time.monotonic()
-
-
-def name_wire(name):
-    out = b""
-    for label in name.strip(".").split("."):
-        if label:
-            out += bytes([len(label)]) + label.encode()
-    return out + b"\0"
 
 
 def build(zone, spec):
@@ -44,49 +40,13 @@ def build(zone, spec):
     for p in parts[2:]:
         if p.startswith("serial="):
             serial = int(p[7:])
-    q = name_wire(zone) + struct.pack("!HH", qtype, 1)
-    ns = b""
-    if qtype == 251:
-        rdata = b"\0\0" + struct.pack("!IIIII", serial or 0, 0, 0, 0, 0)
-        ns = name_wire(zone) + struct.pack("!HHIH", 6, 1, 0, len(rdata)) + rdata
-    opt = b"\0" + struct.pack("!HHIH", 41, 1232, 0, 0)
-    hdr = struct.pack("!HHHHHH", qid, 0, 1, 0, 1 if ns else 0, 1)
-    return qid, qtype, hdr + q + ns + opt
-
-
-def skip_name(m, p):
-    while True:
-        b = m[p]
-        if b >= 0xC0:
-            return p + 2
-        if b == 0:
-            return p + 1
-        p += b + 1
+    return qid, qtype, build_query(qid, zone, qtype, serial, edns=True)
 
 
 def parse(m):
     """(id, rcode, ancount, [soa serials], ede)"""
-    qid, _, fl2, qd, an, ns, ar = struct.unpack("!HBBHHHH", m[:12])
-    p = 12
-    for _ in range(qd):
-        p = skip_name(m, p) + 4
-    soas, ede = [], None
-    for i in range(an + ns + ar):
-        p = skip_name(m, p)
-        t, _, _, rdlen = struct.unpack("!HHIH", m[p:p + 10])
-        p += 10
-        if t == 6 and i < an:
-            r = skip_name(m, skip_name(m, p))
-            soas.append(struct.unpack("!I", m[r:r + 4])[0])
-        if t == 41:
-            o = p
-            while o + 4 <= p + rdlen:
-                code, olen = struct.unpack("!HH", m[o:o + 4])
-                if code == 15 and olen >= 2:
-                    ede = struct.unpack("!H", m[o + 4:o + 6])[0]
-                o += 4 + olen
-        p += rdlen
-    return qid, fl2 & 15, an, soas, ede
+    r = parse_answer(m)
+    return r["id"], r["hdr_rcode"], r["an"], r["soas"], r["ede"][-1] if r["ede"] else None
 
 
 def show(q, m):
@@ -141,9 +101,7 @@ def tcp(a):
     raw = socket.create_connection(("127.0.0.1", a.port), timeout=a.timeout)
     s = raw
     if a.tls:
-        ctx = ssl.create_default_context(cafile=a.ca)
-        ctx.set_alpn_protocols(["dot"])
-        s = ctx.wrap_socket(raw, server_hostname="xot.test")
+        s = client_context(a.ca).wrap_socket(raw, server_hostname="xot.test")
     deadline = time.monotonic() + a.timeout
     try:
         for spec in a.queries:

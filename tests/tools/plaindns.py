@@ -30,63 +30,21 @@ import struct
 import sys
 import time
 
-TYPES = {"A": 1, "NS": 2, "SOA": 6, "TXT": 16, "AAAA": 28, "IXFR": 251, "AXFR": 252, "ANY": 255}
-
-
-def name_wire(name):
-    out = b""
-    for label in name.strip(".").split("."):
-        if label:
-            out += bytes([len(label)]) + label.encode()
-    return out + b"\0"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dnswire  # noqa: E402
+from dnswire import TYPES, name_wire, parse_answer  # noqa: E402
 
 
 def build_query(qid, zone, qtype, serial, bufsize):
-    question = name_wire(zone) + struct.pack("!HH", qtype, 1)
-    ns = b""
-    if qtype == TYPES["IXFR"]:
-        rdata = b"\0\0" + struct.pack("!IIIII", serial, 0, 0, 0, 0)
-        ns = name_wire(zone) + struct.pack("!HHIH", 6, 1, 0, len(rdata)) + rdata
-    ar = b""
-    if bufsize is not None:
-        ar = b"\0" + struct.pack("!HHIH", 41, bufsize, 0, 0)
-    hdr = struct.pack("!HHHHHH", qid, 0, 1, 0, 1 if ns else 0, 1 if ar else 0)
-    return hdr + question + ns + ar, question
-
-
-def skip_name(m, p):
-    while True:
-        b = m[p]
-        if b & 0xC0 == 0xC0:
-            return p + 2
-        if b == 0:
-            return p + 1
-        p += b + 1
+    """(query, its question section); bufsize None: no OPT."""
+    q = dnswire.build_query(qid, zone, qtype, serial, edns=bufsize is not None, edns_size=bufsize or 0)
+    return q, name_wire(zone) + struct.pack("!HH", qtype, 1)
 
 
 def walk(m):
     """(SOA serials in the answer section, EDE codes in the OPT)."""
-    qd, an, ns, ar = struct.unpack("!HHHH", m[4:12])
-    p = 12
-    for _ in range(qd):
-        p = skip_name(m, p) + 4
-    serials, ede = [], []
-    for i in range(an + ns + ar):
-        p = skip_name(m, p)
-        rtype, _, _, rdlen = struct.unpack("!HHIH", m[p:p + 10])
-        p += 10
-        if rtype == 6 and i < an:
-            q = skip_name(m, skip_name(m, p))
-            serials.append(struct.unpack("!I", m[q:q + 4])[0])
-        if rtype == 41:
-            o = p
-            while o + 4 <= p + rdlen:
-                code, olen = struct.unpack("!HH", m[o:o + 4])
-                if code == 15 and olen >= 2:
-                    ede.append(struct.unpack("!H", m[o + 4:o + 6])[0])
-                o += 4 + olen
-        p += rdlen
-    return serials, ede
+    r = parse_answer(m)
+    return r["soas"], r["ede"]
 
 
 def cmd_udp(a):

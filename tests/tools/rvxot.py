@@ -32,7 +32,6 @@ One line per event on stdout (flushed), for the tests to wait on:
 import argparse
 import ipaddress
 import os
-import socket
 import ssl
 import struct
 import sys
@@ -41,40 +40,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fakeprimary import TYPES, Zone, answers, message, parse_query  # noqa: E402
+from xottls import Sessions, listen, read_exactly, serve_threads, server_context  # noqa: E402
 
-LOCK = threading.Lock()
-STATE = {"n": 0, "open": 0, "max": 0, "q": 0}
-CONNS = {}                      # conn id -> TLS socket, while its thread runs
-TCP_ESTABLISHED = 1
-
-
-def peer_open(t):
-    """The proxy has not closed this connection (FIN not received)."""
-    try:
-        info = t.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)
-    except OSError:
-        return False
-    return info[0] == TCP_ESTABLISHED
-
-
-def count_open():
-    """Sessions the proxy holds open now (call with LOCK held)."""
-    return sum(1 for t in CONNS.values() if peer_open(t))
-
-
-def say(line):
-    with LOCK:
-        print(line, flush=True)
-
-
-def read_exactly(t, n):
-    buf = b""
-    while len(buf) < n:
-        part = t.recv(n - len(buf))
-        if not part:
-            raise EOFError
-        buf += part
-    return buf
+SESSIONS = Sessions()
+say = SESSIONS.say
+QUERIES = [0]                   # queries received over all sessions (under SESSIONS.lock)
 
 
 def send_answer(a, zone, t, cid, q, wlock):
@@ -100,22 +70,15 @@ def session(a, zone, ctx, sock):
         say("handshake failed: %s" % e)
         t.close()
         return
-    with LOCK:
-        STATE["n"] += 1
-        cid = STATE["n"]
-        CONNS[cid] = t
-        STATE["open"] = count_open()
-        STATE["max"] = max(STATE["max"], STATE["open"])
-        now, most = STATE["open"], STATE["max"]
-    say("conn %d open (open=%d max=%d)" % (cid, now, most))
+    cid = SESSIONS.opened(t)
     wlock = threading.Lock()
     try:
         while True:
             n = struct.unpack("!H", read_exactly(t, 2))[0]
             q = parse_query(read_exactly(t, n))
-            with LOCK:
-                STATE["q"] += 1
-                k = STATE["q"]
+            with SESSIONS.lock:
+                QUERIES[0] += 1
+                k = QUERIES[0]
             act = a.script[k - 1] if k <= len(a.script) else a.default
             say("query %d conn=%d id=%d type=%s action=%s" % (
                 k, cid, q["id"], TYPES.get(q["type"], q["type"]), act))
@@ -139,11 +102,7 @@ def session(a, zone, ctx, sock):
                 break
     except (EOFError, OSError, ValueError, IndexError, struct.error):
         pass
-    with LOCK:
-        del CONNS[cid]
-        STATE["open"] = count_open()
-        now = STATE["open"]
-    say("conn %d closed (open=%d)" % (cid, now))
+    SESSIONS.closed(cid)
     try:
         t.close()
     except OSError:
@@ -173,23 +132,10 @@ def main():
     if not ipaddress.ip_address(a.host).is_loopback:
         sys.exit("rvxot: refusing non-loopback address %s" % a.host)
     zone = Zone(a)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-    ctx.load_cert_chain(a.cert, a.key)
-    ctx.set_alpn_protocols(["dot"])
-    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind((a.host, a.port))
-    ls.listen(256)
-    say("listening %s#%d" % (a.host, a.port))
-    if a.status:
-        with open(a.status + ".tmp", "w") as f:
-            f.write("listening\n")
-        os.rename(a.status + ".tmp", a.status)
+    ctx = server_context(a.cert, a.key)
+    ls = listen(a.host, a.port, a.status, "listening %s#%d" % (a.host, a.port), say)
     try:
-        while True:
-            sock, _ = ls.accept()
-            threading.Thread(target=session, args=(a, zone, ctx, sock), daemon=True).start()
+        serve_threads(ls, session, a, zone, ctx)
     except KeyboardInterrupt:
         pass
     return 0

@@ -13,8 +13,10 @@ Subcommands (see --help of each):
                                      stream (OPT: edns, qd=N (QDCOUNT 0 or
                                      repeat the question N times), id=N,
                                      hold=SECS (read nothing for SECS first))
-              pipe:N:NAME:TYPE[:hold=SECS]  N queries in one write, then
-                                     every answer stream to its end
+              pipe:N:NAME:TYPE[:hold=SECS|:until=PATH]  N queries in one
+                                     write, then every answer stream to its
+                                     end (until=PATH: read nothing until file
+                                     PATH appears, at most --timeout s)
               rand:N[:SEED]          N pseudo-random frames (12..4094 octets);
                                      each must get exactly one answer with its
                                      ID and QR=1
@@ -72,11 +74,9 @@ import struct
 import sys
 import time
 
-from dnswire import build_query, frame, skip_name
-
-TYPES = {"A": 1, "NS": 2, "SOA": 6, "TXT": 16, "AAAA": 28, "IXFR": 251, "AXFR": 252}
-RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED",
-          9: "NOTAUTH", 16: "BADVERS"}
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dnswire import RCODES, TYPES, build_query, frame, parse_answer, question_of  # noqa: E402
+from xottls import Closed, Conn, Failed, client_context, wait_for_file  # noqa: E402
 
 
 def loopback_only(host):
@@ -90,46 +90,10 @@ def raise_nofile():
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-# ---------------------------------------------------------------- DNS wire
-
-def parse_answer(m):
-    """dict: id, qr, rcode (extended when an OPT is there), counts, SOA serials
-    in the answer section, EDE codes. Raises on malformed input."""
-    qid, fl1, fl2, qd, an, ns, ar = struct.unpack("!HBBHHHH", m[:12])
-    r = {"id": qid, "qr": fl1 >> 7, "rcode": fl2 & 0x0F, "qd": qd, "an": an, "ns": ns, "ar": ar,
-         "soas": [], "ede": [], "opt": False}
-    p = 12
-    for _ in range(qd):
-        p = skip_name(m, p) + 4
-    for sect, n in ((1, an), (2, ns), (3, ar)):
-        for _ in range(n):
-            p = skip_name(m, p)
-            rtype, _, ttl, rdlen = struct.unpack("!HHIH", m[p:p + 10])
-            p += 10
-            if sect == 1 and rtype == 6:
-                q = skip_name(m, skip_name(m, p))
-                r["soas"].append(struct.unpack("!I", m[q:q + 4])[0])
-            if rtype == 41:
-                r["opt"] = True
-                r["rcode"] |= (ttl >> 24) << 4
-                o, end = p, p + rdlen
-                while o + 4 <= end:
-                    code, olen = struct.unpack("!HH", m[o:o + 4])
-                    if code == 15 and olen >= 2:
-                        r["ede"].append(struct.unpack("!H", m[o + 4:o + 6])[0])
-                    o += 4 + olen
-            p += rdlen
-    return r
-
-
 # ------------------------------------------------------------------ garbage
 
 def make_client_hello(hostname="xot.test"):
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-    ctx.set_alpn_protocols(["dot"])
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
+    ctx = client_context()
     inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
     obj = ctx.wrap_bio(inc, out, server_hostname=hostname)
     try:
@@ -185,57 +149,28 @@ def cmd_garbage(a):
 
 # ------------------------------------------------------------------ session
 
-class Failed(Exception):
-    pass
+class Session(Conn):
+    """The session subcommand's connection: answers read one frame at a
+    time, each within a deadline."""
 
-
-class Session:
     def __init__(self, a):
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-        ctx.set_alpn_protocols(["dot"])
-        if a.ca:
-            ctx.load_verify_locations(a.ca)
-        else:
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-        raw = socket.create_connection((a.host, a.port), timeout=a.timeout)
-        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if a.rcvbuf:
-            raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, a.rcvbuf)
-        self.s = ctx.wrap_socket(raw, server_hostname=a.hostname, suppress_ragged_eofs=False)
-        if self.s.selected_alpn_protocol() != "dot":
-            raise Failed("ALPN dot not selected")
-        self.buf = b""
-        self.timeout = a.timeout
+        super().__init__(a)
         self.next_id = 0x2000
 
     def recv_frame(self, timeout):
-        """One DNS message, or None at EOF. Raises Failed on timeout."""
+        """One DNS message. Raises Failed on timeout or when the peer closes."""
         deadline = time.monotonic() + timeout
         while True:
-            if len(self.buf) >= 2:
-                n = struct.unpack("!H", self.buf[:2])[0]
-                if len(self.buf) >= 2 + n:
-                    m, self.buf = self.buf[2:2 + n], self.buf[2 + n:]
-                    return m
+            for m in self.frames():
+                return m
             left = deadline - time.monotonic()
             if left <= 0:
                 raise Failed("no answer within %.1f s" % timeout)
-            self.s.settimeout(left)
             try:
-                c = self.s.recv(65536)
-            except socket.timeout:
-                raise Failed("no answer within %.1f s" % timeout)
-            except (ssl.SSLEOFError, ConnectionError) as e:
-                raise Failed("connection closed abruptly while waiting for an answer: %s" % e)
-            if not c:
-                raise Failed("connection closed (close_notify) while waiting for an answer")
-            self.buf += c
-
-    def send(self, data):
-        self.s.settimeout(self.timeout)
-        self.s.sendall(data)
+                if not self.recv(left):
+                    raise Failed("no answer within %.1f s" % timeout)
+            except Closed as e:
+                raise Failed("connection closed (%s) while waiting for an answer" % e)
 
 
 def step_query(ss, spec, out):
@@ -280,12 +215,15 @@ def step_query(ss, spec, out):
 
 
 def step_pipe(ss, spec, out):
-    """pipe:N:NAME:TYPE[:hold=SECS]: N identical queries in one write, then
-    (after the hold) every answer stream to its end."""
+    """pipe:N:NAME:TYPE[:hold=SECS|:until=PATH]: N identical queries in one
+    write, then (after the hold, or once PATH exists) every answer stream to
+    its end."""
     parts = spec.split(":")
     n, name, tname = int(parts[1]), parts[2], parts[3].upper()
     qtype = TYPES.get(tname) or int(tname)
-    hold = float(parts[4][5:]) if len(parts) > 4 and parts[4].startswith("hold=") else 0
+    opt = parts[4] if len(parts) > 4 else ""
+    hold = float(opt[5:]) if opt.startswith("hold=") else 0
+    until = opt[6:] if opt.startswith("until=") else None
     streams = {}
     wire = b""
     for _ in range(n):
@@ -298,6 +236,10 @@ def step_pipe(ss, spec, out):
     if hold:
         out("pipe %d x %s %s sent; not reading for %.1f s" % (n, name, tname, hold))
         time.sleep(hold)
+    if until:                       # a slow reader released by the test, not by a clock
+        out("pipe %d x %s %s sent; not reading until %s appears" % (n, name, tname, until))
+        held = wait_for_file(until, ss.timeout)
+        out("pipe %d x %s %s: %s there after %.1f s; reading" % (n, name, tname, until, held))
     while not all(st["done"] for st in streams.values()):
         m = ss.recv_frame(ss.timeout)
         r = parse_answer(m)
@@ -358,29 +300,16 @@ def step_eof(ss, spec, out):
     parts = spec.split(":")
     secs = float(parts[1]) if len(parts) > 1 else 5.0
     t0 = time.monotonic()
-    deadline = t0 + secs
-    data = ss.buf
-    how = None
-    while how is None:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise Failed("connection still open after %.1f s (%d octets received)" % (secs, len(data)))
-        ss.s.settimeout(left)
-        try:
-            c = ss.s.recv(65536)
-            if not c:
-                how = "close_notify"
-            data += c
-        except socket.timeout:
-            continue
-        except ssl.SSLEOFError:
-            how = "abrupt"
-        except ssl.SSLError as e:
-            how = "tls-error(%s)" % e.reason
-        except ConnectionError as e:
-            how = "reset(%s)" % type(e).__name__
-    if data:
-        raise Failed("%d octets of DNS data before the close: %s" % (len(data), data[:32].hex()))
+    try:
+        while True:
+            left = t0 + secs - time.monotonic()
+            if left <= 0:
+                raise Failed("connection still open after %.1f s (%d octets received)" % (secs, len(ss.buf)))
+            ss.recv(left)
+    except Closed as e:
+        how = str(e)
+    if ss.buf:
+        raise Failed("%d octets of DNS data before the close: %s" % (len(ss.buf), ss.buf[:32].hex()))
     out("eof %s after %.3f s" % (how, time.monotonic() - t0))
 
 
@@ -446,13 +375,8 @@ def run_script(a, out):
             out("held %s s" % spec.split(":")[1])
         elif kind == "wait":
             p = spec.split(":")
-            secs = float(p[2]) if len(p) > 2 else 60
-            t_end = time.monotonic() + secs
             out("waiting for %s" % p[1])
-            while not os.path.exists(p[1]):
-                if time.monotonic() > t_end:
-                    raise Failed("%s did not appear within %.0f s" % (p[1], secs))
-                time.sleep(0.05)
+            wait_for_file(p[1], float(p[2]) if len(p) > 2 else 60)
             out("wait %s: there" % p[1])
         else:
             raise Failed("unknown step %s" % spec)
@@ -648,10 +572,7 @@ async def one_transfer(a, ctx, qtype, idx, results, gate, ready):
 async def load_main(a):
     ctx = None
     if not a.plain:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-        ctx.set_alpn_protocols(["dot"])
-        ctx.load_verify_locations(a.ca)
+        ctx = client_context(a.ca)
     qtype = TYPES.get(a.type.upper()) or int(a.type)
     results = [None] * a.clients
     gate = asyncio.Event()
@@ -702,22 +623,6 @@ def cmd_load(a):
 
 # ------------------------------------------------------------------ streams
 
-def question_of(m):
-    """(lower-case QNAME, QTYPE) of the first question, or None."""
-    if len(m) < 12 or struct.unpack("!H", m[4:6])[0] == 0:
-        return None
-    labels, p = [], 12
-    try:
-        while m[p]:
-            if m[p] & 0xC0:
-                return None             # a compressed question: not an echo
-            labels.append(m[p + 1:p + 1 + m[p]].decode("ascii", "replace").lower())
-            p += m[p] + 1
-        return ".".join(labels), struct.unpack("!H", m[p + 1:p + 3])[0]
-    except (IndexError, struct.error):
-        return None
-
-
 def serial_not_newer(s, client):
     """RFC 1982: s <= client."""
     return s == client or 0 < ((client - s) & 0xFFFFFFFF) < 0x80000000
@@ -747,7 +652,7 @@ class XStream:
             self.t_first = now
             self.rcode = r["rcode"]
             self.ede = r["ede"]
-            self.echo = question_of(m) == (self.name, self.qtype)
+            self.echo = question_of(m, follow=False) == (self.name, self.qtype)
         self.lone = False
         if r["rcode"] != 0:
             self.rcode = r["rcode"]
@@ -776,62 +681,6 @@ class XStream:
                     "-" if self.echo is None else ("yes" if self.echo else "no"), self.end or "incomplete",
                     "-" if self.t_first is None else "%.3f" % (self.t_first - self.t0),
                     (self.t_last or time.monotonic()) - self.t0))
-
-
-class Closed(Exception):
-    pass
-
-
-class XConn:
-    def __init__(self, a):
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-        ctx.set_alpn_protocols(["dot"])
-        if a.ca:
-            ctx.load_verify_locations(a.ca)
-        else:
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-        raw = socket.socket(socket.AF_INET6 if ":" in a.host else socket.AF_INET, socket.SOCK_STREAM)
-        if a.rcvbuf:                    # before connect: the window scale is fixed then
-            raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, a.rcvbuf)
-        if a.source:
-            raw.bind((a.source, 0))
-        raw.settimeout(a.timeout)
-        raw.connect((a.host, a.port))
-        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.s = ctx.wrap_socket(raw, server_hostname=a.hostname, suppress_ragged_eofs=False)
-        if self.s.selected_alpn_protocol() != "dot":
-            raise Failed("ALPN dot not selected")
-        self.buf = b""
-        self.local = self.s.getsockname()
-
-    def recv(self, timeout):
-        """Appends what arrives within timeout to buf; False on timeout.
-        Raises Closed(how) when the peer closes."""
-        self.s.settimeout(max(timeout, 0.001))
-        try:
-            c = self.s.recv(65536)
-        except socket.timeout:
-            return False
-        except ssl.SSLEOFError:
-            raise Closed("abrupt")
-        except ssl.SSLError as e:
-            raise Closed("tls-error(%s)" % e.reason)
-        except ConnectionError as e:
-            raise Closed("reset(%s)" % type(e).__name__)
-        if not c:
-            raise Closed("close_notify")
-        self.buf += c
-        return True
-
-    def frames(self):
-        while len(self.buf) >= 2:
-            n = struct.unpack("!H", self.buf[:2])[0]
-            if len(self.buf) < 2 + n:
-                return
-            m, self.buf = self.buf[2:2 + n], self.buf[2 + n:]
-            yield m
 
 
 def make_query(spec, next_id):
@@ -867,7 +716,7 @@ def cmd_streams(a):
         print("%.3f %s" % (time.monotonic() - t_start, line), flush=True)
 
     try:
-        cn = XConn(a)
+        cn = Conn(a)
     except (Failed, ssl.SSLError, OSError) as e:
         out("FAIL connect: %s" % e)
         return 1
@@ -929,8 +778,7 @@ def cmd_streams(a):
                     ended.pop(qid, None)
                     live[qid] = XStream(qid, name, qtype, tname, serial, time.monotonic())
                     wire += f
-                cn.s.settimeout(a.timeout)
-                cn.s.sendall(wire)
+                cn.send(wire)
                 out("sent %d quer%s in one write (%d octets): %s" % (
                     len(arg.split(",")), "y" if "," not in arg else "ies", len(wire), arg))
                 if kind == "q" and not collect(a.timeout):
@@ -951,23 +799,11 @@ def cmd_streams(a):
                 out("touched %s" % arg)
             elif kind == "wait":
                 p = arg.split(":")
-                secs = float(p[1]) if len(p) > 1 else 60
-                t_end = time.monotonic() + secs
                 out("waiting for %s" % p[0])
-                while not os.path.exists(p[0]):
-                    if time.monotonic() > t_end:
-                        raise Failed("%s did not appear within %.0f s" % (p[0], secs))
-                    time.sleep(0.05)
+                wait_for_file(p[0], float(p[1]) if len(p) > 1 else 60)
                 out("wait %s: there" % p[0])
             elif kind == "eof":
-                secs = float(arg) if arg else 5.0
-                t0 = time.monotonic()
-                while True:
-                    left = t0 + secs - time.monotonic()
-                    if left <= 0:
-                        raise Failed("connection still open after %.1f s" % secs)
-                    if cn.recv(left) and cn.buf:
-                        raise Failed("%d octets before the close: %s" % (len(cn.buf), cn.buf[:32].hex()))
+                cn.expect_eof(float(arg) if arg else 5.0, show_octets=True)
             else:
                 raise Failed("unknown step %s" % spec)
     except Closed as e:

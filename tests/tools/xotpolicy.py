@@ -44,32 +44,23 @@ exit 0 / 1. A connect or handshake failure exits 2.
 """
 import argparse
 import base64
-import hashlib
 import hmac
 import ipaddress
 import os
-import socket
 import ssl
 import struct
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dnswire import TYPES, build_query, frame, name_wire, skip_name  # noqa: E402
+import dnswire  # noqa: E402
+from dnswire import (RCODES, TYPES, WireError, build_query, frame, name_wire,  # noqa: E402
+                     question_of, read_name, skip_name)
+from xottls import Closed, Conn, Failed, wait_for_file  # noqa: E402
 
-RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED",
-          9: "NOTAUTH", 16: "BADVERS"}
 TSIG_ERRORS = {0: "NOERROR", 16: "BADSIG", 17: "BADKEY", 18: "BADTIME", 22: "BADTRUNC"}
 HASHES = {"hmac-md5": "md5", "hmac-sha1": "sha1", "hmac-sha224": "sha224", "hmac-sha256": "sha256",
           "hmac-sha384": "sha384", "hmac-sha512": "sha512"}
-
-
-class Failed(Exception):
-    pass
-
-
-class Closed(Exception):
-    pass
 
 
 # -------------------------------------------------------------------- TSIG
@@ -95,25 +86,6 @@ def tsig_sign(msg, key, offset, fudge=300):
     rr = canon(kname) + struct.pack("!HHIH", 250, 255, 0, len(rdata)) + rdata
     ar = struct.unpack("!H", msg[10:12])[0]
     return msg[:10] + struct.pack("!H", ar + 1) + msg[12:] + rr, mac
-
-
-def read_name(m, p):
-    """(lower-case presentation name, position after it), following pointers."""
-    labels, end, hops = [], None, 0
-    while True:
-        b = m[p]
-        if b & 0xC0 == 0xC0:
-            if end is None:
-                end = p + 2
-            p = ((b & 0x3F) << 8) | m[p + 1]
-            hops += 1
-            if hops > 64:
-                raise Failed("name compression loop")
-            continue
-        if b == 0:
-            return ".".join(labels).lower(), (end if end is not None else p + 1)
-        labels.append(m[p + 1:p + 1 + b].decode("ascii", "replace"))
-        p += b + 1
 
 
 def tsig_check(m, key, req_mac):
@@ -164,41 +136,10 @@ def tsig_check(m, key, req_mac):
 # ------------------------------------------------------------------ answers
 
 def parse_answer(m):
-    qid, fl1, fl2, qd, an, ns, ar = struct.unpack("!HBBHHHH", m[:12])
-    r = {"id": qid, "qr": fl1 >> 7, "rcode": fl2 & 0x0F, "an": an, "soas": [], "ede": []}
-    p = 12
-    for _ in range(qd):
-        p = skip_name(m, p) + 4
-    for sect, n in ((1, an), (2, ns), (3, ar)):
-        for _ in range(n):
-            p = skip_name(m, p)
-            rtype, _, ttl, rdlen = struct.unpack("!HHIH", m[p:p + 10])
-            p += 10
-            if sect == 1 and rtype == 6:
-                q = skip_name(m, skip_name(m, p))
-                r["soas"].append(struct.unpack("!I", m[q:q + 4])[0])
-            if rtype == 41:
-                r["rcode"] |= (ttl >> 24) << 4
-                o, end = p, p + rdlen
-                while o + 4 <= end:
-                    code, olen = struct.unpack("!HH", m[o:o + 4])
-                    if code == 15 and olen >= 2:
-                        info = struct.unpack("!H", m[o + 4:o + 6])[0]
-                        text = m[o + 6:o + 4 + olen].decode("utf-8", "replace")
-                        r["ede"].append('%d:"%s"' % (info, text))
-                    o += 4 + olen
-            p += rdlen
+    """dnswire.parse_answer, with each Extended DNS Error as CODE:"TEXT"."""
+    r = dnswire.parse_answer(m)
+    r["ede"] = ['%d:"%s"' % ct for ct in zip(r["ede"], r["ede_text"])]
     return r
-
-
-def question_of(m):
-    if len(m) < 12 or struct.unpack("!H", m[4:6])[0] == 0:
-        return None
-    try:
-        name, p = read_name(m, 12)
-        return name, struct.unpack("!H", m[p:p + 2])[0]
-    except (IndexError, struct.error, Failed):
-        return None
 
 
 class Stream:
@@ -248,61 +189,7 @@ class Stream:
                     self.end or "incomplete", (self.t_last or time.monotonic()) - self.t0))
 
 
-# --------------------------------------------------------------- connection
-
-class Conn:
-    def __init__(self, a):
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-        ctx.set_alpn_protocols(["dot"])
-        if a.ca:
-            ctx.load_verify_locations(a.ca)
-        else:
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-        if a.cert:
-            ctx.load_cert_chain(a.cert, a.key)
-        raw = socket.socket(socket.AF_INET6 if ":" in a.host else socket.AF_INET, socket.SOCK_STREAM)
-        if a.rcvbuf:
-            raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, a.rcvbuf)
-        if a.source:
-            raw.bind((a.source, 0))
-        raw.settimeout(a.timeout)
-        raw.connect((a.host, a.port))
-        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.s = ctx.wrap_socket(raw, server_hostname=a.hostname, suppress_ragged_eofs=False)
-        if self.s.selected_alpn_protocol() != "dot":
-            raise Failed("ALPN dot not selected")
-        self.buf = b""
-        self.received = 0
-        self.local = self.s.getsockname()
-
-    def recv(self, timeout):
-        self.s.settimeout(max(timeout, 0.001))
-        try:
-            c = self.s.recv(65536)
-        except socket.timeout:
-            return False
-        except ssl.SSLEOFError:
-            raise Closed("abrupt")
-        except ssl.SSLError as e:
-            raise Closed("tls-error(%s)" % (e.reason or e))
-        except ConnectionError as e:
-            raise Closed("reset(%s)" % type(e).__name__)
-        if not c:
-            raise Closed("close_notify")
-        self.buf += c
-        self.received += len(c)
-        return True
-
-    def frames(self):
-        while len(self.buf) >= 2:
-            n = struct.unpack("!H", self.buf[:2])[0]
-            if len(self.buf) < 2 + n:
-                return
-            m, self.buf = self.buf[2:2 + n], self.buf[2 + n:]
-            yield m
-
+# ------------------------------------------------------------------- queries
 
 def parse_key(text):
     alg, name, secret = text.split(":", 2)
@@ -414,8 +301,7 @@ def main():
                 raise Failed("id %d is still outstanding" % qid)
             live[qid] = Stream(qid, name, qtype, tname, mac)
             wire += f
-        cn.s.settimeout(a.timeout)
-        cn.s.sendall(wire)
+        cn.send(wire)
         if not quiet:
             out("sent %s" % arg)
 
@@ -460,29 +346,17 @@ def main():
                 out("touched %s" % arg)
             elif kind == "wait":
                 p = arg.split(":")
-                t_end = time.monotonic() + (float(p[1]) if len(p) > 1 else 60)
-                while not os.path.exists(p[0]):
-                    if time.monotonic() > t_end:
-                        raise Failed("%s did not appear" % p[0])
-                    time.sleep(0.05)
+                wait_for_file(p[0], float(p[1]) if len(p) > 1 else 60)
                 out("wait %s: there" % p[0])
             elif kind == "probe":
                 probe(arg)
             elif kind == "raw":
                 hx, _, times = arg.partition("*")
                 octets = bytes.fromhex(hx) * (int(times) if times else 1)
-                cn.s.settimeout(a.timeout)
-                cn.s.sendall(octets)
+                cn.send(octets)
                 out("sent %d raw octets" % len(octets))
             elif kind == "eof":
-                secs = float(arg) if arg else 5.0
-                t0 = time.monotonic()
-                while True:
-                    left = t0 + secs - time.monotonic()
-                    if left <= 0:
-                        raise Failed("connection still open after %.1f s" % secs)
-                    if cn.recv(left) and cn.buf:
-                        raise Failed("%d octets before the close" % len(cn.buf))
+                cn.expect_eof(float(arg) if arg else 5.0)
             else:
                 raise Failed("unknown step %s" % spec)
     except Closed as e:
@@ -492,7 +366,7 @@ def main():
             bad.append("incomplete %d" % st.qid)
         if kind != "eof":
             bad.append("closed")
-    except (Failed, ssl.SSLError, OSError) as e:
+    except (Failed, WireError, ssl.SSLError, OSError) as e:
         out("FAIL %s: %s" % (spec, e))
         bad.append(str(e))
     else:
