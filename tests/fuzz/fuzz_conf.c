@@ -1,6 +1,6 @@
 /* fuzz_conf.c - libFuzzer target for conf_parse_string.
  *
- * Build: make fuzz (links conf/*.c through libxotd.a and proxy/lib through
+ * Build: make fuzz (links conf/ through libxotd.a and proxy/lib/ through
  *        libxotwire.a, as the Makefile's fuzz rule does)
  * Run:   ./fuzz_conf tests/fuzz/corpus/conf
  *
