@@ -201,6 +201,11 @@ void conf_print(const struct conf *conf, FILE *out);
 #define CONF_PRINT_SECRETS 1u              /* print inline secrets too (round-trip tests) */
 void conf_print_flags(const struct conf *conf, FILE *out, unsigned flags);
 
+/* Every key, one a line: section, name, type, default ("-": none), "reload" or
+ * "restart" (a reload does not apply it) and a one-line help, tab-separated
+ * (xotproxy --dump-keys; the install test checks xotproxy.conf(5) with it). */
+void conf_dump_keys(FILE *out);
+
 /* True if some ACL that some zone uses admits sa by its address (an ACL
  * without an address condition admits every address): a client for which
  * this is false can never transfer anything, so it is closed at accept. */

@@ -18,6 +18,7 @@
 
 #include "proxy/lib/certpat.h"
 #include "conf_int.h"
+#include "conf_schema.h"
 
 #define SECRET_FILE_MAX 4096
 
@@ -187,37 +188,61 @@ fail:
 	return rc;
 }
 
+int
+conf_key_set_algorithm(struct parse_state *ps, const struct conf_keydef *d, void *obj,
+                       const char *value)
+{
+	struct conf_key *key = &ps->conf->keys[ps->conf->n_keys - 1];
+	char q[QUOTE_MAX];
+	(void)d, (void)obj;
+	if (tsig_alg_parse(value, &key->tsig.alg) < 0) {
+		conf_fail(ps, ps->lineno, "algorithm: %s is not one of hmac-sha256, hmac-sha384, "
+		          "hmac-sha512, hmac-sha1", conf_quote(value, q));
+		return -1;
+	}
+	ps->ap->keys[ps->conf->n_keys - 1].has_alg = true;
+	return 0;
+}
+
+/* secret or secret-file: one of them, once. */
 static int
-key_set(struct parse_state *ps, enum key_id k, const char *value)
+key_secret_once(struct parse_state *ps, const char *what)
 {
 	struct conf_key *key = &ps->conf->keys[ps->conf->n_keys - 1];
 	struct keyp *kp = &ps->ap->keys[ps->conf->n_keys - 1];
-	char q[QUOTE_MAX];
-	if (k == K_KEY_ALGORITHM) {
-		if (tsig_alg_parse(value, &key->tsig.alg) < 0) {
-			conf_fail(ps, ps->lineno, "algorithm: %s is not one of hmac-sha256, hmac-sha384, "
-			          "hmac-sha512, hmac-sha1", conf_quote(value, q));
-			return -1;
-		}
-		kp->has_alg = true;
-		return 0;
-	}
 	if (kp->secret != 0) {
 		conf_fail(ps, ps->lineno, "%s: [key %s] has its secret already (line %d): give secret "
-		          "or secret-file, not both", k == K_KEY_SECRET ? "secret" : "secret-file",
-		          key->name, kp->secret);
+		          "or secret-file, not both", what, key->name, kp->secret);
 		return -1;
 	}
 	kp->secret = ps->lineno;
-	if (k == K_KEY_SECRET_FILE)
-		return key_secret_file(ps, key, value);
+	return 0;
+}
+
+int
+conf_key_set_secret_file(struct parse_state *ps, const struct conf_keydef *d, void *obj,
+                         const char *value)
+{
+	(void)d, (void)obj;
+	if (key_secret_once(ps, "secret-file") < 0)
+		return -1;
+	return key_secret_file(ps, &ps->conf->keys[ps->conf->n_keys - 1], value);
+}
+
+int
+conf_key_set_secret(struct parse_state *ps, const struct conf_keydef *d, void *obj,
+                    const char *value)
+{
+	(void)d, (void)obj;
+	if (key_secret_once(ps, "secret") < 0)
+		return -1;
 	if (*value == '\0') {
 		conf_fail(ps, ps->lineno, "secret: empty (leave it out for a key checked by name only)");
 		return -1;
 	}
 	if (ps->conf->n_inline_secrets++ == 0)  /* the file's mode is checked at start (main.c) */
 		ps->conf->inline_secret_line = ps->lineno;
-	return key_secret(ps, key, "secret", value);
+	return key_secret(ps, &ps->conf->keys[ps->conf->n_keys - 1], "secret", value);
 }
 
 /* ---- [acl NAME] ------------------------------------------------------------ */
@@ -384,61 +409,76 @@ acl_source(struct parse_state *ps, struct conf_acl *a, const char *value)
 	return 0;
 }
 
-static int
-acl_set(struct parse_state *ps, enum key_id k, const char *value)
+/* The [acl] being parsed, and its parse-time lines. */
+static struct aclp *
+cur_acl(struct parse_state *ps)
 {
-	struct aclp *al = &ps->ap->acls[ps->ap->n_acls - 1];
-	struct conf_acl *a = al->acl;
-	struct cidr list[CONF_MAX_ALLOW];
-	size_t n = 0;
-	char q[QUOTE_MAX], tok[TOKEN_MAX];
-	switch (k) {
-	case K_ACL_ADDRESS:
-		if (conf_set_cidrs(ps, "address", value, list, &n) < 0)
-			return -1;
-		if (n == 0) {
-			conf_fail(ps, ps->lineno, "address: needs at least one address or prefix "
-			          "(without the key: any address)");
-			return -1;
-		}
-		if ((a->addr = malloc(n * sizeof(*a->addr))) == NULL) {
-			conf_fail(ps, ps->lineno, "out of memory");
-			return -1;
-		}
-		memcpy(a->addr, list, n * sizeof(*a->addr));
-		a->n_addr = n;
-		return 0;
-	case K_ACL_CLIENT_CERT:
-		al->cert_line = ps->lineno;
-		return acl_certs(ps, a, value);
-	case K_ACL_TSIG_KEY: {
-		const char *p = value;
-		uint8_t wire[DNAME_MAXLEN];
-		if (conf_next_token(&p, tok) == 0 || conf_next_token(&p, tok) > 0 ||
-		    strlen(value) >= DNAME_TEXT_MAX || dname_from_text(value, wire) <= 1) {
-			conf_fail(ps, ps->lineno, "tsig-key: %s is not one key name (of a [key NAME] "
-			          "section)", conf_quote(value, q));
-			return -1;
-		}
-		al->tsig_line = ps->lineno;
-		if ((al->tsig_name = strdup(value)) == NULL) {
-			conf_fail(ps, ps->lineno, "out of memory");
-			return -1;
-		}
-		return 0;
-	}
-	default:
-		al->source_line = ps->lineno;
-		return acl_source(ps, a, value);
-	}
+	return &ps->ap->acls[ps->ap->n_acls - 1];
 }
 
 int
-conf_acl_set(struct parse_state *ps, enum key_id k, const char *value)
+conf_acl_set_address(struct parse_state *ps, const struct conf_keydef *d, void *obj,
+                     const char *value)
 {
-	if (k == K_KEY_ALGORITHM || k == K_KEY_SECRET || k == K_KEY_SECRET_FILE)
-		return key_set(ps, k, value);
-	return acl_set(ps, k, value);
+	struct conf_acl *a = cur_acl(ps)->acl;
+	struct cidr list[CONF_MAX_ALLOW];
+	size_t n = 0;
+	(void)d, (void)obj;
+	if (conf_set_cidrs(ps, "address", value, list, &n) < 0)
+		return -1;
+	if (n == 0) {
+		conf_fail(ps, ps->lineno, "address: needs at least one address or prefix "
+		          "(without the key: any address)");
+		return -1;
+	}
+	if ((a->addr = malloc(n * sizeof(*a->addr))) == NULL) {
+		conf_fail(ps, ps->lineno, "out of memory");
+		return -1;
+	}
+	memcpy(a->addr, list, n * sizeof(*a->addr));
+	a->n_addr = n;
+	return 0;
+}
+
+int
+conf_acl_set_client_cert(struct parse_state *ps, const struct conf_keydef *d, void *obj,
+                         const char *value)
+{
+	(void)d, (void)obj;
+	cur_acl(ps)->cert_line = ps->lineno;
+	return acl_certs(ps, cur_acl(ps)->acl, value);
+}
+
+int
+conf_acl_set_tsig_key(struct parse_state *ps, const struct conf_keydef *d, void *obj,
+                      const char *value)
+{
+	struct aclp *al = cur_acl(ps);
+	const char *p = value;
+	uint8_t wire[DNAME_MAXLEN];
+	char q[QUOTE_MAX], tok[TOKEN_MAX];
+	(void)d, (void)obj;
+	if (conf_next_token(&p, tok) == 0 || conf_next_token(&p, tok) > 0 ||
+	    strlen(value) >= DNAME_TEXT_MAX || dname_from_text(value, wire) <= 1) {
+		conf_fail(ps, ps->lineno, "tsig-key: %s is not one key name (of a [key NAME] "
+		          "section)", conf_quote(value, q));
+		return -1;
+	}
+	al->tsig_line = ps->lineno;
+	if ((al->tsig_name = strdup(value)) == NULL) {
+		conf_fail(ps, ps->lineno, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+int
+conf_acl_set_backend_source(struct parse_state *ps, const struct conf_keydef *d, void *obj,
+                            const char *value)
+{
+	(void)d, (void)obj;
+	cur_acl(ps)->source_line = ps->lineno;
+	return acl_source(ps, cur_acl(ps)->acl, value);
 }
 
 const char *

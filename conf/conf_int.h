@@ -1,8 +1,9 @@
 /* conf_int.h - private to conf/: the parse state and what the parts of the
- * loader share. conf.c: the reader, sections, [global], [inbound],
- * [outbound], load and print; conf_acl.c: [key] and [acl]; conf_zone.c:
- * [zone], the zones-file, the zone hash and the address index;
- * conf_util.c: helpers. */
+ * loader share. conf_load.c: the reader, sections, the checks at the end,
+ * load and free; conf_schema.c: the table of keys and the value parsers;
+ * conf_print.c: -t and --dump-keys; conf_acl.c: [key] and [acl];
+ * conf_zone.c: [zone], the zones-file, the zone hash and the address index;
+ * conf_util.c: helpers; conf.c: what the daemon calls on a loaded conf. */
 #ifndef XP_CONF_INT_H
 #define XP_CONF_INT_H
 
@@ -19,29 +20,8 @@
 
 enum section { SEC_NONE, SEC_GLOBAL, SEC_INBOUND, SEC_ZONE, SEC_OUTBOUND, SEC_KEY, SEC_ACL };
 
-enum key_id {
-	/* [global] */
-	K_LOG_LEVEL, K_USER, K_SHUTDOWN_TIMEOUT, K_LOG_FORMAT, K_LOG_TARGET, K_METRICS,
-	K_METRICS_MAX_ZONES, K_METRICS_ALLOW, K_METRICS_MAX_CONNS_PER_IP, K_TSIG_MAX_FUDGE,
-	/* [inbound] */
-	K_LISTEN, K_CERT, K_KEY, K_BACKEND,
-	K_HANDSHAKE_TIMEOUT, K_IDLE_TIMEOUT, K_TRANSFER_TIMEOUT, K_MAX_CLIENTS, K_MAX_CLIENTS_PER_IP,
-	K_BACKEND_TIMEOUT, K_IPV6_PREFIX, K_MAX_HANDSHAKES, K_MAX_HANDSHAKES_PER_IP,
-	K_CLIENT_CA, K_MAX_TRANSFERS, K_MAX_TRANSFERS_PER_CLIENT, K_TRANSFER_RATE, K_PROXY_PROTOCOL,
-	K_CLIENT_TABLE_SIZE, K_ZONES_FILE,
-	/* [zone NAME] */
-	K_ZONE_ALLOW, K_ZONE_ACL,
-	/* [key NAME] */
-	K_KEY_ALGORITHM, K_KEY_SECRET, K_KEY_SECRET_FILE,
-	/* [acl NAME] */
-	K_ACL_ADDRESS, K_ACL_CLIENT_CERT, K_ACL_TSIG_KEY, K_ACL_BACKEND_SOURCE,
-	/* [outbound NAME] */
-	K_OUT_LISTEN, K_OUT_ALLOW, K_OUT_PRIMARY, K_OUT_AUTH_NAME, K_OUT_CA, K_OUT_PIN,
-	K_OUT_CLIENT_CERT, K_OUT_CLIENT_KEY, K_OUT_CONNECT_TIMEOUT, K_OUT_IDLE_TIMEOUT,
-	K_OUT_MAX_SESSIONS, K_OUT_BACKEND_TIMEOUT, K_OUT_TRANSFER_TIMEOUT, K_OUT_QUEUE_TIMEOUT,
-	K_OUT_MAX_CLIENTS, K_OUT_MAX_UDP_QUERIES,
-	K_COUNT
-};
+/* Rows of conf_schema.c's table at most (a parse state counts lines per row). */
+#define CONF_KEYS_MAX 96
 
 /* Lines of one [outbound] section, for the checks made at the end. */
 struct outbound_lines {
@@ -63,7 +43,8 @@ struct parse_state {
 
 	enum section sec;
 	int global_line, inbound_line;      /* 0: not seen */
-	int key_line[K_COUNT];              /* 0: not seen (in this section, for repeatable ones) */
+	int key_line[CONF_KEYS_MAX];        /* per conf_keys[] row: 0 not seen (in this
+	                                     * section, for repeatable ones) */
 	struct outbound_lines *ob_lines;    /* one per conf->outbound[] */
 	size_t ob_cap;
 	struct aparse *ap;                  /* NULL until a [key] or [acl] opens */
@@ -75,13 +56,21 @@ struct parse_state {
 	char reason[CONF_ERR_MAX];
 };
 
-/* ---- conf.c ---- */
+/* ---- conf_load.c ---- */
 
 void conf_fail(struct parse_state *ps, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* The same about another file (the zones-file): "FILE:LINE: reason". */
 void conf_fail_file(struct parse_state *ps, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/* Line where the current section set key (sec, name); 0: not set. */
+int conf_key_line(const struct parse_state *ps, enum section sec, const char *name);
+
+/* "[outbound NAME]", or "[outbound]" when unnamed. */
+const char *conf_outbound_label(const struct conf_outbound *ob, char buf[LABEL_MAX]);
+
+/* ---- conf_schema.c ---- */
 
 /* CIDR entries of value appended to list/n (at most CONF_MAX_ALLOW). */
 int conf_set_cidrs(struct parse_state *ps, const char *key, const char *value,
@@ -151,9 +140,6 @@ int conf_itab_add(struct conf_itab *t, uint32_t h, void *p);   /* 0, or -1 (OOM)
 int conf_key_open(struct parse_state *ps, const char *arg);
 int conf_acl_open(struct parse_state *ps, const char *arg);
 
-/* A key = value line in a [key] or [acl] section. */
-int conf_acl_set(struct parse_state *ps, enum key_id k, const char *value);
-
 /* "[key NAME]" or "[acl NAME]" for the section being parsed. */
 const char *conf_acl_section_label(const struct parse_state *ps, char buf[LABEL_MAX]);
 
@@ -177,9 +163,6 @@ void conf_acl_print(const struct conf *conf, FILE *out, unsigned flags);
 /* ---- conf_zone.c: [zone NAME], the zones-file, the zone hash ---- */
 
 int conf_zone_open(struct parse_state *ps, const char *arg);
-
-/* A key = value line in a [zone] section. */
-int conf_zone_set(struct parse_state *ps, enum key_id k, const char *value);
 
 /* "[zone NAME]" for the section being parsed. */
 const char *conf_zone_section_label(const struct parse_state *ps, char buf[LABEL_MAX]);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "conf_int.h"
+#include "conf_schema.h"
 #include "proxy/lib/log.h"
 
 #define ARENA_BLOCK (64 * 1024)
@@ -346,10 +347,19 @@ zone_acl(struct parse_state *ps, struct zsec *zs, const char *value)
 }
 
 int
-conf_zone_set(struct parse_state *ps, enum key_id k, const char *value)
+conf_zone_set_allow(struct parse_state *ps, const struct conf_keydef *d, void *obj,
+                    const char *value)
 {
-	struct zsec *zs = &ps->zp->secs[ps->conf->n_section_zones - 1];
-	return k == K_ZONE_ALLOW ? zone_allow(ps, zs, value) : zone_acl(ps, zs, value);
+	(void)d, (void)obj;
+	return zone_allow(ps, &ps->zp->secs[ps->conf->n_section_zones - 1], value);
+}
+
+int
+conf_zone_set_acl(struct parse_state *ps, const struct conf_keydef *d, void *obj,
+                  const char *value)
+{
+	(void)d, (void)obj;
+	return zone_acl(ps, &ps->zp->secs[ps->conf->n_section_zones - 1], value);
 }
 
 const char *
@@ -528,7 +538,7 @@ static FILE *
 zones_file_open(struct parse_state *ps)
 {
 	const char *path = ps->conf->inbound.zones_file;
-	int line = ps->key_line[K_ZONES_FILE];
+	int line = conf_key_line(ps, SEC_INBOUND, "zones-file");
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {

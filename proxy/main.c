@@ -29,7 +29,9 @@ usage(FILE *out)
 	        "  -t, --test         check the configuration, print the effective settings, exit\n"
 	        "  -f, --foreground   run in the foreground (the default; logs go to stderr)\n"
 	        "  -V, --version      print the version\n"
-	        "  -h, --help         this help\n");
+	        "  -h, --help         this help\n"
+	        "      --dump-keys    list every configuration key (section, name, type, default,\n"
+	        "                     reload or restart, help), tab-separated\n");
 }
 
 static void
@@ -145,6 +147,7 @@ main(int argc, char **argv)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "dump-keys", no_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = NULL;
@@ -160,6 +163,7 @@ main(int argc, char **argv)
 			       wolfSSL_lib_version(), ev_version_major(), ev_version_minor());
 			return 0;
 		case 'h': usage(stdout); return 0;
+		case 'K': conf_dump_keys(stdout); return 0;   /* the key table, for the install test */
 		default: usage(stderr); return 2;
 		}
 	}

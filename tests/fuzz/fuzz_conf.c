@@ -1,9 +1,7 @@
 /* fuzz_conf.c - libFuzzer target for conf_parse_string.
  *
- * Build: clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
- *          -Iproxy -Iconf tests/fuzz/fuzz_conf.c conf/conf.c conf/conf_zone.c \
- *          proxy/lib/netaddr.c proxy/lib/dname.c proxy/lib/log.c proxy/lib/jsonw.c proxy/lib/tsig.c \
- *          proxy/lib/dnsmsg.c -linih -lwolfssl -o fuzz_conf   (or: make fuzz)
+ * Build: make fuzz (links conf/ through libxotd.a and proxy/lib/ through
+ *        libxotwire.a, as the Makefile's fuzz rule does)
  * Run:   ./fuzz_conf tests/fuzz/corpus/conf
  *
  * Beyond "no crash, no leak", it checks the -t contract: whatever parses,

@@ -9,8 +9,9 @@
 # the installed binary's --version; `-t` on a copy of the installed sample
 # config pointed at a throwaway certificate, and on the sample with its
 # ";key = value" examples uncommented, whose "#key = value" lines must be the
-# defaults -t prints; that every key of conf/conf.c's table is documented in
-# its section of xotproxy.conf(5) (and no other) and appears in the sample;
+# defaults -t prints; that every key of the key table (xotproxy --dump-keys)
+# is documented in its section of xotproxy.conf(5) with its default (and no
+# other key is) and appears in the sample;
 # `systemd-analyze verify` and an
 # offline `systemd-analyze security` on the installed unit (paths pointed into
 # the DESTDIR, since verify checks that ExecStart exists); systemd-sysusers on
@@ -199,13 +200,18 @@ awk -v out="$T/full.out" '
 ok "sample: every ;example uncommented passes -t without a warning; $(grep -c '^#[a-z0-9-]* = ' "$CONF") #default lines match -t"
 
 # ---------------------------------------------------------------- every key documented
-# Every key of conf/conf.c's table is an ".It Ic KEY No =" item under its
-# section's heading in xotproxy.conf(5), and no other key is; and each appears
-# in its section of the sample (set, commented out, or named in a comment).
-sed -n 's/^[[:space:]]*\[K_[A-Z0-9_]*\] = { SEC_\([A-Z]*\), "\([a-z0-9-]*\)".*/\1 \2/p' "$ROOT/conf/conf.c" |
-	awk '{ print tolower($1), $2 }' | sort -u >"$T/keys.table"
+# The key table (conf/conf_schema.c), as the installed binary lists it
+# (--dump-keys: section, name, type, default, reload, help): every key is an
+# ".It Ic KEY No =" item under its section's heading in xotproxy.conf(5), and
+# no other key is; a key with a default says it in its item ("Default:"
+# followed by the value, roff macros aside); and each key appears in its
+# section of the sample (set, commented out, or named in a comment).
+timeout 10 "$BIN" --dump-keys >"$T/dump.log" 2>&1 || { show dump; fail "xotproxy --dump-keys failed"; }
+awk -F '\t' 'NF != 6 { print "line " NR ": " NF " fields"; bad = 1 } END { exit bad }' "$T/dump.log" \
+	>"$T/dumpfmt.log" || { show dumpfmt; fail "xotproxy --dump-keys: not 6 tab-separated fields a line"; }
+awk -F '\t' '{ print $1, $2 }' "$T/dump.log" | sort -u >"$T/keys.table"
 n=$(wc -l <"$T/keys.table")
-[ "$n" -ge 40 ] || fail "found only $n keys in conf/conf.c's key table (has its format changed?)"
+[ "$n" -ge 40 ] || fail "xotproxy --dump-keys lists only $n keys"
 awk '
 	/^\.Sh / {
 		h = substr($0, 5); gsub(/"/, "", h); sec = ""
@@ -218,7 +224,45 @@ awk '
 	}
 	sec != "" && /^\.It Ic [a-z0-9-]+ No =/ { print sec, $3 }' "$MAN5" | sort -u >"$T/keys.man"
 diff -u "$T/keys.table" "$T/keys.man" >"$T/keys.log" ||
-	{ show keys; fail "xotproxy.conf(5) and conf/conf.c disagree on the keys (- table only, + man page only)"; }
+	{ show keys; fail "xotproxy.conf(5) and xotproxy --dump-keys disagree on the keys (- table only, + man page only)"; }
+# Each item's text, macros dropped (".Ql 127.0.0.1:53 ." -> "127.0.0.1:53 ."),
+# must hold "Default: VALUE" with the table's default, followed by a space,
+# a period or the end.
+awk -F '\t' -v man="$MAN5" '
+	function flush() { if (key != "") text[sec SUBSEP key] = item; key = "" }
+	BEGIN {
+		while ((getline l < man) > 0) {
+			if (l ~ /^\.Sh /) {
+				flush(); h = substr(l, 5); gsub(/"/, "", h); sec = ""
+				if (h == "GLOBAL SECTION") sec = "global"
+				else if (h == "INBOUND SECTION") sec = "inbound"
+				else if (h == "KEY SECTIONS") sec = "key"
+				else if (h == "ACL SECTIONS") sec = "acl"
+				else if (h == "ZONE SECTIONS") sec = "zone"
+				else if (h == "OUTBOUND SECTIONS") sec = "outbound"
+			} else if (l ~ /^\.It Ic [a-z0-9-]+ No =/) {
+				flush(); split(l, w, " "); key = w[3]; item = ""
+			} else if (key != "") {
+				sub(/^\.[A-Z][a-z] /, "", l); item = item " " l
+			}
+		}
+		flush()
+	}
+	$4 != "-" {
+		t = text[$1 SUBSEP $2] " "; want = "Default: " $4
+		i = index(t, want); c = substr(t, i + length(want), 1)
+		if (i == 0 || (c != " " && c != ".")) { print $1, $2 ": no \"" want "\" in its item"; bad = 1 }
+		m++
+	}
+	END { if (m < 30) { print "only " m " defaults checked"; bad = 1 } exit bad }' "$T/dump.log" >"$T/defaults-man.log" ||
+	{ show defaults-man; fail "xotproxy.conf(5) does not give a key's default as the key table has it"; }
+# The keys a reload does not apply ("restart" in the table) are the ones
+# the man page's "What a reload does not change" paragraph names.
+awk -F '\t' '$5 == "restart" { print $2 }' "$T/dump.log" | sort -u >"$T/restart.table"
+awk '/^What a reload does not change:/ { on = 1; next } on && /^\.Ic [a-z]/ { print $2 } on && /^\.(Pp|Sh|Ss)/ { exit }' \
+	"$MAN5" | sort -u >"$T/restart.man"
+diff -u "$T/restart.table" "$T/restart.man" >"$T/restart.log" ||
+	{ show restart; fail "xotproxy.conf(5) Reloading and the key table disagree on what a reload does not apply"; }
 awk '
 	/^[#;]?\[[a-z]+/ { sec = $0; sub(/^[#;]?\[/, "", sec); sub(/[^a-z].*$/, "", sec); next }
 	{
@@ -230,7 +274,7 @@ awk '
 	}' "$CONF" | sort -u >"$T/keys.sample"
 comm -23 "$T/keys.table" "$T/keys.sample" >"$T/keys-sample.log"
 [ -s "$T/keys-sample.log" ] && { show keys-sample; fail "keys missing from their section of the sample config"; }
-ok "all $n keys of conf/conf.c: documented in xotproxy.conf(5) (and no others), present in the sample"
+ok "all $n keys of xotproxy --dump-keys: documented with their defaults in xotproxy.conf(5) (and no others), present in the sample"
 
 # ---------------------------------------------------------------- systemd
 # verify checks that the Exec*= binaries exist: point a copy into the DESTDIR.

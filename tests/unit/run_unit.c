@@ -14,7 +14,7 @@ main(void)
 	int (*const suites[])(void) = {
 		test_ring_register, test_respscan_register, test_dnsmsg_register,
 		test_xfr_register, test_policy_register, test_netaddr_register,
-		test_conf_register, test_ipcount_register, test_log_register,
+		test_conf_register, test_confschema_register, test_ipcount_register, test_log_register,
 		test_jsonlog_register, test_metrics_register,
 		test_tls_server_auth_register,
 		test_tls_client_register, test_listen_register,

@@ -13,6 +13,7 @@ int test_xfr_register(void);
 int test_policy_register(void);
 int test_netaddr_register(void);
 int test_conf_register(void);
+int test_confschema_register(void);
 int test_ipcount_register(void);
 int test_log_register(void);
 int test_jsonlog_register(void);
