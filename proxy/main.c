@@ -11,7 +11,6 @@
 #include "conf/conf.h"
 #include "proxy/lib/log.h"
 #include "logrl.h"
-#include "metrics.h"
 #include "privdrop.h"
 #include "outbound.h"
 #include "server.h"
@@ -121,21 +120,133 @@ check_outbound_tls(const struct conf *conf)
 {
 	for (size_t i = 0; i < conf->n_outbound; i++) {
 		const struct conf_outbound *ob = &conf->outbound[i];
-		struct tls_client_auth auth = {
-			.ca = ob->ca, .auth_name = ob->auth_name,
-			.pins = (const uint8_t (*)[32])ob->pins, .n_pins = ob->n_pins,
-			.client_cert = ob->client_cert, .client_key = ob->client_key,
-		};
-		char err[TLS_ERR_MAX];
+		struct tls_client_auth auth;
+		outbound_client_auth(ob, &auth);
+		char err[TLS_ERR_MAX], label[80];
 		WOLFSSL_CTX *ctx = tls_client_ctx_new(&auth, err);
 		if (ctx == NULL) {
-			fprintf(stderr, "%s: [outbound%s%s]: %s\n", conf->path, ob->name[0] ? " " : "",
-			        ob->name, err);
+			outbound_label(ob->name, label, sizeof(label));
+			fprintf(stderr, "%s: [%s]: %s\n", conf->path, label, err);
 			return -1;
 		}
 		wolfSSL_CTX_free(ctx);
 	}
 	return 0;
+}
+
+/* What a start and -t both check: the log target (not for -t), the TLS
+ * library, the inbound certificate and key (into *tls, NULL without
+ * [inbound]), the user, the outbound TLS files; and the warnings. Returns
+ * 0, or -1 (written to stderr). */
+static int
+check_conf(struct conf *conf, bool check, WOLFSSL_CTX **tls)
+{
+	*tls = NULL;
+	log_threshold = (enum log_level)conf->log_level;
+	/* XOTPROXY_SYSLOG_SOCKET: another socket than /dev/log, for tests only */
+	if (!check && log_configure((enum log_format)conf->log_format,
+	                            (enum log_target)conf->log_target,
+	                            getenv("XOTPROXY_SYSLOG_SOCKET")) < 0) {
+		fprintf(stderr, "%s: log-target %s: %s\n", conf->path,
+		        log_target_name((enum log_target)conf->log_target), strerror(errno));
+		return -1;
+	}
+	conf_log_warnings(conf);              /* RFC 9103 §7.5: zones open to addresses alone */
+	char terr[TLS_ERR_MAX];
+	if (conf->has_inbound && (*tls = tls_server_ctx_new(conf->inbound.cert, conf->inbound.key,
+	                                                    conf->inbound.client_ca, terr)) == NULL) {
+		fprintf(stderr, "%s: %s\n", conf->path, terr);
+		return -1;
+	}
+	if (check_user(conf) < 0)
+		return -1;
+	if (conf->has_inbound &&
+	    !netaddr_is_loopback((const struct sockaddr *)&conf->inbound.backend.ss))   /* PRX-06 */
+		log_warning("backend is not a loopback address: zone data and TSIG-signed messages "
+		            "travel in plaintext to it");
+	warn_inline_secret(conf);
+	if (conf->has_inbound)
+		warn_key_mode(conf->inbound.key);
+	for (size_t i = 0; i < conf->n_outbound; i++)
+		if (conf->outbound[i].client_key != NULL)
+			warn_key_mode(conf->outbound[i].client_key);
+	return check_outbound_tls(conf);
+}
+
+static void
+log_start(const struct conf *conf)
+{
+	if (conf->has_inbound) {
+		char backend[NETADDR_TEXT_MAX];
+		netaddr_format((const struct sockaddr *)&conf->inbound.backend.ss, backend);
+		log_event(XP_LOG_INFO, "start", (struct log_field[]){
+				LF_S("version", XOTPROXY_VERSION), LF_S("wolfssl", wolfSSL_lib_version()),
+				LF_S("backend", backend), LF_U("zones", conf->n_zones),
+				LF_U("max_clients", conf->inbound.max_clients),
+				LF_U("outbound_groups", conf->n_outbound) }, 6,
+		          "xotproxy %s started: inbound backend %s, %zu zones, max-clients %u; "
+		          "%zu outbound groups", XOTPROXY_VERSION, backend, conf->n_zones,
+		          conf->inbound.max_clients, conf->n_outbound);
+	} else {
+		log_event(XP_LOG_INFO, "start", (struct log_field[]){
+				LF_S("version", XOTPROXY_VERSION), LF_S("wolfssl", wolfSSL_lib_version()),
+				LF_U("outbound_groups", conf->n_outbound) }, 3,
+		          "xotproxy %s started: %zu outbound groups", XOTPROXY_VERSION, conf->n_outbound);
+	}
+}
+
+/* Runs the proxy until it stops; srv owns conf and tls from server_open
+ * on, whatever happens. */
+static int
+serve(struct conf *conf, WOLFSSL_CTX *tls)
+{
+	int rc = 1;
+	signal(SIGPIPE, SIG_IGN);
+	struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
+	struct server srv;
+	if (server_open(&srv, loop, conf, tls) == 0 && drop_privileges(conf) == 0) {
+		log_start(conf);
+		server_start(&srv);
+		log_sink_start(loop);             /* from here on logging never blocks */
+		logrl_start(loop);
+		ev_run(loop, 0);
+		logrl_stop();
+		log_event(XP_LOG_INFO, "stop", NULL, 0, "stopped");
+		log_sink_stop();
+		rc = 0;
+	}
+	server_free(&srv);
+	log_reset();
+	ev_loop_destroy(loop);
+	return rc;
+}
+
+/* Checks conf, then prints it (-t) or runs on it. Takes conf; the one
+ * cleanup path. */
+static int
+start(struct conf *conf, bool check)
+{
+	int rc = 1;
+	WOLFSSL_CTX *tls = NULL;
+	bool tls_up = tls_init() == 0;
+	if (!tls_up) {
+		fprintf(stderr, "cannot initialise wolfSSL\n");
+	} else if (check_conf(conf, check, &tls) == 0) {
+		if (check) {
+			conf_print(conf, stdout);
+			printf("; configuration OK\n");
+			rc = 0;
+		} else {
+			rc = serve(conf, tls);
+			conf = NULL;                  /* the server freed them */
+			tls = NULL;
+		}
+	}
+	wolfSSL_CTX_free(tls);
+	conf_free(conf);
+	if (tls_up)
+		tls_cleanup();
+	return rc;
 }
 
 int
@@ -178,127 +289,5 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
-	log_threshold = (enum log_level)conf->log_level;
-	/* XOTPROXY_SYSLOG_SOCKET: another socket than /dev/log, for tests only */
-	if (!check && log_configure((enum log_format)conf->log_format,
-	                            (enum log_target)conf->log_target,
-	                            getenv("XOTPROXY_SYSLOG_SOCKET")) < 0) {
-		fprintf(stderr, "%s: log-target %s: %s\n", path,
-		        log_target_name((enum log_target)conf->log_target), strerror(errno));
-		conf_free(conf);
-		return 1;
-	}
-	conf_log_warnings(conf);              /* RFC 9103 §7.5: zones open to addresses alone */
-	if (tls_init() < 0) {
-		fprintf(stderr, "cannot initialise wolfSSL\n");
-		conf_free(conf);
-		return 1;
-	}
-	char terr[TLS_ERR_MAX];
-	WOLFSSL_CTX *tls = NULL;              /* the inbound server context; none without [inbound] */
-	if (conf->has_inbound && (tls = tls_server_ctx_new(conf->inbound.cert, conf->inbound.key, conf->inbound.client_ca, terr)) == NULL) {
-		fprintf(stderr, "%s: %s\n", path, terr);
-		conf_free(conf);
-		tls_cleanup();
-		return 1;
-	}
-	if (check_user(conf) < 0) {
-		wolfSSL_CTX_free(tls);
-		conf_free(conf);
-		tls_cleanup();
-		return 1;
-	}
-	if (conf->has_inbound &&
-	    !netaddr_is_loopback((const struct sockaddr *)&conf->inbound.backend.ss))   /* PRX-06 */
-		log_warning("backend is not a loopback address: zone data and TSIG-signed messages "
-		            "travel in plaintext to it");
-	warn_inline_secret(conf);
-	if (conf->has_inbound)
-		warn_key_mode(conf->inbound.key);
-	for (size_t i = 0; i < conf->n_outbound; i++)
-		if (conf->outbound[i].client_key != NULL)
-			warn_key_mode(conf->outbound[i].client_key);
-	if (check_outbound_tls(conf) < 0) {
-		wolfSSL_CTX_free(tls);
-		conf_free(conf);
-		tls_cleanup();
-		return 1;
-	}
-	if (check) {
-		conf_print(conf, stdout);
-		printf("; configuration OK\n");
-		wolfSSL_CTX_free(tls);
-		conf_free(conf);
-		tls_cleanup();
-		return 0;
-	}
-
-	signal(SIGPIPE, SIG_IGN);
-	struct server srv;
-	memset(&srv, 0, sizeof(srv));
-	srv.loop = ev_default_loop(EVFLAG_AUTO);
-	srv.conf = conf;
-	srv.tls = tls;
-	int rc = 1;
-	/* per-client transfer slots and rates: one table for the process's life
-	 * (a reload keeps it, so slots held by running transfers stay valid) */
-	srv.clients = clienttab_new(conf->inbound.client_table_size);
-	if (srv.clients == NULL) {
-		log_error("cannot allocate the client table (%u entries)", conf->inbound.client_table_size);
-		goto out;
-	}
-	if (server_listen(&srv) < 0)
-		goto out;
-	bool ob_failed;
-	srv.outbound = outbound_open(&srv, &ob_failed);     /* binds before dropping root */
-	if (ob_failed)
-		goto out;
-	if (conf->has_metrics &&
-	    (metrics_init(conf->metrics_max_zones) < 0 || metrics_http_listen(&conf->metrics) < 0))
-		goto out;
-	metrics_http_configure(conf->metrics_allow, conf->n_metrics_allow,
-	                       conf->metrics_max_conns_per_ip);
-	if (drop_privileges(conf) < 0)
-		goto out;
-	if (conf->has_inbound) {
-		char backend[NETADDR_TEXT_MAX];
-		netaddr_format((const struct sockaddr *)&conf->inbound.backend.ss, backend);
-		log_event(XP_LOG_INFO, "start", (struct log_field[]){
-				LF_S("version", XOTPROXY_VERSION), LF_S("wolfssl", wolfSSL_lib_version()),
-				LF_S("backend", backend), LF_U("zones", conf->n_zones),
-				LF_U("max_clients", conf->inbound.max_clients),
-				LF_U("outbound_groups", conf->n_outbound) }, 6,
-		          "xotproxy %s started: inbound backend %s, %zu zones, max-clients %u; "
-		          "%zu outbound groups", XOTPROXY_VERSION, backend, conf->n_zones,
-		          conf->inbound.max_clients, conf->n_outbound);
-	} else {
-		log_event(XP_LOG_INFO, "start", (struct log_field[]){
-				LF_S("version", XOTPROXY_VERSION), LF_S("wolfssl", wolfSSL_lib_version()),
-				LF_U("outbound_groups", conf->n_outbound) }, 3,
-		          "xotproxy %s started: %zu outbound groups", XOTPROXY_VERSION, conf->n_outbound);
-	}
-	server_start(&srv);
-	metrics_http_start(srv.loop);
-	log_sink_start(srv.loop);             /* from here on logging never blocks */
-	logrl_start(srv.loop);
-	ev_run(srv.loop, 0);
-	logrl_stop();
-	metrics_http_stop();
-	log_event(XP_LOG_INFO, "stop", NULL, 0, "stopped");
-	log_sink_stop();
-	rc = 0;
-out:
-	metrics_http_stop();
-	metrics_reset();
-	log_reset();
-	outbound_free(srv.outbound);
-	server_close_listeners(&srv);
-	ipcount_clear(&srv.per_ip);
-	ipcount_clear(&srv.hs_per_ip);
-	clienttab_free(srv.clients);
-	wolfSSL_CTX_free(srv.tls);            /* the current ones: a reload may have swapped them */
-	conf_unref(srv.conf);
-	tls_cleanup();
-	ev_loop_destroy(srv.loop);
-	return rc;
+	return start(conf, check);
 }

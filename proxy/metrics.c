@@ -79,18 +79,14 @@ static struct {
 /* ---- updates ------------------------------------------------------------- */
 
 void
-metrics_conn_accepted(enum mx_dir dir, int fd)
+metrics_conn_accepted(enum mx_dir dir, const struct netaddr *listener)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
+	const struct sockaddr_storage *ss = &listener->ss;
+	socklen_t len = listener->len;
 	mx.open[dir]++;
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
-		mx.accepted_other[dir]++;
-		return;
-	}
 	for (size_t i = 0; i < mx.n_listeners; i++) {
 		struct mx_listener *l = &mx.listeners[i];
-		if (l->dir == dir && l->len == len && memcmp(&l->addr, &ss, len) == 0) {
+		if (l->dir == dir && l->len == len && memcmp(&l->addr, ss, len) == 0) {
 			l->accepted++;
 			return;
 		}
@@ -100,10 +96,10 @@ metrics_conn_accepted(enum mx_dir dir, int fd)
 		return;
 	}
 	struct mx_listener *l = &mx.listeners[mx.n_listeners++];
-	memcpy(&l->addr, &ss, len);
+	memcpy(&l->addr, ss, len);
 	l->len = len;
 	l->dir = dir;
-	netaddr_format_hostport((const struct sockaddr *)&ss, l->text);
+	netaddr_format_hostport((const struct sockaddr *)ss, l->text);
 	l->accepted = 1;
 }
 

@@ -53,8 +53,9 @@ enum mx_upstream_fail { MX_UP_CONNECT, MX_UP_TLS, MX_UP_TIMEOUT, MX_UP_CLOSED, M
 
 /* ---- updates (hot path: O(1), no allocation) ---------------------------- */
 
-/* A connection was accepted on fd (its local address names the listener). */
-void metrics_conn_accepted(enum mx_dir dir, int fd);
+/* A connection was accepted on the listener bound to `listener` (its
+ * address is the listener label). */
+void metrics_conn_accepted(enum mx_dir dir, const struct netaddr *listener);
 void metrics_conn_closed(enum mx_dir dir);
 
 void metrics_handshake_ok(enum mx_dir dir, bool resumed);
@@ -102,18 +103,6 @@ size_t metrics_escape_label(const char *s, char *out, size_t cap);
 uint64_t metrics_zone_transfers(const uint8_t *zone, size_t zone_len, enum mx_dir dir,
                                 uint16_t qtype, enum mx_outcome outcome);
 
-/* ---- HTTP endpoint --------------------------------------------------------- */
-
-/* Binds and listens on addr (logged: "metrics: listening on ..."); returns 0,
- * or -1 (logged). Accepting starts with metrics_http_start. */
-int metrics_http_listen(const struct netaddr *addr);
-/* Who may scrape: a connection from outside allow[0..n) is closed at
- * accept, and so is one from an address that already holds per_ip
- * connections (counted as limit hits, logged rate-limited per address).
- * Copied; call before metrics_http_start, and again on reload. */
-void metrics_http_configure(const struct cidr *allow, size_t n, unsigned per_ip);
-void metrics_http_start(struct ev_loop *loop);
-/* Closes the listener and every scrape connection. */
-void metrics_http_stop(void);
+/* The HTTP endpoint that serves all this: metrics_http.h. */
 
 #endif

@@ -26,8 +26,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "metrics_http.h"
+
 #include "conf/conf.h"
 #include "proxy/lib/log.h"
+#include "listener.h"
 #include "logrl.h"
 #include "metrics.h"
 
@@ -47,14 +50,13 @@ struct http_client {
 
 static struct {
 	struct ev_loop *loop;
-	int fd;
-	ev_io io;
+	struct listener_set lis;        /* one address; paused at MX_HTTP_MAX_CLIENTS */
 	struct http_client *clients;    /* MX_HTTP_MAX_CLIENTS, while listening */
 	unsigned n_open;
 	struct cidr allow[CONF_MAX_ALLOW];   /* metrics-allow (a copy) */
 	size_t n_allow;
 	unsigned per_ip;                /* metrics-max-conns-per-ip */
-} http = { .fd = -1, .per_ip = MX_HTTP_MAX_CLIENTS };
+} http = { .per_ip = MX_HTTP_MAX_CLIENTS };
 
 static void
 client_close(struct http_client *c)
@@ -65,8 +67,8 @@ client_close(struct http_client *c)
 	free(c->resp);
 	c->resp = NULL;
 	c->state = HC_FREE;
-	if (http.n_open-- == MX_HTTP_MAX_CLIENTS && http.fd >= 0)
-		ev_io_start(http.loop, &http.io);      /* below the cap again */
+	if (http.n_open-- == MX_HTTP_MAX_CLIENTS)
+		listener_set_pause(&http.lis, false);  /* below the cap again */
 }
 
 /* Switches the connection's watcher to events ev. */
@@ -238,8 +240,12 @@ free_client(void)
 	return NULL;
 }
 
-void
-metrics_http_configure(const struct cidr *allow, size_t n, unsigned per_ip)
+/* Who may scrape: a connection from outside allow[0..n) is closed at
+ * accept, and so is one from an address that already holds per_ip
+ * connections (counted as limit hits, logged rate-limited per address).
+ * Copied; set at start, and again on reload. */
+static void
+configure(const struct cidr *allow, size_t n, unsigned per_ip)
 {
 	http.n_allow = n < CONF_MAX_ALLOW ? n : CONF_MAX_ALLOW;
 	memcpy(http.allow, allow, http.n_allow * sizeof(*allow));
@@ -289,101 +295,109 @@ admit(const struct sockaddr *peer, const struct sockaddr_storage *who)
 	return true;
 }
 
-/* libev: connections wait on the listener; takes them up to the cap, at
- * most 64 a wake-up (refused ones too: a flood cannot hold the loop). */
-static void
-accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+/* A connection accepted on the listener (listener hook): served up to the
+ * cap, where the listener pauses (the backlog holds the rest). */
+static int
+accepted(struct listener *l, int fd, const struct sockaddr *peer, socklen_t len)
 {
-	for (int i = 0; i < 64; i++) {
-		struct http_client *c = free_client();
-		if (c == NULL) {
-			ev_io_stop(loop, &http.io);      /* at the cap: the backlog holds the rest */
-			return;
-		}
-		struct sockaddr_storage peer;
-		socklen_t len = sizeof(peer);
-		int fd = accept4(http.fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
-			return;                          /* EAGAIN, or EMFILE: retried on the next event */
-		netaddr_group((const struct sockaddr *)&peer, 128, &c->peer);
-		if (!admit((const struct sockaddr *)&peer, &c->peer)) {
-			close(fd);
-			continue;
-		}
-		c->fd = fd;
-		c->state = HC_READ;
-		c->req_len = 0;
-		http.n_open++;
-		ev_io_init(&c->io, client_cb, fd, EV_READ);
-		c->io.data = c;
-		ev_io_start(loop, &c->io);
-		ev_timer_init(&c->timer, client_timer_cb, MX_HTTP_TIMEOUT, 0);
-		c->timer.data = c;
-		ev_timer_start(loop, &c->timer);
-		if (http.n_open == MX_HTTP_MAX_CLIENTS) {
-			ev_io_stop(loop, &http.io);
-			return;
-		}
-	}
-}
-
-int
-metrics_http_listen(const struct netaddr *addr)
-{
-	char text[NETADDR_TEXT_MAX];
-	netaddr_format((const struct sockaddr *)&addr->ss, text);
-	int fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int one = 1;
-	if (fd >= 0) {
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (addr->ss.ss_family == AF_INET6)
-			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	}
-	if (fd < 0 || bind(fd, (const struct sockaddr *)&addr->ss, addr->len) < 0 ||
-	    listen(fd, 64) < 0) {
-		log_error("metrics: listen %s: %s", text, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	http.clients = calloc(MX_HTTP_MAX_CLIENTS, sizeof(*http.clients));
-	if (http.clients == NULL) {
-		log_error("metrics: out of memory");
+	struct http_client *c = free_client();
+	if (c == NULL) {                         /* not while paused at the cap */
 		close(fd);
-		return -1;
+		return 0;
 	}
-	http.fd = fd;
-	log_event(XP_LOG_INFO, "listening", (struct log_field[]){
-			LF_S("address", text), LF_S("protocol", "HTTP"), LF_S("service", "metrics") }, 3,
-	          "metrics: listening on %s (HTTP, /metrics)", text);
+	netaddr_group(peer, 128, &c->peer);
+	if (!admit(peer, &c->peer)) {
+		close(fd);
+		return 0;
+	}
+	c->fd = fd;
+	c->state = HC_READ;
+	c->req_len = 0;
+	http.n_open++;
+	ev_io_init(&c->io, client_cb, fd, EV_READ);
+	c->io.data = c;
+	ev_io_start(http.loop, &c->io);
+	ev_timer_init(&c->timer, client_timer_cb, MX_HTTP_TIMEOUT, 0);
+	c->timer.data = c;
+	ev_timer_start(http.loop, &c->timer);
+	if (http.n_open == MX_HTTP_MAX_CLIENTS)
+		listener_set_pause(&http.lis, true);
 	return 0;
 }
 
-void
-metrics_http_start(struct ev_loop *loop)
+static const struct listener_ops http_listener_ops = { .accepted = accepted };
+
+/* ---- the part (direction.h) ----------------------------------------------- */
+
+static void http_free(void *d);
+
+/* metrics = ADDRESS:PORT: the counters' zone table, and the listener
+ * (logged: "metrics: listening on ..."). NULL without metrics. */
+static void *
+http_open(struct runtime *rt, bool *failed)
 {
-	if (http.fd < 0)
-		return;
-	http.loop = loop;
-	ev_io_init(&http.io, accept_cb, http.fd, EV_READ);
-	ev_io_start(loop, &http.io);
+	const struct conf *conf = rt->conf;
+	*failed = false;
+	if (!conf->has_metrics)
+		return NULL;
+	*failed = true;
+	if (metrics_init(conf->metrics_max_zones) < 0) {
+		log_error("metrics: out of memory");
+		return NULL;
+	}
+	http.loop = rt->loop;
+	listener_set_init(&http.lis, rt->loop, "metrics", SOCK_STREAM, &http_listener_ops, &http);
+	http.lis.service = "HTTP, /metrics";
+	http.lis.backlog = 64;
+	http.clients = calloc(MX_HTTP_MAX_CLIENTS, sizeof(*http.clients));
+	if (http.clients == NULL) {
+		log_error("metrics: out of memory");
+		http_free(&http);
+		return NULL;
+	}
+	if (listener_set_open(&http.lis, &conf->metrics, 1) < 0) {
+		http_free(&http);
+		return NULL;
+	}
+	configure(conf->metrics_allow, conf->n_metrics_allow, conf->metrics_max_conns_per_ip);
+	*failed = false;
+	return &http;
 }
 
-void
-metrics_http_stop(void)
+static void
+http_start(void *d)
 {
-	if (http.fd < 0)
-		return;
-	if (http.loop != NULL) {
+	listener_set_start(&http.lis);
+}
+
+/* Who may scrape follows the file; the address needs a restart. */
+static void
+http_reload_commit(void *d, const struct conf *conf)
+{
+	configure(conf->metrics_allow, conf->n_metrics_allow, conf->metrics_max_conns_per_ip);
+}
+
+/* Closes the listener and every scrape connection. */
+static void
+http_free(void *d)
+{
+	if (http.clients != NULL)
 		for (unsigned i = 0; i < MX_HTTP_MAX_CLIENTS; i++)
 			if (http.clients[i].state != HC_FREE)
 				client_close(&http.clients[i]);
-		ev_io_stop(http.loop, &http.io);
-	}
-	close(http.fd);
-	http.fd = -1;
+	listener_set_close(&http.lis);
 	free(http.clients);
 	http.clients = NULL;
 	http.n_open = 0;
 	http.loop = NULL;
+	metrics_reset();
 }
+
+/* A stop signal leaves /metrics up while connections drain. */
+const struct direction_ops metrics_direction = {
+	.name = "metrics",
+	.open = http_open,
+	.start = http_start,
+	.reload_commit = http_reload_commit,
+	.free = http_free,
+};

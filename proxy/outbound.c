@@ -14,12 +14,12 @@
 
 #include "ep_tcp.h"
 #include "ep_udp.h"
+#include "listener.h"
 #include "proxy/lib/log.h"
 #include "metrics.h"
 #include "policy.h"
 #include "pool.h"
 #include "relay.h"
-#include "server.h"
 #include "tls/tls_client.h"
 
 #define UDP_MSG_MAX 4096
@@ -29,13 +29,6 @@
  * some 250 small datagrams (t93: 300 at once lost 26-44). The kernel caps
  * it at net.core.rmem_max. */
 #define UDP_RCVBUF (1024 * 1024)
-
-/* One listen address of a group: TCP and UDP on the same address. */
-struct ob_listener {
-	struct netaddr addr;
-	int tcp_fd, udp_fd;
-	ev_io tcp_io, udp_io;
-};
 
 struct ob_group {
 	struct outbound *ob;
@@ -47,17 +40,14 @@ struct ob_group {
 	unsigned backend_timeout, transfer_timeout, queue_timeout;
 	unsigned max_clients, max_udp_queries;     /* local TCP connections, UDP queries */
 	struct pool *pool;
-	struct ob_listener lis[CONF_MAX_LISTEN];
-	size_t n_listen;
-	struct listen_stage tcp_stage, udp_stage;   /* a reload's, until commit */
-	const struct conf_outbound *staged;         /* its section, or NULL */
+	struct listener_set tcp, udp;   /* the same addresses, TCP and UDP */
 	int *udp_retired;               /* removed UDP sockets that queries in flight */
 	size_t n_udp_retired;           /* still answer through (closed after them) */
 	unsigned n_tcp, n_udp;          /* relays in flight */
 };
 
 struct outbound {
-	struct server *srv;
+	struct runtime *rt;
 	struct ob_group *groups;
 	size_t n_groups;
 	struct fifo conns;              /* every live relay of every group */
@@ -65,7 +55,7 @@ struct outbound {
 };
 
 struct ob_conn {
-	struct relay relay;             /* first: hooks get &relay */
+	struct relay relay;             /* its owner pointer is this connection */
 	struct ob_group *g;
 	struct endpoint no_up;          /* r->up while no session is held (fd -1) */
 	struct pool_session *sess;
@@ -200,7 +190,7 @@ closed(struct relay *r)
 		metrics_conn_closed(MX_OUTBOUND);
 	}
 	free(c);
-	server_conn_gone_other(ob->srv);
+	ob->rt->conn_gone(ob->rt);
 }
 
 static const struct relay_hooks outbound_hooks = {
@@ -244,11 +234,11 @@ allowed(const struct ob_group *g, const struct sockaddr *sa)
 	return false;
 }
 
-/* A local secondary's TCP connection (server_accept_loop callback). */
+/* A local secondary's TCP connection (listener hook). */
 static int
-tcp_accepted(void *ctx, int fd, const struct sockaddr *peer, socklen_t len)
+tcp_accepted(struct listener *l, int fd, const struct sockaddr *peer, socklen_t len)
 {
-	struct ob_group *g = ctx;
+	struct ob_group *g = l->set->ctx;
 	if (!allowed(g, peer) || g->n_tcp >= g->max_clients) {
 		bool cap = g->n_tcp >= g->max_clients;
 		if (cap)
@@ -273,19 +263,12 @@ tcp_accepted(void *ctx, int fd, const struct sockaddr *peer, socklen_t len)
 		return -1;
 	}
 	g->n_tcp++;
-	metrics_conn_accepted(MX_OUTBOUND, fd);
-	ep_tcp_accepted(&c->cli.tcp, g->ob->srv->loop, fd, relay_on_event, &c->relay);
+	metrics_conn_accepted(MX_OUTBOUND, &l->addr);
+	ep_tcp_accepted(&c->cli.tcp, g->ob->rt->loop, fd, relay_on_event, &c->relay);
 	c->relay.cli = &c->cli.tcp;
-	relay_start(&c->relay, g->ob->srv->loop, ++g->ob->srv->next_conn_id, peer, len,
+	relay_start(&c->relay, g->ob->rt->loop, ++g->ob->rt->next_conn_id, peer, len,
 	            &outbound_hooks, c);
 	return 0;
-}
-
-static void
-tcp_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct ob_group *g = w->data;
-	server_accept_loop(g->ob->srv, w->fd, tcp_accepted, g);
 }
 
 /* Answers a datagram that cannot go upstream: AXFR gets TC (use TCP);
@@ -324,7 +307,7 @@ udp_tsig(const struct ob_group *g, const uint8_t *msg, size_t len, const struct 
          struct tsig_request *req)
 {
 	struct policy_tsig ts;
-	policy_tsig_check(g->ob->srv->conf, q, msg, len, (uint64_t)time(NULL), &ts);
+	policy_tsig_check(g->ob->rt->conf, q, msg, len, (uint64_t)time(NULL), &ts);
 	if (!policy_tsig_authenticated(&ts))
 		return false;
 	*req = ts.req;
@@ -377,23 +360,24 @@ udp_query(struct ob_group *g, int fd, const uint8_t *msg, size_t len, const stru
 	c->udp = true;
 	g->n_udp++;
 	c->relay.cli = &c->cli.udp.ep;
-	relay_start(&c->relay, g->ob->srv->loop, ++g->ob->srv->next_conn_id,
+	relay_start(&c->relay, g->ob->rt->loop, ++g->ob->rt->next_conn_id,
 	            (const struct sockaddr *)&a->peer, a->peer_len, &outbound_hooks, c);
 }
 
+/* A UDP listener is readable (listener hook). */
 static void
-udp_cb(struct ev_loop *loop, ev_io *w, int revents)
+udp_readable(struct listener *l)
 {
-	struct ob_group *g = w->data;
+	struct ob_group *g = l->set->ctx;
 	uint8_t buf[UDP_MSG_MAX + 1];
 	for (int i = 0; i < 64; i++) {          /* bounded batch per wake-up */
 		struct udp_addr a;
-		ssize_t n = udp_recv(w->fd, buf, sizeof(buf), &a);
+		ssize_t n = udp_recv(l->fd, buf, sizeof(buf), &a);
 		if (n < 0)
 			return;
 		if (!allowed(g, (struct sockaddr *)&a.peer) || n > UDP_MSG_MAX)
 			continue;                   /* no answers to strangers (reflection) */
-		udp_query(g, w->fd, buf, (size_t)n, &a);
+		udp_query(g, l->fd, buf, (size_t)n, &a);
 	}
 }
 
@@ -405,11 +389,8 @@ static struct pool *
 group_pool_new(struct ob_group *g, struct ev_loop *loop, const struct conf_outbound *cf,
                const struct pool_settings *st)
 {
-	struct tls_client_auth auth = {
-		.ca = cf->ca, .auth_name = cf->auth_name,
-		.pins = (const uint8_t (*)[32])cf->pins, .n_pins = cf->n_pins,
-		.client_cert = cf->client_cert, .client_key = cf->client_key,
-	};
+	struct tls_client_auth auth;
+	outbound_client_auth(cf, &auth);
 	char err[TLS_ERR_MAX];
 	WOLFSSL_CTX *ctx = tls_client_ctx_new(&auth, err);
 	if (ctx == NULL) {
@@ -463,47 +444,40 @@ group_configure(struct ob_group *g, struct ev_loop *loop, const struct conf_outb
 	return 0;
 }
 
-/* Puts the sockets bound to a in slot i of g's listeners (UDP started,
- * TCP started by outbound_accept_enable). */
+/* A UDP socket was just bound for g (listener hook). */
 static void
-listener_set(struct ob_group *g, size_t i, const struct netaddr *a, int tcp_fd, int udp_fd)
+udp_bound(struct listener *l)
 {
-	struct ob_listener *l = &g->lis[i];
-	l->addr = *a;
-	l->tcp_fd = tcp_fd;
-	l->udp_fd = udp_fd;
-	ev_io_init(&l->tcp_io, tcp_cb, tcp_fd, EV_READ);
-	ev_io_init(&l->udp_io, udp_cb, udp_fd, EV_READ);
+	struct ob_group *g = l->set->ctx;
 	/* a wildcard address answers from the address each query was sent to */
-	if (udp_pktinfo_enable(udp_fd) < 0)
+	if (udp_pktinfo_enable(l->fd) < 0)
 		log_warning("%s: UDP listener without IP_PKTINFO (%s): answers leave from the "
 		            "kernel's choice of address", g->label, strerror(errno));
 	int rcvbuf = UDP_RCVBUF;
-	if (setsockopt(udp_fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0)
+	if (setsockopt(l->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0)
 		log_debug("%s: UDP receive buffer: %s", g->label, strerror(errno));
-	l->tcp_io.data = l->udp_io.data = g;
-	ev_io_start(g->ob->srv->loop, &l->udp_io);
 }
+
+static void udp_release(struct listener_set *set, int fd);
+
+static const struct listener_ops tcp_listener_ops = { .accepted = tcp_accepted };
+static const struct listener_ops udp_listener_ops = {
+	.readable = udp_readable, .bound = udp_bound, .release = udp_release,
+};
 
 static int
 group_open(struct ob_group *g, struct outbound *ob, const struct conf_outbound *cf)
 {
 	g->ob = ob;
 	snprintf(g->name, sizeof(g->name), "%s", cf->name);
-	snprintf(g->label, sizeof(g->label), cf->name[0] ? "outbound %s" : "outbound%s", cf->name);
-	if (group_configure(g, ob->srv->loop, cf) < 0)
+	outbound_label(cf->name, g->label, sizeof(g->label));
+	listener_set_init(&g->tcp, ob->rt->loop, g->label, SOCK_STREAM, &tcp_listener_ops, g);
+	listener_set_init(&g->udp, ob->rt->loop, g->label, SOCK_DGRAM, &udp_listener_ops, g);
+	if (group_configure(g, ob->rt->loop, cf) < 0)
 		return -1;
-	for (size_t i = 0; i < cf->n_listen; i++) {
-		int tcp = server_socket(&cf->listen[i], SOCK_STREAM);
-		int udp = tcp < 0 ? -1 : server_socket(&cf->listen[i], SOCK_DGRAM);
-		if (udp < 0) {
-			if (tcp >= 0)
-				close(tcp);
-			return -1;
-		}
-		listener_set(g, i, &cf->listen[i], tcp, udp);
-		g->n_listen = i + 1;
-	}
+	if (listener_set_open(&g->tcp, cf->listen, cf->n_listen) < 0 ||
+	    listener_set_open(&g->udp, cf->listen, cf->n_listen) < 0)
+		return -1;
 	return 0;
 }
 
@@ -519,14 +493,13 @@ udp_in_use(const struct ob_group *g, int fd)
 	return false;
 }
 
-/* A UDP listener is gone: its socket closes now, or after the last query
- * answering through it (a closed descriptor's number could be reused by a
- * socket to a primary before that answer is sent). */
+/* A UDP listener is gone (listener hook): its socket closes now, or
+ * after the last query answering through it (a closed descriptor's number
+ * could be reused by a socket to a primary before that answer is sent). */
 static void
-udp_release(struct ob_group *g, int fd)
+udp_release(struct listener_set *set, int fd)
 {
-	if (fd < 0)
-		return;
+	struct ob_group *g = set->ctx;
 	if (udp_in_use(g, fd)) {
 		int *p = realloc(g->udp_retired, (g->n_udp_retired + 1) * sizeof(*p));
 		if (p != NULL) {
@@ -554,90 +527,38 @@ group_reap_udp(struct ob_group *g)
 }
 
 static void
-group_close_listeners(struct ob_group *g, struct ev_loop *loop)
+group_close_listeners(struct ob_group *g)
 {
-	for (size_t i = 0; i < g->n_listen; i++) {
-		ev_io_stop(loop, &g->lis[i].tcp_io);
-		ev_io_stop(loop, &g->lis[i].udp_io);
-		if (g->lis[i].tcp_fd >= 0)
-			close(g->lis[i].tcp_fd);
-		udp_release(g, g->lis[i].udp_fd);
-	}
-	g->n_listen = 0;
+	listener_set_close(&g->tcp);
+	listener_set_close(&g->udp);
 }
 
-/* Stages the listen addresses of cf for g (TCP and UDP). */
-static int
-group_listen_prepare(struct ob_group *g, const struct conf_outbound *cf, char *err, size_t len)
+void
+outbound_label(const char *name, char *out, size_t len)
 {
-	struct netaddr have[CONF_MAX_LISTEN];
-	char why[160];
-	for (size_t i = 0; i < g->n_listen; i++)
-		have[i] = g->lis[i].addr;
-	if (server_stage_open(&g->tcp_stage, cf->listen, cf->n_listen, have, g->n_listen,
-	                      SOCK_STREAM, why, sizeof(why)) < 0) {
-		snprintf(err, len, "%s: %s", g->label, why);
-		return -1;
-	}
-	if (server_stage_open(&g->udp_stage, cf->listen, cf->n_listen, have, g->n_listen,
-	                      SOCK_DGRAM, why, sizeof(why)) < 0) {
-		server_stage_abort(&g->tcp_stage);
-		snprintf(err, len, "%s: %s", g->label, why);
-		return -1;
-	}
-	g->staged = cf;
-	return 0;
+	snprintf(out, len, name[0] ? "outbound %s" : "outbound%s", name);
 }
 
-/* Swaps g's listeners for the staged set. A removed address first takes
- * what is queued on it (connections and datagrams sent before the
- * reload); its TCP socket then closes, its UDP socket once the queries in
- * flight through it are answered. */
-static void
-group_listen_commit(struct ob_group *g)
+void
+outbound_client_auth(const struct conf_outbound *cf, struct tls_client_auth *auth)
 {
-	const struct conf_outbound *cf = g->staged;
-	struct ev_loop *loop = g->ob->srv->loop;
-	struct netaddr have[CONF_MAX_LISTEN] = { 0 };
-	struct ob_listener old[CONF_MAX_LISTEN];
-	size_t n_old = g->n_listen;
-	for (size_t i = 0; i < n_old; i++)
-		have[i] = g->lis[i].addr;
-	server_stage_log(&g->tcp_stage, cf->listen, have, n_old, SOCK_STREAM);
-	server_stage_log(&g->udp_stage, cf->listen, have, n_old, SOCK_DGRAM);
-	for (size_t i = 0; i < n_old; i++) {
-		if (server_stage_keeps(&g->tcp_stage, i))
-			continue;
-		server_accept_loop(g->ob->srv, g->lis[i].tcp_fd, tcp_accepted, g);
-		udp_cb(loop, &g->lis[i].udp_io, EV_READ);
-	}
-	for (size_t i = 0; i < n_old; i++) {
-		ev_io_stop(loop, &g->lis[i].tcp_io);
-		ev_io_stop(loop, &g->lis[i].udp_io);
-		old[i] = g->lis[i];
-	}
-	for (size_t i = 0; i < g->tcp_stage.n; i++) {
-		int k = g->tcp_stage.keep[i];
-		listener_set(g, i, &cf->listen[i], k >= 0 ? old[k].tcp_fd : g->tcp_stage.fd[i],
-		             k >= 0 ? old[k].udp_fd : g->udp_stage.fd[i]);
-	}
-	g->n_listen = g->tcp_stage.n;
-	for (size_t i = 0; i < n_old; i++) {
-		if (server_stage_keeps(&g->tcp_stage, i))
-			continue;
-		close(old[i].tcp_fd);
-		udp_release(g, old[i].udp_fd);
-	}
-	g->tcp_stage.n = g->udp_stage.n = 0;     /* the sockets are the listeners' now */
-	g->staged = NULL;
-	for (size_t i = 0; i < g->n_listen && !g->ob->srv->accept_paused && !g->ob->stopping; i++)
-		ev_io_start(loop, &g->lis[i].tcp_io);
+	*auth = (struct tls_client_auth){
+		.ca = cf->ca, .auth_name = cf->auth_name,
+		.pins = (const uint8_t (*)[32])cf->pins, .n_pins = cf->n_pins,
+		.client_cert = cf->client_cert, .client_key = cf->client_key,
+	};
 }
 
-struct outbound *
-outbound_open(struct server *srv, bool *failed)
+/* ---- the direction (direction.h) ------------------------------------------- */
+
+static void ob_free(void *d);
+
+/* Builds the groups of rt->conf (TLS client contexts, pools) and binds
+ * their TCP and UDP listeners (before privileges are dropped). */
+static void *
+ob_open(struct runtime *rt, bool *failed)
 {
-	const struct conf *conf = srv->conf;
+	const struct conf *conf = rt->conf;
 	*failed = false;
 	if (conf->n_outbound == 0)
 		return NULL;
@@ -650,11 +571,11 @@ outbound_open(struct server *srv, bool *failed)
 		*failed = true;
 		return NULL;
 	}
-	ob->srv = srv;
+	ob->rt = rt;
 	for (size_t i = 0; i < conf->n_outbound; i++) {
 		ob->n_groups = i + 1;
 		if (group_open(&ob->groups[i], ob, &conf->outbound[i]) < 0) {
-			outbound_free(ob);
+			ob_free(ob);
 			*failed = true;
 			return NULL;
 		}
@@ -664,36 +585,16 @@ outbound_open(struct server *srv, bool *failed)
 	return ob;
 }
 
-void
-outbound_accept_enable(struct outbound *ob, bool on)
+/* Starts accepting (TCP) and reading (UDP); each group's TCP listeners
+ * pause only for their own EMFILE backoff, never for inbound's max-clients. */
+static void
+ob_start(void *d)
 {
-	if (ob == NULL)
-		return;
+	struct outbound *ob = d;
 	for (size_t i = 0; i < ob->n_groups; i++) {
-		struct ob_group *g = &ob->groups[i];
-		for (size_t j = 0; j < g->n_listen; j++) {
-			if (on && !ob->stopping)
-				ev_io_start(ob->srv->loop, &g->lis[j].tcp_io);
-			else
-				ev_io_stop(ob->srv->loop, &g->lis[j].tcp_io);
-		}
+		listener_set_start(&ob->groups[i].tcp);
+		listener_set_start(&ob->groups[i].udp);
 	}
-}
-
-int
-outbound_reload(struct outbound *ob, const struct conf *conf)
-{
-	size_t n = ob != NULL ? ob->n_groups : 0;
-	if (n != conf->n_outbound)
-		log_warning("reload: [outbound] sections added or removed; that needs a restart");
-	for (size_t i = 0; i < n; i++) {
-		struct ob_group *g = &ob->groups[i];
-		for (size_t j = 0; j < conf->n_outbound; j++)
-			if (strcmp(conf->outbound[j].name, g->name) == 0 &&
-			    group_configure(g, ob->srv->loop, &conf->outbound[j]) < 0)
-				return -1;
-	}
-	return 0;
 }
 
 /* The section of conf with g's name, or NULL. */
@@ -706,53 +607,74 @@ section_of(const struct ob_group *g, const struct conf *conf)
 	return NULL;
 }
 
-int
-outbound_listen_prepare(struct outbound *ob, const struct conf *conf, char *err, size_t len)
+static void
+ob_reload_abort(void *d)
 {
-	for (size_t i = 0; ob != NULL && i < ob->n_groups; i++) {
-		const struct conf_outbound *cf = section_of(&ob->groups[i], conf);
-		if (cf != NULL && group_listen_prepare(&ob->groups[i], cf, err, len) < 0) {
-			outbound_listen_abort(ob);
+	struct outbound *ob = d;
+	for (size_t i = 0; i < ob->n_groups; i++) {
+		listener_set_abort(&ob->groups[i].tcp);
+		listener_set_abort(&ob->groups[i].udp);
+	}
+}
+
+/* SIGHUP, listen addresses of the groups still named in conf: binds the
+ * new ones (TCP and UDP) before anything changes; unchanged ones keep
+ * their sockets. */
+static int
+ob_reload_stage(void *d, const struct conf *conf, char *err, size_t len)
+{
+	struct outbound *ob = d;
+	char why[160];
+	for (size_t i = 0; i < ob->n_groups; i++) {
+		struct ob_group *g = &ob->groups[i];
+		const struct conf_outbound *cf = section_of(g, conf);
+		if (cf == NULL)
+			continue;
+		if (listener_set_stage(&g->tcp, cf->listen, cf->n_listen, why, sizeof(why)) < 0 ||
+		    listener_set_stage(&g->udp, cf->listen, cf->n_listen, why, sizeof(why)) < 0) {
+			snprintf(err, len, "%s: %s", g->label, why);
+			ob_reload_abort(ob);
 			return -1;
 		}
 	}
 	return 0;
 }
 
-void
-outbound_listen_commit(struct outbound *ob)
+/* SIGHUP, second step: new allow lists, timeouts and TLS settings for the
+ * groups still named in conf (sessions in use finish on what they started
+ * with), then the staged listeners: a removed address first takes what is
+ * queued on it (connections and datagrams sent before the reload); its TCP
+ * socket then closes, its UDP socket once the queries in flight through it
+ * are answered (udp_release). */
+static void
+ob_reload_commit(void *d, const struct conf *conf)
 {
-	for (size_t i = 0; ob != NULL && i < ob->n_groups; i++)
-		if (ob->groups[i].staged != NULL)
-			group_listen_commit(&ob->groups[i]);
-}
-
-void
-outbound_listen_abort(struct outbound *ob)
-{
-	for (size_t i = 0; ob != NULL && i < ob->n_groups; i++) {
+	struct outbound *ob = d;
+	if (ob->n_groups != conf->n_outbound)
+		log_warning("reload: [outbound] sections added or removed; that needs a restart");
+	for (size_t i = 0; i < ob->n_groups; i++) {
 		struct ob_group *g = &ob->groups[i];
-		server_stage_abort(&g->tcp_stage);
-		server_stage_abort(&g->udp_stage);
-		g->staged = NULL;
+		const struct conf_outbound *cf = section_of(g, conf);
+		if (cf != NULL && group_configure(g, ob->rt->loop, cf) < 0) {
+			log_error("reload: outbound settings not applied (see above)");
+			break;
+		}
+	}
+	for (size_t i = 0; i < ob->n_groups; i++) {
+		listener_set_commit(&ob->groups[i].tcp);
+		listener_set_commit(&ob->groups[i].udp);
 	}
 }
 
-unsigned
-outbound_count(const struct outbound *ob)
+/* Shutdown: listeners close, sessions answer what they read, then close. */
+static void
+ob_stop(void *d)
 {
-	return ob != NULL ? ob->conns.n : 0;
-}
-
-void
-outbound_stop(struct outbound *ob)
-{
-	if (ob == NULL)
-		return;
+	struct outbound *ob = d;
 	ob->stopping = true;
 	for (size_t i = 0; i < ob->n_groups; i++) {
 		struct ob_group *g = &ob->groups[i];
-		group_close_listeners(g, ob->srv->loop);
+		group_close_listeners(g);
 		if (g->pool != NULL)
 			pool_retire(g->pool, NULL); /* idle sessions close now */
 		g->pool = NULL;
@@ -760,22 +682,31 @@ outbound_stop(struct outbound *ob)
 	relay_list_stop(&ob->conns);
 }
 
-void
-outbound_kill(struct outbound *ob)
+static void
+ob_kill(void *d)
 {
-	if (ob != NULL)
-		relay_list_kill(&ob->conns, "shutdown");
+	struct outbound *ob = d;
+	relay_list_kill(&ob->conns, "shutdown");
 }
 
-void
-outbound_free(struct outbound *ob)
+/* Open local connections and UDP queries in flight. */
+static unsigned
+ob_count(const void *d)
 {
+	const struct outbound *ob = d;
+	return ob->conns.n;
+}
+
+static void
+ob_free(void *d)
+{
+	struct outbound *ob = d;
 	if (ob == NULL)
 		return;
-	outbound_kill(ob);
+	ob_kill(ob);
 	for (size_t i = 0; i < ob->n_groups; i++) {
 		struct ob_group *g = &ob->groups[i];
-		group_close_listeners(g, ob->srv->loop);
+		group_close_listeners(g);
 		if (g->pool != NULL)
 			pool_retire(g->pool, NULL);
 		for (size_t j = 0; j < g->n_udp_retired; j++)
@@ -785,3 +716,16 @@ outbound_free(struct outbound *ob)
 	free(ob->groups);
 	free(ob);
 }
+
+const struct direction_ops outbound_direction = {
+	.name = "outbound",
+	.open = ob_open,
+	.start = ob_start,
+	.reload_stage = ob_reload_stage,
+	.reload_commit = ob_reload_commit,
+	.reload_abort = ob_reload_abort,
+	.stop = ob_stop,
+	.kill = ob_kill,
+	.count = ob_count,
+	.free = ob_free,
+};
