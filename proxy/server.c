@@ -410,7 +410,7 @@ stop_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	          LF_U("shutdown_timeout", srv->conf->shutdown_timeout) }, 2,
 	          "stop: %u connections still open after %u s, closing them", open,
 	          srv->conf->shutdown_timeout);
-	relay_list_kill(&srv->conns, "shutdown");
+	relay_list_kill(&srv->conns, RSN_SHUTDOWN);
 	outbound_kill(srv->outbound);
 }
 
