@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "proxy/lib/reason.h"
+
 enum io_result {
 	IO_OK = 0,       /* progress (bytes moved, or the handshake is done) */
 	IO_AGAIN,        /* blocked: the *_blk field says on what */
@@ -60,6 +62,7 @@ struct endpoint {
 	void (*on_event)(void *owner);   /* called after a watcher event */
 	void *owner;
 	char err[ENDPOINT_ERR_MAX];      /* why the last IO_ERR happened */
+	enum reason err_code;            /* ... as a code, where the transport knows one */
 };
 
 /* Sets up the common part around an open descriptor (the watcher is idle). */

@@ -27,14 +27,18 @@ tls_result(struct ep_tls *t, int ret, int *blk)
 	}
 	/* a primary's alert (our client certificate refused after our side of
 	 * a TLS 1.3 handshake ended) is named in words, not as a wolfSSL code */
-	if (t->client && tls_client_peer_alert(t->ssl, t->ep.err, sizeof(t->ep.err)))
+	if (t->client && tls_client_peer_alert(t->ssl, t->ep.err, sizeof(t->ep.err))) {
+		t->ep.err_code = tls_client_alert_reason(t->ssl);
 		return IO_ERR;
+	}
 	switch (res) {
 	case TLS_IO_EOF:
 		snprintf(t->ep.err, sizeof(t->ep.err), "peer closed");
+		t->ep.err_code = RSN_HS_CLOSED;
 		return IO_EOF;
 	default:
 		snprintf(t->ep.err, sizeof(t->ep.err), "%s", err);
+		t->ep.err_code = tls_io_reason(t->ssl, ret);
 		return IO_ERR;
 	}
 }
@@ -126,12 +130,14 @@ tls_client_step(struct endpoint *ep)
 	if (!t->tcp_connected) {
 		enum io_result r = ep_tcp_ops.handshake(ep);
 		if (r != IO_OK) {
+			ep->err_code = RSN_UP_CONNECT;
 			return r;
 		}
 		t->tcp_connected = true;
 	}
 	char err[TLS_ERR_MAX] = "";
-	switch (tls_client_handshake(t->ssl, err)) {
+	enum reason why;
+	switch (tls_client_handshake_why(t->ssl, err, &why)) {
 	case TLS_IO_OK:
 		return IO_OK;
 	case TLS_IO_WANT_READ:
@@ -142,6 +148,7 @@ tls_client_step(struct endpoint *ep)
 		return IO_AGAIN;
 	default:
 		snprintf(ep->err, sizeof(ep->err), "%s", err[0] != '\0' ? err : "TLS handshake failed");
+		ep->err_code = why != RSN_NONE ? why : RSN_HS_OTHER;
 		return IO_ERR;
 	}
 }
@@ -160,14 +167,17 @@ ep_tls_client_init(struct ep_tls *t, struct ev_loop *loop, WOLFSSL_CTX *ctx,
                    const struct netaddr *to, WOLFSSL_SESSION *resume,
                    void (*on_event)(void *), void *owner)
 {
-	if (ep_tcp_connect(&t->ep, loop, to, NULL, on_event, owner) < 0)
+	if (ep_tcp_connect(&t->ep, loop, to, NULL, on_event, owner) < 0) {
+		t->ep.err_code = RSN_UP_CONNECT;
 		return -1;
+	}
 	t->ep.ops = &ep_tls_client_ops;
 	t->client = true;
 	t->tcp_connected = false;
 	t->ssl = tls_client_session_new(ctx, t->ep.fd, resume);
 	if (t->ssl == NULL) {
 		snprintf(t->ep.err, sizeof(t->ep.err), "cannot create a TLS session");
+		t->ep.err_code = RSN_HS_OTHER;
 		close(t->ep.fd);
 		t->ep.fd = -1;
 		return -1;

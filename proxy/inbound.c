@@ -174,11 +174,11 @@ client_ready(struct relay *r)
 	bool resumed = wolfSSL_session_reused(c->cli.ssl);
 	metrics_handshake_ok(MX_INBOUND, resumed);
 	if (!tls_alpn_is_dot(c->cli.ssl)) {     /* XOT-01: no DNS without ALPN dot */
-		metrics_refusal(MX_INBOUND, "alpn");
+		metrics_refusal(MX_INBOUND, RSN_ALPN);
 		struct log_field fl[8];
 		size_t n = relay_log_fields(r, fl);
 		fl[n++] = LF_S("outcome", "closed");
-		fl[n++] = LF_S("reason", "ALPN dot not negotiated");
+		fl[n++] = LF_S("reason", reason_json(RSN_ALPN));
 		log_event(XP_LOG_INFO, "refusal", fl, n, "conn %llu, remote %s, closed: ALPN dot not negotiated",
 		          (unsigned long long)r->id, r->peer_text);
 		return false;
@@ -258,7 +258,7 @@ client_key(const struct inbound_conn *c, const struct tls_identity *id, const st
 }
 
 static struct verdict
-over_cap(struct verdict v, const char *why)
+over_cap(struct verdict v, enum reason why)
 {
 	v.forward = false;
 	v.rcode = DNS_RCODE_SERVFAIL;
@@ -276,14 +276,14 @@ admit_transfer(struct inbound_conn *c, const struct tls_identity *id, const stru
 	struct inbound *in = c->in;
 	const struct conf *conf = in->rt->conf;
 	if (conf->inbound.max_transfers != 0 && in->n_transfers >= conf->inbound.max_transfers)
-		return over_cap(v, "transfer limit");
+		return over_cap(v, RSN_TRANSFER_LIMIT);
 	struct clientkey k;
 	client_key(c, id, q, ts, &k);
 	enum client_admit a = clienttab_admit(in->clients, k.b, k.len, conf->inbound.max_transfers_per_client,
 	                                      conf->inbound.rate_n, conf->inbound.rate_per, ev_now(in->rt->loop),
 	                                      &t->entry);
 	if (a != CLIENT_ADMIT_OK)
-		return over_cap(v, a == CLIENT_OVER_RATE ? "transfer rate" : "transfer limit");
+		return over_cap(v, a == CLIENT_OVER_RATE ? RSN_TRANSFER_RATE : RSN_TRANSFER_LIMIT);
 	t->counted = true;
 	in->n_transfers++;
 	return v;
@@ -319,7 +319,7 @@ choose_source(struct inbound_conn *c, struct verdict v)
 	const struct netaddr *want = has ? &v.acl->source : NULL;
 	if (c->relay.up_held && !same_source(c->up_has_src, &c->up_src, has, want) &&
 	    !relay_release_idle_upstream(&c->relay))
-		return over_cap(v, "backend busy with another backend-source");
+		return over_cap(v, RSN_BACKEND_BUSY);
 	c->want_has_src = has;
 	if (has)
 		c->want_src = *want;
@@ -335,7 +335,7 @@ judge(struct relay *r, const struct dns_query *q, const uint8_t *msg, size_t len
 	struct policy_tsig ts;
 	struct verdict v = policy_check(c->in->rt->conf, q, msg, len, &who, (uint64_t)time(NULL), &ts);
 	if (!v.forward && c->id != NULL && id == NULL && v.ede == DNS_EDE_PROHIBITED)
-		v.reason = "acl, client certificate no longer verifies under client-ca";
+		v.reason = RSN_ACL_CERT_STALE;
 	bool xfr = v.forward && (q->qtype == DNS_TYPE_AXFR || q->qtype == DNS_TYPE_IXFR);
 	if (v.forward) {
 		c->serving = true;              /* B14: admitted work is activity */
@@ -347,7 +347,7 @@ judge(struct relay *r, const struct dns_query *q, const uint8_t *msg, size_t len
 	struct inbound_token *t = calloc(1, sizeof(*t));
 	if (t == NULL) {
 		v.sign = false;
-		return v.forward ? over_cap(v, "out of memory") : v;
+		return v.forward ? over_cap(v, RSN_NO_MEMORY) : v;
 	}
 	policy_signer_keep(&t->signer, &ts);
 	v.token = t;
@@ -393,7 +393,7 @@ proxy_header(struct inbound_conn *c)
 	}
 }
 
-static int
+static enum reason
 upstream_open(struct relay *r, char *why, size_t len)
 {
 	struct inbound_conn *c = of(r);
@@ -402,11 +402,11 @@ upstream_open(struct relay *r, char *why, size_t len)
 	c->up_src = c->want_src;
 	if (ep_tcp_connect(&c->up, r->loop, &c->in->rt->conf->inbound.backend, src, relay_on_event, r) < 0) {
 		snprintf(why, len, "backend %s", c->up.err);
-		return -1;
+		return RSN_UP_CONNECT;
 	}
 	if (c->in->rt->conf->inbound.proxy_v2)
 		proxy_header(c);
-	return 0;
+	return RSN_NONE;
 }
 
 /* The legacy primary's connection is never shared: closed when done. */
@@ -476,8 +476,7 @@ closed(struct relay *r)
 }
 
 static const struct relay_hooks inbound_hooks = {
-	.direction = "inbound",
-	.upstream_label = "backend",
+	.direction = XP_INBOUND,
 	.client_ready = client_ready,
 	.judge = judge,
 	.xfr_done = xfr_done,
@@ -566,7 +565,7 @@ evict_handshake(struct inbound *in)
 	metrics_limit_hit(MX_LIM_MAX_HANDSHAKES);
 	log_debug("conn %llu, remote %s, closed: oldest pending handshake, max-handshakes (%u) reached",
 	          (unsigned long long)c->relay.id, c->relay.peer_text, in->rt->conf->inbound.max_handshakes);
-	relay_kill(&c->relay, false, NULL);
+	relay_kill(&c->relay, false, RSN_NONE);
 }
 
 /* At max-clients (issue 13, B14): closes the oldest session past its
@@ -581,7 +580,7 @@ evict_unadmitted(struct inbound *in)
 	log_debug("conn %llu, remote %s, closed: no query admitted, oldest such session at "
 	          "max-clients (%u)", (unsigned long long)c->relay.id, c->relay.peer_text,
 	          in->rt->conf->inbound.max_clients);
-	relay_kill(&c->relay, true, NULL);
+	relay_kill(&c->relay, true, RSN_NONE);
 	return true;
 }
 
@@ -813,7 +812,7 @@ static void
 inbound_kill(void *d)
 {
 	struct inbound *in = d;
-	relay_list_kill(&in->conns, "shutdown");
+	relay_list_kill(&in->conns, RSN_SHUTDOWN);
 }
 
 static unsigned
@@ -829,7 +828,7 @@ inbound_free(void *d)
 	struct inbound *in = d;
 	if (in == NULL)
 		return;
-	relay_list_kill(&in->conns, "shutdown");
+	relay_list_kill(&in->conns, RSN_SHUTDOWN);
 	listener_set_close(&in->lis);
 	ev_timer_stop(in->rt->loop, &in->tally_timer);
 	ipcount_clear(&in->per_ip);

@@ -25,22 +25,13 @@
 
 enum mx_qtype { MX_Q_SOA, MX_Q_AXFR, MX_Q_IXFR, MX_QTYPES };
 
-static const char *const dir_names[MX_DIRS] = { "inbound", "outbound" };
 static const char *const outcome_names[MX_OUTCOMES] = { "ok", "aborted", "error", "failed" };
 static const char *const qtype_names[MX_QTYPES] = { "SOA", "AXFR", "IXFR" };
-static const char *const hs_fail_names[MX_HSF_COUNT] = {
-	"timeout", "version", "alpn", "certificate", "closed", "other",
-};
-static const char *const refusal_names[MX_REF_COUNT] = {
-	"acl", "unknown_zone", "qtype", "opcode", "class", "edns_version", "formerr",
-	"id_in_flight", "alpn", "not_allowed", "other",
-};
 static const char *const limit_names[MX_LIM_COUNT] = {
 	"max_clients_per_ip", "max_handshakes", "accept_allow", "max_clients",
 	"transfer_limit", "query_limit", "outbound_connections", "outbound_udp", "max_sessions",
 	"metrics_allow", "metrics_per_ip",
 };
-static const char *const upstream_names[MX_UP_COUNT] = { "connect", "tls", "timeout", "closed" };
 
 struct mx_listener {
 	struct sockaddr_storage addr;   /* the local address connections arrived on */
@@ -62,12 +53,13 @@ static struct {
 	size_t n_listeners;
 	uint64_t accepted_other[MX_DIRS];   /* beyond MX_MAX_LISTENERS addresses */
 	uint64_t handshakes[MX_DIRS][2];    /* [resumed] */
-	uint64_t hs_failed[MX_DIRS][MX_HSF_COUNT];
-	uint64_t refusals[MX_DIRS][MX_REF_COUNT];
+	/* per reason code, each counted at the code of its series */
+	uint64_t hs_failed[MX_DIRS][RSN_COUNT];
+	uint64_t refusals[MX_DIRS][RSN_COUNT];
 	uint64_t limits[MX_LIM_COUNT];
 	int64_t in_progress[MX_DIRS];
 	uint64_t bytes[MX_DIRS][2];         /* [to_client] */
-	uint64_t upstream[MX_DIRS][MX_UP_COUNT];
+	uint64_t upstream[MX_DIRS][RSN_COUNT];
 	double start_time;
 
 	struct mx_zone *zones;              /* max_zones entries, NULL before metrics_init */
@@ -115,62 +107,22 @@ metrics_handshake_ok(enum mx_dir dir, bool resumed)
 	mx.handshakes[dir][resumed]++;
 }
 
-/* Case-insensitive substring test. */
-static bool
-has(const char *s, const char *part)
+void
+metrics_handshake_failed(enum mx_dir dir, enum reason why)
 {
-	return s != NULL && strcasestr(s, part) != NULL;
-}
-
-enum mx_hs_fail
-metrics_hs_reason(const char *reason)
-{
-	if (has(reason, "timeout") || has(reason, "time out") || has(reason, "timed out"))
-		return MX_HSF_TIMEOUT;
-	if (has(reason, "version"))
-		return MX_HSF_VERSION;
-	if (has(reason, "alpn") || has(reason, "application protocol") ||
-	    has(reason, "application_protocol"))
-		return MX_HSF_ALPN;
-	if (has(reason, "cert") || has(reason, "verif") || has(reason, "pin") ||
-	    has(reason, "san") || has(reason, "issuer") || has(reason, "expired"))
-		return MX_HSF_CERTIFICATE;
-	if (has(reason, "closed") || has(reason, "reset") || has(reason, "eof"))
-		return MX_HSF_CLOSED;
-	return MX_HSF_OTHER;
+	mx.hs_failed[dir][reason_family(why) == RF_HANDSHAKE ? why : RSN_HS_OTHER]++;
 }
 
 void
-metrics_handshake_failed(enum mx_dir dir, const char *reason)
+metrics_refusal(enum mx_dir dir, enum reason why)
 {
-	mx.hs_failed[dir][metrics_hs_reason(reason)]++;
-}
-
-enum mx_refusal
-metrics_refusal_reason(const char *reason)
-{
-	static const struct { const char *text; enum mx_refusal r; } map[] = {
-		{ "acl", MX_REF_ACL }, { "unknown zone", MX_REF_UNKNOWN_ZONE },
-		{ "qtype not supported", MX_REF_QTYPE }, { "opcode not supported", MX_REF_OPCODE },
-		{ "class not supported", MX_REF_CLASS }, { "edns version", MX_REF_EDNS_VERSION },
-		{ "formerr", MX_REF_FORMERR }, { "id already in flight", MX_REF_ID_IN_FLIGHT },
-		{ "alpn", MX_REF_ALPN }, { "not in allow", MX_REF_NOT_ALLOWED },
-	};
-	for (size_t i = 0; reason != NULL && i < sizeof(map) / sizeof(map[0]); i++)
-		if (strcmp(reason, map[i].text) == 0)
-			return map[i].r;
-	return MX_REF_OTHER;
-}
-
-void
-metrics_refusal(enum mx_dir dir, const char *reason)
-{
-	if (reason != NULL && strcmp(reason, "transfer limit") == 0)
+	if (why == RSN_TRANSFER_LIMIT)
 		metrics_limit_hit(MX_LIM_TRANSFER);
-	else if (reason != NULL && strcmp(reason, "query limit") == 0)
+	else if (why == RSN_QUERY_LIMIT)
 		metrics_limit_hit(MX_LIM_QUERY);
 	else
-		mx.refusals[dir][metrics_refusal_reason(reason)]++;
+		mx.refusals[dir][reason_family(why) == RF_REFUSAL ? reason_series(why)
+		                                                   : RSN_REFUSED_OTHER]++;
 }
 
 void
@@ -265,22 +217,9 @@ metrics_bytes(enum mx_dir dir, bool to_client, uint64_t n)
 }
 
 void
-metrics_upstream_failed(enum mx_dir dir, enum mx_upstream_fail why)
+metrics_upstream_failed(enum mx_dir dir, enum reason why)
 {
-	mx.upstream[dir][why]++;
-}
-
-enum mx_upstream_fail
-metrics_upstream_reason(const char *why)
-{
-	if (has(why, "timeout") || has(why, "within"))
-		return MX_UP_TIMEOUT;
-	if (has(why, "connect") || has(why, "refused") || has(why, "unreachable") ||
-	    has(why, "no primary") || has(why, "max-sessions") || has(why, "out of memory"))
-		return MX_UP_CONNECT;
-	if (has(why, "closed") || has(why, "reset") || has(why, "broken pipe"))
-		return MX_UP_CLOSED;
-	return MX_UP_TLS;
+	mx.upstream[dir][reason_upstream(why)]++;
 }
 
 /* ---- registry --------------------------------------------------------------- */
@@ -386,7 +325,7 @@ render_connections(struct mbuf *b)
 {
 	family(b, "connections_open", "gauge", "Client connections open now.");
 	for (int d = 0; d < MX_DIRS; d++)
-		mb_printf(b, "xotproxy_connections_open{direction=\"%s\"} %lld\n", dir_names[d],
+		mb_printf(b, "xotproxy_connections_open{direction=\"%s\"} %lld\n", dir_text((enum xp_dir)d),
 		          (long long)mx.open[d]);
 	family(b, "connections_accepted_total", "counter",
 	       "Client connections accepted, by the local address they arrived on.");
@@ -394,13 +333,13 @@ render_connections(struct mbuf *b)
 		char esc[2 * NETADDR_TEXT_MAX];
 		metrics_escape_label(mx.listeners[i].text, esc, sizeof(esc));
 		mb_printf(b, "xotproxy_connections_accepted_total{direction=\"%s\",listener=\"%s\"} %llu\n",
-		          dir_names[mx.listeners[i].dir], esc,
+		          dir_text((enum xp_dir)mx.listeners[i].dir), esc,
 		          (unsigned long long)mx.listeners[i].accepted);
 	}
 	for (int d = 0; d < MX_DIRS; d++)
 		if (mx.accepted_other[d] > 0)
 			mb_printf(b, "xotproxy_connections_accepted_total{direction=\"%s\",listener=\"_other\"} %llu\n",
-			          dir_names[d], (unsigned long long)mx.accepted_other[d]);
+			          dir_text((enum xp_dir)d), (unsigned long long)mx.accepted_other[d]);
 }
 
 static void
@@ -410,13 +349,15 @@ render_tls(struct mbuf *b)
 	for (int d = 0; d < MX_DIRS; d++)
 		for (int r = 0; r < 2; r++)
 			mb_printf(b, "xotproxy_tls_handshakes_total{direction=\"%s\",resumed=\"%s\"} %llu\n",
-			          dir_names[d], r ? "true" : "false",
+			          dir_text((enum xp_dir)d), r ? "true" : "false",
 			          (unsigned long long)mx.handshakes[d][r]);
 	family(b, "tls_handshake_failures_total", "counter", "TLS handshakes that failed, by reason.");
 	for (int d = 0; d < MX_DIRS; d++)
-		for (int r = 0; r < MX_HSF_COUNT; r++)
-			mb_printf(b, "xotproxy_tls_handshake_failures_total{direction=\"%s\",reason=\"%s\"} %llu\n",
-			          dir_names[d], hs_fail_names[r], (unsigned long long)mx.hs_failed[d][r]);
+		for (enum reason r = 0; r < RSN_COUNT; r++)
+			if (reason_family(r) == RF_HANDSHAKE && reason_series(r) == r)
+				mb_printf(b, "xotproxy_tls_handshake_failures_total{direction=\"%s\",reason=\"%s\"} %llu\n",
+				          dir_text((enum xp_dir)d), reason_metric(r),
+				          (unsigned long long)mx.hs_failed[d][r]);
 }
 
 static void
@@ -424,9 +365,11 @@ render_policy(struct mbuf *b)
 {
 	family(b, "refusals_total", "counter", "Queries and sessions refused by policy, by reason.");
 	for (int d = 0; d < MX_DIRS; d++)
-		for (int r = 0; r < MX_REF_COUNT; r++)
-			mb_printf(b, "xotproxy_refusals_total{direction=\"%s\",reason=\"%s\"} %llu\n",
-			          dir_names[d], refusal_names[r], (unsigned long long)mx.refusals[d][r]);
+		for (enum reason r = 0; r < RSN_COUNT; r++)
+			if (reason_family(r) == RF_REFUSAL && reason_series(r) == r)
+				mb_printf(b, "xotproxy_refusals_total{direction=\"%s\",reason=\"%s\"} %llu\n",
+				          dir_text((enum xp_dir)d), reason_metric(r),
+				          (unsigned long long)mx.refusals[d][r]);
 	family(b, "limit_hits_total", "counter",
 	       "Caps and rate limits that refused, evicted or paused something, by limit.");
 	for (int l = 0; l < MX_LIM_COUNT; l++)
@@ -435,9 +378,11 @@ render_policy(struct mbuf *b)
 	family(b, "upstream_failures_total", "counter",
 	       "Failures of the backend (inbound) or of a primary (outbound), by kind.");
 	for (int d = 0; d < MX_DIRS; d++)
-		for (int u = 0; u < MX_UP_COUNT; u++)
-			mb_printf(b, "xotproxy_upstream_failures_total{direction=\"%s\",reason=\"%s\"} %llu\n",
-			          dir_names[d], upstream_names[u], (unsigned long long)mx.upstream[d][u]);
+		for (enum reason u = 0; u < RSN_COUNT; u++)
+			if (reason_family(u) == RF_UPSTREAM)
+				mb_printf(b, "xotproxy_upstream_failures_total{direction=\"%s\",reason=\"%s\"} %llu\n",
+				          dir_text((enum xp_dir)d), reason_metric(u),
+				          (unsigned long long)mx.upstream[d][u]);
 }
 
 static void
@@ -448,7 +393,7 @@ render_zone(struct mbuf *b, const char *zone_label, uint64_t n[MX_DIRS][MX_QTYPE
 			for (int o = 0; o < MX_OUTCOMES; o++)
 				if (n[d][q][o] > 0)
 					mb_printf(b, "xotproxy_transfers_total{direction=\"%s\",zone=\"%s\","
-					          "type=\"%s\",outcome=\"%s\"} %llu\n", dir_names[d], zone_label,
+					          "type=\"%s\",outcome=\"%s\"} %llu\n", dir_text((enum xp_dir)d), zone_label,
 					          qtype_names[q], outcome_names[o], (unsigned long long)n[d][q][o]);
 }
 
@@ -457,7 +402,7 @@ render_transfers(struct mbuf *b)
 {
 	family(b, "transfers_in_progress", "gauge", "Queries forwarded whose answer stream has not ended.");
 	for (int d = 0; d < MX_DIRS; d++)
-		mb_printf(b, "xotproxy_transfers_in_progress{direction=\"%s\"} %lld\n", dir_names[d],
+		mb_printf(b, "xotproxy_transfers_in_progress{direction=\"%s\"} %lld\n", dir_text((enum xp_dir)d),
 		          (long long)mx.in_progress[d]);
 	family(b, "transfers_total", "counter",
 	       "Answer streams ended (SOA, AXFR, IXFR), by zone, type and outcome; zones past "
@@ -474,7 +419,7 @@ render_transfers(struct mbuf *b)
 	for (int d = 0; d < MX_DIRS; d++)
 		for (int c = 1; c >= 0; c--)
 			mb_printf(b, "xotproxy_relayed_bytes_total{direction=\"%s\",flow=\"%s\"} %llu\n",
-			          dir_names[d], c ? "to_client" : "to_upstream",
+			          dir_text((enum xp_dir)d), c ? "to_client" : "to_upstream",
 			          (unsigned long long)mx.bytes[d][c]);
 }
 

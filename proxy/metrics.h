@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "proxy/lib/netaddr.h"
+#include "proxy/lib/reason.h"
 
 struct ev_loop;
 
@@ -26,30 +27,18 @@ struct ev_loop;
 #define MX_DEFAULT_PORT 9853
 #define MX_OTHER_ZONE "_other"
 
-enum mx_dir { MX_INBOUND, MX_OUTBOUND, MX_DIRS };
+/* The directions of reason.h, under the names the counters have always used. */
+enum mx_dir { MX_INBOUND = XP_INBOUND, MX_OUTBOUND = XP_OUTBOUND, MX_DIRS = XP_DIRS };
 
 /* Transfer outcomes as in the log: ok, aborted (cut mid-answer), error
  * (non-zero RCODE from upstream), failed (upstream never answered: SERVFAIL). */
 enum mx_outcome { MX_OK, MX_ABORTED, MX_ERROR, MX_FAILED, MX_OUTCOMES };
-
-enum mx_hs_fail {
-	MX_HSF_TIMEOUT, MX_HSF_VERSION, MX_HSF_ALPN, MX_HSF_CERTIFICATE, MX_HSF_CLOSED,
-	MX_HSF_OTHER, MX_HSF_COUNT
-};
-
-enum mx_refusal {
-	MX_REF_ACL, MX_REF_UNKNOWN_ZONE, MX_REF_QTYPE, MX_REF_OPCODE, MX_REF_CLASS,
-	MX_REF_EDNS_VERSION, MX_REF_FORMERR, MX_REF_ID_IN_FLIGHT, MX_REF_ALPN,
-	MX_REF_NOT_ALLOWED, MX_REF_OTHER, MX_REF_COUNT
-};
 
 enum mx_limit {
 	MX_LIM_PER_IP, MX_LIM_MAX_HANDSHAKES, MX_LIM_ACCEPT_ALLOW, MX_LIM_MAX_CLIENTS,
 	MX_LIM_TRANSFER, MX_LIM_QUERY, MX_LIM_OUTBOUND_CONNS, MX_LIM_OUTBOUND_UDP,
 	MX_LIM_MAX_SESSIONS, MX_LIM_METRICS_ALLOW, MX_LIM_METRICS_PER_IP, MX_LIM_COUNT
 };
-
-enum mx_upstream_fail { MX_UP_CONNECT, MX_UP_TLS, MX_UP_TIMEOUT, MX_UP_CLOSED, MX_UP_COUNT };
 
 /* ---- updates (hot path: O(1), no allocation) ---------------------------- */
 
@@ -59,15 +48,13 @@ void metrics_conn_accepted(enum mx_dir dir, const struct netaddr *listener);
 void metrics_conn_closed(enum mx_dir dir);
 
 void metrics_handshake_ok(enum mx_dir dir, bool resumed);
-/* reason: the endpoint's error text, sorted into enum mx_hs_fail. */
-void metrics_handshake_failed(enum mx_dir dir, const char *reason);
-enum mx_hs_fail metrics_hs_reason(const char *reason);
+/* why: an RF_HANDSHAKE code (reason.h); anything else counts as "other". */
+void metrics_handshake_failed(enum mx_dir dir, enum reason why);
 
-/* A policy refusal; reason as the verdict names it ("acl", "unknown zone",
- * "qtype not supported", ...), or "formerr". Cap verdicts ("transfer
- * limit", "query limit") count as limit hits instead. */
-void metrics_refusal(enum mx_dir dir, const char *reason);
-enum mx_refusal metrics_refusal_reason(const char *reason);
+/* A policy refusal (an RF_REFUSAL code, counted under its series: see
+ * reason_series). Cap verdicts (RSN_TRANSFER_LIMIT, RSN_QUERY_LIMIT) count
+ * as limit hits instead. */
+void metrics_refusal(enum mx_dir dir, enum reason why);
 void metrics_limit_hit(enum mx_limit which);
 
 /* A query was forwarded upstream; metrics_transfer_end must follow once. */
@@ -79,9 +66,8 @@ void metrics_transfer_end(enum mx_dir dir, const uint8_t *zone, size_t zone_len,
 /* Octets relayed: answers toward the client, queries toward upstream. */
 void metrics_bytes(enum mx_dir dir, bool to_client, uint64_t n);
 
-void metrics_upstream_failed(enum mx_dir dir, enum mx_upstream_fail why);
-/* Sorts an upstream error text into enum mx_upstream_fail. */
-enum mx_upstream_fail metrics_upstream_reason(const char *why);
+/* why: an RF_UPSTREAM code, or a handshake failure (counted as "tls"). */
+void metrics_upstream_failed(enum mx_dir dir, enum reason why);
 
 /* ---- registry ------------------------------------------------------------ */
 

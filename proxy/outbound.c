@@ -104,20 +104,20 @@ sign_answer(struct relay *r, void *token, uint8_t *msg, size_t len, size_t cap)
 	return c->udp ? ep_udp_sign(&c->cli.udp, msg, len, cap) : -1;
 }
 
-static int
+static enum reason
 upstream_open(struct relay *r, char *why, size_t len)
 {
 	struct ob_conn *c = of(r);
 	if (c->g->pool == NULL) {
 		snprintf(why, len, "shutting down");
-		return -1;
+		return RSN_UP_CONNECT;
 	}
 	uint32_t skip = pool_episode_open(&c->tries, c->g->pool);
 	c->sess = pool_take_skip(c->g->pool, skip, relay_on_event, r, why, len);
 	if (c->sess == NULL)
-		return -1;
+		return RSN_UP_CONNECT;
 	r->up = pool_session_endpoint(c->sess);
-	return 0;
+	return RSN_NONE;
 }
 
 static void
@@ -141,13 +141,13 @@ upstream_release(struct relay *r, bool clean)
  * get their SERVFAIL, and the next query on the connection starts afresh
  * (t90: one failed query no longer fails every later one at once). */
 static bool
-upstream_retry(struct relay *r, const char *why)
+upstream_retry(struct relay *r, enum reason code, const char *why)
 {
 	struct ob_conn *c = of(r);
 	if (c->sess == NULL || c->g->pool == NULL || !pool_session_retryable(c->sess))
 		return false;
 	size_t idx;
-	bool at_fault = pool_session_failed(c->sess, why, &idx);
+	bool at_fault = pool_session_failed(c->sess, code, why, &idx);
 	/* by address: the pool in force may have replaced the session's (t97) */
 	return pool_episode_retry(&c->tries, c->g->pool,
 	                          at_fault ? pool_session_primary(c->sess) : NULL);
@@ -194,8 +194,7 @@ closed(struct relay *r)
 }
 
 static const struct relay_hooks outbound_hooks = {
-	.direction = "outbound",
-	.upstream_label = "primary",
+	.direction = XP_OUTBOUND,
 	.client_ready = client_ready,
 	.judge = judge,
 	.sign_answer = sign_answer,
@@ -244,7 +243,7 @@ tcp_accepted(struct listener *l, int fd, const struct sockaddr *peer, socklen_t 
 		if (cap)
 			metrics_limit_hit(MX_LIM_OUTBOUND_CONNS);
 		else
-			metrics_refusal(MX_OUTBOUND, "not in allow");
+			metrics_refusal(MX_OUTBOUND, RSN_NOT_ALLOWED);
 		char text[NETADDR_TEXT_MAX];
 		netaddr_format(peer, text);
 		log_event(XP_LOG_INFO, "refusal", (struct log_field[]){
@@ -686,7 +685,7 @@ static void
 ob_kill(void *d)
 {
 	struct outbound *ob = d;
-	relay_list_kill(&ob->conns, "shutdown");
+	relay_list_kill(&ob->conns, RSN_SHUTDOWN);
 }
 
 /* Open local connections and UDP queries in flight. */

@@ -6,24 +6,35 @@
 #include <string.h>
 
 static struct verdict
-refuse(enum dns_rcode rcode, int ede, const char *reason)
+refuse(enum dns_rcode rcode, int ede, enum reason reason)
 {
 	struct verdict v = { .forward = false, .rcode = rcode, .ede = ede, .reason = reason };
 	return v;
+}
+
+/* A TSIG that failed verification, as a refusal (BADSIG, BADKEY, BADTIME). */
+static enum reason
+tsig_reason(enum tsig_result r)
+{
+	switch (r) {
+	case TSIG_BADKEY: return RSN_TSIG_BADKEY;
+	case TSIG_BADTIME: return RSN_TSIG_BADTIME;
+	default: return RSN_TSIG_BADSIG;
+	}
 }
 
 struct verdict
 policy_filter(const struct dns_query *q)
 {
 	if (q->has_opt && q->edns_version > 0)
-		return refuse(DNS_RCODE_BADVERS, DNS_EDE_NONE, "edns version");
+		return refuse(DNS_RCODE_BADVERS, DNS_EDE_NONE, RSN_EDNS_VERSION);
 	/* XOT-15, XOT-16: only SOA, AXFR and IXFR are served over XoT. */
 	if (q->opcode != DNS_OPCODE_QUERY)
-		return refuse(DNS_RCODE_NOTIMP, DNS_EDE_NOT_SUPPORTED, "opcode not supported");
+		return refuse(DNS_RCODE_NOTIMP, DNS_EDE_NOT_SUPPORTED, RSN_OPCODE);
 	if (q->qclass != DNS_CLASS_IN)
-		return refuse(DNS_RCODE_REFUSED, DNS_EDE_NOT_SUPPORTED, "class not supported");
+		return refuse(DNS_RCODE_REFUSED, DNS_EDE_NOT_SUPPORTED, RSN_CLASS);
 	if (q->qtype != DNS_TYPE_SOA && q->qtype != DNS_TYPE_AXFR && q->qtype != DNS_TYPE_IXFR)
-		return refuse(DNS_RCODE_REFUSED, DNS_EDE_NOT_SUPPORTED, "qtype not supported");
+		return refuse(DNS_RCODE_REFUSED, DNS_EDE_NOT_SUPPORTED, RSN_QTYPE);
 	struct verdict v = { .forward = true, .ede = DNS_EDE_NONE };
 	return v;
 }
@@ -158,9 +169,9 @@ policy_check(const struct conf *conf, const struct dns_query *q, const uint8_t *
 	if (ts->verified && ts->result != TSIG_OK) {
 		/* RFC 8945 §5.2: NOTAUTH with the TSIG error; FORMERR for a bad TSIG */
 		struct verdict v = ts->result == TSIG_FORMERR
-		                   ? refuse(DNS_RCODE_FORMERR, DNS_EDE_NONE, "malformed TSIG")
+		                   ? refuse(DNS_RCODE_FORMERR, DNS_EDE_NONE, RSN_TSIG_MALFORMED)
 		                   : refuse((enum dns_rcode)TSIG_RCODE_NOTAUTH, DNS_EDE_NONE,
-		                            tsig_result_name(ts->result));
+		                            tsig_reason(ts->result));
 		v.sign = ts->result != TSIG_FORMERR;
 		return v;
 	}
@@ -170,7 +181,7 @@ policy_check(const struct conf *conf, const struct dns_query *q, const uint8_t *
 		/* AXFR-08, XOT-17: deny by default; unknown zones and ACL misses
 		 * get the same answer so zones cannot be enumerated. */
 		const struct conf_zone *z = conf_zone_find(conf, q->qname_lower, q->qname_len);
-		v = refuse(DNS_RCODE_REFUSED, DNS_EDE_PROHIBITED, z == NULL ? "unknown zone" : "acl");
+		v = refuse(DNS_RCODE_REFUSED, DNS_EDE_PROHIBITED, z == NULL ? RSN_UNKNOWN_ZONE : RSN_ACL);
 		for (size_t i = 0; z != NULL && i < z->n_acls; i++) {
 			if (acl_admits(z->acls[i], q, who, ts)) {
 				v = (struct verdict){ .forward = true, .ede = DNS_EDE_NONE, .zone = z,

@@ -13,13 +13,14 @@
 #include "clienttab.h"
 #include "conf/conf.h"
 #include "proxy/lib/dnsmsg.h"
+#include "proxy/lib/reason.h"
 #include "proxy/lib/tsig.h"
 
 struct verdict {
 	bool forward;
 	enum dns_rcode rcode;     /* when !forward */
 	int ede;                  /* DNS_EDE_* or DNS_EDE_NONE */
-	const char *reason;       /* for the log: "acl", "unknown zone", ... */
+	enum reason reason;       /* when !forward: RSN_ACL, RSN_UNKNOWN_ZONE, ... */
 	const struct conf_zone *zone;
 	const struct conf_acl *acl;   /* inbound: the ACL that admitted it */
 	void *token;              /* the direction's, back in relay_hooks.xfr_done */

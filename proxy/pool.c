@@ -63,12 +63,12 @@ pool_open_sessions(const struct pool *p)
  * primary failed add nothing. Only a failure in the handshake counts as a
  * TLS handshake failure in the metrics. */
 static void
-primary_failed(struct pool *p, struct primary *pr, const char *why, bool in_handshake)
+primary_failed(struct pool *p, struct primary *pr, enum reason code, const char *why,
+               bool in_handshake)
 {
-	enum mx_upstream_fail kind = metrics_upstream_reason(why);
-	metrics_upstream_failed(MX_OUTBOUND, kind);
-	if (kind == MX_UP_TLS && in_handshake)
-		metrics_handshake_failed(MX_OUTBOUND, why);
+	metrics_upstream_failed(MX_OUTBOUND, code);
+	if (reason_family(code) == RF_HANDSHAKE && in_handshake)
+		metrics_handshake_failed(MX_OUTBOUND, code);
 	double now = ev_now(p->loop);
 	if (now < pr->retry_at)
 		return;
@@ -148,7 +148,7 @@ carry_backoff(const struct primary *from, struct pool *to)
 
 /* The session's primary failed: counted and backed off once per session. */
 static void
-session_blame(struct pool_session *s, const char *why)
+session_blame(struct pool_session *s, enum reason code, const char *why)
 {
 	if (s->reported)
 		return;
@@ -156,7 +156,7 @@ session_blame(struct pool_session *s, const char *why)
 	/* an alert after our side of the handshake (the primary refused our
 	 * certificate) ends the handshake from the primary's side */
 	bool handshake = !s->tls.ep.established || s->alerted;
-	primary_failed(s->pool, &s->pool->primaries[s->idx], why, handshake);
+	primary_failed(s->pool, &s->pool->primaries[s->idx], code, why, handshake);
 	carry_backoff(&s->pool->primaries[s->idx], s->pool->succ);
 }
 
@@ -279,9 +279,10 @@ static struct pool_session *enqueue(struct pool_session *s);
  * beyond the cap nor beside an idle one. Returns 0, or -1 with the reason
  * in ep.err. */
 static int
-connect_from(struct pool_session *s, size_t from, const char *why)
+connect_from(struct pool_session *s, size_t from, enum reason code, const char *why)
 {
 	struct pool *p = s->pool;
+	enum reason last_code = code;
 	char last[ENDPOINT_ERR_MAX];
 	snprintf(last, sizeof(last), "%s", why);
 	for (long i = pick_primary(p, from, s->skip); i >= 0; i = pick_primary(p, (size_t)i + 1, s->skip)) {
@@ -297,12 +298,12 @@ connect_from(struct pool_session *s, size_t from, const char *why)
 		if (session_connect(s, (size_t)i) == 0)
 			return 0;
 		snprintf(last, sizeof(last), "%s", s->tls.ep.err);
-		primary_failed(p, &p->primaries[i], last, true);
+		last_code = s->tls.ep.err_code;
+		primary_failed(p, &p->primaries[i], last_code, last, true);
 	}
 	/* the details went to the primary's warning line; the query's own line
 	 * says only what kind of failure it was */
-	const char *kind = strstr(last, "certificate") != NULL || strstr(last, "verif") != NULL
-	                   ? "the primary failed authentication" : last;
+	const char *kind = last_code == RSN_HS_CERTIFICATE ? "the primary failed authentication" : last;
 	snprintf(s->tls.ep.err, sizeof(s->tls.ep.err), "unreachable (last: %.200s)", kind);
 	return -1;
 }
@@ -326,6 +327,7 @@ session_handshake(struct endpoint *ep)
 		if (s->expired) {
 			snprintf(ep->err, sizeof(ep->err), "no TLS session within connect-timeout (%u s)",
 			         p->connect_timeout);
+			ep->err_code = RSN_UP_TIMEOUT;
 			r = IO_ERR;
 		} else {
 			r = ep_tls_client_ops.handshake(ep);
@@ -350,11 +352,12 @@ session_handshake(struct endpoint *ep)
 		}
 		char why[ENDPOINT_ERR_MAX];
 		snprintf(why, sizeof(why), "%s", ep->err);
-		session_blame(s, why);
+		enum reason code = ep->err_code;
+		session_blame(s, code, why);
 		ep_tls_client_ops.close(ep, false);
 		pr->n_sessions--;
 		ev_timer_stop(p->loop, &s->timer);
-		if (connect_from(s, s->idx + 1, why) < 0)
+		if (connect_from(s, s->idx + 1, code, why) < 0)
 			return IO_ERR;
 		if (s->waiting)
 			return IO_AGAIN;                /* woken by wake_waiters */
@@ -371,12 +374,12 @@ session_handshake(struct endpoint *ep)
  * (with mutual TLS a primary refuses our certificate this way, after our
  * side of the handshake: the alert is in ep->err, in words). */
 static void
-session_broke(struct pool_session *s, const char *why)
+session_broke(struct pool_session *s, enum reason code, const char *why)
 {
 	s->broke = true;
 	s->alerted = tls_client_peer_alert(s->tls.ssl, NULL, 0);
 	if (!s->answered && !s->reused)
-		session_blame(s, why);
+		session_blame(s, code, why);
 }
 
 /* Octets from the primary: not yet proof that it is good (garbage is
@@ -391,7 +394,8 @@ session_readv(struct endpoint *ep, const struct iovec *iov, int cnt, size_t *got
 	if (r == IO_OK) {
 		s->answered = true;
 	} else if (r == IO_EOF || r == IO_ERR) {
-		session_broke(s, r == IO_EOF ? "closed the session before answering" : ep->err);
+		session_broke(s, r == IO_EOF ? RSN_UP_CLOSED : ep->err_code,
+		              r == IO_EOF ? "closed the session before answering" : ep->err);
 	}
 	return r;
 }
@@ -402,17 +406,18 @@ session_write(struct endpoint *ep, const uint8_t *buf, size_t len, size_t *put)
 	struct pool_session *s = (struct pool_session *)ep;
 	enum io_result r = ep_tls_client_ops.write(ep, buf, len, put);
 	if (r == IO_EOF || r == IO_ERR)
-		session_broke(s, r == IO_EOF ? "closed the session before answering" : ep->err);
+		session_broke(s, r == IO_EOF ? RSN_UP_CLOSED : ep->err_code,
+		              r == IO_EOF ? "closed the session before answering" : ep->err);
 	return r;
 }
 
 bool
-pool_session_failed(struct pool_session *s, const char *why, size_t *idx)
+pool_session_failed(struct pool_session *s, enum reason code, const char *why, size_t *idx)
 {
 	*idx = s->idx;
 	if (s->waiting || s->failed || (s->reused && s->broke && !s->answered))
 		return false;
-	session_blame(s, why);
+	session_blame(s, code, why);
 	return true;
 }
 
@@ -638,7 +643,7 @@ wake_waiters(struct ev_loop *loop, ev_timer *t, int revents)
 		w->waiting = false;
 		if (pr != NULL && pr->idle != NULL) {
 			adopt_idle(w, pr, (size_t)i);
-		} else if (pr == NULL || connect_from(w, (size_t)i, "all backing off") < 0) {
+		} else if (pr == NULL || connect_from(w, (size_t)i, RSN_NONE, "all backing off") < 0) {
 			w->failed = true;
 			w->tls.ep.fd = WAIT_FD;
 		} else if (w->waiting) {
@@ -731,7 +736,7 @@ pool_take_skip(struct pool *p, uint32_t skip, void (*on_event)(void *), void *ow
 	s->tls.ep.fd = -1;
 	if (full)
 		return enqueue(s);                  /* served when a session frees up */
-	if (connect_from(s, (size_t)i, "all backing off") < 0) {
+	if (connect_from(s, (size_t)i, RSN_NONE, "all backing off") < 0) {
 		snprintf(why, len, "%s", s->tls.ep.err);
 		session_free(s);
 		return NULL;

@@ -104,7 +104,7 @@ struct pool_session *pool_take_skip(struct pool *p, uint32_t skip, void (*on_eve
  * session before it answered (the primary may have timed it out: not its
  * fault). Returns true if the primary was held at fault; *idx is set to the
  * primary's index either way. */
-bool pool_session_failed(struct pool_session *s, const char *why, size_t *idx);
+bool pool_session_failed(struct pool_session *s, enum reason code, const char *why, size_t *idx);
 
 /* May the queries that failed on s be tried on another session? Only if s
  * was established for its holder: a session that waited for a slot past

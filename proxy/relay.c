@@ -37,24 +37,24 @@
 static void relay_pump(struct relay *r);
 static void lone_finish(struct relay *r);
 static bool idle(const struct relay *r);
-static void up_broken(struct relay *r, const char *what, int kind);
+static void up_broken(struct relay *r, enum reason code, const char *detail, bool count);
 
 /* ---- logging ---------------------------------------------------------- */
 
 static enum mx_dir
 dir_of(const struct relay *r)
 {
-	return r->hooks->direction[0] == 'o' ? MX_OUTBOUND : MX_INBOUND;
+	return (enum mx_dir)r->hooks->direction;
 }
 
 /* An upstream failure for the metrics. Outbound, the pool counts each
  * primary's failures itself (with the primary it was), so the relay counts
  * only inbound's: one failure, one count. */
 static void
-count_upstream_failure(const struct relay *r, enum mx_upstream_fail kind)
+count_upstream_failure(const struct relay *r, enum reason code)
 {
 	if (dir_of(r) == MX_INBOUND)
-		metrics_upstream_failed(MX_INBOUND, kind);
+		metrics_upstream_failed(MX_INBOUND, code);
 }
 
 /* The fields every event about this relay starts with: direction, conn,
@@ -65,7 +65,7 @@ relay_log_fields(const struct relay *r, struct log_field *f)
 {
 	const char *hash = strrchr(r->peer_text, '#');
 	size_t alen = hash != NULL ? (size_t)(hash - r->peer_text) : strlen(r->peer_text);
-	f[0] = LF_S("direction", r->hooks->direction);
+	f[0] = LF_S("direction", dir_text(r->hooks->direction));
 	f[1] = LF_U("conn", r->id);
 	f[2] = LF_SN("client", r->peer_text, alen);
 	f[3] = LF_U("client_port", hash != NULL ? strtoul(hash + 1, NULL, 10) : 0);
@@ -166,11 +166,13 @@ log_limited(struct relay *r, const char *event, const struct log_field *f, size_
 	log_event(level, event, f, n, "%s", line);
 }
 
-/* A TLS handshake with the client failed (reason: the endpoint's error). */
+/* A TLS handshake with the client failed: code, and the endpoint's error
+ * in words when there is one (else the code's text). */
 static void
-log_handshake_failed(struct relay *r, const char *reason)
+log_handshake_failed(struct relay *r, enum reason code, const char *detail)
 {
-	metrics_handshake_failed(dir_of(r), reason);
+	const char *reason = detail != NULL ? detail : reason_text(code);
+	metrics_handshake_failed(dir_of(r), code);
 	struct log_field fl[6];
 	size_t n = relay_log_fields(r, fl);
 	fl[n++] = LF_S("reason", reason);
@@ -178,10 +180,14 @@ log_handshake_failed(struct relay *r, const char *reason)
 	            (unsigned long long)r->id, r->peer_text, reason);
 }
 
+/* A query answered locally: what (the RCODE as logged), code, and a detail
+ * that stands for the code's text (a parser's complaint) when not NULL. */
 static void
-log_refusal(struct relay *r, const struct dns_query *q, const char *what, const char *reason)
+log_refusal(struct relay *r, const struct dns_query *q, const char *what, enum reason code,
+            const char *detail)
 {
-	metrics_refusal(dir_of(r), strcmp(what, "formerr") == 0 ? "formerr" : reason);
+	const char *reason = detail != NULL ? detail : reason_text(code);
+	metrics_refusal(dir_of(r), code);
 	if (log_threshold < XP_LOG_INFO)
 		return;
 	char zone[DNAME_TEXT_MAX] = "-", type[16] = "-";
@@ -276,13 +282,14 @@ abort_inflight(struct relay *r, const char *reason)
  * nothing owed); without it the client sees an abrupt end, which is what a
  * broken transfer must look like (DOT-13, AXFR-05). */
 static void
-relay_close(struct relay *r, bool notify, const char *abort_reason)
+relay_close(struct relay *r, bool notify, enum reason code, const char *detail)
 {
 	if (r->state == RELAY_CLOSED)
 		return;
 	up_release(r, false);           /* clean only if it owes nothing: before the abort */
 	if (r->n_inflight > 0)
-		abort_inflight(r, abort_reason != NULL ? abort_reason : "connection closed");
+		abort_inflight(r, detail != NULL ? detail
+		                  : reason_text(code != RSN_NONE ? code : RSN_CONN_CLOSED));
 	ev_timer_stop(r->loop, &r->timer);
 	endpoint_close(r->cli, notify && r->state == RELAY_OPEN);
 	ring_cleanup(&r->u2c);
@@ -619,18 +626,20 @@ retry_upstream(struct relay *r)
 }
 
 /* Upstream unreachable, silent, or gone before sending anything for the
- * queries in flight: another upstream when the direction has one
- * (upstream_retry), else those get SERVFAIL with the direction's EDE; the
- * session stays usable. Returns false when answers were already under way
- * (the caller must abort). */
+ * queries in flight (code; why: in words, NULL for the code's text):
+ * another upstream when the direction has one (upstream_retry), else those
+ * get SERVFAIL with the direction's EDE; the session stays usable. Returns
+ * false when answers were already under way (the caller must abort). */
 static bool
-upstream_failed(struct relay *r, const char *why)
+upstream_failed(struct relay *r, enum reason code, const char *why)
 {
+	if (why == NULL)
+		why = reason_text(code);
 	if (!nothing_relayed(r))
 		return false;
 	if (r->hooks->upstream_retry != NULL && !r->no_retry && r->n_inflight > 0 &&
 	    rs_covers_inflight(r) &&
-	    r->hooks->upstream_retry(r, why)) {
+	    r->hooks->upstream_retry(r, code, why)) {
 		retry_upstream(r);
 		return true;
 	}
@@ -666,24 +675,26 @@ upstream_failed(struct relay *r, const char *why)
 	return true;
 }
 
-/* The upstream broke: answer SERVFAIL if nothing was relayed yet, else
+/* The upstream broke (code; what: in words, NULL for the code's text;
+ * count: for the metrics): answer SERVFAIL if nothing was relayed yet, else
  * abort the session (never a fabricated end of zone, AXFR-05). */
 static void
-up_broken(struct relay *r, const char *what, int kind)
+up_broken(struct relay *r, enum reason code, const char *what, bool count)
 {
 	char why[ENDPOINT_ERR_MAX + 32];
-	snprintf(why, sizeof(why), "%s %s", r->hooks->upstream_label, what);
+	snprintf(why, sizeof(why), "%s %s", dir_upstream_label(r->hooks->direction),
+	         what != NULL ? what : reason_text(code));
 	if (r->n_inflight == 0 && r->in_fwd == 0 && respscan_at_boundary(&r->scan)) {
 		log_debug("conn %llu, remote %s, upstream closed while idle (%s)",
 		          (unsigned long long)r->id, r->peer_text, why);
 		up_release(r, true);
 		return;
 	}
-	if (kind >= 0)
-		count_upstream_failure(r, (enum mx_upstream_fail)kind);
-	if (!upstream_failed(r, why)) {
+	if (count)
+		count_upstream_failure(r, code);
+	if (!upstream_failed(r, code, why)) {
 		up_release(r, true);            /* broken: never handed back as clean */
-		relay_close(r, false, why);
+		relay_close(r, false, code, why);
 	}
 }
 
@@ -702,15 +713,16 @@ up_ensure(struct relay *r)
 	if (!up_wanted(r) || r->up_held)
 		return false;
 	if (ensure_ring(r) < 0) {
-		relay_close(r, false, "out of memory");
+		relay_close(r, false, RSN_NO_MEMORY, NULL);
 		return true;
 	}
 	char why[ENDPOINT_ERR_MAX];
 	r->up_since = ev_now(r->loop);
-	if (r->hooks->upstream_open(r, why, sizeof(why)) < 0) {
-		count_upstream_failure(r, metrics_upstream_reason(why));
-		if (!upstream_failed(r, why))
-			relay_close(r, false, why);
+	enum reason code = r->hooks->upstream_open(r, why, sizeof(why));
+	if (code != RSN_NONE) {
+		count_upstream_failure(r, code);
+		if (!upstream_failed(r, code, why))
+			relay_close(r, false, code, why);
 		return true;
 	}
 	r->up_held = true;
@@ -725,7 +737,7 @@ up_handshake(struct relay *r)
 	if (res == IO_AGAIN)
 		return false;
 	if (res != IO_OK)                   /* outbound: the pool counted each primary */
-		up_broken(r, r->up->err, dir_of(r) == MX_INBOUND ? MX_UP_CONNECT : -1);
+		up_broken(r, RSN_UP_CONNECT, r->up->err, dir_of(r) == MX_INBOUND);
 	return true;
 }
 
@@ -740,7 +752,7 @@ up_send(struct relay *r, const uint8_t *p, size_t rest, bool *done)
 	*done = res != IO_AGAIN;
 	r->up_wr_len = res == IO_AGAIN ? len : 0;
 	if (res != IO_OK && res != IO_AGAIN) {
-		up_broken(r, r->up->err, MX_UP_CLOSED);
+		up_broken(r, RSN_UP_CLOSED, r->up->err, true);
 		return 0;
 	}
 	return res == IO_OK ? put : 0;
@@ -810,9 +822,10 @@ drop_frame(struct relay *r)
 	else
 		snprintf(what, sizeof(what), "sent an answer with unknown id %u", r->drop_id);
 	log_warning("conn %llu, remote %s, %s %s: dropped, connection retired",
-	            (unsigned long long)r->id, r->peer_text, r->hooks->upstream_label, what);
-	count_upstream_failure(r, MX_UP_CLOSED);     /* counted also when idle */
-	up_broken(r, what, -1);
+	            (unsigned long long)r->id, r->peer_text, dir_upstream_label(r->hooks->direction),
+	            what);
+	count_upstream_failure(r, RSN_UP_CLOSED);    /* counted also when idle */
+	up_broken(r, RSN_UP_CLOSED, what, false);
 }
 
 static bool
@@ -824,7 +837,7 @@ up_read(struct relay *r)
 	if (limit == 0)
 		return false;
 	if (ensure_ring(r) < 0) {
-		relay_close(r, false, "out of memory");
+		relay_close(r, false, RSN_NO_MEMORY, NULL);
 		return true;
 	}
 	struct iovec iov[2];
@@ -840,7 +853,7 @@ up_read(struct relay *r)
 	if (res == IO_AGAIN)
 		return false;
 	if (res != IO_OK) {
-		up_broken(r, res == IO_EOF ? "closed" : r->up->err, MX_UP_CLOSED);
+		up_broken(r, RSN_UP_CLOSED, res == IO_EOF ? NULL : r->up->err, true);
 		return true;
 	}
 	metrics_bytes(dir_of(r), true, n);
@@ -867,14 +880,14 @@ count_transfers(const struct relay *r)
 	return n;
 }
 
-const char *
+enum reason
 relay_cap_check(unsigned n_inflight, unsigned n_transfers, bool is_soa)
 {
 	if (n_inflight >= RELAY_MAX_INFLIGHT)
-		return "query limit";
+		return RSN_QUERY_LIMIT;
 	if (!is_soa && n_transfers >= RELAY_MAX_XFR)
-		return "transfer limit";
-	return NULL;
+		return RSN_TRANSFER_LIMIT;
+	return RSN_NONE;
 }
 
 /* Over the per-session caps a query is answered SERVFAIL at once (XOT-10),
@@ -890,16 +903,16 @@ apply_caps(struct relay *r, const struct dns_query *q, struct verdict v)
 		v.forward = false;
 		v.rcode = DNS_RCODE_FORMERR;
 		v.ede = DNS_EDE_NONE;
-		v.reason = "id already in flight";
+		v.reason = RSN_ID_IN_FLIGHT;
 	} else if (ensure_inflight(r) < 0) {
 		v.forward = false;
 		v.rcode = DNS_RCODE_SERVFAIL;
 		v.ede = DNS_EDE_OTHER;
-		v.reason = "out of memory";
+		v.reason = RSN_NO_MEMORY;
 	} else {
-		const char *why = relay_cap_check(r->n_inflight, count_transfers(r),
+		enum reason why = relay_cap_check(r->n_inflight, count_transfers(r),
 		                                  q->qtype == DNS_TYPE_SOA);
-		if (why != NULL) {
+		if (why != RSN_NONE) {
 			v.forward = false;
 			v.rcode = DNS_RCODE_SERVFAIL;
 			v.ede = DNS_EDE_OTHER;
@@ -921,7 +934,7 @@ handle_query(struct relay *r, const uint8_t *msg, size_t len)
 	r->last_active = ev_now(r->loop);
 
 	if (res == DNS_PARSE_FORMERR) {
-		log_refusal(r, &q, "formerr", why);
+		log_refusal(r, &q, "formerr", RSN_FORMERR, why);
 		q.has_opt = false;                  /* OPT may be the defect itself */
 		queue_answer(r, &q, DNS_RCODE_FORMERR, DNS_EDE_NONE, NULL, false, NULL);
 		return;
@@ -929,8 +942,9 @@ handle_query(struct relay *r, const uint8_t *msg, size_t len)
 	struct verdict v = apply_caps(r, &q, r->hooks->judge(r, &q, msg, len));
 	if (!v.forward) {
 		log_refusal(r, &q, v.rcode == DNS_RCODE_REFUSED ? "refused" : dns_rcode_name(v.rcode),
-		            v.reason);
-		queue_answer(r, &q, v.rcode, v.ede, v.rcode == DNS_RCODE_SERVFAIL ? v.reason : NULL,
+		            v.reason, NULL);
+		queue_answer(r, &q, v.rcode, v.ede,
+		             v.rcode == DNS_RCODE_SERVFAIL ? reason_text(v.reason) : NULL,
 		             v.sign, v.token);
 		if (v.token != NULL && r->hooks->xfr_done != NULL)
 			r->hooks->xfr_done(r, v.token);     /* a refusal's token: signing, or a
@@ -969,7 +983,7 @@ skip_oversized(struct relay *r, size_t flen)
 	const char *why;
 	dnsmsg_parse_query(r->in + 2, r->in_len - 2, &q, &why);
 	q.has_opt = false;
-	log_refusal(r, &q, "formerr", "query frame over 4094 octets");
+	log_refusal(r, &q, "formerr", RSN_FORMERR, "query frame over 4094 octets");
 	queue_answer(r, &q, DNS_RCODE_FORMERR, DNS_EDE_NONE, NULL, false, NULL);
 	r->in_skip = flen + 2 - r->in_len;
 	r->in_len = 0;
@@ -985,7 +999,7 @@ process_queries(struct relay *r)
 		if (flen < DNS_HDR_LEN) {
 			log_info("conn %llu, remote %s, closed: query frame of %zu octets",
 			         (unsigned long long)r->id, r->peer_text, flen);
-			relay_close(r, idle(r), "bad query frame");    /* no close_notify over a cut answer */
+			relay_close(r, idle(r), RSN_BAD_QUERY_FRAME, NULL);    /* no close_notify over a cut answer */
 			return true;
 		}
 		if (flen + 2 > RELAY_IN_SIZE) {
@@ -1018,17 +1032,17 @@ cli_handshake(struct relay *r)
 		return false;
 	if (res != IO_OK) {
 		if (strncmp(r->cli->ops->kind, "tls", 3) == 0)
-			log_handshake_failed(r, r->cli->err);
+			log_handshake_failed(r, r->cli->err_code, r->cli->err);
 		else                        /* a reset before the first query: not TLS */
 			log_debug("conn %llu, remote %s, client connection failed (%s)",
 			          (unsigned long long)r->id, r->peer_text, r->cli->err);
-		relay_close(r, false, NULL);
+		relay_close(r, false, RSN_NONE, NULL);
 		return true;
 	}
 	r->state = RELAY_OPEN;
 	r->last_active = ev_now(r->loop);
 	if (!r->hooks->client_ready(r))
-		relay_close(r, true, NULL);
+		relay_close(r, true, RSN_NONE, NULL);
 	return true;
 }
 
@@ -1060,7 +1074,7 @@ cli_read(struct relay *r)
 		if (r->in == NULL) {
 			r->in = malloc(RELAY_IN_SIZE);
 			if (r->in == NULL) {
-				relay_close(r, false, "out of memory");
+				relay_close(r, false, RSN_NO_MEMORY, NULL);
 				return true;
 			}
 			memcpy(r->in, probe, got);
@@ -1075,11 +1089,11 @@ cli_read(struct relay *r)
 	if (res == IO_EOF) {
 		/* RFC 7766 §6.2.4: nothing more is sent once the client has closed. */
 		log_debug("conn %llu, remote %s, client closed", (unsigned long long)r->id, r->peer_text);
-		relay_close(r, idle(r), "client closed");
+		relay_close(r, idle(r), RSN_CLIENT_CLOSED, NULL);
 	} else {
 		log_debug("conn %llu, remote %s, client read: %s", (unsigned long long)r->id,
 		          r->peer_text, r->cli->err);
-		relay_close(r, false, "client error");
+		relay_close(r, false, RSN_CLIENT_ERROR, NULL);
 	}
 	return true;
 }
@@ -1115,7 +1129,7 @@ cli_write(struct relay *r)
 		return false;
 	log_debug("conn %llu, remote %s, client write: %s", (unsigned long long)r->id, r->peer_text,
 	          r->cli->err);
-	relay_close(r, false, "client gone");
+	relay_close(r, false, RSN_CLIENT_GONE, NULL);
 	return true;
 }
 
@@ -1266,7 +1280,7 @@ relay_pump(struct relay *r)
 	if (r->state == RELAY_OPEN && relay_idle_action(r) != IDLE_KEEP)
 		up_release(r, relay_idle_action(r) == IDLE_CLOSE);  /* a session only while in use */
 	if (r->state == RELAY_OPEN && r->stopping && idle(r) && !has_complete_query(r))
-		relay_close(r, true, NULL);
+		relay_close(r, true, RSN_NONE, NULL);
 	if (r->state != RELAY_CLOSED) {
 		release_idle_buffers(r);
 		update_events(r);
@@ -1298,30 +1312,31 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	}
 	if (kind == DL_HANDSHAKE) {
-		log_handshake_failed(r, "timeout");
-		relay_close(r, false, NULL);
+		log_handshake_failed(r, RSN_HS_TIMEOUT, NULL);
+		relay_close(r, false, RSN_NONE, NULL);
 	} else if (kind == DL_UPSTREAM) {
-		count_upstream_failure(r, MX_UP_TIMEOUT);
+		count_upstream_failure(r, RSN_UP_TIMEOUT);
 		/* XoT error table, "backend fails before answering": SERVFAIL + EDE */
-		if (upstream_failed(r, "upstream timeout"))
+		if (upstream_failed(r, RSN_UP_TIMEOUT, NULL))
 			relay_pump(r);
 		else
-			relay_close(r, false, "upstream timeout");
+			relay_close(r, false, RSN_UP_TIMEOUT, NULL);
 	} else if (kind == DL_TRANSFER) {
 		/* Nothing of an answer reached the client yet: as DL_UPSTREAM,
 		 * SERVFAIL with the direction's EDE, and the session goes on. */
-		if (r->n_inflight > 0 && upstream_failed(r, "transfer timeout")) {
-			count_upstream_failure(r, MX_UP_TIMEOUT);
+		if (r->n_inflight > 0 &&
+		    upstream_failed(r, RSN_UP_TIMEOUT, reason_text(RSN_TRANSFER_TIMEOUT))) {
+			count_upstream_failure(r, RSN_UP_TIMEOUT);
 			relay_pump(r);
 		} else {
 			if (r->n_inflight == 0)
 				log_info("conn %llu, remote %s, closed: client stopped reading (transfer timeout)",
 				         (unsigned long long)r->id, r->peer_text);
-			relay_close(r, false, "transfer timeout");   /* an abort: no close_notify */
+			relay_close(r, false, RSN_TRANSFER_TIMEOUT, NULL);   /* an abort: no close_notify */
 		}
 	} else {
 		log_debug("conn %llu, remote %s, closed: idle", (unsigned long long)r->id, r->peer_text);
-		relay_close(r, true, NULL);   /* DOT-04: close_notify on idle close */
+		relay_close(r, true, RSN_NONE, NULL);   /* DOT-04: close_notify on idle close */
 	}
 	relay_after_event(r);
 }
@@ -1364,7 +1379,7 @@ relay_stop(struct relay *r)
 {
 	r->stopping = true;
 	if (r->state == RELAY_HANDSHAKE)
-		relay_close(r, false, NULL);
+		relay_close(r, false, RSN_NONE, NULL);
 	else
 		relay_pump(r);
 	relay_after_event(r);
@@ -1382,7 +1397,7 @@ relay_list_stop(struct fifo *list)
 }
 
 void
-relay_list_kill(struct fifo *list, const char *why)
+relay_list_kill(struct fifo *list, enum reason why)
 {
 	while (list->head != NULL)
 		relay_kill(relay_of(list->head), false, why);
@@ -1392,14 +1407,16 @@ relay_list_kill(struct fifo *list, const char *why)
  * (UDP) and has nothing of its answer yet gets its SERVFAIL first (issue 13,
  * item 7: every UDP query gets one answer): its writes never block. */
 void
-relay_kill(struct relay *r, bool notify, const char *why)
+relay_kill(struct relay *r, bool notify, enum reason why)
 {
+	if (why == RSN_NONE)
+		why = RSN_CONN_CLOSED;
 	if (r->state == RELAY_OPEN && r->cli->ops->whole_messages && r->n_inflight > 0) {
 		r->no_retry = true;
-		if (upstream_failed(r, why))
+		if (upstream_failed(r, why, NULL))
 			while (r->state == RELAY_OPEN && cli_write(r))
 				;
 	}
-	relay_close(r, notify, why);
+	relay_close(r, notify, why, NULL);
 	relay_after_event(r);
 }

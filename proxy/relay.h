@@ -17,6 +17,7 @@
 #include "endpoint.h"
 #include "proxy/lib/fifo.h"
 #include "proxy/lib/netaddr.h"
+#include "proxy/lib/reason.h"
 #include "policy.h"
 #include "proxy/lib/respscan.h"
 #include "proxy/lib/ring.h"
@@ -39,8 +40,7 @@ struct relay_limits {
 };
 
 struct relay_hooks {
-	const char *direction;       /* "inbound" or "outbound", for logs */
-	const char *upstream_label;  /* "backend" or "primary", for logs */
+	enum xp_dir direction;       /* logs and metrics; its upstream's name (dir_upstream_label) */
 	/* The client endpoint finished its handshake; false refuses the session
 	 * (the hook logs why). */
 	bool (*client_ready)(struct relay *r);
@@ -56,18 +56,19 @@ struct relay_hooks {
 	 * -1 (the answer then goes unsigned). */
 	int (*sign_answer)(struct relay *r, void *token, uint8_t *msg, size_t len, size_t cap);
 	/* Opens the upstream endpoint into r->up (connecting or established).
-	 * Returns 0, or -1 with a reason in why. */
-	int (*upstream_open)(struct relay *r, char *why, size_t len);
+	 * Returns RSN_NONE, or the upstream failure (RF_UPSTREAM) with its
+	 * details for the log in why. */
+	enum reason (*upstream_open)(struct relay *r, char *why, size_t len);
 	/* The upstream is no longer needed. clean: established, nothing owed,
 	 * at a frame boundary (it may be kept for reuse); the hook must leave
 	 * r->up closed or handed over (fd -1). */
 	void (*upstream_release)(struct relay *r, bool clean);
-	/* Optional. The upstream failed (why) before any octet of an answer to
+	/* Optional. The upstream failed (code, and why in words) before any octet of an answer to
 	 * the queries in flight reached the client. true: the direction has
 	 * another upstream to try; the relay releases this one as broken, opens
 	 * a new one with upstream_open and sends the unanswered queries again,
 	 * in order. false: SERVFAIL as before. The direction bounds the tries. */
-	bool (*upstream_retry)(struct relay *r, const char *why);
+	bool (*upstream_retry)(struct relay *r, enum reason code, const char *why);
 	void (*limits)(const struct relay *r, struct relay_limits *out);
 	/* The relay has closed both sides; the owner frees its object now. */
 	void (*closed)(struct relay *r);
@@ -176,11 +177,11 @@ void relay_start(struct relay *r, struct ev_loop *loop, uint64_t id, const struc
 /* The endpoints' watcher callbacks land here (endpoint on_event). */
 void relay_on_event(void *relay);
 
-/* The per-session caps (XOT-10): NULL if one more query may go upstream
+/* The per-session caps (XOT-10): RSN_NONE if one more query may go upstream
  * with n_inflight queries (n_transfers of them AXFR/IXFR) in flight, else
- * why not ("query limit", "transfer limit"). An SOA passes at the
+ * why not (RSN_QUERY_LIMIT, RSN_TRANSFER_LIMIT). An SOA passes at the
  * transfer cap. */
-const char *relay_cap_check(unsigned n_inflight, unsigned n_transfers, bool is_soa);
+enum reason relay_cap_check(unsigned n_inflight, unsigned n_transfers, bool is_soa);
 
 /* Gives the upstream back (closed, never reused) if it owes nothing, so the
  * next query opens a new one. True if there is none held any more. */
@@ -222,17 +223,18 @@ relay_of(struct fifo_node *n)
 /* Shutdown for a whole list of relays: relay_stop, or relay_kill, on each
  * (they leave the list as they close). */
 void relay_list_stop(struct fifo *list);
-void relay_list_kill(struct fifo *list, const char *why);
+void relay_list_kill(struct fifo *list, enum reason why);
 
 /* Server shutdown: answer the queries already read, then close; a relay
  * still in its handshake closes now. */
 void relay_stop(struct relay *r);
 
 /* Closes both sides at once (shutdown deadline, eviction); in-flight
- * transfers are logged as aborted. notify: close_notify to the client. A
+ * transfers are logged as aborted (why; RSN_NONE: "connection closed").
+ * notify: close_notify to the client. A
  * UDP (whole-message) client that got nothing of its answer gets its
  * SERVFAIL first. */
-void relay_kill(struct relay *r, bool notify, const char *why);
+void relay_kill(struct relay *r, bool notify, enum reason why);
 
 static inline bool relay_handshaking(const struct relay *r) { return r->state == RELAY_HANDSHAKE; }
 

@@ -242,6 +242,66 @@ tls_io_result(WOLFSSL *ssl, int ret, char err[TLS_ERR_MAX])
 	}
 }
 
+/* wolfSSL's error codes (error-ssl.h, error-crypt.h) by the kind of
+ * handshake failure they are; the rest are RSN_HS_OTHER. */
+enum reason
+tls_error_reason(int e)
+{
+	switch (e) {
+	case -107:   /* Timeout error */
+		return RSN_HS_TIMEOUT;
+	case -141:   /* ASN version error, invalid number */
+	case -326:   /* record layer version error */
+	case -396:   /* Protocol version does not support SNI Error */
+	case -411:   /* Version needs updated after code change or version mismatch */
+	case -450:   /* bad/unsupported protocol version */
+		return RSN_HS_VERSION;
+	case -20:   /* unable to get local issuer certificate */
+	case -133:   /* Setting Cert AlgoID error */
+	case -134:   /* Setting Cert Public Key error */
+	case -135:   /* Setting Cert Date validity error */
+	case -136:   /* Setting Cert Subject name error */
+	case -137:   /* Setting Cert Issuer name error */
+	case -188:   /* certificate verify failed */
+	case -194:   /* Setting cert request attributes error */
+	case -219:   /* SRP proof verification error */
+	case -227:   /* Setting Certificate Policies error */
+	case -229:   /* Signature verify error */
+	case -272:   /* Signature found but no certificate to verify */
+	case -275:   /* ASN self-signed certificate error */
+	case -276:   /* SAKKE derivation verification error */
+	case -304:   /* verify problem on finished */
+	case -305:   /* verify mac problem */
+	case -329:   /* verify problem on certificate */
+	case -330:   /* verify problem based on signature */
+	case -345:   /* peer did not return a certificate */
+	case -359:   /* Bad Cert Manager error */
+	case -360:   /* OCSP Cert revoked */
+	case -361:   /* CRL Cert revoked */
+	case -366:   /* OCSP Cert unknown */
+	case -378:   /* Need peer certificate verify Error */
+	case -406:   /* Bad Certificate Status Message Error */
+	case -420:   /* Certificate context does not match request or not empty */
+	case -423:   /* binder does not verify */
+	case -436:   /* Error importing client cert or key from callback */
+	case -440:   /* TLS1.3 No Certificate Set Error */
+		return RSN_HS_CERTIFICATE;
+	case -397:   /* Peer closed underlying transport Error */
+		return RSN_HS_CLOSED;
+	default:
+		return RSN_HS_OTHER;
+	}
+}
+
+enum reason
+tls_io_reason(WOLFSSL *ssl, int ret)
+{
+	int e = wolfSSL_get_error(ssl, ret);
+	if (e == WOLFSSL_ERROR_ZERO_RETURN || e == SOCKET_PEER_CLOSED_E)
+		return RSN_HS_CLOSED;
+	return tls_error_reason(e);
+}
+
 bool
 tls_alpn_is_dot(WOLFSSL *ssl)
 {

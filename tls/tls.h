@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proxy/lib/reason.h"
 #include "tls_lib.h"
 
 #define TLS_ERR_MAX 256
@@ -55,6 +56,12 @@ WOLFSSL *tls_session_new(WOLFSSL_CTX *ctx, int fd);
 /* Maps a wolfSSL return value (<= 0) to an I/O result; on TLS_IO_ERR a
  * description goes to err (if not NULL). */
 enum tls_io tls_io_result(WOLFSSL *ssl, int ret, char err[TLS_ERR_MAX]);
+
+/* The kind of failure (an RF_HANDSHAKE code of reason.h) of a wolfSSL call
+ * that returned ret (<= 0, not a WANT_READ/WRITE), by its wolfSSL error
+ * code; tls_error_reason for the error code itself. */
+enum reason tls_io_reason(WOLFSSL *ssl, int ret);
+enum reason tls_error_reason(int wolfssl_error);
 
 /* True if the handshake negotiated ALPN "dot" (XOT-01). */
 bool tls_alpn_is_dot(WOLFSSL *ssl);

@@ -56,6 +56,7 @@ struct auth {
 struct vcall {
 	WOLFSSL *ssl;
 	char *err;
+	enum reason why;                /* the failure as a code (RF_HANDSHAKE) */
 	bool failed;                    /* err holds a verification failure */
 	int chain_err;                  /* first error at depth > 0 (CA mode) */
 	int chain_depth;
@@ -65,6 +66,21 @@ static pthread_mutex_t auth_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct auth *auth_list;
 
 static _Thread_local struct vcall *cur_call;
+
+static enum reason alert_reason(int code);
+
+/* Of two handshake failure codes, the one that says more: a timeout, then
+ * the protocol version, ALPN, the certificate, a close; "other" last. */
+static enum reason
+stronger(enum reason a, enum reason b)
+{
+	static const enum reason order[] = { RSN_HS_TIMEOUT, RSN_HS_VERSION, RSN_HS_ALPN,
+	                                     RSN_HS_CERTIFICATE, RSN_HS_CLOSED };
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if (a == order[i] || b == order[i])
+			return order[i];
+	return RSN_HS_OTHER;
+}
 
 /* ---- small text helpers ---------------------------------------------------- */
 
@@ -495,11 +511,13 @@ tls_client_session_new(WOLFSSL_CTX *ctx, int fd, WOLFSSL_SESSION *resume)
 static enum tls_io
 handshake_error(WOLFSSL *ssl, int ret, struct vcall *vc)
 {
+	vc->why = RSN_HS_CERTIFICATE;
 	if (vc->failed)
 		return TLS_IO_ERR;
 	enum tls_io r = tls_io_result(ssl, ret, vc->err);
 	if (r == TLS_IO_WANT_READ || r == TLS_IO_WANT_WRITE)
 		return r;
+	vc->why = r == TLS_IO_EOF ? RSN_HS_CLOSED : tls_io_reason(ssl, ret);
 	if (r == TLS_IO_EOF)
 		snprintf(vc->err, TLS_ERR_MAX, "connection closed by the primary during the TLS handshake");
 	WOLFSSL_ALERT_HISTORY h;
@@ -508,6 +526,7 @@ handshake_error(WOLFSSL *ssl, int ret, struct vcall *vc)
 		char words[64];
 		tls_client_alert_text(h.last_rx.code, words, sizeof(words));
 		snprintf(vc->err + len, TLS_ERR_MAX - len, "; alert from the primary: %s", words);
+		vc->why = stronger(vc->why, alert_reason(h.last_rx.code));
 	}
 	return TLS_IO_ERR;
 }
@@ -515,13 +534,25 @@ handshake_error(WOLFSSL *ssl, int ret, struct vcall *vc)
 enum tls_io
 tls_client_handshake(WOLFSSL *ssl, char err[TLS_ERR_MAX])
 {
-	struct vcall vc = { .ssl = ssl, .err = err };
+	enum reason why;
+	return tls_client_handshake_why(ssl, err, &why);
+}
+
+enum tls_io
+tls_client_handshake_why(WOLFSSL *ssl, char err[TLS_ERR_MAX], enum reason *why)
+{
+	struct vcall vc = { .ssl = ssl, .err = err, .why = RSN_NONE };
 	err[0] = '\0';
+	*why = RSN_NONE;
 	cur_call = &vc;
 	int ret = wolfSSL_connect(ssl);
 	cur_call = NULL;
-	if (ret != WOLFSSL_SUCCESS)
-		return handshake_error(ssl, ret, &vc);
+	if (ret != WOLFSSL_SUCCESS) {
+		enum tls_io r = handshake_error(ssl, ret, &vc);
+		if (r == TLS_IO_ERR)
+			*why = vc.why;
+		return r;
+	}
 	/* Finished means verified: the leaf callback accepted (a resumed
 	 * session sends no certificate; its ticket came from a verified
 	 * handshake under the same settings, see tls_client_session_get). */
@@ -529,6 +560,7 @@ tls_client_handshake(WOLFSSL *ssl, char err[TLS_ERR_MAX])
 		char alpn[40];
 		alpn_text(ssl, alpn, sizeof(alpn));
 		snprintf(err, TLS_ERR_MAX, "the primary did not select ALPN \"dot\" (selected: %s)", alpn);
+		*why = RSN_HS_ALPN;
 		return TLS_IO_ERR;
 	}
 	return TLS_IO_OK;
@@ -573,6 +605,35 @@ tls_client_alert_text(int code, char *out, size_t len)
 		if (*c == '_')
 			*c = ' ';
 	return n;
+}
+
+/* A fatal alert as a handshake failure code. */
+static enum reason
+alert_reason(int code)
+{
+	switch (code) {
+	case 42: case 43: case 44: case 45: case 46:    /* bad ... unknown certificate */
+	case 111: case 113: case 114: case 116:         /* ... certificate required */
+		return RSN_HS_CERTIFICATE;
+	case 70:                                        /* protocol version */
+		return RSN_HS_VERSION;
+	case 120:                                       /* no application protocol */
+		return RSN_HS_ALPN;
+	default:
+		return RSN_HS_OTHER;
+	}
+}
+
+enum reason
+tls_client_alert_reason(WOLFSSL *ssl)
+{
+	WOLFSSL_ALERT_HISTORY h;
+	memset(&h, 0, sizeof(h));
+	if (ssl == NULL || wolfSSL_get_alert_history(ssl, &h) != WOLFSSL_SUCCESS)
+		return RSN_NONE;
+	if (h.last_rx.level != 2 || h.last_rx.code == 0)
+		return RSN_NONE;
+	return alert_reason(h.last_rx.code);
 }
 
 bool

@@ -72,6 +72,10 @@ WOLFSSL *tls_client_session_new(WOLFSSL_CTX *ctx, int fd, WOLFSSL_SESSION *resum
  * A connection closed by the primary during the handshake is TLS_IO_ERR too.
  * On TLS_IO_ERR the caller closes the session (nothing was sent but alerts). */
 enum tls_io tls_client_handshake(WOLFSSL *ssl, char err[TLS_ERR_MAX]);
+/* The same, and on TLS_IO_ERR the failure as a code in *why: RSN_HS_CERTIFICATE
+ * (verification), RSN_HS_ALPN, RSN_HS_CLOSED, or what wolfSSL's error and the
+ * primary's alert say (tls_io_reason); RSN_NONE otherwise. */
+enum tls_io tls_client_handshake_why(WOLFSSL *ssl, char err[TLS_ERR_MAX], enum reason *why);
 
 /* For reuse: a session (ticket) to resume the next connection to the same
  * primary, or NULL (no verified handshake, or no ticket yet: TLS 1.3 tickets
@@ -88,6 +92,8 @@ int tls_client_alert_text(int code, char *out, size_t len);
  * (in TLS 1.3 a primary refuses our client certificate this way, after our
  * side of the handshake has completed). */
 bool tls_client_peer_alert(WOLFSSL *ssl, char *out, size_t len);
+/* The same fatal alert as a handshake failure code, or RSN_NONE. */
+enum reason tls_client_alert_reason(WOLFSSL *ssl);
 
 /* SHA-256 of a file's content (CA, client certificate or key), so a reload
  * can tell whether the file changed. Returns 0, or -1 (out zeroed) with a

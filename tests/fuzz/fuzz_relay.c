@@ -797,7 +797,7 @@ hk_client_ready(struct relay *r)
 }
 
 static struct verdict
-refuse(enum dns_rcode rcode, int ede, const char *reason)
+refuse(enum dns_rcode rcode, int ede, enum reason reason)
 {
 	return (struct verdict){ .forward = false, .rcode = rcode, .ede = ede, .reason = reason };
 }
@@ -811,13 +811,13 @@ judge(const struct dns_query *q)
 	unsigned k = H.judged++, v = cur_snap->verdict[k % 4];
 	struct verdict out;
 	switch (v & 7) {
-	case 2: out = refuse(DNS_RCODE_REFUSED, DNS_EDE_PROHIBITED, "fuzz acl"); break;
-	case 3: out = refuse(DNS_RCODE_FORMERR, DNS_EDE_NONE, "fuzz formerr"); break;
-	case 4: out = refuse(DNS_RCODE_NOTIMP, DNS_EDE_NOT_SUPPORTED, "fuzz notimp"); break;
-	case 5: out = refuse(DNS_RCODE_SERVFAIL, DNS_EDE_NOT_READY, "fuzz not ready"); break;
+	case 2: out = refuse(DNS_RCODE_REFUSED, DNS_EDE_PROHIBITED, RSN_ACL); break;
+	case 3: out = refuse(DNS_RCODE_FORMERR, DNS_EDE_NONE, RSN_TSIG_MALFORMED); break;
+	case 4: out = refuse(DNS_RCODE_NOTIMP, DNS_EDE_NOT_SUPPORTED, RSN_OPCODE); break;
+	case 5: out = refuse(DNS_RCODE_SERVFAIL, DNS_EDE_NOT_READY, RSN_BACKEND_BUSY); break;
 	case 6:
-		out = q->has_opt ? refuse(DNS_RCODE_BADVERS, DNS_EDE_NONE, "fuzz badvers")
-		                 : refuse(DNS_RCODE_REFUSED, DNS_EDE_NONE, "fuzz refused");
+		out = q->has_opt ? refuse(DNS_RCODE_BADVERS, DNS_EDE_NONE, RSN_EDNS_VERSION)
+		                 : refuse(DNS_RCODE_REFUSED, DNS_EDE_NONE, RSN_CLASS);
 		break;
 	default: out = policy_filter(q); break;
 	}
@@ -877,7 +877,7 @@ hk_judge(struct relay *r, const struct dns_query *q, const uint8_t *msg, size_t 
 	return judge(q);
 }
 
-static int
+static enum reason
 hk_upstream_open(struct relay *r, char *why, size_t len)
 {
 	FZ_CHECK(r->up == &H.up.ep && !endpoint_open(r->up), "upstream opened twice");
@@ -885,7 +885,7 @@ hk_upstream_open(struct relay *r, char *why, size_t len)
 	if ((n == 0 && (H.f1 & F1_OPEN_FAIL)) || (n > 0 && (H.f2 & F2_OPEN_FAIL_ALL)) ||
 	    H.n_conns == FZ_MAX_SEG) {
 		snprintf(why, len, "fuzz: connect refused");
-		return -1;
+		return RSN_UP_CONNECT;
 	}
 	struct fz_ep *e = &H.up;
 	endpoint_init(&e->ep, &up_ops, NULL, 1001, relay_on_event, r);
@@ -903,11 +903,11 @@ hk_upstream_open(struct relay *r, char *why, size_t len)
 		r->up_pre = preamble;
 		r->up_pre_len = sizeof(preamble);
 	}
-	return 0;
+	return RSN_NONE;
 }
 
 static bool
-hk_upstream_retry(struct relay *r, const char *why)
+hk_upstream_retry(struct relay *r, enum reason code, const char *why)
 {
 	if (H.n_retries >= FZ_MAX_RETRY)
 		return false;
@@ -950,7 +950,7 @@ hk_closed(struct relay *r)
 }
 
 static const struct relay_hooks hooks_in_tpl = {
-	.direction = "inbound", .upstream_label = "backend", .client_ready = hk_client_ready,
+	.direction = XP_INBOUND, .client_ready = hk_client_ready,
 	.judge = hk_judge, .xfr_done = hk_xfr_done, .sign_answer = hk_sign_answer,
 	.upstream_open = hk_upstream_open,
 	.upstream_release = hk_upstream_release, .limits = hk_limits, .closed = hk_closed,
@@ -958,7 +958,7 @@ static const struct relay_hooks hooks_in_tpl = {
 };
 
 static const struct relay_hooks hooks_out_tpl = {
-	.direction = "outbound", .upstream_label = "primary", .client_ready = hk_client_ready,
+	.direction = XP_OUTBOUND, .client_ready = hk_client_ready,
 	.judge = hk_judge, .xfr_done = hk_xfr_done, .sign_answer = hk_sign_answer,
 	.upstream_open = hk_upstream_open,
 	.upstream_release = hk_upstream_release, .limits = hk_limits, .closed = hk_closed,
@@ -1190,7 +1190,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		step(H.ctl[H.ctl_off++]);
 	if (H.closed_calls == 0) {
 		H.killed = true;
-		relay_kill(&H.relay, H.f0 & F0_KILL_NOTIFY, "fuzz: end of input");
+		relay_kill(&H.relay, H.f0 & F0_KILL_NOTIFY, RSN_SHUTDOWN);
 		FZ_CHECK(H.closed_calls == 1, "relay_kill did not close");
 	}
 

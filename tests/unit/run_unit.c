@@ -26,6 +26,7 @@ main(void)
 		test_epudp_register,
 		test_privdrop_register,
 		test_pool_register,
+		test_reason_register,
 	};
 	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
 		if (suites[i]() != 0) {

@@ -11,14 +11,15 @@
 static void
 test_session_caps(void)
 {
-	CU_ASSERT_PTR_NULL(relay_cap_check(0, 0, false));
-	CU_ASSERT_PTR_NULL(relay_cap_check(7, 7, false));           /* the 8th transfer */
-	CU_ASSERT_STRING_EQUAL(relay_cap_check(8, 8, false), "transfer limit");
-	CU_ASSERT_PTR_NULL(relay_cap_check(8, 8, true));            /* an SOA at the cap */
-	CU_ASSERT_PTR_NULL(relay_cap_check(15, 8, true));
-	CU_ASSERT_STRING_EQUAL(relay_cap_check(16, 8, true), "query limit");
-	CU_ASSERT_STRING_EQUAL(relay_cap_check(16, 0, false), "query limit");
-	CU_ASSERT_PTR_NULL(relay_cap_check(12, 4, false));          /* SOAs do not count */
+	CU_ASSERT_EQUAL(relay_cap_check(0, 0, false), RSN_NONE);
+	CU_ASSERT_EQUAL(relay_cap_check(7, 7, false), RSN_NONE);     /* the 8th transfer */
+	CU_ASSERT_EQUAL(relay_cap_check(8, 8, false), RSN_TRANSFER_LIMIT);
+	CU_ASSERT_STRING_EQUAL(reason_text(relay_cap_check(8, 8, false)), "transfer limit");
+	CU_ASSERT_EQUAL(relay_cap_check(8, 8, true), RSN_NONE);      /* an SOA at the cap */
+	CU_ASSERT_EQUAL(relay_cap_check(15, 8, true), RSN_NONE);
+	CU_ASSERT_EQUAL(relay_cap_check(16, 8, true), RSN_QUERY_LIMIT);
+	CU_ASSERT_STRING_EQUAL(reason_text(relay_cap_check(16, 0, false)), "query limit");
+	CU_ASSERT_EQUAL(relay_cap_check(12, 4, false), RSN_NONE);    /* SOAs do not count */
 }
 
 static void

@@ -130,7 +130,7 @@ test_verdicts(void)
 	CU_ASSERT_FALSE(v.forward);
 	CU_ASSERT_EQUAL(v.rcode, DNS_RCODE_REFUSED);
 	CU_ASSERT_EQUAL(v.ede, DNS_EDE_PROHIBITED);
-	CU_ASSERT_STRING_EQUAL(v.reason, "acl");
+	CU_ASSERT_EQUAL(v.reason, RSN_ACL);
 
 	q = query("example.test", DNS_TYPE_A);
 	v = check(conf, &q, pin);
@@ -141,7 +141,7 @@ test_verdicts(void)
 	v = check(conf, &q, pin);
 	CU_ASSERT_FALSE(v.forward);
 	CU_ASSERT_EQUAL(v.ede, DNS_EDE_PROHIBITED);         /* same answer as an ACL miss */
-	CU_ASSERT_STRING_EQUAL(v.reason, "unknown zone");
+	CU_ASSERT_EQUAL(v.reason, RSN_UNKNOWN_ZONE);
 
 	q = query("sub.example.test", DNS_TYPE_AXFR);       /* exact apex only */
 	CU_ASSERT_FALSE(check(conf, &q, pin).forward);

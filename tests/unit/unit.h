@@ -29,6 +29,7 @@ int test_pool_register(void);
 int test_relay_rules_register(void);
 int test_epudp_register(void);
 int test_privdrop_register(void);
+int test_reason_register(void);
 
 /* "192.0.2.1" or "2001:db8::1" (with a port) as a socket address; the
  * text must parse (asserted). SA() passes one as a struct sockaddr *. */
