@@ -4,7 +4,6 @@
 #include "tls.h"
 
 #include "proxy/lib/certpat.h"
-#include "tls_client.h"
 #include "tls_x509.h"
 
 #include <ctype.h>

@@ -694,27 +694,6 @@ tls_client_session_get(WOLFSSL *ssl)
 }
 
 int
-tls_pin_parse(const char *b64, uint8_t out[32])
-{
-	static const char alphabet[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	uint8_t raw[TLS_PIN_LEN + 4];
-	word32 n = sizeof(raw);
-	char again[64];
-	word32 m = sizeof(again) - 1;
-	if (b64 == NULL || strlen(b64) != TLS_PIN_B64_LEN || b64[TLS_PIN_B64_LEN - 1] != '=' ||
-	    strspn(b64, alphabet) != TLS_PIN_B64_LEN - 1)
-		return -1;
-	/* Decode, then encode again: only the canonical spelling is accepted. */
-	if (Base64_Decode((const byte *)b64, TLS_PIN_B64_LEN, raw, &n) != 0 || n != TLS_PIN_LEN ||
-	    Base64_Encode_NoNl(raw, TLS_PIN_LEN, (byte *)again, &m) != 0 || m != TLS_PIN_B64_LEN ||
-	    memcmp(again, b64, TLS_PIN_B64_LEN) != 0)
-		return -1;
-	memcpy(out, raw, TLS_PIN_LEN);
-	return 0;
-}
-
-int
 tls_pin_of_cert_file(const char *path, char out[64], char err[TLS_ERR_MAX])
 {
 	uint8_t raw[TLS_PIN_LEN];

@@ -30,9 +30,8 @@
 #include <stdint.h>
 
 #include "tls.h"
+#include "tls_x509.h"
 
-#define TLS_PIN_LEN 32          /* SHA-256 */
-#define TLS_PIN_B64_LEN 44      /* base64 of 32 bytes, with one '=' */
 
 struct tls_client_auth {            /* what the primary must prove */
 	const char *ca;                 /* PEM CA file, or NULL */
@@ -99,10 +98,6 @@ enum reason tls_client_alert_reason(WOLFSSL *ssl);
  * can tell whether the file changed. Returns 0, or -1 (out zeroed) with a
  * reason in err. */
 int tls_client_file_digest(const char *path, uint8_t out[32], char err[TLS_ERR_MAX]);
-
-/* Parses "BASE64" (44 chars, 32 bytes, canonical) into out; -1 if invalid
- * (for the config parser). */
-int tls_pin_parse(const char *b64, uint8_t out[32]);
 
 /* SPKI pin of a DER/PEM cert file, base64 (for tests and docs, and `-t`
  * printing). Returns 0, or -1 with a reason in err. */

@@ -1,7 +1,7 @@
 /* tls_x509.h - certificate helpers shared by the server side (client
  * certificates, tls.c) and the client side (the primary's certificate,
  * tls_client.c): the leaf's SANs in certificate order, its SPKI pin
- * (RFC 7469), RFC 6125 DNS-ID matching, and names made printable for one-line
+ * (RFC 7469) and the parser of configured pins, RFC 6125 DNS-ID matching, and names made printable for one-line
  * log reasons. No policy here: callers decide what a match means. */
 #ifndef XP_TLS_X509_H
 #define XP_TLS_X509_H
@@ -12,7 +12,8 @@
 
 #include "tls_lib.h"
 
-#define TLS_PIN_LEN 32          /* SHA-256 (same definition as tls_client.h's) */
+#define TLS_PIN_LEN 32          /* SHA-256 */
+#define TLS_PIN_B64_LEN 44      /* base64 of 32 bytes, with one '=' */
 
 /* Calls fn for each DNS SAN (type ASN_DNS_TYPE) and IP SAN (ASN_IP_TYPE, 4 or
  * 16 bytes when well formed) of x, in certificate order, with the raw bytes:
@@ -31,6 +32,10 @@ bool tls_x509_dns_id_match(const char *pat, size_t plen, const char *name);
  * +tls-pin, into raw and b64 (NUL-terminated). Returns 0, or -1 with
  * "(unreadable)" in b64. */
 int tls_x509_spki_pin(WOLFSSL_X509 *x, uint8_t raw[TLS_PIN_LEN], char b64[64]);
+
+/* Parses a pin, "BASE64" (44 chars, 32 bytes, canonical spelling only),
+ * into out; -1 if invalid. */
+int tls_pin_parse(const char *b64, uint8_t out[32]);
 
 /* "CN=..." when the name has a CN, else the whole one-line name, else
  * "(none)"; printable (see tls_x509_printable). */
