@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <limits.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,21 +52,109 @@ parse_ok(const char *text)
 	return c;
 }
 
-/* Expects a failure whose message starts with `prefix` and contains `part`. */
+/* An assertion whose CUnit failure record names the table row it checks
+ * (CUnit copies the text). */
+#define ROW_MAX 128                                    /* "FUNCTION TABLE[i]" */
+#define WHAT_MAX (CONF_ERR_MAX + 256)                  /* wanted ... got ... */
+
 static void
-expect_err(const char *text, const char *prefix, const char *part)
+row_assert(bool ok, int line, const char *row, const char *what)
+{
+	char text[ROW_MAX + WHAT_MAX + 2];
+	snprintf(text, sizeof(text), "%s: %s", row, what);
+	CU_assertImplementation(ok, (unsigned)line, text, __FILE__, "", CU_FALSE);
+}
+
+/* Expects a failure whose message starts with `prefix` and contains `part`;
+ * `row` names the case in failure reports. */
+static void
+expect_err_row(const char *row, const char *text, const char *prefix, const char *part)
 {
 	char err[CONF_ERR_MAX] = "";
 	struct conf *c = conf_parse_string(text, "t.ini", err);
-	CU_ASSERT_PTR_NULL(c);
+	row_assert(c == NULL, __LINE__, row, "the configuration is refused");
 	conf_free(c);
 	bool ok = strncmp(err, prefix, strlen(prefix)) == 0 &&
 	          (part == NULL || strstr(err, part) != NULL);
-	CU_ASSERT_TRUE(ok);
+	char what[WHAT_MAX];
+	snprintf(what, sizeof(what), "wanted \"%s\"...\"%s\", got \"%s\"", prefix, part ? part : "", err);
+	row_assert(ok, __LINE__, row, what);
 	if (!ok)
-		fprintf(stderr, "\nwanted \"%s\"...\"%s\", got \"%s\"\n", prefix, part ? part : "",
-		        err);
+		fprintf(stderr, "\n%s: %s\n", row, what);
 }
+
+static void
+expect_err(const char *text, const char *prefix, const char *part)
+{
+	expect_err_row("expect_err", text, prefix, part);
+}
+
+/* One refused configuration: its text, and the start and a part of the
+ * error message (part NULL: any). */
+struct err_case {
+	const char *text;
+	const char *prefix;
+	const char *part;
+};
+
+/* Runs expect_err on every row; a failure is reported as FUNCTION TABLE[i]. */
+static void
+run_err_cases(const char *func, const char *table, const struct err_case *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char row[ROW_MAX];
+		snprintf(row, sizeof(row), "%s %s[%zu]", func, table, i);
+		expect_err_row(row, rows[i].text, rows[i].prefix, rows[i].part);
+	}
+}
+#define RUN_ERR_CASES(rows) run_err_cases(__func__, #rows, rows, sizeof(rows) / sizeof((rows)[0]))
+
+/* One unsigned field of a parsed structure and its expected value. */
+struct field_case {
+	const char *field;
+	size_t off;
+	unsigned want;
+};
+/* A row for field f of struct type T (which must be unsigned) equal to want. */
+#define FIELD(T, f, want) \
+	{ #f, _Generic(((const T *)0)->f, unsigned: offsetof(T, f)), (want) }
+#define INB_FIELD(f, want) FIELD(struct conf_inbound, f, want)
+#define OB_FIELD(f, want) FIELD(struct conf_outbound, f, want)
+#define CONF_FIELD(f, want) FIELD(struct conf, f, want)
+
+/* Checks every row against the structure at base; a failure names the field. */
+static void
+check_fields(const char *func, const void *base, const struct field_case *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned got;
+		memcpy(&got, (const char *)base + rows[i].off, sizeof(got));
+		char row[ROW_MAX], what[64];
+		snprintf(row, sizeof(row), "%s %s", func, rows[i].field);
+		snprintf(what, sizeof(what), "%u, wanted %u", got, rows[i].want);
+		row_assert(got == rows[i].want, __LINE__, row, what);
+	}
+}
+#define CHECK_FIELDS(base, rows) check_fields(__func__, base, rows, sizeof(rows) / sizeof((rows)[0]))
+
+/* A configuration that parses, and one unsigned field of struct conf in it. */
+struct value_case {
+	const char *text;
+	struct field_case field;
+};
+
+/* Parses every row (parse_ok) and checks its field. */
+static void
+run_value_cases(const char *func, const struct value_case *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct conf *c = parse_ok(rows[i].text);
+		if (c != NULL)
+			check_fields(func, c, &rows[i].field, 1);
+		conf_free(c);
+	}
+}
+#define RUN_VALUE_CASES(rows) run_value_cases(__func__, rows, sizeof(rows) / sizeof((rows)[0]))
 
 static void
 check_addr(const struct netaddr *na, const char *want)
@@ -129,9 +218,12 @@ test_full(void)
 	CU_ASSERT_STRING_EQUAL(c->inbound.cert, "/etc/xotproxy/server.pem");
 	CU_ASSERT_STRING_EQUAL(c->inbound.key, "/etc/xotproxy/server.key");
 	check_addr(&c->inbound.backend, "127.0.0.2#53");       /* bare backend -> 53 */
-	CU_ASSERT_EQUAL(c->inbound.handshake_timeout, 5);
-	CU_ASSERT_EQUAL(c->inbound.idle_timeout, 86400);
-	CU_ASSERT_EQUAL(c->inbound.max_clients, 1000000);
+	static const struct field_case fields[] = {
+		INB_FIELD(handshake_timeout, 5),
+		INB_FIELD(idle_timeout, 86400),
+		INB_FIELD(max_clients, 1000000),
+	};
+	CHECK_FIELDS(&c->inbound, fields);
 
 	CU_ASSERT_EQUAL_FATAL(c->n_zones, 3);
 	CU_ASSERT_STRING_EQUAL(zname(c, 0), "example.com.");
@@ -170,9 +262,12 @@ test_defaults(void)
 	/* PRX-06: the plaintext backend defaults to loopback */
 	check_addr(&c->inbound.backend, "127.0.0.1#53");
 	CU_ASSERT_TRUE(netaddr_is_loopback(NA_SA(c->inbound.backend)));
-	CU_ASSERT_EQUAL(c->inbound.handshake_timeout, 10);
-	CU_ASSERT_EQUAL(c->inbound.idle_timeout, 30);
-	CU_ASSERT_EQUAL(c->inbound.max_clients, 1024);
+	static const struct field_case fields[] = {
+		INB_FIELD(handshake_timeout, 10),
+		INB_FIELD(idle_timeout, 30),
+		INB_FIELD(max_clients, 1024),
+	};
+	CHECK_FIELDS(&c->inbound, fields);
 	/* relative paths in conf_parse_string stay as given (cwd) */
 	CU_ASSERT_STRING_EQUAL(c->inbound.cert, "s.pem");
 	CU_ASSERT_STRING_EQUAL(c->inbound.key, "s.key");
@@ -187,46 +282,56 @@ test_defaults(void)
 static void
 test_err_sections(void)
 {
-	expect_err(INB "[bogus]\n", "t.ini:4: ", "unknown section");
-	expect_err(INB "[Global]\n", "t.ini:4: ", "unknown section");
-	expect_err(INB "[zones example.com]\n", "t.ini:4: ", "unknown section");
-	expect_err("[global]\n" INB "[global]\n", "t.ini:5: ", "duplicate [global] section (first on line 1)");
-	expect_err(INB "\n[inbound]\n", "t.ini:5: ", "duplicate [inbound]");
-	expect_err(INB "[zone]\n", "t.ini:4: ", "needs a zone name");
-	expect_err(INB "[zone   ]\n", "t.ini:4: ", "needs a zone name");
-	expect_err(INB "[zone .]\n", "t.ini:4: ", "root zone");
-	expect_err(INB "[zone a..b]\n", "t.ini:4: ", "not a valid domain name");
-	expect_err(INB "[zone a b]\n", "t.ini:4: ", "not a valid domain name");
-	expect_err(INB "[zone example.com\n", "t.ini:4: ", "syntax error");
-	expect_err(INB "[global] junk\n", "t.ini:4: ", "syntax error");
-	/* duplicate zone after normalization */
-	expect_err(INB "[zone Example.com]\nallow = ::1\n\n[zone example.com.]\n", "t.ini:7: ",
-	           "duplicate zone example.com. (first at t.ini:4)");
-	expect_err("# only comments\n", "t.ini: ", "[inbound] section is required");
+	static const struct err_case cases[] = {
+		{ INB "[bogus]\n", "t.ini:4: ", "unknown section" },
+		{ INB "[Global]\n", "t.ini:4: ", "unknown section" },
+		{ INB "[zones example.com]\n", "t.ini:4: ", "unknown section" },
+		{ "[global]\n" INB "[global]\n",
+		  "t.ini:5: ", "duplicate [global] section (first on line 1)" },
+		{ INB "\n[inbound]\n", "t.ini:5: ", "duplicate [inbound]" },
+		{ INB "[zone]\n", "t.ini:4: ", "needs a zone name" },
+		{ INB "[zone   ]\n", "t.ini:4: ", "needs a zone name" },
+		{ INB "[zone .]\n", "t.ini:4: ", "root zone" },
+		{ INB "[zone a..b]\n", "t.ini:4: ", "not a valid domain name" },
+		{ INB "[zone a b]\n", "t.ini:4: ", "not a valid domain name" },
+		{ INB "[zone example.com\n", "t.ini:4: ", "syntax error" },
+		{ INB "[global] junk\n", "t.ini:4: ", "syntax error" },
+		/* duplicate zone after normalization */
+		{ INB "[zone Example.com]\nallow = ::1\n\n[zone example.com.]\n",
+		  "t.ini:7: ", "duplicate zone example.com. (first at t.ini:4)" },
+		{ "# only comments\n", "t.ini: ", "[inbound] section is required" },
+	};
+	RUN_ERR_CASES(cases);
 }
 
 static void
 test_err_keys(void)
 {
-	expect_err("log-level = info\n", "t.ini:1: ", "outside any section");
-	expect_err(INB "bogus = 1\n", "t.ini:4: ", "unknown key \"bogus\" in [inbound]");
-	expect_err("[global]\nlisten = 127.0.0.1\n" INB, "t.ini:2: ", "unknown key \"listen\" in [global]");
-	expect_err(INB "[zone example.com]\ncert = x\n", "t.ini:5: ",
-	           "unknown key \"cert\" in [zone example.com.]");
-	expect_err(INB "idle-timeout = 5\nidle-timeout = 6\n", "t.ini:5: ",
-	           "duplicate key idle-timeout in [inbound] (first on line 4)");
-	expect_err(INB "[zone a]\nallow = ::1\nallow = ::2\n", "t.ini:6: ", "duplicate key allow");
-	expect_err("[global]\nlog-level = info\nlog-level = info\n" INB, "t.ini:3: ", "duplicate key");
+	static const struct err_case cases[] = {
+		{ "log-level = info\n", "t.ini:1: ", "outside any section" },
+		{ INB "bogus = 1\n", "t.ini:4: ", "unknown key \"bogus\" in [inbound]" },
+		{ "[global]\nlisten = 127.0.0.1\n" INB, "t.ini:2: ", "unknown key \"listen\" in [global]" },
+		{ INB "[zone example.com]\ncert = x\n",
+		  "t.ini:5: ", "unknown key \"cert\" in [zone example.com.]" },
+		{ INB "idle-timeout = 5\nidle-timeout = 6\n",
+		  "t.ini:5: ", "duplicate key idle-timeout in [inbound] (first on line 4)" },
+		{ INB "[zone a]\nallow = ::1\nallow = ::2\n", "t.ini:6: ", "duplicate key allow" },
+		{ "[global]\nlog-level = info\nlog-level = info\n" INB, "t.ini:3: ", "duplicate key" },
+	};
+	RUN_ERR_CASES(cases);
 	/* the same key in two different zones is fine */
 	struct conf *c = parse_ok(INB "[zone a]\nallow = ::1\n[zone b]\nallow = ::2\n");
 	CU_ASSERT(c != NULL && c->n_zones == 2);
 	conf_free(c);
 	/* line without '=': inih reports the line, we say "syntax error" */
-	expect_err(INB "just words\n", "t.ini:4: ", "syntax error");
-	expect_err("[inbound]\ncert = a\n", "t.ini:1: ", "[inbound] key is required");
-	expect_err("\n[inbound]\nkey = a\n", "t.ini:2: ", "[inbound] cert is required");
-	expect_err("[inbound]\ncert =\nkey = b\n", "t.ini:2: ", "cert: empty file name");
-	expect_err("[inbound]\ncert = a\nkey =#b\n", "t.ini:3: ", "key: \"#b\" starts with a comment");
+	static const struct err_case cases2[] = {
+		{ INB "just words\n", "t.ini:4: ", "syntax error" },
+		{ "[inbound]\ncert = a\n", "t.ini:1: ", "[inbound] key is required" },
+		{ "\n[inbound]\nkey = a\n", "t.ini:2: ", "[inbound] cert is required" },
+		{ "[inbound]\ncert =\nkey = b\n", "t.ini:2: ", "cert: empty file name" },
+		{ "[inbound]\ncert = a\nkey =#b\n", "t.ini:3: ", "key: \"#b\" starts with a comment" },
+	};
+	RUN_ERR_CASES(cases2);
 }
 
 static void
@@ -239,27 +344,32 @@ test_err_values(void)
 	CU_ASSERT_PTR_NULL(c);
 	CU_ASSERT_STRING_EQUAL(err, "x.ini:7: idle-timeout: \"10s\" is not an integer in 1..86400");
 
-	expect_err(INB "handshake-timeout = 0\n", "t.ini:4: ", "handshake-timeout: \"0\" is not an integer in 1..3600");
-	expect_err(INB "handshake-timeout = 3601\n", "t.ini:4: ", "\"3601\"");
-	expect_err(INB "handshake-timeout = -1\n", "t.ini:4: ", "\"-1\"");
-	expect_err(INB "handshake-timeout = +5\n", "t.ini:4: ", "\"+5\"");
-	expect_err(INB "handshake-timeout =\n", "t.ini:4: ", "handshake-timeout: \"\"");
-	expect_err(INB "idle-timeout = 86401\n", "t.ini:4: ", "idle-timeout");
-	expect_err(INB "idle-timeout = 99999999999999999999999\n", "t.ini:4: ", "idle-timeout");
-	expect_err(INB "max-clients = 1000001\n", "t.ini:4: ", "max-clients: \"1000001\" is not an integer in 1..1000000");
-	expect_err(INB "max-clients = 1 0\n", "t.ini:4: ", "max-clients");
-	expect_err("[global]\nlog-level = verbose\n", "t.ini:2: ", "log-level: \"verbose\"");
-	expect_err("[global]\nlog-level = INFO\n", "t.ini:2: ", "log-level");
-	expect_err(INB "listen = 127.0.0.1:853 1.2.3.4:0\n", "t.ini:4: ", "listen: \"1.2.3.4:0\"");
-	expect_err(INB "listen = localhost:853\n", "t.ini:4: ", "listen: \"localhost:853\"");
-	expect_err(INB "listen =\n", "t.ini:4: ", "listen: needs at least one address");
-	expect_err(INB "listen = [::1]:853 [::1]:853\n", "t.ini:4: ", "listed twice");
-	expect_err(INB "backend = 127.0.0.1:65536\n", "t.ini:4: ", "backend: \"127.0.0.1:65536\"");
-	expect_err(INB "backend = 127.0.0.1:53 ::1\n", "t.ini:4: ", "backend");
-	/* AXFR-08: a typo in an ACL is an error, not a silent allow/deny */
-	expect_err(INB "[zone a]\nallow = ::1 10.0.0.1/8\n", "t.ini:5: ", "allow: \"10.0.0.1/8\"");
-	expect_err(INB "[zone a]\nallow = 1.2.3.4/33\n", "t.ini:5: ", "allow: \"1.2.3.4/33\"");
-	expect_err(INB "[zone a]\nallow = any\n", "t.ini:5: ", "allow: \"any\"");
+	static const struct err_case cases[] = {
+		{ INB "handshake-timeout = 0\n",
+		  "t.ini:4: ", "handshake-timeout: \"0\" is not an integer in 1..3600" },
+		{ INB "handshake-timeout = 3601\n", "t.ini:4: ", "\"3601\"" },
+		{ INB "handshake-timeout = -1\n", "t.ini:4: ", "\"-1\"" },
+		{ INB "handshake-timeout = +5\n", "t.ini:4: ", "\"+5\"" },
+		{ INB "handshake-timeout =\n", "t.ini:4: ", "handshake-timeout: \"\"" },
+		{ INB "idle-timeout = 86401\n", "t.ini:4: ", "idle-timeout" },
+		{ INB "idle-timeout = 99999999999999999999999\n", "t.ini:4: ", "idle-timeout" },
+		{ INB "max-clients = 1000001\n",
+		  "t.ini:4: ", "max-clients: \"1000001\" is not an integer in 1..1000000" },
+		{ INB "max-clients = 1 0\n", "t.ini:4: ", "max-clients" },
+		{ "[global]\nlog-level = verbose\n", "t.ini:2: ", "log-level: \"verbose\"" },
+		{ "[global]\nlog-level = INFO\n", "t.ini:2: ", "log-level" },
+		{ INB "listen = 127.0.0.1:853 1.2.3.4:0\n", "t.ini:4: ", "listen: \"1.2.3.4:0\"" },
+		{ INB "listen = localhost:853\n", "t.ini:4: ", "listen: \"localhost:853\"" },
+		{ INB "listen =\n", "t.ini:4: ", "listen: needs at least one address" },
+		{ INB "listen = [::1]:853 [::1]:853\n", "t.ini:4: ", "listed twice" },
+		{ INB "backend = 127.0.0.1:65536\n", "t.ini:4: ", "backend: \"127.0.0.1:65536\"" },
+		{ INB "backend = 127.0.0.1:53 ::1\n", "t.ini:4: ", "backend" },
+		/* AXFR-08: a typo in an ACL is an error, not a silent allow/deny */
+		{ INB "[zone a]\nallow = ::1 10.0.0.1/8\n", "t.ini:5: ", "allow: \"10.0.0.1/8\"" },
+		{ INB "[zone a]\nallow = 1.2.3.4/33\n", "t.ini:5: ", "allow: \"1.2.3.4/33\"" },
+		{ INB "[zone a]\nallow = any\n", "t.ini:5: ", "allow: \"any\"" },
+	};
+	RUN_ERR_CASES(cases);
 }
 
 static void
@@ -397,9 +507,12 @@ test_zone_names(void)
 	CU_ASSERT_PTR_NULL(conf_zone_find(c, wire, (size_t)len));
 	conf_free(c);
 
-	expect_err(INB "[zone sub.example.com]\n[zone SUB.Example.Com.]\n", "t.ini:5: ",
-	           "duplicate zone sub.example.com.");
-	expect_err(INB "[zone a\\.b]\n[zone A\\046B.]\n", "t.ini:5: ", "duplicate zone");
+	static const struct err_case cases[] = {
+		{ INB "[zone sub.example.com]\n[zone SUB.Example.Com.]\n",
+		  "t.ini:5: ", "duplicate zone sub.example.com." },
+		{ INB "[zone a\\.b]\n[zone A\\046B.]\n", "t.ini:5: ", "duplicate zone" },
+	};
+	RUN_ERR_CASES(cases);
 }
 
 /* --- [outbound] ----------------------------------------------------------- */
@@ -466,14 +579,17 @@ test_outbound_full(void)
 	CU_ASSERT_EQUAL(memcmp(o->pins[1], zero, 32), 0);
 	CU_ASSERT_STRING_EQUAL(o->client_cert, "sec.pem");
 	CU_ASSERT_STRING_EQUAL(o->client_key, "sec.key");
-	CU_ASSERT_EQUAL(o->connect_timeout, 3600);
-	CU_ASSERT_EQUAL(o->idle_timeout, 86400);
-	CU_ASSERT_EQUAL(o->max_sessions, 1024);
-	CU_ASSERT_EQUAL(o->backend_timeout, 3600);
-	CU_ASSERT_EQUAL(o->transfer_timeout, 86400);
-	CU_ASSERT_EQUAL(o->queue_timeout, 1);
-	CU_ASSERT_EQUAL(o->max_clients, 1000000);
-	CU_ASSERT_EQUAL(o->max_udp_queries, 1);
+	static const struct field_case fields[] = {
+		OB_FIELD(connect_timeout, 3600),
+		OB_FIELD(idle_timeout, 86400),
+		OB_FIELD(max_sessions, 1024),
+		OB_FIELD(backend_timeout, 3600),
+		OB_FIELD(transfer_timeout, 86400),
+		OB_FIELD(queue_timeout, 1),
+		OB_FIELD(max_clients, 1000000),
+		OB_FIELD(max_udp_queries, 1),
+	};
+	CHECK_FIELDS(o, fields);
 
 	struct netaddr na;
 	CU_ASSERT_EQUAL_FATAL(netaddr_parse("10.1.2.3:1", 0, &na), 0);
@@ -500,17 +616,20 @@ test_outbound_defaults(void)
 	check_cidr(&o->allow[0], "127.0.0.0/8");
 	check_cidr(&o->allow[1], "::1/128");
 	check_addr(&o->primary[0], "192.0.2.1#853");
-	CU_ASSERT_EQUAL(o->connect_timeout, 5);
-	CU_ASSERT_EQUAL(o->idle_timeout, 30);
-	CU_ASSERT_EQUAL(o->max_sessions, 4);
-	/* issue 13: the hard-coded values as keys, with the old values as
-	 * defaults, except the first answer octet: 4 s, below a legacy
-	 * secondary's own timeout */
-	CU_ASSERT_EQUAL(o->backend_timeout, 4);
-	CU_ASSERT_EQUAL(o->transfer_timeout, 120);
-	CU_ASSERT_EQUAL(o->queue_timeout, 10);
-	CU_ASSERT_EQUAL(o->max_clients, 1024);
-	CU_ASSERT_EQUAL(o->max_udp_queries, 256);
+	static const struct field_case fields[] = {
+		OB_FIELD(connect_timeout, 5),
+		OB_FIELD(idle_timeout, 30),
+		OB_FIELD(max_sessions, 4),
+		/* issue 13: the hard-coded values as keys, with the old values as
+		 * defaults, except the first answer octet: 4 s, below a legacy
+		 * secondary's own timeout */
+		OB_FIELD(backend_timeout, 4),
+		OB_FIELD(transfer_timeout, 120),
+		OB_FIELD(queue_timeout, 10),
+		OB_FIELD(max_clients, 1024),
+		OB_FIELD(max_udp_queries, 256),
+	};
+	CHECK_FIELDS(o, fields);
 	CU_ASSERT_PTR_NULL(o->auth_name);
 	CU_ASSERT_PTR_NULL(o->ca);
 	CU_ASSERT_PTR_NULL(o->client_cert);
@@ -550,17 +669,20 @@ test_outbound_sections(void)
 	conf_free(c);
 
 	/* an unnamed section only when it is the only one, in either order */
-	expect_err("[outbound]\n" OB_MIN "[outbound b]\n", "t.ini:5: ",
-	           "several [outbound] sections need a name each");
-	expect_err("[outbound a]\n" OB_MIN "[outbound]\n", "t.ini:5: ",
-	           "several [outbound] sections need a name each");
-	expect_err("[outbound]\n" OB_MIN "[outbound]\n", "t.ini:5: ", "need a name");
-	/* names unique, case-insensitively */
-	expect_err("[outbound a]\n" OB_MIN "[outbound b]\n" OB_MIN "[outbound A]\n", "t.ini:9: ",
-	           "duplicate [outbound a] section (first on line 1)");
-	/* name syntax */
-	expect_err("[outbound a/b]\n" OB_MIN, "t.ini:1: ", "outbound name \"a/b\"");
-	expect_err("[outbound a b]\n" OB_MIN, "t.ini:1: ", "outbound name \"a b\"");
+	static const struct err_case cases[] = {
+		{ "[outbound]\n" OB_MIN "[outbound b]\n",
+		  "t.ini:5: ", "several [outbound] sections need a name each" },
+		{ "[outbound a]\n" OB_MIN "[outbound]\n",
+		  "t.ini:5: ", "several [outbound] sections need a name each" },
+		{ "[outbound]\n" OB_MIN "[outbound]\n", "t.ini:5: ", "need a name" },
+		/* names unique, case-insensitively */
+		{ "[outbound a]\n" OB_MIN "[outbound b]\n" OB_MIN "[outbound A]\n",
+		  "t.ini:9: ", "duplicate [outbound a] section (first on line 1)" },
+		/* name syntax */
+		{ "[outbound a/b]\n" OB_MIN, "t.ini:1: ", "outbound name \"a/b\"" },
+		{ "[outbound a b]\n" OB_MIN, "t.ini:1: ", "outbound name \"a b\"" },
+	};
+	RUN_ERR_CASES(cases);
 	char text[512];
 	char name[65];
 	memset(name, 'n', 64);
@@ -579,12 +701,15 @@ static void
 test_outbound_keys(void)
 {
 	/* per-section duplicate detection; the same key in two sections is fine */
-	expect_err("[outbound a]\n" OB_MIN "idle-timeout = 5\nidle-timeout = 6\n", "t.ini:6: ",
-	           "duplicate key idle-timeout in [outbound a] (first on line 5)");
-	expect_err("[outbound]\n" OB_MIN "allow = ::1\nallow = ::2\n", "t.ini:6: ",
-	           "duplicate key allow in [outbound] (first on line 5)");
-	expect_err("[outbound a]\n" OB_MIN "pin-sha256 = " PIN2 "\n", "t.ini:5: ",
-	           "duplicate key pin-sha256 in [outbound a] (first on line 4)");
+	static const struct err_case cases[] = {
+		{ "[outbound a]\n" OB_MIN "idle-timeout = 5\nidle-timeout = 6\n",
+		  "t.ini:6: ", "duplicate key idle-timeout in [outbound a] (first on line 5)" },
+		{ "[outbound]\n" OB_MIN "allow = ::1\nallow = ::2\n",
+		  "t.ini:6: ", "duplicate key allow in [outbound] (first on line 5)" },
+		{ "[outbound a]\n" OB_MIN "pin-sha256 = " PIN2 "\n",
+		  "t.ini:5: ", "duplicate key pin-sha256 in [outbound a] (first on line 4)" },
+	};
+	RUN_ERR_CASES(cases);
 	/* [inbound] idle-timeout and [outbound] idle-timeout are different keys */
 	struct conf *c = parse_ok(INB "idle-timeout = 100\n[outbound]\n" OB_MIN "idle-timeout = 9\n");
 	if (c != NULL) {
@@ -593,28 +718,34 @@ test_outbound_keys(void)
 	}
 	conf_free(c);
 	/* keys of one kind are unknown in the other */
-	expect_err("[outbound x]\n" OB_MIN "backend = 127.0.0.1\n", "t.ini:5: ",
-	           "unknown key \"backend\" in [outbound x]");
-	expect_err("[outbound]\n" OB_MIN "cert = a\n", "t.ini:5: ", "unknown key \"cert\" in [outbound]");
-	expect_err(INB "max-sessions = 4\n", "t.ini:4: ", "unknown key \"max-sessions\" in [inbound]");
-	expect_err(INB "primary = 192.0.2.1\n", "t.ini:4: ", "unknown key \"primary\" in [inbound]");
-	expect_err(INB "[zone a]\nauth-name = x\n", "t.ini:5: ", "unknown key \"auth-name\" in [zone a.]");
+	static const struct err_case cases2[] = {
+		{ "[outbound x]\n" OB_MIN "backend = 127.0.0.1\n",
+		  "t.ini:5: ", "unknown key \"backend\" in [outbound x]" },
+		{ "[outbound]\n" OB_MIN "cert = a\n", "t.ini:5: ", "unknown key \"cert\" in [outbound]" },
+		{ INB "max-sessions = 4\n", "t.ini:4: ", "unknown key \"max-sessions\" in [inbound]" },
+		{ INB "primary = 192.0.2.1\n", "t.ini:4: ", "unknown key \"primary\" in [inbound]" },
+		{ INB "[zone a]\nauth-name = x\n", "t.ini:5: ", "unknown key \"auth-name\" in [zone a.]" },
+	};
+	RUN_ERR_CASES(cases2);
 }
 
 static void
 test_outbound_required(void)
 {
-	expect_err("\n[outbound a]\nprimary = 192.0.2.1\npin-sha256 = " PIN1 "\n", "t.ini:2: ",
-	           "[outbound a] listen is required");
-	expect_err("[outbound]\nlisten = 127.0.0.1\npin-sha256 = " PIN1 "\n", "t.ini:1: ",
-	           "[outbound] primary is required");
-	/* strict authentication (RFC 8310): ca + auth-name, or pins */
-	expect_err("[outbound a]\nlisten = ::1\nprimary = 192.0.2.1\n", "t.ini:1: ",
-	           "[outbound a] does not authenticate the primary: set ca and auth-name, or pin-sha256");
-	expect_err("[outbound a]\nlisten = ::1\nprimary = 192.0.2.1\nauth-name = ns1.example\n",
-	           "t.ini:1: ", "[outbound a] auth-name needs ca");
-	expect_err("[outbound a]\nlisten = ::1\nprimary = 192.0.2.1\nca = ca.pem\n", "t.ini:1: ",
-	           "[outbound a] ca needs auth-name");
+	static const struct err_case cases[] = {
+		{ "\n[outbound a]\nprimary = 192.0.2.1\npin-sha256 = " PIN1 "\n",
+		  "t.ini:2: ", "[outbound a] listen is required" },
+		{ "[outbound]\nlisten = 127.0.0.1\npin-sha256 = " PIN1 "\n",
+		  "t.ini:1: ", "[outbound] primary is required" },
+		/* strict authentication (RFC 8310): ca + auth-name, or pins */
+		{ "[outbound a]\nlisten = ::1\nprimary = 192.0.2.1\n",
+		  "t.ini:1: ", "[outbound a] does not authenticate the primary: set ca and auth-name, or pin-sha256" },
+		{ "[outbound a]\nlisten = ::1\nprimary = 192.0.2.1\nauth-name = ns1.example\n",
+		  "t.ini:1: ", "[outbound a] auth-name needs ca" },
+		{ "[outbound a]\nlisten = ::1\nprimary = 192.0.2.1\nca = ca.pem\n",
+		  "t.ini:1: ", "[outbound a] ca needs auth-name" },
+	};
+	RUN_ERR_CASES(cases);
 	const char *ok[] = {
 		"[outbound]\nlisten = ::1\nprimary = 192.0.2.1\nca = c\nauth-name = ns1.example\n",
 		"[outbound]\nlisten = ::1\nprimary = 192.0.2.1\npin-sha256 = " PIN1 "\n",
@@ -626,13 +757,16 @@ test_outbound_required(void)
 		conf_free(c);
 	}
 	/* mutual TLS needs both halves */
-	expect_err("[outbound]\n" OB_MIN "client-cert = c.pem\n", "t.ini:1: ",
-	           "[outbound] client-cert needs client-key");
-	expect_err("[outbound]\n" OB_MIN "client-key = c.key\n", "t.ini:1: ",
-	           "[outbound] client-key needs client-cert");
-	/* the first failing section is reported */
-	expect_err("[outbound a]\n" OB_MIN "[outbound b]\nlisten = ::1\n", "t.ini:5: ",
-	           "[outbound b] primary is required");
+	static const struct err_case cases2[] = {
+		{ "[outbound]\n" OB_MIN "client-cert = c.pem\n",
+		  "t.ini:1: ", "[outbound] client-cert needs client-key" },
+		{ "[outbound]\n" OB_MIN "client-key = c.key\n",
+		  "t.ini:1: ", "[outbound] client-key needs client-cert" },
+		/* the first failing section is reported */
+		{ "[outbound a]\n" OB_MIN "[outbound b]\nlisten = ::1\n",
+		  "t.ini:5: ", "[outbound b] primary is required" },
+	};
+	RUN_ERR_CASES(cases2);
 }
 
 #define OB_NOPIN "[outbound]\nlisten = ::1\nprimary = 192.0.2.1\n"      /* lines 1-3 */
@@ -641,22 +775,25 @@ static void
 test_outbound_values(void)
 {
 	/* pins: base64 (RFC 4648) of exactly 32 bytes */
-	expect_err(OB_NOPIN "pin-sha256 = not-base64!\n", "t.ini:4: ",
-	           "pin-sha256: \"not-base64!\" is not base64");
-	expect_err(OB_NOPIN "pin-sha256 = " PIN1 " AAAA\n", "t.ini:4: ",
-	           "pin-sha256: \"AAAA\" decodes to 3 bytes, not 32");
-	expect_err(OB_NOPIN "pin-sha256 = AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\n", "t.ini:4: ",
-	           "decodes to 31 bytes, not 32");
-	expect_err(OB_NOPIN "pin-sha256 = AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\n", "t.ini:4: ",
-	           "decodes to 34 bytes, not 32");
-	expect_err(OB_NOPIN "pin-sha256 = 47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU==\n", "t.ini:4: ",
-	           "is not base64");                       /* bad padding */
-	expect_err(OB_NOPIN "pin-sha256 = 47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFV=\n", "t.ini:4: ",
-	           "is not base64");                       /* trailing bits set */
-	expect_err(OB_NOPIN "pin-sha256 = 47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU=\n", "t.ini:4: ",
-	           "is not base64");                       /* base64url alphabet */
-	expect_err(OB_NOPIN "pin-sha256 = " PIN1 " " PIN1 "\n", "t.ini:4: ", "listed twice");
-	expect_err(OB_NOPIN "pin-sha256 =\n", "t.ini:4: ", "pin-sha256: needs at least one pin");
+	static const struct err_case cases[] = {
+		{ OB_NOPIN "pin-sha256 = not-base64!\n",
+		  "t.ini:4: ", "pin-sha256: \"not-base64!\" is not base64" },
+		{ OB_NOPIN "pin-sha256 = " PIN1 " AAAA\n",
+		  "t.ini:4: ", "pin-sha256: \"AAAA\" decodes to 3 bytes, not 32" },
+		{ OB_NOPIN "pin-sha256 = AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\n",
+		  "t.ini:4: ", "decodes to 31 bytes, not 32" },
+		{ OB_NOPIN "pin-sha256 = AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\n",
+		  "t.ini:4: ", "decodes to 34 bytes, not 32" },
+		{ OB_NOPIN "pin-sha256 = 47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU==\n",
+		  "t.ini:4: ", "is not base64" }, /* bad padding */
+		{ OB_NOPIN "pin-sha256 = 47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFV=\n",
+		  "t.ini:4: ", "is not base64" }, /* trailing bits set */
+		{ OB_NOPIN "pin-sha256 = 47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU=\n",
+		  "t.ini:4: ", "is not base64" }, /* base64url alphabet */
+		{ OB_NOPIN "pin-sha256 = " PIN1 " " PIN1 "\n", "t.ini:4: ", "listed twice" },
+		{ OB_NOPIN "pin-sha256 =\n", "t.ini:4: ", "pin-sha256: needs at least one pin" },
+	};
+	RUN_ERR_CASES(cases);
 	/* without padding is accepted */
 	struct conf *c = parse_ok(OB_NOPIN "pin-sha256 = 47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU\n");
 	if (c != NULL)
@@ -664,23 +801,29 @@ test_outbound_values(void)
 	conf_free(c);
 
 	/* auth-name: a host name, not an address */
-	expect_err(OB_NOPIN "ca = c\nauth-name = 192.0.2.1\n", "t.ini:5: ",
-	           "auth-name: \"192.0.2.1\" is not a host name");
-	expect_err(OB_NOPIN "ca = c\nauth-name = a..b\n", "t.ini:5: ", "auth-name: \"a..b\"");
-	expect_err(OB_NOPIN "ca = c\nauth-name = ns1.example.com/x\n", "t.ini:5: ", "auth-name");
-	expect_err(OB_NOPIN "ca = c\nauth-name = .\n", "t.ini:5: ", "auth-name");
-	expect_err(OB_NOPIN "ca = c\nauth-name = *.example\n", "t.ini:5: ", "auth-name");
-	expect_err(OB_NOPIN "ca = c\nauth-name = a b\n", "t.ini:5: ", "auth-name");
+	static const struct err_case cases2[] = {
+		{ OB_NOPIN "ca = c\nauth-name = 192.0.2.1\n",
+		  "t.ini:5: ", "auth-name: \"192.0.2.1\" is not a host name" },
+		{ OB_NOPIN "ca = c\nauth-name = a..b\n", "t.ini:5: ", "auth-name: \"a..b\"" },
+		{ OB_NOPIN "ca = c\nauth-name = ns1.example.com/x\n", "t.ini:5: ", "auth-name" },
+		{ OB_NOPIN "ca = c\nauth-name = .\n", "t.ini:5: ", "auth-name" },
+		{ OB_NOPIN "ca = c\nauth-name = *.example\n", "t.ini:5: ", "auth-name" },
+		{ OB_NOPIN "ca = c\nauth-name = a b\n", "t.ini:5: ", "auth-name" },
+	};
+	RUN_ERR_CASES(cases2);
 
 	/* addresses */
-	expect_err(OB_NOPIN "pin-sha256 = " PIN1 "\nprimary = x\n", "t.ini:5: ", "duplicate key primary");
-	expect_err("[outbound]\nlisten = ::1\nprimary = ns1.example:853\n", "t.ini:3: ",
-	           "primary: \"ns1.example:853\" is not an address or address:port");
-	expect_err("[outbound]\nlisten = ::1\nprimary = 192.0.2.1 192.0.2.1:853\n", "t.ini:3: ",
-	           "primary: \"192.0.2.1:853\" is listed twice");
-	expect_err("[outbound]\nlisten = ::1\nprimary =\n", "t.ini:3: ", "primary: needs at least one");
-	expect_err("[outbound]\nlisten = 127.0.0.1:0\n", "t.ini:2: ", "listen: \"127.0.0.1:0\"");
-	expect_err("[outbound]\nlisten =\n", "t.ini:2: ", "listen: needs at least one address");
+	static const struct err_case cases3[] = {
+		{ OB_NOPIN "pin-sha256 = " PIN1 "\nprimary = x\n", "t.ini:5: ", "duplicate key primary" },
+		{ "[outbound]\nlisten = ::1\nprimary = ns1.example:853\n",
+		  "t.ini:3: ", "primary: \"ns1.example:853\" is not an address or address:port" },
+		{ "[outbound]\nlisten = ::1\nprimary = 192.0.2.1 192.0.2.1:853\n",
+		  "t.ini:3: ", "primary: \"192.0.2.1:853\" is listed twice" },
+		{ "[outbound]\nlisten = ::1\nprimary =\n", "t.ini:3: ", "primary: needs at least one" },
+		{ "[outbound]\nlisten = 127.0.0.1:0\n", "t.ini:2: ", "listen: \"127.0.0.1:0\"" },
+		{ "[outbound]\nlisten =\n", "t.ini:2: ", "listen: needs at least one address" },
+	};
+	RUN_ERR_CASES(cases3);
 	char text[1024];
 	size_t o = (size_t)snprintf(text, sizeof(text), "[outbound]\nlisten = ::1\nprimary =");
 	for (int i = 0; i <= CONF_MAX_PRIMARIES; i++)
@@ -694,37 +837,46 @@ test_outbound_values(void)
 	expect_err(text, "t.ini:4: ", "pin-sha256: more than 8 pins");
 
 	/* allow: explicit and never empty (the default is loopback) */
-	expect_err("[outbound]\n" OB_MIN "allow =\n", "t.ini:5: ", "allow: needs at least one");
-	expect_err("[outbound]\n" OB_MIN "allow = 10.0.0.1/8\n", "t.ini:5: ", "allow: \"10.0.0.1/8\"");
+	static const struct err_case cases4[] = {
+		{ "[outbound]\n" OB_MIN "allow =\n", "t.ini:5: ", "allow: needs at least one" },
+		{ "[outbound]\n" OB_MIN "allow = 10.0.0.1/8\n", "t.ini:5: ", "allow: \"10.0.0.1/8\"" },
+	};
+	RUN_ERR_CASES(cases4);
 
 	/* integers */
-	expect_err("[outbound]\n" OB_MIN "connect-timeout = 0\n", "t.ini:5: ",
-	           "connect-timeout: \"0\" is not an integer in 1..3600");
-	expect_err("[outbound]\n" OB_MIN "connect-timeout = 3601\n", "t.ini:5: ", "connect-timeout");
-	expect_err("[outbound]\n" OB_MIN "idle-timeout = 86401\n", "t.ini:5: ",
-	           "idle-timeout: \"86401\" is not an integer in 1..86400");
-	expect_err("[outbound]\n" OB_MIN "max-sessions = 0\n", "t.ini:5: ",
-	           "max-sessions: \"0\" is not an integer in 1..1024");
-	expect_err("[outbound]\n" OB_MIN "max-sessions = 1025\n", "t.ini:5: ", "max-sessions");
-	expect_err("[outbound]\n" OB_MIN "backend-timeout = 0\n", "t.ini:5: ",
-	           "backend-timeout: \"0\" is not an integer in 1..3600");
-	expect_err("[outbound]\n" OB_MIN "backend-timeout = 3601\n", "t.ini:5: ", "backend-timeout");
-	expect_err("[outbound]\n" OB_MIN "transfer-timeout = 0\n", "t.ini:5: ",
-	           "transfer-timeout: \"0\" is not an integer in 1..86400");
-	expect_err("[outbound]\n" OB_MIN "transfer-timeout = 86401\n", "t.ini:5: ", "transfer-timeout");
-	expect_err("[outbound]\n" OB_MIN "queue-timeout = 0\n", "t.ini:5: ",
-	           "queue-timeout: \"0\" is not an integer in 1..3600");
-	expect_err("[outbound]\n" OB_MIN "max-clients = 0\n", "t.ini:5: ",
-	           "max-clients: \"0\" is not an integer in 1..1000000");
-	expect_err("[outbound]\n" OB_MIN "max-udp-queries = 1000001\n", "t.ini:5: ",
-	           "max-udp-queries: \"1000001\" is not an integer in 1..1000000");
-	expect_err("[outbound]\n" OB_MIN "backend-timeout = 4\nbackend-timeout = 5\n", "t.ini:6: ",
-	           "duplicate key backend-timeout in [outbound] (first on line 5)");
+	static const struct err_case cases5[] = {
+		{ "[outbound]\n" OB_MIN "connect-timeout = 0\n",
+		  "t.ini:5: ", "connect-timeout: \"0\" is not an integer in 1..3600" },
+		{ "[outbound]\n" OB_MIN "connect-timeout = 3601\n", "t.ini:5: ", "connect-timeout" },
+		{ "[outbound]\n" OB_MIN "idle-timeout = 86401\n",
+		  "t.ini:5: ", "idle-timeout: \"86401\" is not an integer in 1..86400" },
+		{ "[outbound]\n" OB_MIN "max-sessions = 0\n",
+		  "t.ini:5: ", "max-sessions: \"0\" is not an integer in 1..1024" },
+		{ "[outbound]\n" OB_MIN "max-sessions = 1025\n", "t.ini:5: ", "max-sessions" },
+		{ "[outbound]\n" OB_MIN "backend-timeout = 0\n",
+		  "t.ini:5: ", "backend-timeout: \"0\" is not an integer in 1..3600" },
+		{ "[outbound]\n" OB_MIN "backend-timeout = 3601\n", "t.ini:5: ", "backend-timeout" },
+		{ "[outbound]\n" OB_MIN "transfer-timeout = 0\n",
+		  "t.ini:5: ", "transfer-timeout: \"0\" is not an integer in 1..86400" },
+		{ "[outbound]\n" OB_MIN "transfer-timeout = 86401\n", "t.ini:5: ", "transfer-timeout" },
+		{ "[outbound]\n" OB_MIN "queue-timeout = 0\n",
+		  "t.ini:5: ", "queue-timeout: \"0\" is not an integer in 1..3600" },
+		{ "[outbound]\n" OB_MIN "max-clients = 0\n",
+		  "t.ini:5: ", "max-clients: \"0\" is not an integer in 1..1000000" },
+		{ "[outbound]\n" OB_MIN "max-udp-queries = 1000001\n",
+		  "t.ini:5: ", "max-udp-queries: \"1000001\" is not an integer in 1..1000000" },
+		{ "[outbound]\n" OB_MIN "backend-timeout = 4\nbackend-timeout = 5\n",
+		  "t.ini:6: ", "duplicate key backend-timeout in [outbound] (first on line 5)" },
+	};
+	RUN_ERR_CASES(cases5);
 
 	/* paths */
-	expect_err(OB_NOPIN "auth-name = n.x\nca =\n", "t.ini:5: ", "ca: empty file name");
-	expect_err("[outbound]\n" OB_MIN "client-cert = c\nclient-key =;k\n", "t.ini:6: ",
-	           "client-key: \";k\" starts with a comment");
+	static const struct err_case cases6[] = {
+		{ OB_NOPIN "auth-name = n.x\nca =\n", "t.ini:5: ", "ca: empty file name" },
+		{ "[outbound]\n" OB_MIN "client-cert = c\nclient-key =;k\n",
+		  "t.ini:6: ", "client-key: \";k\" starts with a comment" },
+	};
+	RUN_ERR_CASES(cases6);
 }
 
 static void
@@ -745,39 +897,45 @@ test_outbound_with_inbound(void)
 	}
 	conf_free(c);
 	/* zones belong to [inbound] */
-	expect_err("[outbound]\n" OB_MIN "\n[zone example.com]\nallow = ::1\n", "t.ini:6: ",
-	           "[zone] sections need an [inbound] section");
-	/* cert and key are still required in [inbound] */
-	expect_err("[outbound]\n" OB_MIN "[inbound]\ncert = a\n", "t.ini:5: ", "[inbound] key is required");
-	/* neither section */
-	expect_err("[global]\nlog-level = info\n", "t.ini: ",
-	           "[inbound] section is required (with cert and key) unless there is an [outbound]");
+	static const struct err_case cases[] = {
+		{ "[outbound]\n" OB_MIN "\n[zone example.com]\nallow = ::1\n",
+		  "t.ini:6: ", "[zone] sections need an [inbound] section" },
+		/* cert and key are still required in [inbound] */
+		{ "[outbound]\n" OB_MIN "[inbound]\ncert = a\n", "t.ini:5: ", "[inbound] key is required" },
+		/* neither section */
+		{ "[global]\nlog-level = info\n",
+		  "t.ini: ", "[inbound] section is required (with cert and key) unless there is an [outbound]" },
+	};
+	RUN_ERR_CASES(cases);
 }
 
 static void
 test_outbound_collisions(void)
 {
-	/* with an explicit inbound listener */
-	expect_err(INB "listen = 127.0.0.1:5353\n[outbound a]\nlisten = ::1 127.0.0.1:5353\n"
-	           "primary = 192.0.2.1\npin-sha256 = " PIN1 "\n", "t.ini:6: ",
-	           "[outbound a] listen 127.0.0.1:5353 collides with [inbound] listen "
-	           "127.0.0.1:5353 (line 4)");
-	/* with the inbound default (0.0.0.0:853 [::]:853): a wildcard covers every address */
-	expect_err("[outbound]\nlisten = [::1]:853\nprimary = 192.0.2.1\npin-sha256 = " PIN1 "\n" INB,
-	           "t.ini:2: ", "[outbound] listen [::1]:853 collides with [inbound] listen [::]:853 "
-	           "(the default)");
-	/* between two outbound sections, wildcard included */
-	expect_err("[outbound a]\n" OB_MIN "[outbound b]\nlisten = 0.0.0.0:5353\n"
-	           "primary = 192.0.2.2\npin-sha256 = " PIN1 "\n", "t.ini:6: ",
-	           "[outbound b] listen 0.0.0.0:5353 collides with [outbound a] listen "
-	           "127.0.0.1:5353 (line 2)");
-	expect_err("[outbound a]\n" OB_MIN "[outbound b]\n" OB_MIN, "t.ini:6: ",
-	           "[outbound b] listen 127.0.0.1:5353 collides with [outbound a]");
-	expect_err(INB "listen = 127.0.0.1:853\n[outbound a]\n" OB_MIN
-	           "[outbound b]\nlisten = 127.0.0.1:5354 [::]:5353 127.0.0.1:853\n"
-	           "primary = 192.0.2.2\npin-sha256 = " PIN1 "\n", "t.ini:10: ",
-	           "[outbound b] listen 127.0.0.1:853 collides with [inbound] listen 127.0.0.1:853 "
-	           "(line 4)");
+	static const struct err_case cases[] = {
+		/* with an explicit inbound listener */
+		{ INB "listen = 127.0.0.1:5353\n[outbound a]\nlisten = ::1 127.0.0.1:5353\n"
+		  "primary = 192.0.2.1\npin-sha256 = " PIN1 "\n",
+		  "t.ini:6: ", "[outbound a] listen 127.0.0.1:5353 collides with [inbound] listen "
+		  "127.0.0.1:5353 (line 4)" },
+		/* with the inbound default (0.0.0.0:853 [::]:853): a wildcard covers every address */
+		{ "[outbound]\nlisten = [::1]:853\nprimary = 192.0.2.1\npin-sha256 = " PIN1 "\n" INB,
+		  "t.ini:2: ", "[outbound] listen [::1]:853 collides with [inbound] listen [::]:853 "
+		  "(the default)" },
+		/* between two outbound sections, wildcard included */
+		{ "[outbound a]\n" OB_MIN "[outbound b]\nlisten = 0.0.0.0:5353\n"
+		  "primary = 192.0.2.2\npin-sha256 = " PIN1 "\n",
+		  "t.ini:6: ", "[outbound b] listen 0.0.0.0:5353 collides with [outbound a] listen "
+		  "127.0.0.1:5353 (line 2)" },
+		{ "[outbound a]\n" OB_MIN "[outbound b]\n" OB_MIN,
+		  "t.ini:6: ", "[outbound b] listen 127.0.0.1:5353 collides with [outbound a]" },
+		{ INB "listen = 127.0.0.1:853\n[outbound a]\n" OB_MIN
+		  "[outbound b]\nlisten = 127.0.0.1:5354 [::]:5353 127.0.0.1:853\n"
+		  "primary = 192.0.2.2\npin-sha256 = " PIN1 "\n",
+		  "t.ini:10: ", "[outbound b] listen 127.0.0.1:853 collides with [inbound] listen 127.0.0.1:853 "
+		  "(line 4)" },
+	};
+	RUN_ERR_CASES(cases);
 	/* another port, or the other family, is fine */
 	struct conf *c = parse_ok(INB "listen = 127.0.0.1:853\n[outbound a]\n" OB_MIN
 	             "[outbound b]\nlisten = 127.0.0.1:5354 [::]:5353 127.0.0.2:853\n"
@@ -1059,20 +1217,20 @@ test_user_and_refs(void)
 		CU_ASSERT_EQUAL(c->inbound.transfer_timeout, 120);
 	}
 	conf_free(c);
-	c = parse_ok("[inbound]\ncert=c\nkey=k\nmax-clients-per-ip = 0\n");
-	if (c != NULL)
-		CU_ASSERT_EQUAL(c->inbound.max_clients_per_ip, 0);
-	conf_free(c);
-	expect_err("[inbound]\ncert=c\nkey=k\nmax-clients-per-ip = -1\n", "t.ini:4:", "max-clients-per-ip");
-	expect_err("[inbound]\ncert=c\nkey=k\ntransfer-timeout = 0\n", "t.ini:4:", "transfer-timeout");
-	c = parse_ok("[inbound]\ncert=c\nkey=k\ntransfer-timeout = 600\n");
-	if (c != NULL)
-		CU_ASSERT_EQUAL(c->inbound.transfer_timeout, 600);
-	conf_free(c);
-	expect_err("[global]\nuser = bad user\n[inbound]\ncert=c\nkey=k\n", "t.ini:2:", "user");
-	expect_err("[global]\nuser = -x\n[inbound]\ncert=c\nkey=k\n", "t.ini:2:", "user");
-	expect_err("[global]\nuser = a\nuser = b\n[inbound]\ncert=c\nkey=k\n", "t.ini:3:", "user");
-	expect_err("[inbound]\nuser = a\ncert=c\nkey=k\n", "t.ini:2:", "user");   /* wrong section */
+	static const struct value_case values[] = {
+		{ "[inbound]\ncert=c\nkey=k\nmax-clients-per-ip = 0\n", CONF_FIELD(inbound.max_clients_per_ip, 0) },
+		{ "[inbound]\ncert=c\nkey=k\ntransfer-timeout = 600\n", CONF_FIELD(inbound.transfer_timeout, 600) },
+	};
+	RUN_VALUE_CASES(values);
+	static const struct err_case cases[] = {
+		{ "[inbound]\ncert=c\nkey=k\nmax-clients-per-ip = -1\n", "t.ini:4:", "max-clients-per-ip" },
+		{ "[inbound]\ncert=c\nkey=k\ntransfer-timeout = 0\n", "t.ini:4:", "transfer-timeout" },
+		{ "[global]\nuser = bad user\n[inbound]\ncert=c\nkey=k\n", "t.ini:2:", "user" },
+		{ "[global]\nuser = -x\n[inbound]\ncert=c\nkey=k\n", "t.ini:2:", "user" },
+		{ "[global]\nuser = a\nuser = b\n[inbound]\ncert=c\nkey=k\n", "t.ini:3:", "user" },
+		{ "[inbound]\nuser = a\ncert=c\nkey=k\n", "t.ini:2:", "user" }, /* wrong section */
+	};
+	RUN_ERR_CASES(cases);
 }
 
 /* --- issue 9: [inbound] limits, [key], [acl], zones-file ------------------------- */
@@ -1120,14 +1278,17 @@ test_inbound_limits(void)
 	          c->inbound.client_table_size == 1);
 	conf_free(c);
 
-	expect_err(INB "max-transfers = -1\n", "t.ini:4: ",
-	           "max-transfers: \"-1\" is not an integer in 0..1000000");
-	expect_err(INB "max-transfers = 1000001\n", "t.ini:4: ", "max-transfers:");
-	expect_err(INB "max-transfers-per-client = x\n", "t.ini:4: ",
-	           "max-transfers-per-client: \"x\" is not an integer in 0..1000000");
-	expect_err(INB "client-table-size = 0\n", "t.ini:4: ",
-	           "client-table-size: \"0\" is not an integer in 1..1048576");
-	expect_err(INB "client-table-size = 1048577\n", "t.ini:4: ", "client-table-size:");
+	static const struct err_case cases[] = {
+		{ INB "max-transfers = -1\n",
+		  "t.ini:4: ", "max-transfers: \"-1\" is not an integer in 0..1000000" },
+		{ INB "max-transfers = 1000001\n", "t.ini:4: ", "max-transfers:" },
+		{ INB "max-transfers-per-client = x\n",
+		  "t.ini:4: ", "max-transfers-per-client: \"x\" is not an integer in 0..1000000" },
+		{ INB "client-table-size = 0\n",
+		  "t.ini:4: ", "client-table-size: \"0\" is not an integer in 1..1048576" },
+		{ INB "client-table-size = 1048577\n", "t.ini:4: ", "client-table-size:" },
+	};
+	RUN_ERR_CASES(cases);
 	static const char *const bad_rates[] = {
 		"30", "30/", "/60", "0/60", "30/0", "30/86401", "1000001/1", "a/b", "30/60/2",
 		"30 / 60", "-1/60", "on", "30/60s", "99999999999999999999/1",
@@ -1138,13 +1299,17 @@ test_inbound_limits(void)
 		snprintf(want, sizeof(want), "transfer-rate: \"%s\" is not N/SECONDS", bad_rates[i]);
 		expect_err(text, "t.ini:5: ", want);
 	}
-	expect_err(INB "proxy-protocol = v1\n", "t.ini:4: ", "proxy-protocol: \"v1\" is not one of v2, off");
-	expect_err(INB "proxy-protocol = V2\n", "t.ini:4: ", "proxy-protocol");
-	expect_err(INB "client-ca =\n", "t.ini:4: ", "client-ca: empty file name");
-	expect_err(INB "zones-file =\n", "t.ini:4: ", "zones-file: empty file name");
-	expect_err(INB "transfer-rate = off\ntransfer-rate = 1/1\n", "t.ini:5: ",
-	           "duplicate key transfer-rate in [inbound] (first on line 4)");
-	expect_err("[global]\nmax-transfers = 1\n" INB, "t.ini:2: ", "unknown key \"max-transfers\" in [global]");
+	static const struct err_case cases2[] = {
+		{ INB "proxy-protocol = v1\n", "t.ini:4: ", "proxy-protocol: \"v1\" is not one of v2, off" },
+		{ INB "proxy-protocol = V2\n", "t.ini:4: ", "proxy-protocol" },
+		{ INB "client-ca =\n", "t.ini:4: ", "client-ca: empty file name" },
+		{ INB "zones-file =\n", "t.ini:4: ", "zones-file: empty file name" },
+		{ INB "transfer-rate = off\ntransfer-rate = 1/1\n",
+		  "t.ini:5: ", "duplicate key transfer-rate in [inbound] (first on line 4)" },
+		{ "[global]\nmax-transfers = 1\n" INB,
+		  "t.ini:2: ", "unknown key \"max-transfers\" in [global]" },
+	};
+	RUN_ERR_CASES(cases2);
 }
 
 /* A fresh temporary directory (its path in dir, PATH_MAX). */
@@ -1203,22 +1368,25 @@ test_keys(void)
 	CU_ASSERT_EQUAL(c->keys[3].tsig.alg, TSIG_HMAC_SHA384);
 	conf_free(c);
 
-	expect_err(INB "[key]\n", "t.ini:4: ", "[key NAME] needs a TSIG key name");
-	expect_err(INB "[key .]\n", "t.ini:4: ", "not the root");
-	expect_err(INB "[key a..b]\n", "t.ini:4: ", "needs a TSIG key name");
-	expect_err(INB "[key a b]\n", "t.ini:4: ", "needs a TSIG key name");
-	expect_err(INB "[key xfr-key]\n\n[key XFR-KEY.]\n", "t.ini:6: ",
-	           "duplicate [key xfr-key.] section (first on line 4)");
-	expect_err(INB "[key k]\nalgorithm = hmac-md5\n", "t.ini:5: ",
-	           "algorithm: \"hmac-md5\" is not one of hmac-sha256");
-	expect_err(INB "[key k]\nalgorithm = hmac-sha256\nalgorithm = hmac-sha1\n", "t.ini:6: ",
-	           "duplicate key algorithm in [key k.] (first on line 5)");
-	expect_err(INB "[key k]\nbogus = 1\n", "t.ini:5: ", "unknown key \"bogus\" in [key k.]");
-	expect_err(INB "[key k]\nsecret = " SECRET32 "\n", "t.ini:4: ",
-	           "[key k.] has a secret but no algorithm");
-	expect_err(INB "[key k]\nalgorithm = hmac-sha256\nsecret =\n", "t.ini:6: ", "secret: empty");
-	expect_err(INB "[key k]\nalgorithm = hmac-sha256\nsecret = " SECRET32 "\nsecret-file = /x\n",
-	           "t.ini:7: ", "has its secret already (line 6): give secret or secret-file, not both");
+	static const struct err_case cases[] = {
+		{ INB "[key]\n", "t.ini:4: ", "[key NAME] needs a TSIG key name" },
+		{ INB "[key .]\n", "t.ini:4: ", "not the root" },
+		{ INB "[key a..b]\n", "t.ini:4: ", "needs a TSIG key name" },
+		{ INB "[key a b]\n", "t.ini:4: ", "needs a TSIG key name" },
+		{ INB "[key xfr-key]\n\n[key XFR-KEY.]\n",
+		  "t.ini:6: ", "duplicate [key xfr-key.] section (first on line 4)" },
+		{ INB "[key k]\nalgorithm = hmac-md5\n",
+		  "t.ini:5: ", "algorithm: \"hmac-md5\" is not one of hmac-sha256" },
+		{ INB "[key k]\nalgorithm = hmac-sha256\nalgorithm = hmac-sha1\n",
+		  "t.ini:6: ", "duplicate key algorithm in [key k.] (first on line 5)" },
+		{ INB "[key k]\nbogus = 1\n", "t.ini:5: ", "unknown key \"bogus\" in [key k.]" },
+		{ INB "[key k]\nsecret = " SECRET32 "\n",
+		  "t.ini:4: ", "[key k.] has a secret but no algorithm" },
+		{ INB "[key k]\nalgorithm = hmac-sha256\nsecret =\n", "t.ini:6: ", "secret: empty" },
+		{ INB "[key k]\nalgorithm = hmac-sha256\nsecret = " SECRET32 "\nsecret-file = /x\n",
+		  "t.ini:7: ", "has its secret already (line 6): give secret or secret-file, not both" },
+	};
+	RUN_ERR_CASES(cases);
 	/* a bad secret is never quoted back */
 	char err[CONF_ERR_MAX];
 	static const char *const bad[] = {
@@ -1363,48 +1531,54 @@ test_acls(void)
 	if (c != NULL)
 		check_addr(&c->acls[0]->source, "2001:db8::11#0");
 	conf_free(c);
-	expect_err(INB "[acl a]\naddress = ::1\nbackend-source = 2001:db8::11\n", "t.ini:6: ",
-	           "backend-source: not the address family of backend 127.0.0.1:53");
-	expect_err(INB "[acl a]\naddress = ::1\nbackend-source = 127.0.0.1:53\n", "t.ini:6: ",
-	           "backend-source: \"127.0.0.1:53\" is not an IPv4 or IPv6 address");
-	expect_err(INB "[acl a]\naddress = ::1\nbackend-source = localhost\n", "t.ini:6: ",
-	           "backend-source: \"localhost\"");
-	expect_err(INB "[acl a]\naddress = ::1\nbackend-source = [::1]\n", "t.ini:6: ", "backend-source");
+	static const struct err_case cases[] = {
+		{ INB "[acl a]\naddress = ::1\nbackend-source = 2001:db8::11\n",
+		  "t.ini:6: ", "backend-source: not the address family of backend 127.0.0.1:53" },
+		{ INB "[acl a]\naddress = ::1\nbackend-source = 127.0.0.1:53\n",
+		  "t.ini:6: ", "backend-source: \"127.0.0.1:53\" is not an IPv4 or IPv6 address" },
+		{ INB "[acl a]\naddress = ::1\nbackend-source = localhost\n",
+		  "t.ini:6: ", "backend-source: \"localhost\"" },
+		{ INB "[acl a]\naddress = ::1\nbackend-source = [::1]\n", "t.ini:6: ", "backend-source" },
+	};
+	RUN_ERR_CASES(cases);
 
 	/* names */
-	expect_err(INB "[acl]\n", "t.ini:4: ", "[acl NAME]: \"\" is not 1 to 63 letters");
-	expect_err(INB "[acl a/b]\n", "t.ini:4: ", "[acl NAME]: \"a/b\"");
-	expect_err(INB "[acl a b]\n", "t.ini:4: ", "[acl NAME]: \"a b\"");
-	expect_err(INB "[acl "
-	           "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]\naddress = ::1\n",
-	           "t.ini:4: ", "[acl NAME]");
-	expect_err(INB "[acl Sec]\naddress = ::1\n\n[acl sec]\naddress = ::1\n", "t.ini:7: ",
-	           "duplicate [acl Sec] section (first on line 4)");
-	expect_err(INB "[acl a]\nallow = ::1\n", "t.ini:5: ", "unknown key \"allow\" in [acl a]");
-	expect_err(INB "[acl a]\naddress = ::1\naddress = ::2\n", "t.ini:6: ",
-	           "duplicate key address in [acl a] (first on line 5)");
-	/* every ACL needs a condition: "everyone" must be written out */
-	expect_err(INB "\n[acl open]\n", "t.ini:5: ",
-	           "[acl open] has no condition (address, client-cert or tsig-key)");
-	expect_err(INB "[acl open]\nbackend-source = 127.0.0.2\n", "t.ini:4: ", "has no condition");
-	expect_err(INB "[acl a]\naddress =\n", "t.ini:5: ", "address: needs at least one");
-	expect_err(INB "[acl a]\naddress = 10.0.0.1/8\n", "t.ini:5: ", "address: \"10.0.0.1/8\"");
-	/* tsig-key names a [key], before or after */
-	expect_err(INB "[key xfr]\n[acl a]\n\ntsig-key = nokey\n", "t.ini:7: ",
-	           "tsig-key: \"nokey\" is not defined (no [key nokey] section)");
-	expect_err(INB "[acl a]\ntsig-key = k1 k2\n[key k1]\n", "t.ini:5: ", "is not one key name");
-	expect_err(INB "[acl a]\ntsig-key =\n", "t.ini:5: ", "is not one key name");
-	expect_err(INB "[acl a]\ntsig-key = a..b\n", "t.ini:5: ", "is not one key name");
-	/* client-cert needs client-ca, and patterns of the right form */
-	expect_err(INB "[acl a]\naddress = ::1\nclient-cert = sec1.example.net\n", "t.ini:6: ",
-	           "client-cert needs [inbound] client-ca");
-	expect_err(INB CCA "[acl a]\nclient-cert =\n", "t.ini:6: ", "client-cert: needs at least one");
-	expect_err(INB CCA "[acl a]\nclient-cert = a.example SEC1.example.net. sec1.example.net\n",
-	           "t.ini:6: ", "client-cert: \"sec1.example.net\" is listed twice");
-	expect_err(INB CCA "[acl a]\nclient-cert = *.net\n", "t.ini:6: ",
-	           "client-cert: \"*.net\": a wildcard needs at least two labels");
-	expect_err(INB CCA "[acl a]\nclient-cert = sha256:abc\n", "t.ini:6: ",
-	           "client-cert: \"sha256:abc\": sha256: pin is not the base64 of a SHA-256 digest");
+	static const struct err_case cases2[] = {
+		{ INB "[acl]\n", "t.ini:4: ", "[acl NAME]: \"\" is not 1 to 63 letters" },
+		{ INB "[acl a/b]\n", "t.ini:4: ", "[acl NAME]: \"a/b\"" },
+		{ INB "[acl a b]\n", "t.ini:4: ", "[acl NAME]: \"a b\"" },
+		{ INB "[acl "
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]\naddress = ::1\n",
+		  "t.ini:4: ", "[acl NAME]" },
+		{ INB "[acl Sec]\naddress = ::1\n\n[acl sec]\naddress = ::1\n",
+		  "t.ini:7: ", "duplicate [acl Sec] section (first on line 4)" },
+		{ INB "[acl a]\nallow = ::1\n", "t.ini:5: ", "unknown key \"allow\" in [acl a]" },
+		{ INB "[acl a]\naddress = ::1\naddress = ::2\n",
+		  "t.ini:6: ", "duplicate key address in [acl a] (first on line 5)" },
+		/* every ACL needs a condition: "everyone" must be written out */
+		{ INB "\n[acl open]\n",
+		  "t.ini:5: ", "[acl open] has no condition (address, client-cert or tsig-key)" },
+		{ INB "[acl open]\nbackend-source = 127.0.0.2\n", "t.ini:4: ", "has no condition" },
+		{ INB "[acl a]\naddress =\n", "t.ini:5: ", "address: needs at least one" },
+		{ INB "[acl a]\naddress = 10.0.0.1/8\n", "t.ini:5: ", "address: \"10.0.0.1/8\"" },
+		/* tsig-key names a [key], before or after */
+		{ INB "[key xfr]\n[acl a]\n\ntsig-key = nokey\n",
+		  "t.ini:7: ", "tsig-key: \"nokey\" is not defined (no [key nokey] section)" },
+		{ INB "[acl a]\ntsig-key = k1 k2\n[key k1]\n", "t.ini:5: ", "is not one key name" },
+		{ INB "[acl a]\ntsig-key =\n", "t.ini:5: ", "is not one key name" },
+		{ INB "[acl a]\ntsig-key = a..b\n", "t.ini:5: ", "is not one key name" },
+		/* client-cert needs client-ca, and patterns of the right form */
+		{ INB "[acl a]\naddress = ::1\nclient-cert = sec1.example.net\n",
+		  "t.ini:6: ", "client-cert needs [inbound] client-ca" },
+		{ INB CCA "[acl a]\nclient-cert =\n", "t.ini:6: ", "client-cert: needs at least one" },
+		{ INB CCA "[acl a]\nclient-cert = a.example SEC1.example.net. sec1.example.net\n",
+		  "t.ini:6: ", "client-cert: \"sec1.example.net\" is listed twice" },
+		{ INB CCA "[acl a]\nclient-cert = *.net\n",
+		  "t.ini:6: ", "client-cert: \"*.net\": a wildcard needs at least two labels" },
+		{ INB CCA "[acl a]\nclient-cert = sha256:abc\n",
+		  "t.ini:6: ", "client-cert: \"sha256:abc\": sha256: pin is not the base64 of a SHA-256 digest" },
+	};
+	RUN_ERR_CASES(cases2);
 	/* [acl] belongs to [inbound]; [key] serves the outbound side too (its
 	 * own answers to signed UDP queries are signed, issue 13 A11) */
 	expect_err("[outbound]\n" OB_MIN "[acl a]\naddress = ::1\n", "t.ini:5: ",
@@ -1491,15 +1665,18 @@ test_zone_acl_and_allow(void)
 	CU_ASSERT_EQUAL(c->n_acls, 4);          /* two named, two implicit */
 	conf_free(c);
 
-	expect_err(INB "[zone a]\nacl =\n", "t.ini:5: ", "acl: needs at least one [acl NAME] name");
-	expect_err(INB "[zone a]\nacl = x/y\n", "t.ini:5: ", "acl: \"x/y\" is not an ACL name");
-	expect_err(INB "[zone a]\n\nacl = nope\n[acl other]\naddress = ::1\n", "t.ini:6: ",
-	           "acl \"nope\" is not defined (no [acl nope] section)");
-	expect_err(INB "[acl a]\naddress = ::1\n[zone z]\nacl = a A\n", "t.ini:7: ",
-	           "acl \"A\" is listed twice");
-	expect_err(INB "[acl a]\naddress = ::1\n[zone z]\nacl = a\nacl = a\n", "t.ini:8: ",
-	           "duplicate key acl in [zone z.] (first on line 7)");
-	expect_err(INB "[zone z]\nacl = a\n[acl a]\n", "t.ini:6: ", "[acl a] has no condition");
+	static const struct err_case cases[] = {
+		{ INB "[zone a]\nacl =\n", "t.ini:5: ", "acl: needs at least one [acl NAME] name" },
+		{ INB "[zone a]\nacl = x/y\n", "t.ini:5: ", "acl: \"x/y\" is not an ACL name" },
+		{ INB "[zone a]\n\nacl = nope\n[acl other]\naddress = ::1\n",
+		  "t.ini:6: ", "acl \"nope\" is not defined (no [acl nope] section)" },
+		{ INB "[acl a]\naddress = ::1\n[zone z]\nacl = a A\n",
+		  "t.ini:7: ", "acl \"A\" is listed twice" },
+		{ INB "[acl a]\naddress = ::1\n[zone z]\nacl = a\nacl = a\n",
+		  "t.ini:8: ", "duplicate key acl in [zone z.] (first on line 7)" },
+		{ INB "[zone z]\nacl = a\n[acl a]\n", "t.ini:6: ", "[acl a] has no condition" },
+	};
+	RUN_ERR_CASES(cases);
 }
 
 /* All the zones that name the same ACLs share one list. */
@@ -2113,16 +2290,20 @@ test_hardening_keys(void)
 	conf_free(c);
 	roundtrip("[global]\ntsig-max-fudge = 65535\nmetrics-allow = ::1 10.0.0.0/8\n" INB);
 
-	expect_err("[global]\nuser = root\n" INB, "t.ini:2: ", "user: \"root\" is root (uid 0)");
-	expect_err("[global]\nuser = 0\n" INB, "t.ini:2: ", "is root (uid 0)");
-	expect_err("[global]\nuser = 000\n" INB, "t.ini:2: ", "is root (uid 0)");
-	expect_err("[global]\ntsig-max-fudge = 65536\n" INB, "t.ini:2: ",
-	           "tsig-max-fudge: \"65536\" is not an integer in 0..65535");
-	expect_err("[global]\nmetrics-max-conns-per-ip = 0\n" INB, "t.ini:2: ", "1..16");
-	expect_err("[global]\nmetrics-max-conns-per-ip = 17\n" INB, "t.ini:2: ", "1..16");
-	expect_err("[global]\nmetrics-allow =\n" INB, "t.ini:2: ", "metrics-allow: needs at least one");
-	expect_err("[global]\nmetrics-allow = 10.0.0.1/8\n" INB, "t.ini:2: ", "metrics-allow: \"10.0.0.1/8\"");
-	expect_err(INB "tsig-max-fudge = 5\n", "t.ini:4: ", "unknown key \"tsig-max-fudge\" in [inbound]");
+	static const struct err_case cases[] = {
+		{ "[global]\nuser = root\n" INB, "t.ini:2: ", "user: \"root\" is root (uid 0)" },
+		{ "[global]\nuser = 0\n" INB, "t.ini:2: ", "is root (uid 0)" },
+		{ "[global]\nuser = 000\n" INB, "t.ini:2: ", "is root (uid 0)" },
+		{ "[global]\ntsig-max-fudge = 65536\n" INB,
+		  "t.ini:2: ", "tsig-max-fudge: \"65536\" is not an integer in 0..65535" },
+		{ "[global]\nmetrics-max-conns-per-ip = 0\n" INB, "t.ini:2: ", "1..16" },
+		{ "[global]\nmetrics-max-conns-per-ip = 17\n" INB, "t.ini:2: ", "1..16" },
+		{ "[global]\nmetrics-allow =\n" INB, "t.ini:2: ", "metrics-allow: needs at least one" },
+		{ "[global]\nmetrics-allow = 10.0.0.1/8\n" INB,
+		  "t.ini:2: ", "metrics-allow: \"10.0.0.1/8\"" },
+		{ INB "tsig-max-fudge = 5\n", "t.ini:4: ", "unknown key \"tsig-max-fudge\" in [inbound]" },
+	};
+	RUN_ERR_CASES(cases);
 }
 
 int
