@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy/lib/log.h"
 
 #define DEFAULT_LISTEN_PORT 853         /* XOT-03 */
 #define DEFAULT_BACKEND_PORT 53
