@@ -67,7 +67,8 @@ struct conf_keydef {
 	const char *def;         /* the default, as written in the file; NULL: none (unset,
 	                          * required, or made by the section) */
 	size_t off;              /* offsetof the field in the section's struct */
-	size_t count_off;        /* CT_ADDR_LIST, CT_CIDR_LIST: offsetof the size_t count */
+	size_t count_off;        /* CT_ADDR_LIST, CT_CIDR_LIST, CT_PINS: offsetof the size_t
+	                          * count */
 	unsigned flags;          /* CK_* */
 	conf_set_fn *set;        /* NULL: by type */
 	conf_print_fn *print;    /* NULL: by type */
