@@ -223,8 +223,8 @@ int
 conf_key_set_secret_file(struct parse_state *ps, const struct conf_keydef *d, void *obj,
                          const char *value)
 {
-	(void)d, (void)obj;
-	if (key_secret_once(ps, "secret-file") < 0)
+	(void)obj;
+	if (key_secret_once(ps, d->name) < 0)
 		return -1;
 	return key_secret_file(ps, &ps->conf->keys[ps->conf->n_keys - 1], value);
 }
@@ -233,8 +233,8 @@ int
 conf_key_set_secret(struct parse_state *ps, const struct conf_keydef *d, void *obj,
                     const char *value)
 {
-	(void)d, (void)obj;
-	if (key_secret_once(ps, "secret") < 0)
+	(void)obj;
+	if (key_secret_once(ps, d->name) < 0)
 		return -1;
 	if (*value == '\0') {
 		conf_fail(ps, ps->lineno, "secret: empty (leave it out for a key checked by name only)");

@@ -64,13 +64,13 @@ void conf_fail(struct parse_state *ps, int line, const char *fmt, ...)
 void conf_fail_file(struct parse_state *ps, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-/* Line where the current section set key (sec, name); 0: not set. */
-int conf_key_line(const struct parse_state *ps, enum section sec, const char *name);
-
 /* "[outbound NAME]", or "[outbound]" when unnamed. */
 const char *conf_outbound_label(const struct conf_outbound *ob, char buf[LABEL_MAX]);
 
 /* ---- conf_schema.c ---- */
+
+/* Line where the current section set key (sec, name); 0: not set. */
+int conf_key_line(const struct parse_state *ps, enum section sec, const char *name);
 
 /* CIDR entries of value appended to list/n (at most CONF_MAX_ALLOW). */
 int conf_set_cidrs(struct parse_state *ps, const char *key, const char *value,

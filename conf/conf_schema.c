@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy/lib/log.h"
 
 #define DEFAULT_LISTEN_PORT 853         /* XOT-03 */
 #define DEFAULT_BACKEND_PORT 53
@@ -470,7 +469,8 @@ const struct conf_keydef conf_keys[] = {
 	UINT(SEC_INBOUND, "max-transfers-per-client", I(max_transfers_per_client), 0, 1000000, "0", 0,
 	     "transfers running at once per client; 0: no cap"),
 	{ .sec = SEC_INBOUND, .name = "transfer-rate", .type = CT_RATE, .def = "off",
-	  .set = set_rate, .print = conf_print_rate, .help = "N/SECONDS: transfer starts per client, or off" },
+	  .off = I(rate_n), .set = set_rate, .print = conf_print_rate,    /* and rate_per */
+	  .help = "N/SECONDS: transfer starts per client, or off" },
 	{ .sec = SEC_INBOUND, .name = "proxy-protocol", .type = CT_BOOL, .words = proxy_words,
 	  .def = "off", .off = I(proxy_v2), .help = "v2: a PROXY v2 header on each backend connection" },
 	UINT(SEC_INBOUND, "client-table-size", I(client_table_size), 1, 1048576, "65536", CK_RESTART,
@@ -518,8 +518,8 @@ const struct conf_keydef conf_keys[] = {
 	  .set = set_auth_name, .help = "name the primary's certificate must carry; sent as SNI" },
 	{ .sec = SEC_OUTBOUND, .name = "ca", .type = CT_PATH, .off = O(ca), .flags = CK_RELATIVE,
 	  .help = "CAs to check the primary's certificate against" },
-	{ .sec = SEC_OUTBOUND, .name = "pin-sha256", .type = CT_PINS, .set = set_pins,
-	  .print = conf_print_pins,
+	{ .sec = SEC_OUTBOUND, .name = "pin-sha256", .type = CT_PINS, .off = O(pins),
+	  .count_off = O(n_pins), .set = set_pins, .print = conf_print_pins,
 	  .help = "SPKI SHA-256 pins of the primary (RFC 7469), base64" },
 	{ .sec = SEC_OUTBOUND, .name = "client-cert", .type = CT_PATH, .off = O(client_cert),
 	  .flags = CK_RELATIVE, .help = "certificate for mutual TLS (with client-key)" },

@@ -67,7 +67,8 @@ struct conf_keydef {
 	const char *def;         /* the default, as written in the file; NULL: none (unset,
 	                          * required, or made by the section) */
 	size_t off;              /* offsetof the field in the section's struct */
-	size_t count_off;        /* CT_ADDR_LIST, CT_CIDR_LIST: offsetof the size_t count */
+	size_t count_off;        /* CT_ADDR_LIST, CT_CIDR_LIST, CT_PINS: offsetof the size_t
+	                          * count */
 	unsigned flags;          /* CK_* */
 	conf_set_fn *set;        /* NULL: by type */
 	conf_print_fn *print;    /* NULL: by type */
@@ -97,7 +98,7 @@ const char *conf_section_name(enum section sec);
 void conf_print_section(const struct conf *conf, enum section sec, const void *obj, FILE *out);
 
 /* Setters of the [key], [acl] and [zone] rows (conf_acl.c, conf_zone.c):
- * the instance is the one being parsed; d and obj are not used. */
+ * the instance is the one being parsed (obj is NULL). */
 conf_set_fn conf_key_set_algorithm, conf_key_set_secret, conf_key_set_secret_file;
 conf_set_fn conf_acl_set_address, conf_acl_set_client_cert, conf_acl_set_tsig_key,
 	conf_acl_set_backend_source;
