@@ -495,7 +495,7 @@ inbound_accept(struct server *srv, int fd, const struct sockaddr *peer, socklen_
 static struct inbound_conn *
 of_hs(struct fifo_node *n)
 {
-	return (struct inbound_conn *)((char *)n - offsetof(struct inbound_conn, hs));
+	return container_of(n, struct inbound_conn, hs);
 }
 
 /* The pending handshake to close at max-handshakes: the oldest of an
@@ -530,7 +530,7 @@ inbound_evict_unadmitted(struct server *srv)
 	struct fifo_node *n = fifo_oldest(&srv->unadmitted);
 	if (n == NULL)
 		return false;
-	struct inbound_conn *c = (struct inbound_conn *)((char *)n - offsetof(struct inbound_conn, fresh));
+	struct inbound_conn *c = container_of(n, struct inbound_conn, fresh);
 	log_debug("conn %llu, remote %s, closed: no query admitted, oldest such session at "
 	          "max-clients (%u)", (unsigned long long)c->relay.id, c->relay.peer_text,
 	          srv->conf->inbound.max_clients);

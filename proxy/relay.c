@@ -35,13 +35,29 @@
 
 #include "proxy/lib/log.h"
 #include "logrl.h"
+#include "metrics.h"
 
 #define RELAY_MAGIC 0x72656c79u
-#define TLS_RECORD_MAX 16384        /* at most one TLS record per client write */
 
 static void relay_pump(struct relay *r);
 
 /* ---- logging ------------------------------------------------------------ */
+
+enum mx_dir
+relay_dir(const struct relay *r)
+{
+	return (enum mx_dir)r->hooks->direction;
+}
+
+/* An upstream failure for the metrics. Outbound, the pool counts each
+ * primary's failures itself (with the primary it was), so the relay counts
+ * only inbound's: one failure, one count. */
+void
+relay_count_upstream_failure(const struct relay *r, enum reason code)
+{
+	if (relay_dir(r) == MX_INBOUND)
+		metrics_upstream_failed(MX_INBOUND, code);
+}
 
 /* The fields every event about this relay starts with: direction, conn,
  * client address and port (split from peer_text, "addr#port"), and the
@@ -56,7 +72,7 @@ relay_log_fields(const struct relay *r, struct log_field *f)
 	f[2] = LF_SN("client", r->peer_text, alen);
 	f[3] = LF_U("client_port", hash != NULL ? strtoul(hash + 1, NULL, 10) : 0);
 	f[4] = LF_S("client_identity", r->identity);
-	return 5;
+	return RELAY_LOG_FIELDS;
 }
 /* Refusal and handshake-failure lines are rate-limited per client address
  * (XOT-16): a client that retries forever must not flood the log. Lines
@@ -85,7 +101,7 @@ static void
 log_handshake_failed(struct relay *r, enum reason code, const char *detail)
 {
 	const char *reason = detail != NULL ? detail : reason_text(code);
-	metrics_handshake_failed(dir_of(r), code);
+	metrics_handshake_failed(relay_dir(r), code);
 	struct log_field fl[6];
 	size_t n = relay_log_fields(r, fl);
 	fl[n++] = LF_S("reason", reason);
@@ -211,7 +227,7 @@ cli_handshake(struct relay *r)
 	if (res == IO_AGAIN)
 		return false;
 	if (res != IO_OK) {
-		if (strncmp(r->cli->ops->kind, "tls", 3) == 0)
+		if (reason_family(r->cli->err_code) == RF_HANDSHAKE)   /* a TLS endpoint's */
 			log_handshake_failed(r, r->cli->err_code, r->cli->err);
 		else                        /* a reset before the first query: not TLS */
 			log_debug("conn %llu, remote %s, client connection failed (%s)",
@@ -278,7 +294,8 @@ cli_read(struct relay *r)
 	return true;
 }
 
-/* Writes at most one TLS record's worth of the visible part of the ring.
+/* Writes the visible part of the ring, at most what the client endpoint
+ * takes in one piece (ops->write_max: a TLS endpoint, one record's worth).
  * After IO_AGAIN the same bytes and length are retried: the ring head does
  * not move until then (held octets only ever become visible, or leave the
  * tail unseen). Writes are not progress (TCP-05): only complete messages
@@ -288,9 +305,8 @@ cli_write(struct relay *r)
 {
 	if (r->state != RELAY_OPEN || r->cli->wr_blk || !ring_allocated(&r->u2c))
 		return false;
-	size_t len, visible = relay_visible_octets(r);
-	const uint8_t *p = ring_read_ptr(&r->u2c, visible < TLS_RECORD_MAX ? visible : TLS_RECORD_MAX,
-	                                 &len);
+	size_t len, visible = relay_visible_octets(r), max = r->cli->ops->write_max;
+	const uint8_t *p = ring_read_ptr(&r->u2c, max != 0 && max < visible ? max : visible, &len);
 	if (r->cli_wr_len != 0) {
 		assert(len >= r->cli_wr_len);
 		len = r->cli_wr_len;
@@ -494,7 +510,7 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		log_handshake_failed(r, RSN_HS_TIMEOUT, NULL);
 		relay_close(r, false, RSN_NONE, NULL);
 	} else if (kind == DL_UPSTREAM) {
-		count_upstream_failure(r, RSN_UP_TIMEOUT);
+		relay_count_upstream_failure(r, RSN_UP_TIMEOUT);
 		/* XoT error table, "backend fails before answering": SERVFAIL + EDE */
 		if (relay_upstream_failed(r, RSN_UP_TIMEOUT, NULL))
 			relay_pump(r);
@@ -505,7 +521,7 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		 * SERVFAIL with the direction's EDE, and the session goes on. */
 		if (r->n_inflight > 0 &&
 		    relay_upstream_failed(r, RSN_UP_TIMEOUT, reason_text(RSN_TRANSFER_TIMEOUT))) {
-			count_upstream_failure(r, RSN_UP_TIMEOUT);
+			relay_count_upstream_failure(r, RSN_UP_TIMEOUT);
 			relay_pump(r);
 		} else {
 			if (r->n_inflight == 0)

@@ -14,6 +14,11 @@
 
 #include "proxy/lib/log.h"
 
+/* An abort's detail may be a long endpoint error: the text line cuts
+ * "aborted (...)" to this many octets, NUL included (the JSON field has it
+ * whole). */
+#define ABORTED_TEXT_MAX 96
+
 /* The outcome as the text line has always put it. */
 static void
 outcome_text(const struct inflight *f, enum mx_outcome outcome, const char *detail, char *out,
@@ -27,7 +32,7 @@ outcome_text(const struct inflight *f, enum mx_outcome outcome, const char *deta
 			snprintf(out, len, "ok");
 		break;
 	case MX_ABORTED:
-		snprintf(out, len < 96 ? len : 96, "aborted (%s)", detail);
+		snprintf(out, len < ABORTED_TEXT_MAX ? len : ABORTED_TEXT_MAX, "aborted (%s)", detail);
 		break;
 	case MX_ERROR:
 		snprintf(out, len, "error (%s from upstream)", dns_rcode_name(f->xfr.rcode));
@@ -48,7 +53,7 @@ relay_xfr_end(struct relay *r, const struct inflight *f, enum mx_outcome outcome
 	uint8_t lower[DNAME_MAXLEN];
 	memcpy(lower, f->echo.qname, f->echo.qname_len);
 	dname_lower(lower, f->echo.qname_len);
-	metrics_transfer_end(dir_of(r), lower, f->echo.qname_len, f->xfr.qtype, outcome);
+	metrics_transfer_end(relay_dir(r), lower, f->echo.qname_len, f->xfr.qtype, outcome);
 	enum log_level level = f->xfr.qtype == DNS_TYPE_SOA && outcome == MX_OK && detail == NULL
 	                       ? XP_LOG_DEBUG : XP_LOG_INFO;
 	if (level > log_threshold)
@@ -357,7 +362,7 @@ drop_frame(struct relay *r)
 	log_warning("conn %llu, remote %s, %s %s: dropped, connection retired",
 	            (unsigned long long)r->id, r->peer_text, dir_upstream_label(r->hooks->direction),
 	            what);
-	count_upstream_failure(r, RSN_UP_CLOSED);    /* counted also when idle */
+	relay_count_upstream_failure(r, RSN_UP_CLOSED);    /* counted also when idle */
 	relay_up_broken(r, RSN_UP_CLOSED, what, false);
 }
 
@@ -389,7 +394,7 @@ relay_up_read(struct relay *r)
 		relay_up_broken(r, RSN_UP_CLOSED, res == IO_EOF ? NULL : r->up->err, true);
 		return true;
 	}
-	metrics_bytes(dir_of(r), true, n);
+	metrics_bytes(relay_dir(r), true, n);
 	size_t got = n, fed = 0;
 	for (int i = 0; i < cnt && got > 0 && !r->drop_pending; i++) {
 		size_t part = got < iov[i].iov_len ? got : iov[i].iov_len;

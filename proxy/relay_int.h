@@ -6,28 +6,26 @@
 #ifndef XP_RELAY_INT_H
 #define XP_RELAY_INT_H
 
-#include "relay.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 #include "metrics.h"
+#include "proxy/lib/dnsmsg.h"
+#include "proxy/lib/reason.h"
 
+/* Included after relay.h, which it does not include (no module cycle). */
+struct relay;
+struct inflight;
 struct log_field;
-
-static inline enum mx_dir
-dir_of(const struct relay *r)
-{
-	return (enum mx_dir)r->hooks->direction;
-}
-
-/* An upstream failure for the metrics. Outbound, the pool counts each
- * primary's failures itself (with the primary it was), so the relay counts
- * only inbound's: one failure, one count. */
-static inline void
-count_upstream_failure(const struct relay *r, enum reason code)
-{
-	if (dir_of(r) == MX_INBOUND)
-		metrics_upstream_failed(MX_INBOUND, code);
-}
+struct respscan_ops;
 
 /* ---- relay.c -------------------------------------------------------------- */
+
+enum mx_dir relay_dir(const struct relay *r);
+/* An upstream failure for the metrics (inbound only: the pool counts
+ * outbound's, each with its primary). */
+void relay_count_upstream_failure(const struct relay *r, enum reason code);
 
 /* Closes both sides; in-flight transfers are aborted with detail, or the
  * code's text (RSN_NONE: "connection closed"). */

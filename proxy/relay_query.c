@@ -5,6 +5,7 @@
 #include "relay.h"
 #include "relay_int.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "proxy/lib/log.h"
@@ -16,7 +17,7 @@ log_refusal(struct relay *r, const struct dns_query *q, const char *what, enum r
             const char *detail)
 {
 	const char *reason = detail != NULL ? detail : reason_text(code);
-	metrics_refusal(dir_of(r), code);
+	metrics_refusal(relay_dir(r), code);
 	if (log_threshold < XP_LOG_INFO)
 		return;
 	char zone[DNAME_TEXT_MAX] = "-", type[16] = "-";
@@ -132,7 +133,7 @@ handle_query(struct relay *r, const uint8_t *msg, size_t len)
 		memcpy(f->echo.qname + q.qname_len, q.tsig_key, q.tsig_key_len);
 		f->echo.tsig_len = (uint8_t)q.tsig_key_len;
 	}
-	metrics_transfer_start(dir_of(r));
+	metrics_transfer_start(relay_dir(r));
 	r->in_fwd = len + 2;
 	r->in_sent = 0;
 }
@@ -147,7 +148,9 @@ skip_oversized(struct relay *r, size_t flen)
 	const char *why;
 	dnsmsg_parse_query(r->in + 2, r->in_len - 2, &q, &why);
 	q.has_opt = false;
-	log_refusal(r, &q, "formerr", RSN_FORMERR, "query frame over 4094 octets");
+	char detail[48];                /* "query frame over 4094 octets" */
+	snprintf(detail, sizeof(detail), "query frame over %d octets", RELAY_IN_SIZE - 2);
+	log_refusal(r, &q, "formerr", RSN_FORMERR, detail);
 	relay_queue_answer(r, &q, DNS_RCODE_FORMERR, DNS_EDE_NONE, NULL, false, NULL);
 	r->in_skip = flen + 2 - r->in_len;
 	r->in_len = 0;

@@ -149,7 +149,7 @@ relay_up_broken(struct relay *r, enum reason code, const char *what, bool count)
 		return;
 	}
 	if (count)
-		count_upstream_failure(r, code);
+		relay_count_upstream_failure(r, code);
 	if (!relay_upstream_failed(r, code, why)) {
 		relay_up_release(r, true);            /* broken: never handed back as clean */
 		relay_close(r, false, code, why);
@@ -178,7 +178,7 @@ relay_up_ensure(struct relay *r)
 	r->up_since = ev_now(r->loop);
 	enum reason code = r->hooks->upstream_open(r, why, sizeof(why));
 	if (code != RSN_NONE) {
-		count_upstream_failure(r, code);
+		relay_count_upstream_failure(r, code);
 		if (!relay_upstream_failed(r, code, why))
 			relay_close(r, false, code, why);
 		return true;
@@ -197,7 +197,7 @@ relay_up_handshake(struct relay *r)
 	if (res == IO_AGAIN)
 		return false;
 	if (res != IO_OK)                   /* outbound: the pool counted each primary */
-		relay_up_broken(r, RSN_UP_CONNECT, r->up->err, dir_of(r) == MX_INBOUND);
+		relay_up_broken(r, RSN_UP_CONNECT, r->up->err, relay_dir(r) == MX_INBOUND);
 	return true;
 }
 
@@ -234,13 +234,13 @@ relay_up_write(struct relay *r)
 	if (r->rs_sent < r->rs_len) {       /* a retry: the unanswered queries again */
 		size_t put = up_send(r, r->rs + r->rs_sent, r->rs_len - r->rs_sent, &done);
 		r->rs_sent += put;
-		metrics_bytes(dir_of(r), false, put);
+		metrics_bytes(relay_dir(r), false, put);
 		return done;
 	}
 	size_t put = up_send(r, r->in + r->in_sent, r->in_fwd - r->in_sent, &done);
 	if (put == 0)
 		return done;
-	metrics_bytes(dir_of(r), false, put);
+	metrics_bytes(relay_dir(r), false, put);
 	r->in_sent += put;
 	if (r->in_sent == r->in_fwd) {
 		rs_keep(r, r->in, r->in_fwd);
