@@ -38,6 +38,9 @@ struct endpoint_ops {
 	 * frame is there, so a frame cut by the upstream can still be replaced
 	 * by a SERVFAIL. */
 	bool whole_messages;
+	/* The largest write the transport takes in one piece (a TLS record's
+	 * plaintext: more would be cut into several records); 0: any. */
+	size_t write_max;
 	/* One step of connection set-up (TCP connect, TLS handshake). */
 	enum io_result (*handshake)(struct endpoint *ep);
 	/* Reads into up to two spans; *got set on IO_OK. */

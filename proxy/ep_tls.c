@@ -11,6 +11,8 @@
 #include "ep_tcp.h"
 #include "tls/tls_client.h"
 
+#define TLS_RECORD_PLAINTEXT 16384  /* RFC 8446 section 5.1: 2^14 octets */
+
 /* Maps a wolfSSL result to an endpoint result, recording what it waits on. */
 static enum io_result
 tls_result(struct ep_tls *t, int ret, int *blk)
@@ -114,6 +116,7 @@ tls_close(struct endpoint *ep, bool graceful)
 
 static const struct endpoint_ops ep_tls_server_ops = {
 	.kind = "tls-server",
+	.write_max = TLS_RECORD_PLAINTEXT,
 	.handshake = tls_handshake,
 	.readv = tls_readv,
 	.write = tls_write,
@@ -155,6 +158,7 @@ tls_client_step(struct endpoint *ep)
 
 const struct endpoint_ops ep_tls_client_ops = {
 	.kind = "tls-client",
+	.write_max = TLS_RECORD_PLAINTEXT,
 	.handshake = tls_client_step,
 	.readv = tls_readv,
 	.write = tls_write,

@@ -536,7 +536,7 @@ tally_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static struct inbound_conn *
 of_hs(struct fifo_node *n)
 {
-	return (struct inbound_conn *)((char *)n - offsetof(struct inbound_conn, hs));
+	return container_of(n, struct inbound_conn, hs);
 }
 
 /* The pending handshake to close at max-handshakes: the oldest of an
@@ -576,7 +576,7 @@ evict_unadmitted(struct inbound *in)
 	struct fifo_node *n = fifo_oldest(&in->unadmitted);
 	if (n == NULL)
 		return false;
-	struct inbound_conn *c = (struct inbound_conn *)((char *)n - offsetof(struct inbound_conn, fresh));
+	struct inbound_conn *c = container_of(n, struct inbound_conn, fresh);
 	log_debug("conn %llu, remote %s, closed: no query admitted, oldest such session at "
 	          "max-clients (%u)", (unsigned long long)c->relay.id, c->relay.peer_text,
 	          in->rt->conf->inbound.max_clients);

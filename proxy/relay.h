@@ -15,6 +15,7 @@
 
 #include "proxy/lib/dnsmsg.h"
 #include "endpoint.h"
+#include "proxy/lib/container.h"
 #include "proxy/lib/fifo.h"
 #include "proxy/lib/netaddr.h"
 #include "proxy/lib/reason.h"
@@ -217,7 +218,7 @@ size_t relay_held_octets(const struct relay *r);
 static inline struct relay *
 relay_of(struct fifo_node *n)
 {
-	return (struct relay *)(void *)((char *)n - offsetof(struct relay, link));
+	return container_of(n, struct relay, link);
 }
 
 /* Shutdown for a whole list of relays: relay_stop, or relay_kill, on each
@@ -239,8 +240,10 @@ void relay_kill(struct relay *r, bool notify, enum reason why);
 static inline bool relay_handshaking(const struct relay *r) { return r->state == RELAY_HANDSHAKE; }
 
 struct log_field;
+#define RELAY_LOG_FIELDS 5
 /* The fields a structured log event about this relay starts with
- * (direction, conn, client, client_port) into f[4]; returns 4. */
+ * (direction, conn, client, client_port, client_identity: the last left
+ * out of the JSON when NULL) into f[0..RELAY_LOG_FIELDS); returns RELAY_LOG_FIELDS. */
 size_t relay_log_fields(const struct relay *r, struct log_field *f);
 
 #endif

@@ -242,50 +242,52 @@ tls_io_result(WOLFSSL *ssl, int ret, char err[TLS_ERR_MAX])
 }
 
 /* wolfSSL's error codes (error-ssl.h, error-crypt.h) by the kind of
- * handshake failure they are; the rest are RSN_HS_OTHER. */
+ * handshake failure their descriptions name (a timeout, a version, a
+ * certificate or a verification, a close), which is how the metrics sorted
+ * them when they read the text; the rest are RSN_HS_OTHER. */
 enum reason
 tls_error_reason(int e)
 {
 	switch (e) {
-	case -107:   /* Timeout error */
+	case WC_TIMEOUT_E:                  /* Timeout error */
 		return RSN_HS_TIMEOUT;
-	case -141:   /* ASN version error, invalid number */
-	case -326:   /* record layer version error */
-	case -396:   /* Protocol version does not support SNI Error */
-	case -411:   /* Version needs updated after code change or version mismatch */
-	case -450:   /* bad/unsupported protocol version */
+	case ASN_VERSION_E:                 /* ASN version error, invalid number */
+	case VERSION_ERROR:                 /* record layer version error */
+	case SNI_UNSUPPORTED:               /* Protocol version does not support SNI Error */
+	case DTLS_EXPORT_VER_E:             /* Version needs updated after code change or version mismatch */
+	case UNSUPPORTED_PROTO_VERSION:     /* bad/unsupported protocol version */
 		return RSN_HS_VERSION;
-	case -20:   /* unable to get local issuer certificate */
-	case -133:   /* Setting Cert AlgoID error */
-	case -134:   /* Setting Cert Public Key error */
-	case -135:   /* Setting Cert Date validity error */
-	case -136:   /* Setting Cert Subject name error */
-	case -137:   /* Setting Cert Issuer name error */
-	case -188:   /* certificate verify failed */
-	case -194:   /* Setting cert request attributes error */
-	case -219:   /* SRP proof verification error */
-	case -227:   /* Setting Certificate Policies error */
-	case -229:   /* Signature verify error */
-	case -272:   /* Signature found but no certificate to verify */
-	case -275:   /* ASN self-signed certificate error */
-	case -276:   /* SAKKE derivation verification error */
-	case -304:   /* verify problem on finished */
-	case -305:   /* verify mac problem */
-	case -329:   /* verify problem on certificate */
-	case -330:   /* verify problem based on signature */
-	case -345:   /* peer did not return a certificate */
-	case -359:   /* Bad Cert Manager error */
-	case -360:   /* OCSP Cert revoked */
-	case -361:   /* CRL Cert revoked */
-	case -366:   /* OCSP Cert unknown */
-	case -378:   /* Need peer certificate verify Error */
-	case -406:   /* Bad Certificate Status Message Error */
-	case -420:   /* Certificate context does not match request or not empty */
-	case -423:   /* binder does not verify */
-	case -436:   /* Error importing client cert or key from callback */
-	case -440:   /* TLS1.3 No Certificate Set Error */
+	case -20:                           /* unable to get local issuer certificate */
+	case ALGO_ID_E:                     /* Setting Cert AlgoID error */
+	case PUBLIC_KEY_E:                  /* Setting Cert Public Key error */
+	case DATE_E:                        /* Setting Cert Date validity error */
+	case SUBJECT_E:                     /* Setting Cert Subject name error */
+	case ISSUER_E:                      /* Setting Cert Issuer name error */
+	case ASN_NO_SIGNER_E:               /* certificate verify failed */
+	case REQ_ATTRIBUTE_E:               /* Setting cert request attributes error */
+	case SRP_VERIFY_E:                  /* SRP proof verification error */
+	case CERTPOLICIES_E:                /* Setting Certificate Policies error */
+	case SIG_VERIFY_E:                  /* Signature verify error */
+	case PKCS7_SIGNEEDS_CHECK:          /* Signature found but no certificate to verify */
+	case ASN_SELF_SIGNED_E:             /* ASN self-signed certificate error */
+	case SAKKE_VERIFY_FAIL_E:           /* SAKKE derivation verification error */
+	case VERIFY_FINISHED_ERROR:         /* verify problem on finished */
+	case VERIFY_MAC_ERROR:              /* verify mac problem */
+	case VERIFY_CERT_ERROR:             /* verify problem on certificate */
+	case VERIFY_SIGN_ERROR:             /* verify problem based on signature */
+	case NO_PEER_CERT:                  /* peer did not return a certificate */
+	case BAD_CERT_MANAGER_ERROR:        /* Bad Cert Manager error */
+	case OCSP_CERT_REVOKED:             /* OCSP Cert revoked */
+	case CRL_CERT_REVOKED:              /* CRL Cert revoked */
+	case OCSP_CERT_UNKNOWN:             /* OCSP Cert unknown */
+	case NO_PEER_VERIFY:                /* Need peer certificate verify Error */
+	case BAD_CERTIFICATE_STATUS_ERROR:  /* Bad Certificate Status Message Error */
+	case INVALID_CERT_CTX_E:            /* Certificate context does not match request or not empty */
+	case BAD_BINDER:                    /* binder does not verify */
+	case CLIENT_CERT_CB_ERROR:          /* Error importing client cert or key from callback */
+	case NO_CERT_ERROR:                 /* TLS1.3 No Certificate Set Error */
 		return RSN_HS_CERTIFICATE;
-	case -397:   /* Peer closed underlying transport Error */
+	case SOCKET_PEER_CLOSED_E:          /* Peer closed underlying transport Error */
 		return RSN_HS_CLOSED;
 	default:
 		return RSN_HS_OTHER;

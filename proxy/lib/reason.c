@@ -76,10 +76,11 @@ static const struct reason_row table[] = {
  * before it leaves a hole, which reason_has_row reports (test_reason). */
 _Static_assert(sizeof(table) / sizeof(table[0]) == RSN_COUNT, "a reason code has no row");
 
+/* The row of r; a code out of range or without a row reads as RSN_NONE. */
 static const struct reason_row *
 row(enum reason r)
 {
-	return (unsigned)r < RSN_COUNT ? &table[r] : &table[RSN_NONE];
+	return (unsigned)r < RSN_COUNT && table[r].text != NULL ? &table[r] : &table[RSN_NONE];
 }
 
 bool

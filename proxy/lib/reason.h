@@ -93,8 +93,7 @@ const char *reason_json(enum reason r);
  * catch-all), or NULL for a family that is not counted. */
 const char *reason_metric(enum reason r);
 /* The code whose series r counts under: r itself, RSN_REFUSED_OTHER for a
- * refusal without a series of its own, RSN_UP_TLS for a handshake failure
- * counted as an upstream failure (see reason_upstream). */
+ * refusal without a series of its own, RSN_NONE for a code not counted. */
 enum reason reason_series(enum reason r);
 /* As an upstream failure: r for RF_UPSTREAM codes, RSN_UP_TLS for
  * handshake failures, RSN_UP_CONNECT for anything else. */

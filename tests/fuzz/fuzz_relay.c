@@ -393,7 +393,7 @@ fz_close(struct endpoint *ep, bool graceful)
 }
 
 static const struct endpoint_ops cli_ops = {
-	.kind = "fuzz-client", .handshake = fz_handshake, .readv = fz_readv, .write = fz_write,
+	.kind = "fuzz-client", .write_max = 16384, .handshake = fz_handshake, .readv = fz_readv, .write = fz_write,
 	.pending = fz_pending, .close = fz_close,
 };
 

@@ -12,6 +12,7 @@ main(void)
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
 	int (*const suites[])(void) = {
+		test_reason_register,         /* first: the other suites read its table */
 		test_ring_register, test_respscan_register, test_dnsmsg_register,
 		test_xfr_register, test_policy_register, test_netaddr_register,
 		test_conf_register, test_confschema_register, test_ipcount_register, test_log_register,
@@ -26,7 +27,6 @@ main(void)
 		test_epudp_register,
 		test_privdrop_register,
 		test_pool_register,
-		test_reason_register,
 	};
 	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
 		if (suites[i]() != 0) {

@@ -153,6 +153,7 @@ struct hs {
 	WOLFSSL *srv, *cli;
 	enum tls_io cres, sres;
 	char cerr[TLS_ERR_MAX], serr[TLS_ERR_MAX];
+	enum reason cwhy;               /* the client's failure as a code */
 };
 
 static WOLFSSL *
@@ -202,7 +203,7 @@ hs_step(struct hs *h)
 {
 	for (int i = 0; i < 200 && !(finished(h->cres) && finished(h->sres)); i++) {
 		if (!finished(h->cres))
-			h->cres = tls_client_handshake(h->cli, h->cerr);
+			h->cres = tls_client_handshake_why(h->cli, h->cerr, &h->cwhy);
 		if (!finished(h->sres)) {
 			int r = wolfSSL_accept(h->srv);
 			h->sres = r == WOLFSSL_SUCCESS ? TLS_IO_OK : tls_io_result(h->srv, r, h->serr);
@@ -320,6 +321,7 @@ test_wrong_ca(void)
 	struct tls_client_auth a = { .ca = fx("ca2.pem"), .auth_name = "xot.test" };
 	CU_ASSERT_EQUAL(hs_run(&h, srv_ctx, SRV_DOT, &a), TLS_IO_ERR);
 	HAS(h.cerr, "certificate verification failed: ");
+	CU_ASSERT_EQUAL(h.cwhy, RSN_HS_CERTIFICATE);        /* the text names ALPN too */
 	HAS(h.cerr, "issuer not trusted by CA file ");
 	HAS(h.cerr, "ca2.pem");
 	HAS(h.cerr, "issuer CN=Test CA");
@@ -580,6 +582,7 @@ test_alpn(void)
 	struct tls_client_auth a = { .ca = fx("ca.pem"), .auth_name = "xot.test" };
 	CU_ASSERT_EQUAL(hs_run(&h, srv_ctx, SRV_NONE, &a), TLS_IO_ERR);
 	CU_ASSERT_STRING_EQUAL(h.cerr, "the primary did not select ALPN \"dot\" (selected: none)");
+	CU_ASSERT_EQUAL(h.cwhy, RSN_HS_ALPN);
 	CU_ASSERT_EQUAL(wolfSSL_read(h.srv, buf, sizeof(buf)), -1);    /* nothing was sent */
 	CU_ASSERT_EQUAL(wolfSSL_get_error(h.srv, -1), WOLFSSL_ERROR_WANT_READ);
 	CU_ASSERT_EQUAL(wolfSSL_read(h.cli, buf, sizeof(buf)), -1);   /* takes the ticket */
@@ -591,6 +594,7 @@ test_alpn(void)
 
 	CU_ASSERT_EQUAL(hs_run(&h, srv_ctx, SRV_H2, &a), TLS_IO_ERR);
 	HAS(h.cerr, "alert from the primary");
+	CU_ASSERT_EQUAL(reason_family(h.cwhy), RF_HANDSHAKE);
 	CU_ASSERT_NOT_EQUAL(h.sres, TLS_IO_OK);
 	hs_close(&h);
 }
@@ -632,6 +636,7 @@ test_mtls(void)
 		CU_ASSERT(wolfSSL_read(h.cli, buf, sizeof(buf)) <= 0);
 		CU_ASSERT_TRUE(tls_client_peer_alert(h.cli, why, sizeof(why)));
 		HAS(why, "the primary sent alert certificate required (116)");
+		CU_ASSERT_EQUAL(tls_client_alert_reason(h.cli), RSN_HS_CERTIFICATE);
 	}
 	hs_close(&h);
 	wolfSSL_CTX_free(sctx);
@@ -653,6 +658,13 @@ test_alert_text(void)
 	tls_client_alert_text(250, t, sizeof(t));
 	CU_ASSERT_STRING_EQUAL(t, "alert 250");
 	CU_ASSERT_FALSE(tls_client_peer_alert(NULL, t, sizeof(t)));
+	CU_ASSERT_EQUAL(tls_client_alert_reason(NULL), RSN_NONE);
+	/* wolfSSL's errors by kind, without reading their text */
+	CU_ASSERT_EQUAL(tls_error_reason(VERSION_ERROR), RSN_HS_VERSION);
+	CU_ASSERT_EQUAL(tls_error_reason(VERIFY_CERT_ERROR), RSN_HS_CERTIFICATE);
+	CU_ASSERT_EQUAL(tls_error_reason(WC_TIMEOUT_E), RSN_HS_TIMEOUT);
+	CU_ASSERT_EQUAL(tls_error_reason(SOCKET_ERROR_E), RSN_HS_OTHER);
+	CU_ASSERT_EQUAL(tls_error_reason(UNKNOWN_ALPN_PROTOCOL_NAME_E), RSN_HS_OTHER);
 }
 
 /* A reload compares CA and client certificate files by content. */
