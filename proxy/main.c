@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "ep_tls.h"
 #include "proxy/lib/log.h"
 #include "logrl.h"
 #include "metrics.h"
@@ -119,13 +120,8 @@ check_outbound_tls(const struct conf *conf)
 {
 	for (size_t i = 0; i < conf->n_outbound; i++) {
 		const struct conf_outbound *ob = &conf->outbound[i];
-		struct tls_client_auth auth = {
-			.ca = ob->ca, .auth_name = ob->auth_name,
-			.pins = (const uint8_t (*)[32])ob->pins, .n_pins = ob->n_pins,
-			.client_cert = ob->client_cert, .client_key = ob->client_key,
-		};
 		char err[TLS_ERR_MAX];
-		WOLFSSL_CTX *ctx = tls_client_ctx_new(&auth, err);
+		WOLFSSL_CTX *ctx = ep_tls_client_ctx_new(ob, err);
 		if (ctx == NULL) {
 			fprintf(stderr, "%s: [outbound%s%s]: %s\n", conf->path, ob->name[0] ? " " : "",
 			        ob->name, err);

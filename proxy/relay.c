@@ -206,7 +206,7 @@ log_refusal(struct relay *r, const struct dns_query *q, const char *what, const 
 static bool
 up_quiet(const struct relay *r)
 {
-	return r->up_held && endpoint_open(r->up) && r->up->established && r->n_inflight == 0 &&
+	return r->up_held && endpoint_established(r->up) && r->n_inflight == 0 &&
 	       r->in_fwd == 0 && r->up_wr_len == 0 && r->rs_sent == r->rs_len &&
 	       respscan_at_boundary(&r->scan) && !r->drop_pending;
 }
@@ -719,7 +719,7 @@ up_ensure(struct relay *r)
 static bool
 up_handshake(struct relay *r)
 {
-	if (!endpoint_open(r->up) || r->up->established || r->up->hs_blk)
+	if (!endpoint_open(r->up) || endpoint_established(r->up) || r->up->hs_blk)
 		return false;
 	enum io_result res = endpoint_handshake(r->up);
 	if (res == IO_AGAIN)
@@ -751,7 +751,7 @@ up_send(struct relay *r, const uint8_t *p, size_t rest, bool *done)
 static bool
 up_write(struct relay *r)
 {
-	if (!up_wanted(r) || !endpoint_open(r->up) || !r->up->established || r->up->wr_blk)
+	if (!up_wanted(r) || !endpoint_established(r->up) || r->up->wr_blk)
 		return false;
 	bool done;
 	if (r->up_pre_sent < r->up_pre_len) {
@@ -818,7 +818,7 @@ drop_frame(struct relay *r)
 static bool
 up_read(struct relay *r)
 {
-	if (!endpoint_open(r->up) || !r->up->established || r->up->rd_blk)
+	if (!endpoint_established(r->up) || r->up->rd_blk)
 		return false;
 	size_t limit = up_read_limit(r);
 	if (limit == 0)
@@ -1174,7 +1174,7 @@ update_events(struct relay *r)
 bool
 relay_upstream_owes_first_octet(const struct relay *r)
 {
-	if (endpoint_open(r->up) && !r->up->established)
+	if (endpoint_open(r->up) && !endpoint_established(r->up))
 		return true;
 	if (r->n_inflight == 0 || r->drop_pending ||
 	    relay_held_octets(r) != respscan_partial(&r->scan))

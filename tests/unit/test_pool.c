@@ -11,6 +11,7 @@
 
 #include "proxy/lib/log.h"
 #include "proxy/lib/netaddr.h"
+#include "proxy/ep_tls.h"
 #include "proxy/pool.h"
 #include "tls/tls_client.h"
 #include "unit.h"
@@ -58,7 +59,7 @@ two_dead_primaries(struct ev_loop *loop)
 	char err[TLS_ERR_MAX];
 	WOLFSSL_CTX *ctx = tls_client_ctx_new(&auth, err);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
-	struct pool *p = pool_new(loop, "t", &st, ctx);
+	struct pool *p = pool_new(loop, "t", &st, ep_tls_connector_new(ctx, st.n_primary));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	return p;
 }
@@ -143,17 +144,16 @@ test_retire_to_successor(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(busy);
 	struct pool_session *w = pool_take(old, on_event, NULL, why, sizeof(why));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(w);
-	CU_ASSERT_EQUAL(old->n_waiting, 1);
+	CU_ASSERT_EQUAL(old->waiting.n, 1);
 
 	struct pool_settings st = old->settings;
 	st.connect_timeout = 6;                 /* changed: a new pool */
 	char err[TLS_ERR_MAX];
 	struct tls_client_auth auth = { .pins = (const uint8_t (*)[32])st.pins, .n_pins = 1 };
-	struct pool *fresh = pool_new(loop, "t", &st, tls_client_ctx_new(&auth, err));
+	struct pool *fresh = pool_new(loop, "t", &st, ep_tls_connector_new(tls_client_ctx_new(&auth, err), st.n_primary));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(fresh);
 	pool_retire(old, fresh);
-	CU_ASSERT_EQUAL(fresh->n_waiting, 1);   /* moved */
-	CU_ASSERT_PTR_EQUAL(fresh->wait_head, w);
+	CU_ASSERT_EQUAL(fresh->waiting.n, 1);   /* moved */
 	CU_ASSERT_TRUE(fresh->primaries[0].retry_at > ev_now(loop));   /* backoff carried */
 	CU_ASSERT_EQUAL(fresh->primaries[0].backoff, 1.0);
 	CU_ASSERT_PTR_EQUAL(fresh->pred, old);  /* its busy session counts toward the cap */
@@ -161,9 +161,9 @@ test_retire_to_successor(void)
 	/* the busy session ends: the waiter gets its slot in the new pool */
 	CU_ASSERT_EQUAL(drive(loop, busy), IO_ERR);   /* primary 1 refuses too */
 	pool_put(busy, false);
-	for (int i = 0; i < 10 && fresh->n_waiting > 0; i++)
+	for (int i = 0; i < 10 && fresh->waiting.n > 0; i++)
 		ev_run(loop, EVRUN_NOWAIT);
-	CU_ASSERT_EQUAL(fresh->n_waiting, 0);
+	CU_ASSERT_EQUAL(fresh->waiting.n, 0);
 	CU_ASSERT_PTR_NULL(fresh->pred);        /* the old pool has nothing open: let go */
 	drive(loop, w);
 	pool_put(w, false);
@@ -192,16 +192,16 @@ test_failover_waits_at_cap(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	struct endpoint *ep = pool_session_endpoint(s);
 	enum io_result r = IO_AGAIN;
-	for (int i = 0; i < 200 && r == IO_AGAIN && p->n_waiting == 0; i++) {
+	for (int i = 0; i < 200 && r == IO_AGAIN && p->waiting.n == 0; i++) {
 		r = ep->ops->handshake(ep);
-		if (r == IO_AGAIN && p->n_waiting == 0) {
+		if (r == IO_AGAIN && p->waiting.n == 0) {
 			endpoint_watch(ep, false, false);
 			ev_run(loop, EVRUN_ONCE);
 		}
 	}
 	CU_ASSERT_EQUAL(r, IO_AGAIN);
 	CU_ASSERT_EQUAL(p->primaries[0].backoff, 1.0);  /* primary 0 failed */
-	CU_ASSERT_EQUAL(p->n_waiting, 1);               /* waits for primary 1's slot */
+	CU_ASSERT_EQUAL(p->waiting.n, 1);               /* waits for primary 1's slot */
 	CU_ASSERT_EQUAL(p->primaries[1].n_sessions, 1); /* not a second session */
 	CU_ASSERT_EQUAL(pool_open_sessions(p), 1);
 	CU_ASSERT_FALSE(pool_session_retryable(s));
@@ -252,13 +252,13 @@ test_episode(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(busy);
 	struct pool_session *w = pool_take(p, on_event, NULL, why, sizeof(why));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(w);
-	CU_ASSERT_EQUAL(p->n_waiting, 1);
+	CU_ASSERT_EQUAL(p->waiting.n, 1);
 	CU_ASSERT_FALSE(pool_session_retryable(w));
 	CU_ASSERT_FALSE(pool_session_retryable(busy));
 	pool_put(w, false);
 	pool_put(busy, false);
 	CU_ASSERT_EQUAL(pool_open_sessions(p), 0);
-	CU_ASSERT_EQUAL(p->n_waiting, 0);
+	CU_ASSERT_EQUAL(p->waiting.n, 0);
 	p->primaries[0].retry_at = p->primaries[0].backoff = 0;
 
 	/* a reload replaced the pool between two tries: the primary that
@@ -268,13 +268,13 @@ test_episode(void)
 	st.primary[1] = p->settings.primary[0];     /* the same two, swapped */
 	char err[TLS_ERR_MAX];
 	struct tls_client_auth auth = { .pins = (const uint8_t (*)[32])st.pins, .n_pins = 1 };
-	struct pool *q = pool_new(loop, "t", &st, tls_client_ctx_new(&auth, err));
+	struct pool *q = pool_new(loop, "t", &st, ep_tls_connector_new(tls_client_ctx_new(&auth, err), st.n_primary));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(q);
 	CU_ASSERT_EQUAL(pool_episode_open(&e, p), 0);
 	CU_ASSERT_TRUE(pool_episode_retry(&e, q, A0));   /* failed in p, judged in q */
 	CU_ASSERT_EQUAL(pool_episode_open(&e, q), 1u << 1);
 	st.n_primary = 1;                           /* only the other primary */
-	struct pool *r = pool_new(loop, "t", &st, tls_client_ctx_new(&auth, err));
+	struct pool *r = pool_new(loop, "t", &st, ep_tls_connector_new(tls_client_ctx_new(&auth, err), st.n_primary));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	CU_ASSERT_EQUAL(pool_episode_open(&e, r), 0);
 	CU_ASSERT_TRUE(pool_episode_retry(&e, r, A0));   /* r has not A0: its one primary is tried */
