@@ -5,6 +5,7 @@
  * waiting queries to the pool that replaced a retired one, and backoff
  * carried into it. XOT-04, XOT-08. */
 #include <CUnit/CUnit.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -290,6 +291,88 @@ test_episode(void)
 	ev_loop_destroy(loop);
 }
 
+/* A listening loopback socket that accepts (in the backlog) and never
+ * speaks TLS; its port in *port. */
+static int
+silent_listener(int *port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_storage ss = ut_addr_port("127.0.0.1", 0);
+	socklen_t len = sizeof(struct sockaddr_in);
+	if (fd < 0 || bind(fd, SA(ss), len) < 0 || listen(fd, 4) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	*port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	return fd;
+}
+
+/* The TLS client endpoint holds its TCP endpoint (issue 14 item 4): it is
+ * CONNECTING until the TCP connect completes, then HANDSHAKING; its I/O
+ * descriptor is the TCP endpoint's (it has none of its own); a close leaves
+ * both CLOSED. A refused connect fails its set-up with the TCP reason. */
+static void
+test_tls_endpoint_layers(void)
+{
+	char err[TLS_ERR_MAX];
+	uint8_t pin[32] = { 0 };
+	struct tls_client_auth auth = { .pins = (const uint8_t (*)[32])pin, .n_pins = 1 };
+	WOLFSSL_CTX *ctx = tls_client_ctx_new(&auth, err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
+	int port = 0, lis = silent_listener(&port);
+	CU_ASSERT_FATAL(lis >= 0);
+	char text[32];
+	struct netaddr to;
+	snprintf(text, sizeof(text), "127.0.0.1:%d", port);
+	CU_ASSERT_EQUAL_FATAL(netaddr_parse(text, 853, &to), 0);
+
+	struct ep_tls t;
+	CU_ASSERT_EQUAL_FATAL(ep_tls_client_init(&t, NULL, ctx, &to, NULL, on_event, NULL), 0);
+	CU_ASSERT_EQUAL(t.ep.state, EP_CONNECTING);
+	CU_ASSERT_EQUAL(t.tcp.state, EP_CONNECTING);
+	CU_ASSERT_PTR_EQUAL(t.ep.lower, &t.tcp);
+	CU_ASSERT_EQUAL(t.ep.fd, -1);
+	CU_ASSERT(t.tcp.fd >= 0);
+	CU_ASSERT_EQUAL(endpoint_fd(&t.ep), t.tcp.fd);
+	enum io_result r = IO_AGAIN;
+	for (int i = 0; i < 100 && r == IO_AGAIN && t.ep.state == EP_CONNECTING; i++) {
+		struct pollfd pf = { .fd = t.tcp.fd, .events = POLLOUT };
+		poll(&pf, 1, 50);
+		t.ep.hs_blk = 0;
+		r = endpoint_handshake(&t.ep);
+	}
+	CU_ASSERT_EQUAL(r, IO_AGAIN);                   /* the server hello never comes */
+	CU_ASSERT_EQUAL(t.ep.state, EP_HANDSHAKING);
+	CU_ASSERT_EQUAL(t.tcp.state, EP_OPEN);          /* the transport is up */
+	CU_ASSERT_EQUAL(t.ep.hs_blk, EV_READ);
+	CU_ASSERT_TRUE(endpoint_open(&t.ep));
+	CU_ASSERT_FALSE(endpoint_established(&t.ep));
+	endpoint_close(&t.ep, true);
+	CU_ASSERT_EQUAL(t.ep.state, EP_CLOSED);
+	CU_ASSERT_EQUAL(t.tcp.state, EP_CLOSED);
+	CU_ASSERT_EQUAL(t.tcp.fd, -1);
+	CU_ASSERT_PTR_NULL(t.ssl);
+	endpoint_close(&t.ep, true);                    /* a second close does nothing */
+
+	close(lis);                                     /* now nothing listens: refused */
+	CU_ASSERT_EQUAL_FATAL(ep_tls_client_init(&t, NULL, ctx, &to, NULL, on_event, NULL), 0);
+	r = IO_AGAIN;
+	for (int i = 0; i < 100 && r == IO_AGAIN; i++) {
+		struct pollfd pf = { .fd = t.tcp.fd, .events = POLLOUT };
+		poll(&pf, 1, 50);
+		t.ep.hs_blk = 0;
+		r = endpoint_handshake(&t.ep);
+	}
+	CU_ASSERT_EQUAL(r, IO_ERR);
+	CU_ASSERT_EQUAL(t.ep.state, EP_CONNECTING);
+	CU_ASSERT_PTR_NOT_NULL(strstr(t.ep.err, "connect"));
+	endpoint_close(&t.ep, false);
+	CU_ASSERT_EQUAL(t.tcp.fd, -1);
+	wolfSSL_CTX_free(ctx);
+}
+
 int
 test_pool_register(void)
 {
@@ -298,7 +381,8 @@ test_pool_register(void)
 	    CU_add_test(s, "backoff doubles, retries skip tried primaries", test_backoff_and_skip) == NULL ||
 	    CU_add_test(s, "retire to a successor: waiters and backoff move", test_retire_to_successor) == NULL ||
 	    CU_add_test(s, "retries are bounded per query episode", test_episode) == NULL ||
-	    CU_add_test(s, "a failover waits at the next primary's cap", test_failover_waits_at_cap) == NULL)
+	    CU_add_test(s, "a failover waits at the next primary's cap", test_failover_waits_at_cap) == NULL ||
+	    CU_add_test(s, "a TLS endpoint holds its TCP endpoint", test_tls_endpoint_layers) == NULL)
 		return -1;
 	return 0;
 }
