@@ -130,7 +130,7 @@ bench: check-deps xotproxy
 
 # libFuzzer targets, FUZZ_SECONDS each (clang). Seeds: tests/fuzz/corpus/NAME.
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS := dnsmsg respscan conf relay tsig epudp
+FUZZ_TARGETS := dnsmsg respscan conf relay tsig epudp pool
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined
 # The fuzzers link the same two libraries, built with the fuzzer's flags.
 FUZZ_BUILD := build/fuzzlib

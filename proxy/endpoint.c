@@ -21,11 +21,12 @@ endpoint_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 void
 endpoint_init(struct endpoint *ep, const struct endpoint_ops *ops, struct ev_loop *loop, int fd,
-              void (*on_event)(void *), void *owner)
+              enum endpoint_state state, void (*on_event)(void *), void *owner)
 {
 	memset(ep, 0, sizeof(*ep));
 	ep->ops = ops;
 	ep->loop = loop;
+	ep->state = state;
 	ep->fd = fd;
 	ep->on_event = on_event;
 	ep->owner = owner;
@@ -36,19 +37,22 @@ endpoint_init(struct endpoint *ep, const struct endpoint_ops *ops, struct ev_loo
 void
 endpoint_watch(struct endpoint *ep, bool want_read, bool want_write)
 {
-	if (ep->fd < 0 || ep->loop == NULL)
+	if (ep->loop == NULL)
 		return;
-	int events;
-	if (!ep->established)
-		events = ep->hs_blk;
-	else
+	int fd = endpoint_fd(ep);
+	int events = 0;
+	if (fd < 0)
+		events = 0;                          /* nothing to watch (a session waiting for a slot) */
+	else if (ep->state == EP_OPEN)
 		events = (want_read ? ep->rd_blk : 0) | (want_write ? ep->wr_blk : 0);
+	else if (ep->state == EP_CONNECTING || ep->state == EP_HANDSHAKING)
+		events = ep->hs_blk;
 	ev_io *w = &ep->io;
-	if (ev_is_active(w) && (w->events & (EV_READ | EV_WRITE)) == events)
+	if (ev_is_active(w) && w->fd == fd && (w->events & (EV_READ | EV_WRITE)) == events)
 		return;
 	ev_io_stop(ep->loop, w);
 	if (events != 0) {
-		ev_io_set(w, ep->fd, events);
+		ev_io_set(w, fd, events);
 		ev_io_start(ep->loop, w);
 	}
 }
@@ -58,6 +62,47 @@ endpoint_unwatch(struct endpoint *ep)
 {
 	if (ep->loop != NULL)
 		ev_io_stop(ep->loop, &ep->io);
+}
+
+void
+endpoint_close(struct endpoint *ep, bool graceful)
+{
+	if (ep->state == EP_CLOSED || ep->state == EP_CLOSING)
+		return;
+	bool open = ep->state == EP_OPEN;
+	ep->state = EP_CLOSING;
+	endpoint_unwatch(ep);
+	ep->ops->close(ep, graceful && open);
+	ep->fd = -1;
+	ep->state = EP_CLOSED;
+}
+
+enum io_result
+endpoint_lower_readv(struct endpoint *ep, const struct iovec *iov, int cnt, size_t *got)
+{
+	struct endpoint *lo = ep->lower;
+	lo->rd_blk = 0;
+	enum io_result r = lo->ops->readv(lo, iov, cnt, got);
+	ep->rd_blk = lo->rd_blk;
+	if (r == IO_EOF || r == IO_ERR) {
+		memcpy(ep->err, lo->err, sizeof(ep->err));
+		ep->err_code = lo->err_code;
+	}
+	return r;
+}
+
+enum io_result
+endpoint_lower_write(struct endpoint *ep, const uint8_t *buf, size_t len, size_t *put)
+{
+	struct endpoint *lo = ep->lower;
+	lo->wr_blk = 0;
+	enum io_result r = lo->ops->write(lo, buf, len, put);
+	ep->wr_blk = lo->wr_blk;
+	if (r == IO_EOF || r == IO_ERR) {
+		memcpy(ep->err, lo->err, sizeof(ep->err));
+		ep->err_code = lo->err_code;
+	}
+	return r;
 }
 
 enum io_result

@@ -73,9 +73,7 @@ tcp_pending(const struct endpoint *ep)
 static void
 tcp_close(struct endpoint *ep, bool graceful)
 {
-	endpoint_unwatch(ep);
 	close(ep->fd);
-	ep->fd = -1;
 }
 
 const struct endpoint_ops ep_tcp_ops = {
@@ -99,7 +97,8 @@ ep_tcp_connect(struct endpoint *ep, struct ev_loop *loop, const struct netaddr *
                const struct netaddr *source, void (*on_event)(void *), void *owner)
 {
 	int fd = socket(to->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	endpoint_init(ep, &ep_tcp_ops, loop, fd, on_event, owner);
+	endpoint_init(ep, &ep_tcp_ops, loop, fd, fd >= 0 ? EP_CONNECTING : EP_CLOSED, on_event,
+	              owner);
 	if (fd < 0) {
 		snprintf(ep->err, sizeof(ep->err), "socket: %s", strerror(errno));
 		return -1;
@@ -107,8 +106,7 @@ ep_tcp_connect(struct endpoint *ep, struct ev_loop *loop, const struct netaddr *
 	ep_tcp_nodelay(fd);
 	if (source != NULL && bind(fd, (const struct sockaddr *)&source->ss, source->len) < 0) {
 		snprintf(ep->err, sizeof(ep->err), "bind to the source address: %s", strerror(errno));
-		close(fd);
-		ep->fd = -1;
+		endpoint_close(ep, false);
 		return -1;
 	}
 	if (connect(fd, (const struct sockaddr *)&to->ss, to->len) == 0)
@@ -118,8 +116,7 @@ ep_tcp_connect(struct endpoint *ep, struct ev_loop *loop, const struct netaddr *
 		return 0;
 	}
 	snprintf(ep->err, sizeof(ep->err), "connect: %s", strerror(errno));
-	close(fd);
-	ep->fd = -1;
+	endpoint_close(ep, false);
 	return -1;
 }
 
@@ -127,7 +124,6 @@ void
 ep_tcp_accepted(struct endpoint *ep, struct ev_loop *loop, int fd, void (*on_event)(void *),
                 void *owner)
 {
-	endpoint_init(ep, &ep_tcp_ops, loop, fd, on_event, owner);
+	endpoint_init(ep, &ep_tcp_ops, loop, fd, EP_OPEN, on_event, owner);
 	ep_tcp_nodelay(fd);
-	ep->established = true;
 }

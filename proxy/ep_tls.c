@@ -1,9 +1,12 @@
 /* ep_tls.c - the endpoint vtable over a wolfSSL session: handshake steps,
- * record-sized reads and writes, close_notify on graceful close. */
+ * record-sized reads and writes, close_notify on graceful close; the layer
+ * holds its TCP endpoint (t->tcp), whose descriptor wolfSSL reads and
+ * writes. Also the connector a pool opens its sessions through. */
 #include "ep_tls.h"
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -12,6 +15,12 @@
 #include "tls/tls_client.h"
 
 #define TLS_RECORD_PLAINTEXT 16384  /* RFC 8446 section 5.1: 2^14 octets */
+
+static const struct ep_tls *
+ep_tls_of_const(const struct endpoint *ep)
+{
+	return (const struct ep_tls *)(const void *)((const char *)ep - offsetof(struct ep_tls, ep));
+}
 
 /* Maps a wolfSSL result to an endpoint result, recording what it waits on. */
 static enum io_result
@@ -82,8 +91,7 @@ tls_write(struct endpoint *ep, const uint8_t *buf, size_t len, size_t *put)
 static size_t
 tls_pending(const struct endpoint *ep)
 {
-	const struct ep_tls *t = (const struct ep_tls *)ep;
-	int n = wolfSSL_pending(t->ssl);
+	int n = wolfSSL_pending(ep_tls_of_const(ep)->ssl);
 	return n > 0 ? (size_t)n : 0;
 }
 
@@ -104,14 +112,13 @@ static void
 tls_close(struct endpoint *ep, bool graceful)
 {
 	struct ep_tls *t = ep_tls_of(ep);
-	if (graceful && ep->established)
+	if (graceful)
 		wolfSSL_shutdown(t->ssl);           /* one non-blocking attempt */
-	endpoint_unwatch(ep);
 	wolfSSL_free(t->ssl);
 	t->ssl = NULL;
-	drain_input(ep->fd);
-	close(ep->fd);
-	ep->fd = -1;
+	if (t->tcp.fd >= 0)
+		drain_input(t->tcp.fd);
+	endpoint_close(&t->tcp, false);
 }
 
 static const struct endpoint_ops ep_tls_server_ops = {
@@ -124,19 +131,31 @@ static const struct endpoint_ops ep_tls_server_ops = {
 	.close = tls_close,
 };
 
+/* The transport's connect, stepped by the TLS layer: its wait is ours. */
+static enum io_result
+tcp_connect_step(struct ep_tls *t)
+{
+	t->tcp.hs_blk = 0;
+	enum io_result r = endpoint_handshake(&t->tcp);
+	t->ep.hs_blk = t->tcp.hs_blk;
+	if (r == IO_ERR || r == IO_EOF) {
+		memcpy(t->ep.err, t->tcp.err, sizeof(t->ep.err));
+		t->ep.err_code = RSN_UP_CONNECT;
+	}
+	return r;
+}
+
 /* Client: first the TCP connect completes, then the verified handshake
  * (tls_client_handshake: nothing is sent before the primary is proven). */
 static enum io_result
 tls_client_step(struct endpoint *ep)
 {
 	struct ep_tls *t = ep_tls_of(ep);
-	if (!t->tcp_connected) {
-		enum io_result r = ep_tcp_ops.handshake(ep);
-		if (r != IO_OK) {
-			ep->err_code = RSN_UP_CONNECT;
+	if (ep->state == EP_CONNECTING) {
+		enum io_result r = tcp_connect_step(t);
+		if (r != IO_OK)
 			return r;
-		}
-		t->tcp_connected = true;
+		ep->state = EP_HANDSHAKING;
 	}
 	char err[TLS_ERR_MAX] = "";
 	enum reason why;
@@ -156,7 +175,7 @@ tls_client_step(struct endpoint *ep)
 	}
 }
 
-const struct endpoint_ops ep_tls_client_ops = {
+static const struct endpoint_ops ep_tls_client_ops = {
 	.kind = "tls-client",
 	.write_max = TLS_RECORD_PLAINTEXT,
 	.handshake = tls_client_step,
@@ -171,21 +190,24 @@ ep_tls_client_init(struct ep_tls *t, struct ev_loop *loop, WOLFSSL_CTX *ctx,
                    const struct netaddr *to, WOLFSSL_SESSION *resume,
                    void (*on_event)(void *), void *owner)
 {
-	if (ep_tcp_connect(&t->ep, loop, to, NULL, on_event, owner) < 0) {
+	endpoint_init(&t->ep, &ep_tls_client_ops, loop, -1, EP_CLOSED, on_event, owner);
+	t->ep.lower = &t->tcp;
+	t->client = true;
+	t->ssl = NULL;
+	if (ep_tcp_connect(&t->tcp, NULL, to, NULL, NULL, NULL) < 0) {
+		memcpy(t->ep.err, t->tcp.err, sizeof(t->ep.err));
 		t->ep.err_code = RSN_UP_CONNECT;
 		return -1;
 	}
-	t->ep.ops = &ep_tls_client_ops;
-	t->client = true;
-	t->tcp_connected = false;
-	t->ssl = tls_client_session_new(ctx, t->ep.fd, resume);
+	t->ssl = tls_client_session_new(ctx, t->tcp.fd, resume);
 	if (t->ssl == NULL) {
 		snprintf(t->ep.err, sizeof(t->ep.err), "cannot create a TLS session");
 		t->ep.err_code = RSN_HS_OTHER;
-		close(t->ep.fd);
-		t->ep.fd = -1;
+		endpoint_close(&t->tcp, false);
 		return -1;
 	}
+	t->ep.state = EP_CONNECTING;
+	t->ep.hs_blk = t->tcp.hs_blk;
 	return 0;
 }
 
@@ -193,16 +215,130 @@ int
 ep_tls_server_init(struct ep_tls *t, struct ev_loop *loop, int fd, WOLFSSL_CTX *ctx,
                    void (*on_event)(void *), void *owner)
 {
-	endpoint_init(&t->ep, &ep_tls_server_ops, loop, fd, on_event, owner);
+	endpoint_init(&t->ep, &ep_tls_server_ops, loop, -1, EP_CLOSED, on_event, owner);
+	endpoint_init(&t->tcp, &ep_tcp_ops, NULL, -1, EP_CLOSED, NULL, NULL);
+	t->ep.lower = &t->tcp;
+	t->client = false;
 	ep_tcp_nodelay(fd);
 	errno = 0;
 	t->ssl = tls_session_new(ctx, fd);
 	if (t->ssl == NULL) {
 		if (errno == 0)
 			errno = ENOMEM;             /* wolfSSL may need a descriptor to seed */
-		t->ep.fd = -1;
 		return -1;
 	}
-	t->client = false;
+	t->tcp.fd = fd;
+	t->tcp.state = EP_OPEN;                 /* accepted */
+	t->ep.state = EP_HANDSHAKING;
 	return 0;
+}
+
+WOLFSSL_CTX *
+ep_tls_client_ctx_new(const struct conf_outbound *ob, char err[TLS_ERR_MAX])
+{
+	struct tls_client_auth auth = {
+		.ca = ob->ca, .auth_name = ob->auth_name,
+		.pins = (const uint8_t (*)[32])ob->pins, .n_pins = ob->n_pins,
+		.client_cert = ob->client_cert, .client_key = ob->client_key,
+	};
+	return tls_client_ctx_new(&auth, err);
+}
+
+/* ---- the connector a pool opens its sessions through ------------------- */
+
+struct tls_connector {
+	struct connector c;
+	WOLFSSL_CTX *ctx;
+	size_t n;
+	WOLFSSL_SESSION *ticket[];       /* per server: resumes its next connection */
+};
+
+static struct tls_connector *
+tls_connector_of(struct connector *c)
+{
+	return (struct tls_connector *)(void *)((char *)c - offsetof(struct tls_connector, c));
+}
+
+static struct endpoint *
+tc_open(struct connector *c, size_t server, const struct netaddr *to, char *err, size_t len)
+{
+	struct tls_connector *tc = tls_connector_of(c);
+	struct ep_tls *t = calloc(1, sizeof(*t));
+	if (t == NULL) {
+		snprintf(err, len, "out of memory");
+		return NULL;
+	}
+	if (ep_tls_client_init(t, NULL, tc->ctx, to, server < tc->n ? tc->ticket[server] : NULL,
+	                       NULL, NULL) < 0) {
+		snprintf(err, len, "%s", t->ep.err);
+		free(t);
+		return NULL;
+	}
+	return &t->ep;
+}
+
+static void
+tc_keep_ticket(struct connector *c, size_t server, struct endpoint *ep)
+{
+	struct tls_connector *tc = tls_connector_of(c);
+	WOLFSSL_SESSION *s = server < tc->n ? tls_client_session_get(ep_tls_of(ep)->ssl) : NULL;
+	if (s == NULL)
+		return;
+	if (tc->ticket[server] != NULL)
+		wolfSSL_SESSION_free(tc->ticket[server]);
+	tc->ticket[server] = s;
+}
+
+static bool
+tc_resumed(const struct endpoint *ep)
+{
+	return wolfSSL_session_reused(ep_tls_of_const(ep)->ssl);
+}
+
+static bool
+tc_peer_alert(const struct endpoint *ep)
+{
+	const struct ep_tls *t = ep_tls_of_const(ep);
+	return t->ssl != NULL && tls_client_peer_alert(t->ssl, NULL, 0);
+}
+
+static void
+tc_release(struct endpoint *ep, bool graceful)
+{
+	endpoint_close(ep, graceful);
+	free(ep_tls_of(ep));
+}
+
+static void
+tc_free(struct connector *c)
+{
+	struct tls_connector *tc = tls_connector_of(c);
+	for (size_t i = 0; i < tc->n; i++)
+		if (tc->ticket[i] != NULL)
+			wolfSSL_SESSION_free(tc->ticket[i]);
+	wolfSSL_CTX_free(tc->ctx);
+	free(tc);
+}
+
+static const struct connector_ops tls_connector_ops = {
+	.open = tc_open,
+	.keep_ticket = tc_keep_ticket,
+	.resumed = tc_resumed,
+	.peer_alert = tc_peer_alert,
+	.release = tc_release,
+	.free = tc_free,
+};
+
+struct connector *
+ep_tls_connector_new(WOLFSSL_CTX *ctx, size_t n_servers)
+{
+	struct tls_connector *tc = calloc(1, sizeof(*tc) + n_servers * sizeof(tc->ticket[0]));
+	if (tc == NULL) {
+		wolfSSL_CTX_free(ctx);
+		return NULL;
+	}
+	tc->c.ops = &tls_connector_ops;
+	tc->ctx = ctx;
+	tc->n = n_servers;
+	return &tc->c;
 }

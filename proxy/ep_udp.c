@@ -295,6 +295,12 @@ send_answer(struct ep_udp *u)
 		reply(u, msg, len);
 }
 
+static struct ep_udp *
+ep_udp_of(struct endpoint *ep)
+{
+	return (struct ep_udp *)(void *)((char *)ep - offsetof(struct ep_udp, ep));
+}
+
 static enum io_result
 udp_handshake(struct endpoint *ep)
 {
@@ -304,7 +310,7 @@ udp_handshake(struct endpoint *ep)
 static enum io_result
 udp_readv(struct endpoint *ep, const struct iovec *iov, int cnt, size_t *got)
 {
-	struct ep_udp *u = (struct ep_udp *)ep;
+	struct ep_udp *u = ep_udp_of(ep);
 	if (u->query_off < u->query_len) {
 		size_t n = u->query_len - u->query_off;
 		if (n > iov[0].iov_len)
@@ -326,7 +332,7 @@ udp_readv(struct endpoint *ep, const struct iovec *iov, int cnt, size_t *got)
 static enum io_result
 udp_write(struct endpoint *ep, const uint8_t *buf, size_t len, size_t *put)
 {
-	struct ep_udp *u = (struct ep_udp *)ep;
+	struct ep_udp *u = ep_udp_of(ep);
 	*put = len;
 	for (size_t i = 0; i < len && !u->done; i++) {
 		if (u->answer_len == u->answer_cap) {
@@ -363,14 +369,13 @@ udp_pending(const struct endpoint *ep)
 static void
 udp_close(struct endpoint *ep, bool graceful)
 {
-	struct ep_udp *u = (struct ep_udp *)ep;
+	struct ep_udp *u = ep_udp_of(ep);
 	if (!u->done) {
 		if (u->answer_len > 0)
 			reply_servfail(u, DNS_EDE_NETWORK_ERROR, "answer from primary cut short");
 		else
 			reply_servfail(u, DNS_EDE_NO_REACHABLE_AUTHORITY, "no answer from primary");
 	}
-	ep->fd = -1;                            /* the socket is the listener's */
 }
 
 static const struct endpoint_ops ep_udp_ops = {
@@ -389,8 +394,8 @@ ep_udp_init(struct ep_udp *u, int sock, const struct udp_addr *a, const uint8_t 
             void (*on_event)(void *), void *owner)
 {
 	memset(u, 0, sizeof(*u));
-	/* no loop: the endpoint never watches the shared socket */
-	endpoint_init(&u->ep, &ep_udp_ops, NULL, sock, on_event, owner);
+	/* no loop and no descriptor of its own: the socket is the listener's */
+	endpoint_init(&u->ep, &ep_udp_ops, NULL, -1, EP_HANDSHAKING, on_event, owner);
 	u->sock = sock;
 	u->addr = *a;
 	u->qtype = qtype;

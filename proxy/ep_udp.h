@@ -41,7 +41,7 @@ ssize_t udp_recv(int sock, uint8_t *buf, size_t cap, struct udp_addr *a);
 int udp_send(int sock, const struct udp_addr *a, const uint8_t *msg, size_t len);
 
 struct ep_udp {
-	struct endpoint ep;              /* first: the relay holds &ep */
+	struct endpoint ep;              /* the relay holds &ep */
 	int sock;                        /* the listener's socket */
 	struct udp_addr addr;
 	uint8_t *query;                  /* 2-octet length prefix + message */

@@ -380,7 +380,7 @@ proxy_header(struct inbound_conn *c)
 {
 	struct sockaddr_storage local;
 	socklen_t llen = sizeof(local);
-	if (getsockname(c->cli.ep.fd, (struct sockaddr *)&local, &llen) < 0)
+	if (getsockname(endpoint_fd(&c->cli.ep), (struct sockaddr *)&local, &llen) < 0)
 		return;
 	if (c->pre == NULL && (c->pre = malloc(PRE_MAX)) == NULL)
 		return;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "ep_tls.h"
 #include "proxy/lib/log.h"
 #include "logrl.h"
 #include "privdrop.h"
@@ -120,10 +121,8 @@ check_outbound_tls(const struct conf *conf)
 {
 	for (size_t i = 0; i < conf->n_outbound; i++) {
 		const struct conf_outbound *ob = &conf->outbound[i];
-		struct tls_client_auth auth;
-		outbound_client_auth(ob, &auth);
 		char err[TLS_ERR_MAX], label[80];
-		WOLFSSL_CTX *ctx = tls_client_ctx_new(&auth, err);
+		WOLFSSL_CTX *ctx = ep_tls_client_ctx_new(ob, err);
 		if (ctx == NULL) {
 			outbound_label(ob->name, label, sizeof(label));
 			fprintf(stderr, "%s: [%s]: %s\n", conf->path, label, err);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ep_tcp.h"
+#include "ep_tls.h"
 #include "ep_udp.h"
 #include "listener.h"
 #include "proxy/lib/log.h"
@@ -169,7 +170,7 @@ limits(const struct relay *r, struct relay_limits *out)
 	out->idle = g->idle_timeout;
 	out->transfer = g->transfer_timeout;
 	out->upstream = g->queue_timeout + g->connect_timeout * g->n_primary;
-	if (c->sess != NULL && r->up->established) {
+	if (c->sess != NULL && endpoint_established(r->up)) {
 		double ready = pool_session_ready_at(c->sess) - r->up_since;
 		out->upstream = g->backend_timeout + (ready > 0 ? (unsigned)(ready + 0.999) : 0);
 	}
@@ -388,17 +389,17 @@ static struct pool *
 group_pool_new(struct ob_group *g, struct ev_loop *loop, const struct conf_outbound *cf,
                const struct pool_settings *st)
 {
-	struct tls_client_auth auth;
-	outbound_client_auth(cf, &auth);
 	char err[TLS_ERR_MAX];
-	WOLFSSL_CTX *ctx = tls_client_ctx_new(&auth, err);
+	WOLFSSL_CTX *ctx = ep_tls_client_ctx_new(cf, err);
 	if (ctx == NULL) {
 		log_error("%s: %s", g->label, err);
 		return NULL;
 	}
-	struct pool *pool = pool_new(loop, cf->name, st, ctx);
+	struct connector *conn = ep_tls_connector_new(ctx, st->n_primary);
+	struct pool *pool = conn != NULL ? pool_new(loop, cf->name, st, conn) : NULL;
 	if (pool == NULL) {
-		wolfSSL_CTX_free(ctx);
+		if (conn != NULL)
+			conn->ops->free(conn);
 		log_error("%s: out of memory", g->label);
 	}
 	return pool;
@@ -421,7 +422,7 @@ group_configure(struct ob_group *g, struct ev_loop *loop, const struct conf_outb
 			return -1;
 		if (g->pool != NULL) {
 			log_info("%s: primaries or TLS settings changed: new sessions, %u queries waiting "
-			         "moved, %u sessions in use finish", g->label, g->pool->n_waiting,
+			         "moved, %u sessions in use finish", g->label, g->pool->waiting.n,
 			         pool_open_sessions(g->pool));
 			pool_retire(g->pool, pool);
 		}
@@ -536,16 +537,6 @@ void
 outbound_label(const char *name, char *out, size_t len)
 {
 	snprintf(out, len, name[0] ? "outbound %s" : "outbound%s", name);
-}
-
-void
-outbound_client_auth(const struct conf_outbound *cf, struct tls_client_auth *auth)
-{
-	*auth = (struct tls_client_auth){
-		.ca = cf->ca, .auth_name = cf->auth_name,
-		.pins = (const uint8_t (*)[32])cf->pins, .n_pins = cf->n_pins,
-		.client_cert = cf->client_cert, .client_key = cf->client_key,
-	};
 }
 
 /* ---- the direction (direction.h) ------------------------------------------- */

@@ -15,7 +15,4 @@ extern const struct direction_ops outbound_direction;
 /* The name logs give a group: "outbound NAME" ("outbound" unnamed). */
 void outbound_label(const char *name, char *out, size_t len);
 
-/* The TLS client settings of a section (pointers into cf). */
-void outbound_client_auth(const struct conf_outbound *cf, struct tls_client_auth *auth);
-
 #endif

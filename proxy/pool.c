@@ -1,11 +1,21 @@
 /* pool.c - TLS sessions toward the remote primaries of one outbound group:
- * failover in the handshake step, backoff, tickets and idle reuse. */
+ * failover in the handshake step, backoff, tickets and idle reuse.
+ *
+ * A session is a layer (session_ops) over the connection its pool's
+ * connector opened (s->conn, its lower endpoint): the relay drives the
+ * session, the session drives the connection. A session is in one place:
+ *   waiting  in p->waiting, no connection, CONNECTING (hs_blk set: the relay
+ *            waits) until wake_waiters gives it a slot or an idle connection;
+ *   taken    held by a relay: CONNECTING/HANDSHAKING (its connection's
+ *            state, through failover) or OPEN;
+ *   idle     in its primary's idle list, OPEN, read by the pool (idle_poll).
+ * A waiter given an idle session takes over its connection (adopt_idle):
+ * a pointer moves, no TLS state. */
 #include "pool.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "proxy/lib/log.h"
 #include "metrics.h"
@@ -14,15 +24,17 @@
 #define BACKOFF_MIN 1.0
 #define BACKOFF_MAX 60.0
 #define MAX_WAITING 256             /* queries queued for a session slot, per group */
-#define WAIT_FD 0x7fffffff          /* a waiting session is "open" to the relay, with no socket */
 
 struct pool_session {
-	struct ep_tls tls;               /* first: the relay holds &tls.ep */
+	struct endpoint ep;              /* what the relay drives: a layer over conn */
+	struct endpoint *conn;           /* the connection to primary idx (the connector's), or NULL */
 	struct pool *pool;
 	size_t idx;                      /* the primary it is connected to */
 	ev_timer timer;                  /* connect attempt, or idle, deadline */
+	struct fifo_node link;           /* in p->waiting, or in its primary's idle list */
+	bool idle;                       /* in its primary's idle list */
 	bool expired;                    /* the connect attempt ran out of time */
-	bool waiting;                    /* queued for a slot under max-sessions */
+	bool waiting;                    /* queued for a slot under max-sessions (p->waiting) */
 	bool failed;                     /* woken without a session: no primary reachable */
 	bool reused;                     /* taken from the idle list (not a new connection) */
 	bool answered;                   /* an answer octet came since it was taken */
@@ -31,19 +43,28 @@ struct pool_session {
 	bool reported;                   /* its primary's failure is counted already */
 	uint32_t skip;                   /* primaries not to try (bit i: primary i) */
 	double ready_at;                 /* established for its current holder at */
-	struct pool_session *next;       /* in the primary's idle list, or the wait queue */
-	void (*on_event)(void *);        /* the relay's, while taken */
-	void *owner;
 };
 
 static void pool_unref(struct pool *p);
 static void drop_pred(struct pool *p);
 static const struct endpoint_ops session_ops;
 
+static struct pool_session *
+session_of(struct endpoint *ep)
+{
+	return (struct pool_session *)(void *)((char *)ep - offsetof(struct pool_session, ep));
+}
+
+static struct pool_session *
+session_of_link(struct fifo_node *n)
+{
+	return (struct pool_session *)(void *)((char *)n - offsetof(struct pool_session, link));
+}
+
 struct endpoint *
 pool_session_endpoint(struct pool_session *s)
 {
-	return &s->tls.ep;
+	return &s->ep;
 }
 
 unsigned
@@ -155,7 +176,7 @@ session_blame(struct pool_session *s, enum reason code, const char *why)
 	s->reported = true;
 	/* an alert after our side of the handshake (the primary refused our
 	 * certificate) ends the handshake from the primary's side */
-	bool handshake = !s->tls.ep.established || s->alerted;
+	bool handshake = !endpoint_established(&s->ep) || s->alerted;
 	primary_failed(s->pool, &s->pool->primaries[s->idx], code, why, handshake);
 	carry_backoff(&s->pool->primaries[s->idx], s->pool->succ);
 }
@@ -164,16 +185,27 @@ session_blame(struct pool_session *s, enum reason code, const char *why)
 
 static void wake_later(struct pool *p);
 
+/* Takes s out of the list it is in, if any. */
 static void
-unqueue(struct pool *p, struct pool_session *s)
+session_unlink(struct pool_session *s)
 {
-	struct pool_session **pp = &p->wait_head;
-	while (*pp != NULL && *pp != s)
-		pp = &(*pp)->next;
-	if (*pp == s) {
-		*pp = s->next;
-		p->n_waiting--;
-	}
+	if (s->waiting)
+		fifo_remove(&s->pool->waiting, &s->link);
+	else if (s->idle)
+		fifo_remove(&s->pool->primaries[s->idx].idle, &s->link);
+	s->waiting = s->idle = false;
+}
+
+/* Lets go of s's connection: closed (close_notify when graceful and OPEN),
+ * its slot no longer counted. */
+static void
+conn_drop(struct pool_session *s, bool graceful)
+{
+	struct pool *p = s->pool;
+	endpoint_unwatch(&s->ep);               /* before its descriptor closes */
+	p->connector->ops->release(s->conn, graceful);
+	s->conn = s->ep.lower = NULL;
+	p->primaries[s->idx].n_sessions--;
 }
 
 /* A session of retired pool p closed: the pools after it, which count its
@@ -195,20 +227,20 @@ pred_session_closed(struct pool *p)
 	}
 }
 
+/* The session ends (endpoint_close runs session_close: its connection
+ * goes, with close_notify when OPEN). */
 static void
 session_free(struct pool_session *s)
 {
 	struct pool *p = s->pool;
 	ev_timer_stop(p->loop, &s->timer);
-	if (s->waiting || s->failed) {
-		unqueue(p, s);
-	} else if (endpoint_open(&s->tls.ep)) {
-		ep_tls_client_ops.close(&s->tls.ep, s->tls.ep.established);
-		p->primaries[s->idx].n_sessions--;
+	session_unlink(s);
+	bool had_conn = s->conn != NULL;
+	endpoint_close(&s->ep, true);
+	if (had_conn) {
 		wake_later(p);                      /* a slot is free */
 		if (p->succ != NULL)
 			pred_session_closed(p);
-
 	}
 	free(s);
 	pool_unref(p);
@@ -218,34 +250,23 @@ session_free(struct pool_session *s)
 static void
 save_ticket(struct pool_session *s)
 {
-	if (!s->tls.ep.established)
-		return;
-	WOLFSSL_SESSION *t = tls_client_session_get(s->tls.ssl);
-	if (t == NULL)
-		return;
-	struct primary *pr = &s->pool->primaries[s->idx];
-	if (pr->ticket != NULL)
-		wolfSSL_SESSION_free(pr->ticket);
-	pr->ticket = t;
+	if (endpoint_established(&s->ep))
+		s->pool->connector->ops->keep_ticket(s->pool->connector, s->idx, s->conn);
 }
 
 static void
 session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct pool_session *s = w->data;
-	if (s->on_event == NULL) {              /* idle for idle-timeout: close_notify */
-		struct primary *pr = &s->pool->primaries[s->idx];
-		struct pool_session **pp = &pr->idle;
-		while (*pp != s)
-			pp = &(*pp)->next;
-		*pp = s->next;
-		log_debug("%s, primary %s, idle session closed", s->pool->label, pr->text);
+	if (s->idle) {                          /* idle for idle-timeout: close_notify */
+		log_debug("%s, primary %s, idle session closed", s->pool->label,
+		          s->pool->primaries[s->idx].text);
 		session_free(s);
 		return;
 	}
 	s->expired = true;                      /* the relay's next step fails over */
-	s->tls.ep.hs_blk = 0;
-	s->on_event(s->owner);
+	s->ep.hs_blk = 0;
+	s->ep.on_event(s->ep.owner);
 }
 
 /* Connects to primary idx. Returns 0, or -1 with the reason in ep.err. */
@@ -258,10 +279,14 @@ session_connect(struct pool_session *s, size_t idx)
 	s->expired = false;
 	s->reused = s->answered = s->broke = s->alerted = s->reported = false;
 	s->ready_at = 0;
-	if (ep_tls_client_init(&s->tls, p->loop, p->ctx, &pr->addr, pr->ticket, s->on_event,
-	                       s->owner) < 0)
+	s->conn = p->connector->ops->open(p->connector, idx, &pr->addr, s->ep.err, sizeof(s->ep.err));
+	if (s->conn == NULL) {
+		s->ep.err_code = RSN_UP_CONNECT;
 		return -1;
-	s->tls.ep.ops = &session_ops;
+	}
+	s->ep.lower = s->conn;
+	s->ep.state = s->conn->state;
+	s->ep.hs_blk = s->conn->hs_blk;
 	pr->n_sessions++;
 	ev_timer_stop(p->loop, &s->timer);
 	ev_timer_set(&s->timer, p->connect_timeout, 0);
@@ -287,7 +312,7 @@ connect_from(struct pool_session *s, size_t from, enum reason code, const char *
 	snprintf(last, sizeof(last), "%s", why);
 	for (long i = pick_primary(p, from, s->skip); i >= 0; i = pick_primary(p, (size_t)i + 1, s->skip)) {
 		struct primary *pr = &p->primaries[i];
-		if (pr->idle != NULL) {
+		if (pr->idle.n > 0) {
 			adopt_idle(s, pr, (size_t)i);
 			return 0;
 		}
@@ -297,15 +322,32 @@ connect_from(struct pool_session *s, size_t from, enum reason code, const char *
 		}
 		if (session_connect(s, (size_t)i) == 0)
 			return 0;
-		snprintf(last, sizeof(last), "%s", s->tls.ep.err);
-		last_code = s->tls.ep.err_code;
+		snprintf(last, sizeof(last), "%s", s->ep.err);
+		last_code = s->ep.err_code;
 		primary_failed(p, &p->primaries[i], last_code, last, true);
 	}
 	/* the details went to the primary's warning line; the query's own line
 	 * says only what kind of failure it was */
 	const char *kind = last_code == RSN_HS_CERTIFICATE ? "the primary failed authentication" : last;
-	snprintf(s->tls.ep.err, sizeof(s->tls.ep.err), "unreachable (last: %.200s)", kind);
+	snprintf(s->ep.err, sizeof(s->ep.err), "unreachable (last: %.200s)", kind);
 	return -1;
+}
+
+/* One set-up step of the connection: its state and its wait are the
+ * session's. */
+static enum io_result
+conn_step(struct pool_session *s)
+{
+	struct endpoint *c = s->conn;
+	c->hs_blk = 0;
+	enum io_result r = endpoint_handshake(c);
+	s->ep.hs_blk = c->hs_blk;
+	s->ep.state = c->state;
+	if (r == IO_ERR || r == IO_EOF) {
+		memcpy(s->ep.err, c->err, sizeof(s->ep.err));
+		s->ep.err_code = c->err_code;
+	}
+	return r;
 }
 
 /* The failover: one step of the current attempt; when it fails (connect,
@@ -314,7 +356,7 @@ connect_from(struct pool_session *s, size_t from, enum reason code, const char *
 static enum io_result
 session_handshake(struct endpoint *ep)
 {
-	struct pool_session *s = (struct pool_session *)ep;
+	struct pool_session *s = session_of(ep);
 	struct pool *p = s->pool;
 	if (s->waiting)
 		return IO_AGAIN;                    /* woken by wake_waiters */
@@ -330,7 +372,7 @@ session_handshake(struct endpoint *ep)
 			ep->err_code = RSN_UP_TIMEOUT;
 			r = IO_ERR;
 		} else {
-			r = ep_tls_client_ops.handshake(ep);
+			r = conn_step(s);
 		}
 		if (r == IO_AGAIN)
 			return r;
@@ -340,7 +382,7 @@ session_handshake(struct endpoint *ep)
 			 * certificate after this; it is good at its first answer octet */
 			ev_timer_stop(p->loop, &s->timer);
 			s->ready_at = ev_now(p->loop);
-			bool resumed = wolfSSL_session_reused(s->tls.ssl);
+			bool resumed = p->connector->ops->resumed(s->conn);
 			metrics_handshake_ok(MX_OUTBOUND, resumed);
 			if (resumed)
 				p->resumed_handshakes++;
@@ -354,14 +396,13 @@ session_handshake(struct endpoint *ep)
 		snprintf(why, sizeof(why), "%s", ep->err);
 		enum reason code = ep->err_code;
 		session_blame(s, code, why);
-		ep_tls_client_ops.close(ep, false);
-		pr->n_sessions--;
+		conn_drop(s, false);
 		ev_timer_stop(p->loop, &s->timer);
 		if (connect_from(s, s->idx + 1, code, why) < 0)
 			return IO_ERR;
 		if (s->waiting)
 			return IO_AGAIN;                /* woken by wake_waiters */
-		if (ep->established) {              /* an idle session of the next primary */
+		if (endpoint_established(ep)) {     /* an idle session of the next primary */
 			log_debug("%s, primary %s, idle session taken over", p->label,
 			          p->primaries[s->idx].text);
 			return IO_OK;
@@ -377,7 +418,7 @@ static void
 session_broke(struct pool_session *s, enum reason code, const char *why)
 {
 	s->broke = true;
-	s->alerted = tls_client_peer_alert(s->tls.ssl, NULL, 0);
+	s->alerted = s->pool->connector->ops->peer_alert(s->conn);
 	if (!s->answered && !s->reused)
 		session_blame(s, code, why);
 }
@@ -389,8 +430,8 @@ session_broke(struct pool_session *s, enum reason code, const char *why)
 static enum io_result
 session_readv(struct endpoint *ep, const struct iovec *iov, int cnt, size_t *got)
 {
-	struct pool_session *s = (struct pool_session *)ep;
-	enum io_result r = ep_tls_client_ops.readv(ep, iov, cnt, got);
+	struct pool_session *s = session_of(ep);
+	enum io_result r = endpoint_lower_readv(ep, iov, cnt, got);
 	if (r == IO_OK) {
 		s->answered = true;
 	} else if (r == IO_EOF || r == IO_ERR) {
@@ -403,8 +444,8 @@ session_readv(struct endpoint *ep, const struct iovec *iov, int cnt, size_t *got
 static enum io_result
 session_write(struct endpoint *ep, const uint8_t *buf, size_t len, size_t *put)
 {
-	struct pool_session *s = (struct pool_session *)ep;
-	enum io_result r = ep_tls_client_ops.write(ep, buf, len, put);
+	struct pool_session *s = session_of(ep);
+	enum io_result r = endpoint_lower_write(ep, buf, len, put);
 	if (r == IO_EOF || r == IO_ERR)
 		session_broke(s, r == IO_EOF ? RSN_UP_CLOSED : ep->err_code,
 		              r == IO_EOF ? "closed the session before answering" : ep->err);
@@ -421,75 +462,6 @@ pool_session_failed(struct pool_session *s, enum reason code, const char *why, s
 	return true;
 }
 
-/* A primary's address as a key (FNV-1a of its octets): compact enough for
- * every local connection to keep a few. */
-static uint64_t
-pool_addr_key(const struct netaddr *a)
-{
-	const uint8_t *b = (const uint8_t *)&a->ss;
-	uint64_t h = 14695981039346656037ull;
-	for (size_t i = 0; i < a->len && i < sizeof(a->ss); i++) {
-		h ^= b[i];
-		h *= 1099511628211ull;
-	}
-	return h ^ a->len;
-}
-
-static bool
-episode_tried(const struct pool_episode *e, uint64_t key)
-{
-	for (unsigned i = 0; i < e->n_tried; i++)
-		if (e->tried[i] == key)
-			return true;
-	return false;
-}
-
-/* The primaries of p the episode tried, as a skip mask. */
-static uint32_t
-episode_mask(const struct pool_episode *e, const struct pool *p)
-{
-	uint32_t mask = 0;
-	for (size_t i = 0; i < p->n_primaries; i++)
-		if (episode_tried(e, pool_addr_key(&p->primaries[i].addr)))
-			mask |= 1u << i;
-	return mask;
-}
-
-uint32_t
-pool_episode_open(struct pool_episode *e, const struct pool *p)
-{
-	if (!e->retrying) {
-		e->n_tried = 0;
-		e->stale_retried = false;
-	}
-	e->retrying = false;
-	return episode_mask(e, p);
-}
-
-bool
-pool_episode_retry(struct pool_episode *e, const struct pool *p, const struct netaddr *failed)
-{
-	e->retrying = false;
-	if (failed != NULL) {
-		uint64_t key = pool_addr_key(failed);
-		if (!episode_tried(e, key) && e->n_tried < CONF_MAX_PRIMARIES)
-			e->tried[e->n_tried++] = key;
-	} else {
-		if (e->stale_retried)
-			return false;
-		e->stale_retried = true;
-	}
-	e->retrying = pool_can_try(p, episode_mask(e, p));
-	return e->retrying;
-}
-
-void
-pool_episode_answered(struct pool_episode *e)
-{
-	e->n_tried = 0;
-	e->stale_retried = false;
-}
-
 const struct netaddr *
 pool_session_primary(const struct pool_session *s)
 {
@@ -499,13 +471,13 @@ pool_session_primary(const struct pool_session *s)
 bool
 pool_session_retryable(const struct pool_session *s)
 {
-	return !s->waiting && !s->failed && s->tls.ep.established;
+	return !s->waiting && !s->failed && endpoint_established(&s->ep);
 }
 
 double
 pool_session_ready_at(const struct pool_session *s)
 {
-	return s->tls.ep.established ? s->ready_at : 0;
+	return endpoint_established(&s->ep) ? s->ready_at : 0;
 }
 
 bool
@@ -517,15 +489,17 @@ pool_session_answered(const struct pool_session *s)
 static size_t
 session_pending(const struct endpoint *ep)
 {
-	return ep_tls_client_ops.pending(ep);
+	return ep->lower != NULL ? ep->lower->ops->pending(ep->lower) : 0;
 }
 
 /* The relay never closes an upstream itself (it puts it back); a close
- * here is the pool's own. */
+ * here is the pool's own (session_free). */
 static void
 session_close(struct endpoint *ep, bool graceful)
 {
-	ep_tls_client_ops.close(ep, graceful);
+	struct pool_session *s = session_of(ep);
+	if (s->conn != NULL)
+		conn_drop(s, graceful);
 }
 
 static const struct endpoint_ops session_ops = {
@@ -548,19 +522,13 @@ idle_poll(struct pool_session *s)
 	uint8_t buf[512];
 	struct iovec iov = { buf, sizeof(buf) };
 	size_t got;
-	enum io_result r = ep_tls_client_ops.readv(&s->tls.ep, &iov, 1, &got);
+	enum io_result r = endpoint_lower_readv(&s->ep, &iov, 1, &got);
 	if (r == IO_AGAIN) {
-		endpoint_watch(&s->tls.ep, true, false);
+		endpoint_watch(&s->ep, true, false);
 		return true;
 	}
-	struct primary *pr = &s->pool->primaries[s->idx];
-	log_debug("%s, primary %s, idle session ended (%s)", s->pool->label, pr->text,
-	          r == IO_OK ? "unexpected data" : s->tls.ep.err);
-	struct pool_session **pp = &pr->idle;
-	while (*pp != NULL && *pp != s)
-		pp = &(*pp)->next;
-	if (*pp == s)
-		*pp = s->next;
+	log_debug("%s, primary %s, idle session ended (%s)", s->pool->label,
+	          s->pool->primaries[s->idx].text, r == IO_OK ? "unexpected data" : s->ep.err);
 	session_free(s);
 	return false;
 }
@@ -578,48 +546,52 @@ pool_put(struct pool_session *s, bool clean)
 	if (s->answered && !s->reported)      /* it answered and nothing went wrong */
 		primary_ok(&p->primaries[s->idx]);
 	save_ticket(s);
-	s->on_event = NULL;
-	s->owner = NULL;
 	if (!clean || p->retired || p->idle_timeout == 0) {
 		session_free(s);
 		return;
 	}
-	struct primary *pr = &p->primaries[s->idx];
-	s->tls.ep.on_event = idle_event;
-	s->tls.ep.owner = s;
-	s->next = pr->idle;
-	pr->idle = s;
+	s->ep.on_event = idle_event;
+	s->ep.owner = s;
+	fifo_push(&p->primaries[s->idx].idle, &s->link);
+	s->idle = true;
 	ev_timer_stop(p->loop, &s->timer);
 	ev_timer_set(&s->timer, p->idle_timeout, 0);
 	ev_timer_start(p->loop, &s->timer);
-	s->tls.ep.rd_blk = 0;
+	s->ep.rd_blk = 0;
 	if (idle_poll(s))
 		wake_later(p);                      /* an idle session for a waiter */
 }
 
 /* ---- queries waiting for a session slot ---------------------------------- */
 
-/* A waiter gets an idle session of primary i: the session moves into the
- * waiter's object (the relay holds the waiter's endpoint). */
+/* The idle session of a primary reused first: the one put back last. */
+static struct pool_session *
+idle_newest(const struct primary *pr)
+{
+	return session_of_link(pr->idle.tail);
+}
+
+/* A waiter (or a session failing over) gets an idle session of primary i:
+ * it takes over that session's connection (the relay holds the waiter's
+ * endpoint), and the emptied idle session goes. */
 static void
 adopt_idle(struct pool_session *w, struct primary *pr, size_t i)
 {
-	struct pool_session *s = pr->idle;
-	pr->idle = s->next;
+	struct pool_session *s = idle_newest(pr);
+	session_unlink(s);
 	ev_timer_stop(w->pool->loop, &s->timer);
-	endpoint_unwatch(&s->tls.ep);
-	endpoint_init(&w->tls.ep, &session_ops, w->pool->loop, s->tls.ep.fd, w->on_event, w->owner);
-	w->tls.ep.established = true;
-	w->tls.ssl = s->tls.ssl;
-	w->tls.client = true;
-	w->tls.tcp_connected = true;
+	endpoint_unwatch(&s->ep);
+	w->conn = w->ep.lower = s->conn;
+	s->conn = NULL;
+	w->ep.state = EP_OPEN;
+	w->ep.hs_blk = w->ep.rd_blk = w->ep.wr_blk = 0;
 	w->idx = i;
 	w->waiting = w->expired = false;
 	w->reused = true;
 	w->answered = w->broke = w->alerted = w->reported = false;
 	w->ready_at = ev_now(w->pool->loop);
 	struct pool *p = s->pool;
-	free(s);                                /* its socket and TLS session live on in w */
+	free(s);                                /* its connection lives on in w */
 	pool_unref(p);
 }
 
@@ -632,51 +604,42 @@ wake_waiters(struct ev_loop *loop, ev_timer *t, int revents)
 	struct pool *p = t->data;
 	if (p->pred != NULL && pool_open_sessions(p->pred) == 0 && p->pred->pred == NULL)
 		drop_pred(p);                       /* the sessions from before the reload are gone */
-	while (p->wait_head != NULL) {
-		struct pool_session *w = p->wait_head;
+	while (fifo_oldest(&p->waiting) != NULL) {
+		struct pool_session *w = session_of_link(fifo_oldest(&p->waiting));
 		long i = pick_primary(p, 0, w->skip);
 		struct primary *pr = i >= 0 ? &p->primaries[i] : NULL;
-		if (pr != NULL && pr->idle == NULL && primary_full(p, (size_t)i))
+		if (pr != NULL && pr->idle.n == 0 && primary_full(p, (size_t)i))
 			return;                         /* still full: the next free slot wakes us */
-		p->wait_head = w->next;
-		p->n_waiting--;
-		w->waiting = false;
-		if (pr != NULL && pr->idle != NULL) {
+		session_unlink(w);
+		if (pr != NULL && pr->idle.n > 0)
 			adopt_idle(w, pr, (size_t)i);
-		} else if (pr == NULL || connect_from(w, (size_t)i, RSN_NONE, "all backing off") < 0) {
-			w->failed = true;
-			w->tls.ep.fd = WAIT_FD;
-		} else if (w->waiting) {
+		else if (pr == NULL || connect_from(w, (size_t)i, RSN_NONE, "all backing off") < 0)
+			w->failed = true;               /* its next handshake step says so */
+		else if (w->waiting)
 			continue;                       /* failed over to a full primary: queued again */
-		}
-		w->tls.ep.hs_blk = 0;
-		w->on_event(w->owner);              /* may free w */
+		w->ep.hs_blk = 0;
+		w->ep.on_event(w->ep.owner);        /* may free w */
 	}
 }
 
 static void
 wake_later(struct pool *p)
 {
-	if (p->wait_head != NULL && !ev_is_active(&p->wake))
+	if (p->waiting.n > 0 && !ev_is_active(&p->wake))
 		ev_timer_start(p->loop, &p->wake);
 }
 
-/* A session object that waits for a slot: the relay sees an upstream still
- * in its handshake (no socket, no watcher) until wake_waiters moves it on. */
+/* A session that waits for a slot: the relay sees an upstream CONNECTING
+ * that waits (hs_blk; no connection, nothing watched) until wake_waiters
+ * moves it on. */
 static struct pool_session *
 enqueue(struct pool_session *s)
 {
-	struct pool *p = s->pool;
-	endpoint_init(&s->tls.ep, &session_ops, NULL, WAIT_FD, s->on_event, s->owner);
-	s->tls.ep.hs_blk = EV_READ;
+	s->ep.state = EP_CONNECTING;
+	s->ep.hs_blk = EV_READ;
 	s->waiting = true;
 	s->expired = false;
-	s->next = NULL;
-	struct pool_session **pp = &p->wait_head;
-	while (*pp != NULL)
-		pp = &(*pp)->next;
-	*pp = s;
-	p->n_waiting++;
+	fifo_push(&s->pool->waiting, &s->link);
 	return s;
 }
 
@@ -699,45 +662,41 @@ pool_take_skip(struct pool *p, uint32_t skip, void (*on_event)(void *), void *ow
 		return NULL;
 	}
 	struct primary *pr = &p->primaries[i];
-	struct pool_session *s = pr->idle;
-	if (s != NULL) {
-		pr->idle = s->next;
+	if (pr->idle.n > 0) {
+		struct pool_session *s = idle_newest(pr);
+		session_unlink(s);
 		ev_timer_stop(p->loop, &s->timer);
-		s->on_event = on_event;
-		s->owner = owner;
-		s->tls.ep.on_event = on_event;
-		s->tls.ep.owner = owner;
+		s->ep.on_event = on_event;
+		s->ep.owner = owner;
 		s->skip = skip;
 		s->reused = true;
 		s->answered = s->broke = s->alerted = s->reported = false;
 		s->ready_at = ev_now(p->loop);
-		endpoint_watch(&s->tls.ep, false, false);
+		endpoint_watch(&s->ep, false, false);
 		return s;
 	}
 	bool full = primary_full(p, (size_t)i);
-	if (full && p->n_waiting >= MAX_WAITING) {
+	if (full && p->waiting.n >= MAX_WAITING) {
 		metrics_limit_hit(MX_LIM_MAX_SESSIONS);
 		snprintf(why, len, "max-sessions (%u) reached toward primary %s, %u queries waiting",
-		         p->max_sessions, pr->text, p->n_waiting);
+		         p->max_sessions, pr->text, p->waiting.n);
 		return NULL;
 	}
-	s = calloc(1, sizeof(*s));
+	struct pool_session *s = calloc(1, sizeof(*s));
 	if (s == NULL) {
 		snprintf(why, len, "out of memory");
 		return NULL;
 	}
 	s->pool = p;
 	p->refs++;
-	s->on_event = on_event;
-	s->owner = owner;
+	endpoint_init(&s->ep, &session_ops, p->loop, -1, EP_CONNECTING, on_event, owner);
 	s->skip = skip;
 	ev_init(&s->timer, session_timer_cb);
 	s->timer.data = s;
-	s->tls.ep.fd = -1;
 	if (full)
 		return enqueue(s);                  /* served when a session frees up */
 	if (connect_from(s, (size_t)i, RSN_NONE, "all backing off") < 0) {
-		snprintf(why, len, "%s", s->tls.ep.err);
+		snprintf(why, len, "%s", s->ep.err);
 		session_free(s);
 		return NULL;
 	}
@@ -788,14 +747,15 @@ pool_settings_equal(const struct pool_settings *a, const struct pool_settings *b
 /* ---- the pool ------------------------------------------------------------- */
 
 struct pool *
-pool_new(struct ev_loop *loop, const char *name, const struct pool_settings *st, WOLFSSL_CTX *ctx)
+pool_new(struct ev_loop *loop, const char *name, const struct pool_settings *st,
+         struct connector *conn)
 {
 	struct pool *p = calloc(1, sizeof(*p));
 	if (p == NULL)
 		return NULL;
 	p->refs = 1;
 	p->loop = loop;
-	p->ctx = ctx;
+	p->connector = conn;
 	p->settings = *st;
 	ev_timer_init(&p->wake, wake_waiters, 0, 0);
 	p->wake.data = p;
@@ -834,10 +794,7 @@ pool_unref(struct pool *p)
 	if (p->succ != NULL)
 		p->succ->pred = NULL;           /* cannot happen: the successor holds a ref */
 	ev_timer_stop(p->loop, &p->wake);
-	for (size_t i = 0; i < p->n_primaries; i++)
-		if (p->primaries[i].ticket != NULL)
-			wolfSSL_SESSION_free(p->primaries[i].ticket);
-	wolfSSL_CTX_free(p->ctx);
+	p->connector->ops->free(p->connector);
 	free(p);
 }
 
@@ -846,21 +803,14 @@ pool_unref(struct pool *p)
 static void
 move_waiters(struct pool *from, struct pool *to)
 {
-	struct pool_session **tail = &to->wait_head;
-	while (*tail != NULL)
-		tail = &(*tail)->next;
-	while (from->wait_head != NULL) {
-		struct pool_session *w = from->wait_head;
-		from->wait_head = w->next;
-		from->n_waiting--;
-		w->next = NULL;
+	while (fifo_oldest(&from->waiting) != NULL) {
+		struct pool_session *w = session_of_link(fifo_oldest(&from->waiting));
+		fifo_remove(&from->waiting, &w->link);
+		fifo_push(&to->waiting, &w->link);
 		w->pool = to;
 		w->skip = 0;                      /* indexes of the old pool's primaries */
 		to->refs++;
 		from->refs--;                     /* never the last: the caller holds one */
-		*tail = w;
-		tail = &w->next;
-		to->n_waiting++;
 	}
 	wake_later(to);
 }
@@ -870,13 +820,9 @@ pool_retire(struct pool *p, struct pool *successor)
 {
 	p->retired = true;
 	p->refs++;                            /* hold it while the idle ones go */
-	for (size_t i = 0; i < p->n_primaries; i++) {
-		while (p->primaries[i].idle != NULL) {
-			struct pool_session *s = p->primaries[i].idle;
-			p->primaries[i].idle = s->next;
-			session_free(s);
-		}
-	}
+	for (size_t i = 0; i < p->n_primaries; i++)
+		while (p->primaries[i].idle.n > 0)
+			session_free(session_of_link(fifo_oldest(&p->primaries[i].idle)));
 	if (successor != NULL) {
 		for (size_t i = 0; i < p->n_primaries; i++)
 			carry_backoff(&p->primaries[i], successor);

@@ -15,7 +15,9 @@
 #include <stdint.h>
 
 #include "conf/conf.h"
-#include "ep_tls.h"
+#include "endpoint.h"
+#include "proxy/lib/fifo.h"
+#include "proxy/lib/netaddr.h"
 
 struct pool_session;
 
@@ -47,8 +49,7 @@ struct primary {
 	char text[NETADDR_TEXT_MAX];
 	double backoff;                  /* current step in seconds, 0 when healthy */
 	double retry_at;                 /* not tried again before this time */
-	WOLFSSL_SESSION *ticket;         /* resumes the next connection */
-	struct pool_session *idle;       /* established sessions waiting for reuse */
+	struct fifo idle;                /* established sessions waiting for reuse */
 	unsigned n_sessions;             /* open: in use, idle or connecting */
 };
 
@@ -61,20 +62,21 @@ struct pool {
 	struct pool *succ;               /* the pool that replaced this one (not a reference) */
 	struct ev_loop *loop;
 	char label[80];                  /* "outbound NAME" for logs */
-	WOLFSSL_CTX *ctx;                /* tls_client_ctx_new */
+	struct connector *connector;     /* opens its connections, keeps their tickets */
 	struct primary primaries[CONF_MAX_PRIMARIES];
 	size_t n_primaries;
 	unsigned connect_timeout, idle_timeout, max_sessions;
 	uint64_t full_handshakes, resumed_handshakes;
-	struct pool_session *wait_head; /* queries waiting for a slot, oldest first */
-	unsigned n_waiting;
+	struct fifo waiting;             /* queries waiting for a slot, oldest first */
 	ev_timer wake;                   /* serves the waiters outside any relay step */
 };
 
 /* A pool for an outbound section named name ("" unnamed) with settings st
- * (copied); ctx is taken over. NULL on ENOMEM. */
+ * (copied), opening its connections through conn (ep_tls_connector_new;
+ * server i of the connector is primary i), which it takes over when it
+ * succeeds. NULL on ENOMEM. */
 struct pool *pool_new(struct ev_loop *loop, const char *name, const struct pool_settings *st,
-                      WOLFSSL_CTX *ctx);
+                      struct connector *conn);
 
 /* The group lets go (reload or stop): idle sessions are closed now, the
  * ones in use when they are put back; the pool is freed after the last.

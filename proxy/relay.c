@@ -115,7 +115,7 @@ log_handshake_failed(struct relay *r, enum reason code, const char *detail)
 static bool
 up_quiet(const struct relay *r)
 {
-	return r->up_held && endpoint_open(r->up) && r->up->established && r->n_inflight == 0 &&
+	return r->up_held && endpoint_established(r->up) && r->n_inflight == 0 &&
 	       r->in_fwd == 0 && r->up_wr_len == 0 && r->rs_sent == r->rs_len &&
 	       respscan_at_boundary(&r->scan) && !r->drop_pending;
 }
@@ -383,7 +383,7 @@ update_events(struct relay *r)
 bool
 relay_upstream_owes_first_octet(const struct relay *r)
 {
-	if (endpoint_open(r->up) && !r->up->established)
+	if (endpoint_open(r->up) && !endpoint_established(r->up))
 		return true;
 	if (r->n_inflight == 0 || r->drop_pending ||
 	    relay_held_octets(r) != respscan_partial(&r->scan))

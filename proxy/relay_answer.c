@@ -369,7 +369,7 @@ drop_frame(struct relay *r)
 bool
 relay_up_read(struct relay *r)
 {
-	if (!endpoint_open(r->up) || !r->up->established || r->up->rd_blk)
+	if (!endpoint_established(r->up) || r->up->rd_blk)
 		return false;
 	size_t limit = relay_up_read_limit(r);
 	if (limit == 0)

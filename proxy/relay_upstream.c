@@ -191,7 +191,7 @@ relay_up_ensure(struct relay *r)
 bool
 relay_up_handshake(struct relay *r)
 {
-	if (!endpoint_open(r->up) || r->up->established || r->up->hs_blk)
+	if (!endpoint_open(r->up) || endpoint_established(r->up) || r->up->hs_blk)
 		return false;
 	enum io_result res = endpoint_handshake(r->up);
 	if (res == IO_AGAIN)
@@ -223,7 +223,7 @@ up_send(struct relay *r, const uint8_t *p, size_t rest, bool *done)
 bool
 relay_up_write(struct relay *r)
 {
-	if (!up_wanted(r) || !endpoint_open(r->up) || !r->up->established || r->up->wr_blk)
+	if (!up_wanted(r) || !endpoint_established(r->up) || r->up->wr_blk)
 		return false;
 	bool done;
 	if (r->up_pre_sent < r->up_pre_len) {

@@ -278,7 +278,7 @@ static struct fz_ep *
 fz_of(struct endpoint *ep)
 {
 	FZ_CHECK(ep == &H.cli.ep || ep == &H.up.ep, "unknown endpoint %p", (void *)ep);
-	FZ_CHECK(ep->fd >= 0, "operation on a closed %s endpoint", ep->ops->kind);
+	FZ_CHECK(endpoint_open(ep), "operation on a closed %s endpoint", ep->ops->kind);
 	return (struct fz_ep *)ep;
 }
 
@@ -288,7 +288,7 @@ static enum io_result
 fz_handshake(struct endpoint *ep)
 {
 	struct fz_ep *e = fz_of(ep);
-	FZ_CHECK(!ep->established, "handshake on an established %s endpoint", ep->ops->kind);
+	FZ_CHECK(!endpoint_established(ep), "handshake on an established %s endpoint", ep->ops->kind);
 	if (e->hs_again > 0) {
 		e->hs_again--;
 		ep->hs_blk = e->blk_hs;
@@ -306,7 +306,7 @@ static enum io_result
 fz_readv(struct endpoint *ep, const struct iovec *iov, int cnt, size_t *got)
 {
 	struct fz_ep *e = fz_of(ep);
-	FZ_CHECK(ep->established && ep->rd_blk == 0, "%s read while not runnable", ep->ops->kind);
+	FZ_CHECK(endpoint_established(ep) && ep->rd_blk == 0, "%s read while not runnable", ep->ops->kind);
 	size_t room = 0;
 	for (int i = 0; i < cnt; i++)
 		room += iov[i].iov_len;
@@ -344,7 +344,7 @@ static enum io_result
 fz_write(struct endpoint *ep, const uint8_t *buf, size_t len, size_t *put)
 {
 	struct fz_ep *e = fz_of(ep);
-	FZ_CHECK(ep->established && ep->wr_blk == 0, "%s write while not runnable", ep->ops->kind);
+	FZ_CHECK(endpoint_established(ep) && ep->wr_blk == 0, "%s write while not runnable", ep->ops->kind);
 	FZ_CHECK(len > 0 && len <= FZ_WRITE_MAX, "%s write of %zu octets", ep->ops->kind, len);
 	if (e->again) {
 		FZ_CHECK(buf == e->again_p && len == e->again_len &&
@@ -888,7 +888,7 @@ hk_upstream_open(struct relay *r, char *why, size_t len)
 		return RSN_UP_CONNECT;
 	}
 	struct fz_ep *e = &H.up;
-	endpoint_init(&e->ep, &up_ops, NULL, 1001, relay_on_event, r);
+	endpoint_init(&e->ep, &up_ops, NULL, -1, EP_CONNECTING, relay_on_event, r);
 	e->hs_again = (H.f1 & F1_UP_HS_AGAIN) >> 4;
 	e->hs_fail = H.n_conns == 0 && (H.f1 & F1_UP_HS_FAIL);
 	e->avail = (H.f0 & F0_BE_CHUNKED) ? 0 : SIZE_MAX;
@@ -1075,8 +1075,8 @@ static void
 setup_client(const uint8_t *src, size_t len)
 {
 	struct fz_ep *e = &H.cli;
-	endpoint_init(&e->ep, (H.f2 & F2_WHOLE) ? &cli_whole_ops : &cli_ops, NULL, 1000,
-	              relay_on_event, &H.relay);
+	endpoint_init(&e->ep, (H.f2 & F2_WHOLE) ? &cli_whole_ops : &cli_ops, NULL, -1,
+	              EP_HANDSHAKING, relay_on_event, &H.relay);
 	e->blk_hs = EV_READ;
 	e->src = src;
 	e->src_len = len;
@@ -1094,7 +1094,7 @@ static void
 setup_upstream(const uint8_t *src, size_t len)
 {
 	struct fz_ep *e = &H.up;
-	endpoint_init(&e->ep, &up_ops, NULL, -1, relay_on_event, &H.relay);
+	endpoint_init(&e->ep, &up_ops, NULL, -1, EP_CLOSED, relay_on_event, &H.relay);
 	e->blk_hs = EV_WRITE;           /* a TCP connect */
 	e->src = src;
 	e->src_len = len;

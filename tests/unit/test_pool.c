@@ -5,12 +5,14 @@
  * waiting queries to the pool that replaced a retired one, and backoff
  * carried into it. XOT-04, XOT-08. */
 #include <CUnit/CUnit.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "proxy/lib/log.h"
 #include "proxy/lib/netaddr.h"
+#include "proxy/ep_tls.h"
 #include "proxy/pool.h"
 #include "tls/tls_client.h"
 #include "unit.h"
@@ -58,7 +60,7 @@ two_dead_primaries(struct ev_loop *loop)
 	char err[TLS_ERR_MAX];
 	WOLFSSL_CTX *ctx = tls_client_ctx_new(&auth, err);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
-	struct pool *p = pool_new(loop, "t", &st, ctx);
+	struct pool *p = pool_new(loop, "t", &st, ep_tls_connector_new(ctx, st.n_primary));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	return p;
 }
@@ -143,17 +145,16 @@ test_retire_to_successor(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(busy);
 	struct pool_session *w = pool_take(old, on_event, NULL, why, sizeof(why));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(w);
-	CU_ASSERT_EQUAL(old->n_waiting, 1);
+	CU_ASSERT_EQUAL(old->waiting.n, 1);
 
 	struct pool_settings st = old->settings;
 	st.connect_timeout = 6;                 /* changed: a new pool */
 	char err[TLS_ERR_MAX];
 	struct tls_client_auth auth = { .pins = (const uint8_t (*)[32])st.pins, .n_pins = 1 };
-	struct pool *fresh = pool_new(loop, "t", &st, tls_client_ctx_new(&auth, err));
+	struct pool *fresh = pool_new(loop, "t", &st, ep_tls_connector_new(tls_client_ctx_new(&auth, err), st.n_primary));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(fresh);
 	pool_retire(old, fresh);
-	CU_ASSERT_EQUAL(fresh->n_waiting, 1);   /* moved */
-	CU_ASSERT_PTR_EQUAL(fresh->wait_head, w);
+	CU_ASSERT_EQUAL(fresh->waiting.n, 1);   /* moved */
 	CU_ASSERT_TRUE(fresh->primaries[0].retry_at > ev_now(loop));   /* backoff carried */
 	CU_ASSERT_EQUAL(fresh->primaries[0].backoff, 1.0);
 	CU_ASSERT_PTR_EQUAL(fresh->pred, old);  /* its busy session counts toward the cap */
@@ -161,9 +162,9 @@ test_retire_to_successor(void)
 	/* the busy session ends: the waiter gets its slot in the new pool */
 	CU_ASSERT_EQUAL(drive(loop, busy), IO_ERR);   /* primary 1 refuses too */
 	pool_put(busy, false);
-	for (int i = 0; i < 10 && fresh->n_waiting > 0; i++)
+	for (int i = 0; i < 10 && fresh->waiting.n > 0; i++)
 		ev_run(loop, EVRUN_NOWAIT);
-	CU_ASSERT_EQUAL(fresh->n_waiting, 0);
+	CU_ASSERT_EQUAL(fresh->waiting.n, 0);
 	CU_ASSERT_PTR_NULL(fresh->pred);        /* the old pool has nothing open: let go */
 	drive(loop, w);
 	pool_put(w, false);
@@ -192,16 +193,16 @@ test_failover_waits_at_cap(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	struct endpoint *ep = pool_session_endpoint(s);
 	enum io_result r = IO_AGAIN;
-	for (int i = 0; i < 200 && r == IO_AGAIN && p->n_waiting == 0; i++) {
+	for (int i = 0; i < 200 && r == IO_AGAIN && p->waiting.n == 0; i++) {
 		r = ep->ops->handshake(ep);
-		if (r == IO_AGAIN && p->n_waiting == 0) {
+		if (r == IO_AGAIN && p->waiting.n == 0) {
 			endpoint_watch(ep, false, false);
 			ev_run(loop, EVRUN_ONCE);
 		}
 	}
 	CU_ASSERT_EQUAL(r, IO_AGAIN);
 	CU_ASSERT_EQUAL(p->primaries[0].backoff, 1.0);  /* primary 0 failed */
-	CU_ASSERT_EQUAL(p->n_waiting, 1);               /* waits for primary 1's slot */
+	CU_ASSERT_EQUAL(p->waiting.n, 1);               /* waits for primary 1's slot */
 	CU_ASSERT_EQUAL(p->primaries[1].n_sessions, 1); /* not a second session */
 	CU_ASSERT_EQUAL(pool_open_sessions(p), 1);
 	CU_ASSERT_FALSE(pool_session_retryable(s));
@@ -252,13 +253,13 @@ test_episode(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(busy);
 	struct pool_session *w = pool_take(p, on_event, NULL, why, sizeof(why));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(w);
-	CU_ASSERT_EQUAL(p->n_waiting, 1);
+	CU_ASSERT_EQUAL(p->waiting.n, 1);
 	CU_ASSERT_FALSE(pool_session_retryable(w));
 	CU_ASSERT_FALSE(pool_session_retryable(busy));
 	pool_put(w, false);
 	pool_put(busy, false);
 	CU_ASSERT_EQUAL(pool_open_sessions(p), 0);
-	CU_ASSERT_EQUAL(p->n_waiting, 0);
+	CU_ASSERT_EQUAL(p->waiting.n, 0);
 	p->primaries[0].retry_at = p->primaries[0].backoff = 0;
 
 	/* a reload replaced the pool between two tries: the primary that
@@ -268,13 +269,13 @@ test_episode(void)
 	st.primary[1] = p->settings.primary[0];     /* the same two, swapped */
 	char err[TLS_ERR_MAX];
 	struct tls_client_auth auth = { .pins = (const uint8_t (*)[32])st.pins, .n_pins = 1 };
-	struct pool *q = pool_new(loop, "t", &st, tls_client_ctx_new(&auth, err));
+	struct pool *q = pool_new(loop, "t", &st, ep_tls_connector_new(tls_client_ctx_new(&auth, err), st.n_primary));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(q);
 	CU_ASSERT_EQUAL(pool_episode_open(&e, p), 0);
 	CU_ASSERT_TRUE(pool_episode_retry(&e, q, A0));   /* failed in p, judged in q */
 	CU_ASSERT_EQUAL(pool_episode_open(&e, q), 1u << 1);
 	st.n_primary = 1;                           /* only the other primary */
-	struct pool *r = pool_new(loop, "t", &st, tls_client_ctx_new(&auth, err));
+	struct pool *r = pool_new(loop, "t", &st, ep_tls_connector_new(tls_client_ctx_new(&auth, err), st.n_primary));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	CU_ASSERT_EQUAL(pool_episode_open(&e, r), 0);
 	CU_ASSERT_TRUE(pool_episode_retry(&e, r, A0));   /* r has not A0: its one primary is tried */
@@ -290,6 +291,88 @@ test_episode(void)
 	ev_loop_destroy(loop);
 }
 
+/* A listening loopback socket that accepts (in the backlog) and never
+ * speaks TLS; its port in *port. */
+static int
+silent_listener(int *port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_storage ss = ut_addr_port("127.0.0.1", 0);
+	socklen_t len = sizeof(struct sockaddr_in);
+	if (fd < 0 || bind(fd, SA(ss), len) < 0 || listen(fd, 4) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	*port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	return fd;
+}
+
+/* The TLS client endpoint holds its TCP endpoint (issue 14 item 4): it is
+ * CONNECTING until the TCP connect completes, then HANDSHAKING; its I/O
+ * descriptor is the TCP endpoint's (it has none of its own); a close leaves
+ * both CLOSED. A refused connect fails its set-up with the TCP reason. */
+static void
+test_tls_endpoint_layers(void)
+{
+	char err[TLS_ERR_MAX];
+	uint8_t pin[32] = { 0 };
+	struct tls_client_auth auth = { .pins = (const uint8_t (*)[32])pin, .n_pins = 1 };
+	WOLFSSL_CTX *ctx = tls_client_ctx_new(&auth, err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
+	int port = 0, lis = silent_listener(&port);
+	CU_ASSERT_FATAL(lis >= 0);
+	char text[32];
+	struct netaddr to;
+	snprintf(text, sizeof(text), "127.0.0.1:%d", port);
+	CU_ASSERT_EQUAL_FATAL(netaddr_parse(text, 853, &to), 0);
+
+	struct ep_tls t;
+	CU_ASSERT_EQUAL_FATAL(ep_tls_client_init(&t, NULL, ctx, &to, NULL, on_event, NULL), 0);
+	CU_ASSERT_EQUAL(t.ep.state, EP_CONNECTING);
+	CU_ASSERT_EQUAL(t.tcp.state, EP_CONNECTING);
+	CU_ASSERT_PTR_EQUAL(t.ep.lower, &t.tcp);
+	CU_ASSERT_EQUAL(t.ep.fd, -1);
+	CU_ASSERT(t.tcp.fd >= 0);
+	CU_ASSERT_EQUAL(endpoint_fd(&t.ep), t.tcp.fd);
+	enum io_result r = IO_AGAIN;
+	for (int i = 0; i < 100 && r == IO_AGAIN && t.ep.state == EP_CONNECTING; i++) {
+		struct pollfd pf = { .fd = t.tcp.fd, .events = POLLOUT };
+		poll(&pf, 1, 50);
+		t.ep.hs_blk = 0;
+		r = endpoint_handshake(&t.ep);
+	}
+	CU_ASSERT_EQUAL(r, IO_AGAIN);                   /* the server hello never comes */
+	CU_ASSERT_EQUAL(t.ep.state, EP_HANDSHAKING);
+	CU_ASSERT_EQUAL(t.tcp.state, EP_OPEN);          /* the transport is up */
+	CU_ASSERT_EQUAL(t.ep.hs_blk, EV_READ);
+	CU_ASSERT_TRUE(endpoint_open(&t.ep));
+	CU_ASSERT_FALSE(endpoint_established(&t.ep));
+	endpoint_close(&t.ep, true);
+	CU_ASSERT_EQUAL(t.ep.state, EP_CLOSED);
+	CU_ASSERT_EQUAL(t.tcp.state, EP_CLOSED);
+	CU_ASSERT_EQUAL(t.tcp.fd, -1);
+	CU_ASSERT_PTR_NULL(t.ssl);
+	endpoint_close(&t.ep, true);                    /* a second close does nothing */
+
+	close(lis);                                     /* now nothing listens: refused */
+	CU_ASSERT_EQUAL_FATAL(ep_tls_client_init(&t, NULL, ctx, &to, NULL, on_event, NULL), 0);
+	r = IO_AGAIN;
+	for (int i = 0; i < 100 && r == IO_AGAIN; i++) {
+		struct pollfd pf = { .fd = t.tcp.fd, .events = POLLOUT };
+		poll(&pf, 1, 50);
+		t.ep.hs_blk = 0;
+		r = endpoint_handshake(&t.ep);
+	}
+	CU_ASSERT_EQUAL(r, IO_ERR);
+	CU_ASSERT_EQUAL(t.ep.state, EP_CONNECTING);
+	CU_ASSERT_PTR_NOT_NULL(strstr(t.ep.err, "connect"));
+	endpoint_close(&t.ep, false);
+	CU_ASSERT_EQUAL(t.tcp.fd, -1);
+	wolfSSL_CTX_free(ctx);
+}
+
 int
 test_pool_register(void)
 {
@@ -298,7 +381,8 @@ test_pool_register(void)
 	    CU_add_test(s, "backoff doubles, retries skip tried primaries", test_backoff_and_skip) == NULL ||
 	    CU_add_test(s, "retire to a successor: waiters and backoff move", test_retire_to_successor) == NULL ||
 	    CU_add_test(s, "retries are bounded per query episode", test_episode) == NULL ||
-	    CU_add_test(s, "a failover waits at the next primary's cap", test_failover_waits_at_cap) == NULL)
+	    CU_add_test(s, "a failover waits at the next primary's cap", test_failover_waits_at_cap) == NULL ||
+	    CU_add_test(s, "a TLS endpoint holds its TCP endpoint", test_tls_endpoint_layers) == NULL)
 		return -1;
 	return 0;
 }

@@ -23,10 +23,9 @@ setup(const struct endpoint_ops *cli_ops)
 	memset(&cli, 0, sizeof(cli));
 	memset(&up, 0, sizeof(up));
 	cli.ops = cli_ops;
-	cli.fd = 10;
+	cli.state = EP_OPEN;
 	up.ops = &tcp_like;
-	up.fd = 11;
-	up.established = true;
+	up.state = EP_OPEN;
 	r.cli = &cli;
 	r.up = &up;
 	r.up_held = true;
@@ -54,9 +53,9 @@ test_reusable(void)
 	respscan_feed(&r.scan, &one, 1);        /* inside a frame */
 	CU_ASSERT_FALSE(relay_upstream_reusable(&r));
 	respscan_init(&r.scan, &no_ops, &r);
-	up.established = false;
+	up.state = EP_CONNECTING;
 	CU_ASSERT_FALSE(relay_upstream_reusable(&r));
-	up.established = true;
+	up.state = EP_OPEN;
 	r.up_held = false;
 	CU_ASSERT_FALSE(relay_upstream_reusable(&r));
 }
@@ -116,7 +115,7 @@ test_owes_first_octet(void)
 	fl[0].xfr.messages = 1;                                 /* a whole message came */
 	CU_ASSERT_FALSE(relay_upstream_owes_first_octet(&r));
 	fl[0].xfr.messages = 0;
-	up.established = false;                                 /* being set up */
+	up.state = EP_CONNECTING;                                 /* being set up */
 	CU_ASSERT_TRUE(relay_upstream_owes_first_octet(&r));
 }
 
