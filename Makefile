@@ -36,7 +36,7 @@ UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 ALL_CFLAGS = $(CFLAGS) $(WARN) $(WOLF_CFLAGS)
 LDLIBS_ALL = $(WOLF_LIBS) $(DEP_LIBS)
 
-.PHONY: all test unit integ integ-part-a integ-part-b integ-asan integ-valgrind asan-unit run deps clean distclean fuzz bench check-deps check-build-deps
+.PHONY: check-layers all test unit integ integ-part-a integ-part-b integ-asan integ-valgrind asan-unit run deps clean distclean fuzz bench check-deps check-build-deps
 
 all: xotproxy
 
@@ -113,12 +113,17 @@ integ-valgrind: check-deps xotproxy
 # keeps make test under 20 minutes on two cores.
 test: check-deps
 	scripts/check-requirements.sh
+	$(MAKE) --no-print-directory check-layers
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory xotproxy
 	$(MAKE) --no-print-directory -j3 --output-sync=target integ-part-a integ-part-b integ-asan
 	$(MAKE) --no-print-directory integ-valgrind
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=15
 	$(MAKE) --no-print-directory install-test
+
+# Layers, module include cycles and file length (docs/architecture.md).
+check-layers:
+	CC="$(CC)" WOLF_CFLAGS="$(WOLF_CFLAGS)" scripts/check-layers.py
 
 run: check-deps xotproxy
 	scripts/demo.sh ./xotproxy

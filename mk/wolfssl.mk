@@ -39,7 +39,7 @@ WOLF_LOG     := $(WOLF_PREFIX).log
 WOLF_STAMP   := $(WOLF_PREFIX)/.xot-wolfssl-stamp
 WOLF_MODE_FILE := $(dir $(WOLF_PREFIX))wolfssl.mode
 WOLF_PRESERVE  := $(WOLF_PREFIX) $(WOLF_PREFIX).log $(WOLF_PREFIX).lock $(WOLF_PREFIX).failed
-WOLF_NOBUILD_GOALS ?= clean distclean deps check-deps check-build-deps wolfssl wolfssl-distclean help uninstall container-test
+WOLF_NOBUILD_GOALS ?= clean distclean deps check-deps check-build-deps check-layers wolfssl wolfssl-distclean help uninstall container-test
 
 ifeq ($(filter local system,$(WOLFSSL)),)
   $(error WOLFSSL must be 'local' or 'system', not '$(WOLFSSL)')
