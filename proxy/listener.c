@@ -19,7 +19,9 @@ proto_name(int type)
 	return type == SOCK_DGRAM ? "UDP" : "TCP";
 }
 
-int
+/* A non-blocking socket of type bound to a (listening, for SOCK_STREAM,
+ * with backlog); the fd, or -1 with the reason in err. Nothing is logged. */
+static int
 listener_socket(const struct netaddr *a, int type, int backlog, char *err, size_t len)
 {
 	const struct sockaddr *sa = (const struct sockaddr *)&a->ss;

@@ -130,9 +130,4 @@ void listener_set_close(struct listener_set *set);
 /* Accepts what is queued on l now, in one bounded batch (SOCK_STREAM). */
 void listener_accept(struct listener *l);
 
-/* Kept for the unit tests and callers that bind one socket by hand: a
- * non-blocking socket of type bound to a (listening, for SOCK_STREAM,
- * with backlog); the fd, or -1 with the reason in err. Nothing is logged. */
-int listener_socket(const struct netaddr *a, int type, int backlog, char *err, size_t len);
-
 #endif
