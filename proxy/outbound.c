@@ -338,16 +338,16 @@ udp_query(struct ob_group *g, int fd, const uint8_t *msg, size_t len, const stru
 	if (g->n_udp >= g->max_udp_queries || g->ob->stopping) {
 		if (!g->ob->stopping)
 			metrics_limit_hit(MX_LIM_OUTBOUND_UDP);
-		udp_answer_locally(fd, a, &q, DNS_RCODE_SERVFAIL, DNS_EDE_OTHER, "transfer limit", false,
-		                   signer);
+		udp_answer_locally(fd, a, &q, DNS_RCODE_SERVFAIL, DNS_EDE_OTHER,
+		                   reason_text(RSN_TRANSFER_LIMIT), false, signer);
 		return;
 	}
 	struct ob_conn *c = conn_new(g);
 	size_t max = q.has_opt && q.edns_udp_size > 512 ? q.edns_udp_size : 512;
 	if (c == NULL || ep_udp_init(&c->cli.udp, fd, a, msg, len, q.qtype, max, q.has_opt,
 	                             relay_on_event, &c->relay) < 0) {
-		udp_answer_locally(fd, a, &q, DNS_RCODE_SERVFAIL, DNS_EDE_OTHER, "out of memory", false,
-		                   signer);
+		udp_answer_locally(fd, a, &q, DNS_RCODE_SERVFAIL, DNS_EDE_OTHER,
+		                   reason_text(RSN_NO_MEMORY), false, signer);
 		if (c != NULL) {
 			c->udp = true;
 			g->n_udp++;

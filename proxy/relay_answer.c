@@ -47,8 +47,8 @@ outcome_text(const struct inflight *f, enum mx_outcome outcome, const char *deta
  * SOA answered normally only at debug). ok [(detail)], aborted (detail),
  * error (RCODE from upstream), failed (detail), SERVFAIL sent. */
 void
-relay_xfr_end(struct relay *r, const struct inflight *f, enum mx_outcome outcome, const char *detail,
-        double end)
+relay_xfr_end(struct relay *r, const struct inflight *f, enum mx_outcome outcome,
+              const char *detail, double end)
 {
 	uint8_t lower[DNAME_MAXLEN];
 	memcpy(lower, f->echo.qname, f->echo.qname_len);

@@ -166,7 +166,8 @@ relay_process_queries(struct relay *r)
 		if (flen < DNS_HDR_LEN) {
 			log_info("conn %llu, remote %s, closed: query frame of %zu octets",
 			         (unsigned long long)r->id, r->peer_text, flen);
-			relay_close(r, relay_idle(r), RSN_BAD_QUERY_FRAME, NULL);    /* no close_notify over a cut answer */
+			/* no close_notify over a cut answer */
+			relay_close(r, relay_idle(r), RSN_BAD_QUERY_FRAME, NULL);
 			return true;
 		}
 		if (flen + 2 > RELAY_IN_SIZE) {

@@ -254,7 +254,7 @@ tls_error_reason(int e)
 	case ASN_VERSION_E:                 /* ASN version error, invalid number */
 	case VERSION_ERROR:                 /* record layer version error */
 	case SNI_UNSUPPORTED:               /* Protocol version does not support SNI Error */
-	case DTLS_EXPORT_VER_E:             /* Version needs updated after code change or version mismatch */
+	case DTLS_EXPORT_VER_E:             /* Version needs updated after code change or ... */
 	case UNSUPPORTED_PROTO_VERSION:     /* bad/unsupported protocol version */
 		return RSN_HS_VERSION;
 	case -20:                           /* unable to get local issuer certificate */
