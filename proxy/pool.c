@@ -330,21 +330,6 @@ connect_from(struct pool_session *s, size_t from, const char *why)
 	return -1;
 }
 
-/* One set-up step of the connection: its state and its wait are the
- * session's. */
-static enum io_result
-conn_step(struct pool_session *s)
-{
-	struct endpoint *c = s->conn;
-	c->hs_blk = 0;
-	enum io_result r = endpoint_handshake(c);
-	s->ep.hs_blk = c->hs_blk;
-	s->ep.state = c->state;
-	if (r == IO_ERR || r == IO_EOF)
-		memcpy(s->ep.err, c->err, sizeof(s->ep.err));
-	return r;
-}
-
 /* The failover: one step of the current attempt; when it fails (connect,
  * handshake, verification, or connect-timeout), the next primary in order
  * that is not backing off. Nothing has been relayed yet, so this is safe. */
@@ -365,8 +350,9 @@ session_handshake(struct endpoint *ep)
 			snprintf(ep->err, sizeof(ep->err), "no TLS session within connect-timeout (%u s)",
 			         p->connect_timeout);
 			r = IO_ERR;
-		} else {
-			r = conn_step(s);
+		} else {                            /* the connection's wait and state are ours */
+			r = endpoint_lower_handshake(ep);
+			ep->state = s->conn->state;
 		}
 		if (r == IO_AGAIN)
 			return r;
