@@ -78,6 +78,20 @@ endpoint_close(struct endpoint *ep, bool graceful)
 }
 
 enum io_result
+endpoint_lower_handshake(struct endpoint *ep)
+{
+	struct endpoint *lo = ep->lower;
+	lo->hs_blk = 0;
+	enum io_result r = endpoint_handshake(lo);
+	ep->hs_blk = lo->hs_blk;
+	if (r == IO_EOF || r == IO_ERR) {
+		memcpy(ep->err, lo->err, sizeof(ep->err));
+		ep->err_code = lo->err_code;
+	}
+	return r;
+}
+
+enum io_result
 endpoint_lower_readv(struct endpoint *ep, const struct iovec *iov, int cnt, size_t *got)
 {
 	struct endpoint *lo = ep->lower;

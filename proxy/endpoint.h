@@ -141,7 +141,9 @@ void endpoint_close(struct endpoint *ep, bool graceful);
 
 /* A layer's operation that adds nothing runs on the endpoint it holds: that
  * one runs as its own watcher had fired, and what it then waits for is what
- * the layer waits for (its reason, too). */
+ * the layer waits for (its reason, too). The set-up step leaves the layer's
+ * state to the layer. */
+enum io_result endpoint_lower_handshake(struct endpoint *ep);
 enum io_result endpoint_lower_readv(struct endpoint *ep, const struct iovec *iov, int cnt,
                                     size_t *got);
 enum io_result endpoint_lower_write(struct endpoint *ep, const uint8_t *buf, size_t len,

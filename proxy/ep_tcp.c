@@ -24,6 +24,7 @@ tcp_handshake(struct endpoint *ep)
 		return IO_AGAIN;
 	}
 	snprintf(ep->err, sizeof(ep->err), "connect: %s", strerror(err));
+	ep->err_code = RSN_UP_CONNECT;
 	return IO_ERR;
 }
 
@@ -116,6 +117,7 @@ ep_tcp_connect(struct endpoint *ep, struct ev_loop *loop, const struct netaddr *
 		return 0;
 	}
 	snprintf(ep->err, sizeof(ep->err), "connect: %s", strerror(errno));
+	ep->err_code = RSN_UP_CONNECT;
 	endpoint_close(ep, false);
 	return -1;
 }

@@ -131,28 +131,14 @@ static const struct endpoint_ops ep_tls_server_ops = {
 	.close = tls_close,
 };
 
-/* The transport's connect, stepped by the TLS layer: its wait is ours. */
-static enum io_result
-tcp_connect_step(struct ep_tls *t)
-{
-	t->tcp.hs_blk = 0;
-	enum io_result r = endpoint_handshake(&t->tcp);
-	t->ep.hs_blk = t->tcp.hs_blk;
-	if (r == IO_ERR || r == IO_EOF) {
-		memcpy(t->ep.err, t->tcp.err, sizeof(t->ep.err));
-		t->ep.err_code = RSN_UP_CONNECT;
-	}
-	return r;
-}
-
 /* Client: first the TCP connect completes, then the verified handshake
  * (tls_client_handshake: nothing is sent before the primary is proven). */
 static enum io_result
 tls_client_step(struct endpoint *ep)
 {
 	struct ep_tls *t = ep_tls_of(ep);
-	if (ep->state == EP_CONNECTING) {
-		enum io_result r = tcp_connect_step(t);
+	if (ep->state == EP_CONNECTING) {           /* the transport's connect: its wait is ours */
+		enum io_result r = endpoint_lower_handshake(ep);
 		if (r != IO_OK)
 			return r;
 		ep->state = EP_HANDSHAKING;

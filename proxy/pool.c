@@ -333,23 +333,6 @@ connect_from(struct pool_session *s, size_t from, enum reason code, const char *
 	return -1;
 }
 
-/* One set-up step of the connection: its state and its wait are the
- * session's. */
-static enum io_result
-conn_step(struct pool_session *s)
-{
-	struct endpoint *c = s->conn;
-	c->hs_blk = 0;
-	enum io_result r = endpoint_handshake(c);
-	s->ep.hs_blk = c->hs_blk;
-	s->ep.state = c->state;
-	if (r == IO_ERR || r == IO_EOF) {
-		memcpy(s->ep.err, c->err, sizeof(s->ep.err));
-		s->ep.err_code = c->err_code;
-	}
-	return r;
-}
-
 /* The failover: one step of the current attempt; when it fails (connect,
  * handshake, verification, or connect-timeout), the next primary in order
  * that is not backing off. Nothing has been relayed yet, so this is safe. */
@@ -371,8 +354,9 @@ session_handshake(struct endpoint *ep)
 			         p->connect_timeout);
 			ep->err_code = RSN_UP_TIMEOUT;
 			r = IO_ERR;
-		} else {
-			r = conn_step(s);
+		} else {                            /* the connection's wait and state are ours */
+			r = endpoint_lower_handshake(ep);
+			ep->state = s->conn->state;
 		}
 		if (r == IO_AGAIN)
 			return r;
