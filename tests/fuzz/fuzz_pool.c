@@ -107,6 +107,7 @@ struct fz_conn {
 	size_t unread;                  /* answer octets waiting */
 	bool eof;                       /* the primary closed it */
 	unsigned answers;               /* answers it gave */
+	unsigned owners;                /* sessions holding it (check_conns) */
 };
 
 struct fz_connector {
@@ -443,21 +444,20 @@ check_pool(size_t pk)
 static FZ_NOCOV void
 check_conns(void)
 {
-	for (size_t j = 0; j < H.n_conns; j++) {
-		struct endpoint *ep = &H.conns[j]->ep;
-		unsigned owners = 0;
-		for (int k = 0; k < FZ_HOLDERS; k++)
-			owners += H.h[k].s != NULL && H.h[k].s->conn == ep;
-		for (size_t pk = 0; pk < H.n_pools; pk++) {
-			struct pool *p = H.pools[pk];
-			if (p == NULL)
-				continue;
-			for (size_t i = 0; i < p->n_primaries; i++)
-				for (struct fifo_node *x = p->primaries[i].idle.head; x != NULL; x = x->next)
-					owners += session_of_link(x)->conn == ep;
-		}
-		FZ_CHECK(owners == 1, "an open connection belongs to %u sessions", owners);
+	for (size_t j = 0; j < H.n_conns; j++)
+		H.conns[j]->owners = 0;
+	for (int k = 0; k < FZ_HOLDERS; k++)
+		if (H.h[k].s != NULL && H.h[k].s->conn != NULL)
+			fz_conn_of(H.h[k].s->conn)->owners++;
+	for (size_t pk = 0; pk < H.n_pools; pk++) {
+		struct pool *p = H.pools[pk];
+		for (size_t i = 0; p != NULL && i < p->n_primaries; i++)
+			for (struct fifo_node *x = p->primaries[i].idle.head; x != NULL; x = x->next)
+				fz_conn_of(session_of_link(x)->conn)->owners++;
 	}
+	for (size_t j = 0; j < H.n_conns; j++)
+		FZ_CHECK(H.conns[j]->owners == 1, "an open connection belongs to %u sessions",
+		         H.conns[j]->owners);
 }
 
 static FZ_NOCOV void
