@@ -20,6 +20,7 @@ export LC_ALL=C
 
 XOT_INTEG_DIR=${XOT_INTEG_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
 export XOT_INTEG_DIR
+TOOLS=$(cd "$XOT_INTEG_DIR/../tools" && pwd)    # the Python test clients and fake peers
 
 # Sizes of the generated zones (records in the zone file, SOA included).
 XOT_ZONE_BIG_N=${XOT_ZONE_BIG_N:-100000}
@@ -166,6 +167,33 @@ free_port() {
 	done
 	echo "free_port: no free port found" >&2
 	return 1
+}
+
+# free_ports VAR...: a free port (free_port) in each variable; fails the test
+# when none is left.
+free_ports() {
+	local v p
+	for v in "$@"; do
+		p=$(free_port) || fail "no free port"
+		printf -v "$v" %s "$p"
+	done
+}
+
+# ms_now: wall clock in milliseconds.
+ms_now() { echo $(($(date +%s%N) / 1000000)); }
+
+# start_fakeprimary NAME MODE [ARGS...]: tests/tools/fakeprimary.py
+# (plaintext DNS, misbehaving as MODE says) on a fresh port, FPORT; waits
+# until it listens. FLOG is its log.
+start_fakeprimary() {
+	local name=$1 mode=$2
+	shift 2
+	free_ports FPORT
+	bg_start "$name" python3 "$TOOLS/fakeprimary.py" --port "$FPORT" --mode "$mode" \
+		--status "$T/$name.status" "$@"
+	# shellcheck disable=SC2034 # for the caller
+	FLOG=$T/$name.log
+	wait_until 10 test -e "$T/$name.status" || fail "$name: fakeprimary not listening"
 }
 
 # tcp_listening PORT: some socket listens on 127.0.0.1:PORT.

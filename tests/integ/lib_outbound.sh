@@ -572,7 +572,63 @@ assert_survives() {
 start_rvxot() {
 	local name=$1 port=$2
 	shift 2
-	bg_start "$name" python3 "$XOT_INTEG_DIR/../tools/rvxot.py" --port "$port" \
+	bg_start "$name" python3 "$TOOLS/rvxot.py" --port "$port" \
 		--cert "$XOT_CERT" --key "$XOT_KEY" --zone example.test --status "$T/$name.status" "$@"
 	wait_until 10 test -e "$T/$name.status" || fail "$name (rvxot.py) not listening: $(tail -n 3 "$T/$name.log")"
+}
+
+# start_fakexot NAME PORT MODE [ARGS...]: the misbehaving XoT primary
+# (tests/tools/fakexot.py, mode MODE) on 127.0.0.1:PORT with the shared test
+# certificate, serving example.test; waits until it listens. Log
+# $T/NAME.log.
+start_fakexot() {
+	local name=$1 port=$2 mode=$3
+	shift 3
+	bg_start "$name" python3 "$TOOLS/fakexot.py" --port "$port" --mode "$mode" --cert "$XOT_CERT" \
+		--key "$XOT_KEY" --zone example.test --status "$T/$name.status" "$@"
+	wait_until 10 test -e "$T/$name.status" || fail "$name (fakexot.py $mode) not listening"
+}
+
+# xot_outbound NAME BACKEND [KEY=VALUE...]: the usual chain: an inbound
+# xotproxy "primary" on port P in front of the plaintext server on port
+# BACKEND (zones: XOT_PRIMARY_ZONES), and the outbound proxy NAME
+# ($T/NAME.ini, outbound_ini with the KEY=VALUE settings) on port O with it
+# as the one primary.
+xot_outbound() {
+	local name=$1 backend=$2
+	shift 2
+	free_ports P O
+	start_xot_primary primary "$P" "$backend"
+	outbound_ini "$T/$name.ini" "$O" "127.0.0.1:$P" "$@"
+	start_outbound "$name" "$T/$name.ini" "$O"
+}
+
+# rv_outbound SCRIPT [KEY=VALUE...]: the set-up of the t9x tests: rvxot.py
+# "rvxot" running --script SCRIPT on port FP (its log PLOG), and the outbound
+# proxy "ob" ($T/ob.ini, outbound_ini with the KEY=VALUE settings) on port O
+# with it as the one primary.
+rv_outbound() {
+	local script=$1
+	shift
+	free_ports FP O
+	start_rvxot rvxot "$FP" --script "$script"
+	PLOG=$T/rvxot.log
+	outbound_ini "$T/ob.ini" "$O" "127.0.0.1:$FP" "$@"
+	start_outbound ob "$T/ob.ini" "$O"
+}
+
+# ob_reloads, ob_changes: how many reloads, and how many pool replacements
+# (a section whose primaries or TLS settings changed), the outbound proxy
+# has logged.
+ob_reloads() { grep -c 'reloaded ' "$OUT_LOG"; }
+ob_changes() { grep -c 'primaries or TLS settings changed' "$OUT_LOG"; }
+_grew() { [ "$($1)" -gt "$2" ]; }
+
+# ob_hup WHAT COUNTER: SIGHUP to the outbound proxy, then wait (at most
+# 10 s) until COUNTER (ob_reloads or ob_changes) has grown; fails with WHAT.
+ob_hup() {
+	local what=$1 counter=$2 n
+	n=$($counter)
+	kill -HUP "$OUT_PID" 2>/dev/null || fail "$what: the outbound proxy is gone"
+	wait_until 10 _grew "$counter" "$n" || { tail -n 5 "$OUT_LOG"; fail "$what: not logged ($counter still $n)"; }
 }

@@ -221,9 +221,6 @@ proxy_backend_conns() {
 }
 proxy_has_backend_conn() { [ "$(proxy_backend_conns "$1" "$2")" -ge 1 ]; }
 
-# ms_now: the wall clock in milliseconds.
-ms_now() { echo $(($(date +%s%N) / 1000000)); }
-
 # shared_count ZONE: the records of ZONE on the shared named right now, by a
 # direct AXFR (TSIG-signed for signed.test): earlier tests of a run (t01,
 # t02) add records to the shared zones with nsupdate.

@@ -21,19 +21,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$XOT_INTEG_DIR/lib_outbound.sh"
 test_init
-TOOLS=$(cd "$XOT_INTEG_DIR/../tools" && pwd)
-FAKE=$TOOLS/fakeprimary.py
 PROBE=$TOOLS/idprobe.py
 
-# fake NAME MODE [ARGS...]: fakeprimary on a fresh port (FPORT).
-fake() {
-	local name=$1 mode=$2
-	shift 2
-	FPORT=$(free_port) || fail "no free port"
-	bg_start "$name" python3 "$FAKE" --port "$FPORT" --mode "$mode" --status "$T/$name.status" "$@"
-	FLOG=$T/$name.log
-	wait_until 10 test -e "$T/$name.status" || fail "$name: fakeprimary not listening"
-}
 # only_own FILE ID WHAT: FILE holds exactly one message, with ID, an SOA
 # answer (serial 100), and nothing else arrived.
 only_own() {
@@ -45,12 +34,8 @@ only_own() {
 }
 
 # ---------------------------------------------------------- 1. outbound
-fake fp-lone lone-soa-more --gap 1.5
-P=$(free_port) || fail "no free port"
-O=$(free_port) || fail "no free port"
-XOT_PRIMARY_ZONES=lone.test start_xot_primary primary "$P" "$FPORT"
-outbound_ini "$T/outbound.ini" "$O" "127.0.0.1:$P" idle-timeout=30
-start_outbound outbound "$T/outbound.ini" "$O"
+start_fakeprimary fp-lone lone-soa-more --gap 1.5
+XOT_PRIMARY_ZONES=lone.test xot_outbound outbound "$FPORT" idle-timeout=30
 
 python3 "$PROBE" udp --port "$O" --linger 0.3 lone.test IXFR/1111/serial=50 >"$T/u1111.out"
 only_own "$T/u1111.out" 1111 "UDP IXFR (lone SOA first)"
@@ -80,8 +65,8 @@ assert_nogrep "$OUT_LOG" 'aborted' "outbound: nothing aborted"
 alive "$OUT_PID" || fail "outbound proxy died"
 
 # ---------------------------------------------------------- 2. inbound
-fake fp-unknown unknown-id
-I=$(free_port) || fail "no free port"
+start_fakeprimary fp-unknown unknown-id
+free_ports I
 proxy_ini "$T/inbound.ini" "$I" "$FPORT"
 printf '\n[zone lone.test]\nallow = 127.0.0.0/8\n' >>"$T/inbound.ini"
 start_proxy inbound "$T/inbound.ini" "$I"

@@ -16,21 +16,12 @@
 #      stays usable (the next query gets its own SERVFAIL, not a close).
 . "$(dirname "$0")/lib.sh"
 test_init
-TOOLS=$(cd "$XOT_INTEG_DIR/../tools" && pwd)
-FAKE=$TOOLS/fakeprimary.py
 PROBE=$TOOLS/idprobe.py
 
-fake() {
-	local name=$1 mode=$2
-	shift 2
-	FPORT=$(free_port) || fail "no free port"
-	bg_start "$name" python3 "$FAKE" --port "$FPORT" --mode "$mode" --status "$T/$name.status" "$@"
-	FLOG=$T/$name.log
-	wait_until 10 test -e "$T/$name.status" || fail "$name: fakeprimary not listening"
-}
 proxy() {
 	local name=$1 bport=$2
-	PORT=$(free_port) || fail "no free port"
+	free_ports PORT
+	# shellcheck disable=SC2153 # free_ports set it
 	proxy_ini "$T/$name.ini" "$PORT" "$bport"
 	sed -i "/^idle-timeout/a transfer-timeout = 3\nbackend-timeout = 30" "$T/$name.ini"
 	printf '\n[zone lone.test]\nallow = 127.0.0.0/8\n' >>"$T/$name.ini"
@@ -42,7 +33,7 @@ servfail_at() {
 }
 
 # ------------------------------------------------------------- 1. trickle
-fake fp-trickle trickle --delay 0.4
+start_fakeprimary fp-trickle trickle --delay 0.4
 proxy proxy1 "$FPORT"
 python3 "$PROBE" tcp --tls --ca "$XOT_CA" --port "$PORT" --timeout 30 --linger 0.3 \
 	lone.test SOA/801 SOA/802 >"$T/trickle.out"
@@ -60,7 +51,7 @@ ok "the session stays usable: the next SOA on it is answered"
 assert_grep "$PROXY_LOG" 'SOA, failed \(transfer timeout\), SERVFAIL sent' "proxy log: the SOA failed on the transfer timeout"
 
 # ------------------------------------------------------- 2. trickle, head
-fake fp-head trickle --delay 0.4 --trickle-head 20
+start_fakeprimary fp-head trickle --delay 0.4 --trickle-head 20
 proxy proxy-head "$FPORT"
 python3 "$PROBE" tcp --tls --ca "$XOT_CA" --port "$PORT" --timeout 30 --linger 0.3 \
 	lone.test SOA/851 >"$T/head.out"
@@ -74,7 +65,7 @@ awk -v t="$s" 'BEGIN { exit !(t >= 2.5 && t <= 10) }' ||
 ok "partly relayed trickle: aborted after $s s (transfer-timeout 3 s)"
 
 # ------------------------------------------------------------- 3. hung
-fake fp-hang hang
+start_fakeprimary fp-hang hang
 proxy proxy2 "$FPORT"
 python3 "$PROBE" tcp --tls --ca "$XOT_CA" --port "$PORT" --timeout 30 --linger 0.3 \
 	lone.test SOA/901 SOA/902 >"$T/hang.out"

@@ -13,12 +13,9 @@
 . "$(dirname "$0")/lib.sh"
 . "$XOT_INTEG_DIR/lib_outbound.sh"
 test_init
-PROBE=$(cd "$XOT_INTEG_DIR/../tools" && pwd)/idprobe.py
+PROBE=$TOOLS/idprobe.py
 
-P=$(free_port) && O=$(free_port) || fail "no free port"
-start_xot_primary primary "$P" "$XOT_NAMED_PORT"
-outbound_ini "$T/out.ini" "$O" "127.0.0.1:$P" max-sessions=1
-start_outbound out "$T/out.ini" "$O"
+xot_outbound out "$XOT_NAMED_PORT" max-sessions=1
 serial=$(soa_serial "$XOT_NAMED_PORT" example.test)
 
 # ------------------------------------------------------- 1. idle locals

@@ -14,16 +14,10 @@
 . "$(dirname "$0")/lib.sh"
 . "$XOT_INTEG_DIR/lib_outbound.sh"
 test_init
-TOOLS=$(cd "$XOT_INTEG_DIR/../tools" && pwd)
 PROBE=$TOOLS/idprobe.py
 
-FPORT=$(free_port) || fail "no free port"
-bg_start fp-cut python3 "$TOOLS/fakeprimary.py" --port "$FPORT" --mode cut --status "$T/fp.status"
-wait_until 10 test -e "$T/fp.status" || fail "fakeprimary not listening"
-P=$(free_port) && O=$(free_port) || fail "no free port"
-XOT_PRIMARY_ZONES=lone.test start_xot_primary primary "$P" "$FPORT"
-outbound_ini "$T/out.ini" "$O" "127.0.0.1:$P"
-start_outbound out "$T/out.ini" "$O"
+start_fakeprimary fp-cut cut
+XOT_PRIMARY_ZONES=lone.test xot_outbound out "$FPORT"
 
 # Each cut backs the primary off (1 s, then 2 s: issue 13 item 3), and a
 # poll during the backoff is answered SERVFAIL (EDE 22) at once without
@@ -50,10 +44,9 @@ assert_grep "$OUT_LOG" 'SOA, failed \(primary closed\), SERVFAIL sent' "outbound
 alive "$OUT_PID" || fail "outbound proxy died"
 
 # ---------------------------------------------------------- shutdown
-HPORT=$(free_port) || fail "no free port"
-bg_start fp-hang python3 "$TOOLS/fakeprimary.py" --port "$HPORT" --mode hang --status "$T/fph.status"
-wait_until 10 test -e "$T/fph.status" || fail "fakeprimary hang not listening"
-P2=$(free_port) && O2=$(free_port) || fail "no free port"
+start_fakeprimary fp-hang hang
+HPORT=$FPORT
+free_ports P2 O2
 proxy_ini "$T/primary2.ini" "$P2" "$HPORT"
 sed -i "/^idle-timeout/a backend-timeout = 60" "$T/primary2.ini"
 printf '\n[zone lone.test]\nallow = 127.0.0.0/8\n' >>"$T/primary2.ini"

@@ -17,17 +17,12 @@
 . "$(dirname "$0")/lib.sh"
 . "$XOT_INTEG_DIR/lib_outbound.sh"
 test_init
-FAKE=$(cd "$XOT_INTEG_DIR/../tools" && pwd)/fakexot.py
 
 make_other_ca "$T/other" || fail "cannot make a second CA"
 make_client_cert "$T" cli || fail "cannot make a client certificate"
-FP=$(free_port) || fail "no free port"
-P=$(free_port) || fail "no free port"
-O=$(free_port) || fail "no free port"
-bg_start fake python3 "$FAKE" --port "$FP" --mode normal --cert "$XOT_CERT" --key "$XOT_KEY" \
-	--client-ca "$T/other/ca.pem" --zone example.test --status "$T/fake.status"
+free_ports FP P O
+start_fakexot fake "$FP" normal --client-ca "$T/other/ca.pem"
 FAKE_LOG=$T/fake.log
-wait_until 10 test -e "$T/fake.status" || fail "fakexot not listening"
 start_xot_primary primary "$P" "$XOT_NAMED_PORT"
 outbound_ini "$T/ob.ini" "$O" "127.0.0.1:$FP 127.0.0.1:$P" \
 	client-cert="$T/cli.pem" client-key="$T/cli.key"

@@ -17,11 +17,9 @@
 . "$(dirname "$0")/lib.sh"
 . "$XOT_INTEG_DIR/lib_outbound.sh"
 test_init
-FAKE=$(cd "$XOT_INTEG_DIR/../tools" && pwd)/fakexot.py
 
-P=$(free_port) || fail "no free port"
+free_ports P
 start_xot_primary primary "$P" "$XOT_NAMED_PORT"
-ms_now() { echo $(($(date +%s%N) / 1000000)); }
 
 # soa_within MODE HOW SECONDS WHAT: one SOA query (HOW: +tcp or +notcp)
 # through the outbound side answered NOERROR within SECONDS; sets MS.
@@ -36,14 +34,11 @@ soa_within() {
 }
 
 for mode in hang garbage longframe close; do
-	FP=$(free_port) || fail "no free port"
-	O=$(free_port) || fail "no free port"
-	bg_start "fake-$mode" python3 "$FAKE" --port "$FP" --mode "$mode" --cert "$XOT_CERT" \
-		--key "$XOT_KEY" --zone example.test --status "$T/fake-$mode.status"
+	free_ports FP O
+	start_fakexot "fake-$mode" "$FP" "$mode"
 	FLOG=$T/fake-$mode.log
-	wait_until 10 test -e "$T/fake-$mode.status" || fail "fakexot $mode not listening"
 	outbound_ini "$T/ob-$mode.ini" "$O" "127.0.0.1:$FP 127.0.0.1:$P"
-	MP=$(free_port) || fail "no free port"
+	free_ports MP
 	sed -i "s/^\[global\]\$/[global]\nmetrics = 127.0.0.1:$MP/" "$T/ob-$mode.ini"
 	start_outbound "ob-$mode" "$T/ob-$mode.ini" "$O"
 

@@ -19,17 +19,9 @@
 . "$(dirname "$0")/lib.sh"
 . "$XOT_INTEG_DIR/lib_outbound.sh"
 test_init
-FAKE=$(cd "$XOT_INTEG_DIR/../tools" && pwd)/fakexot.py
-ms_now() { echo $(($(date +%s%N) / 1000000)); }
 
 # reload NAME: SIGHUP to the outbound proxy; wait for its "reloaded" line.
-reload() {
-	local n
-	n=$(grep -c 'reloaded ' "$OUT_LOG")
-	kill -HUP "$OUT_PID"
-	wait_until 10 bash -c "[ \$(grep -c 'reloaded ' '$OUT_LOG') -gt $n ]" ||
-		{ tail -n 5 "$OUT_LOG"; fail "$1: no 'reloaded' line after SIGHUP"; }
-}
+reload() { ob_hup "$1" ob_reloads; }
 soa_ok() {   # soa_ok OUT: one TCP SOA query through the outbound side, NOERROR
 	dig +tcp +norec +time=10 +tries=1 @127.0.0.1 -p "$O" example.test SOA >"$1" 2>&1 &&
 		[ "$(dig_status "$1")" = NOERROR ]
@@ -38,8 +30,7 @@ handshakes() { grep -c 'TLS established' "$PRI_LOG"; }
 
 # ------------------------------------------------ 1. unchanged: pool kept
 D=$(free_port) || fail "no free port"        # nothing listens here
-P=$(free_port) || fail "no free port"
-O=$(free_port) || fail "no free port"
+free_ports P O
 start_xot_primary primary "$P" "$XOT_NAMED_PORT"
 outbound_ini "$T/same.ini" "$O" "127.0.0.1:$D 127.0.0.1:$P" idle-timeout=60
 start_outbound ob-same "$T/same.ini" "$O"
@@ -68,12 +59,9 @@ assert_grep "$OUT_LOG" "primaries and TLS settings unchanged: sessions, tickets 
 stop_pid "$OUT_PID" TERM 10 || fail "outbound proxy exited with status $?"
 
 # ------------------- 2. changed group, queries waiting under max-sessions
-FP=$(free_port) || fail "no free port"
-O=$(free_port) || fail "no free port"
-bg_start fake python3 "$FAKE" --port "$FP" --mode slow --delay 1.5 --cert "$XOT_CERT" \
-	--key "$XOT_KEY" --zone example.test --status "$T/fake.status"
+free_ports FP O
+start_fakexot fake "$FP" slow --delay 1.5
 FLOG=$T/fake.log
-wait_until 10 test -e "$T/fake.status" || fail "fakexot not listening"
 outbound_ini "$T/chg.ini" "$O" "127.0.0.1:$FP" max-sessions=2 queue-timeout=30
 start_outbound ob-chg "$T/chg.ini" "$O"
 pids=()
@@ -119,11 +107,8 @@ stop_pid "$OUT_PID" TERM 10 || fail "outbound proxy exited with status $?"
 # The query's session belongs to the pool the reload retires; when the
 # silent primary's backend-timeout runs out it fails over to the second
 # primary through the new pool.
-HP=$(free_port) || fail "no free port"
-O=$(free_port) || fail "no free port"
-bg_start hang python3 "$FAKE" --port "$HP" --mode hang --cert "$XOT_CERT" --key "$XOT_KEY" \
-	--zone example.test --status "$T/hang.status"
-wait_until 10 test -e "$T/hang.status" || fail "fakexot hang not listening"
+free_ports HP O
+start_fakexot hang "$HP" hang
 outbound_ini "$T/mid.ini" "$O" "127.0.0.1:$HP 127.0.0.1:$P"
 start_outbound ob-mid "$T/mid.ini" "$O"
 t0=$(ms_now)

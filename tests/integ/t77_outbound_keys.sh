@@ -13,12 +13,9 @@
 . "$(dirname "$0")/lib.sh"
 . "$XOT_INTEG_DIR/lib_outbound.sh"
 test_init
-FAKE=$(cd "$XOT_INTEG_DIR/../tools" && pwd)/fakexot.py
-ms_now() { echo $(($(date +%s%N) / 1000000)); }
 
 # ------------------------------------------------------------------ 1. -t
-O=$(free_port) || fail "no free port"
-FP=$(free_port) || fail "no free port"
+free_ports O FP
 for kv in backend-timeout=0 transfer-timeout=86401 queue-timeout=0 max-clients=0 max-udp-queries=1000001; do
 	outbound_ini "$T/bad.ini" "$O" "127.0.0.1:$FP" "$kv"
 	line=$(grep -n "^${kv%%=*} = " "$T/bad.ini" | cut -d: -f1)
@@ -38,9 +35,7 @@ done
 ok "-t shows the defaults"
 
 # ------------------------------------- 2. backend-timeout, a silent primary
-bg_start fake python3 "$FAKE" --port "$FP" --mode hang --cert "$XOT_CERT" --key "$XOT_KEY" \
-	--zone example.test --status "$T/fake.status"
-wait_until 10 test -e "$T/fake.status" || fail "fakexot not listening"
+start_fakexot fake "$FP" hang
 outbound_ini "$T/ob.ini" "$O" "127.0.0.1:$FP" backend-timeout=2 max-clients=2 max-udp-queries=1
 start_outbound ob "$T/ob.ini" "$O"
 for how in +tcp +notcp; do

@@ -15,8 +15,7 @@
 test_init
 Z=example.test
 
-P=$(free_port) || fail "no free port"
-O=$(free_port) || fail "no free port"
+free_ports P O
 start_xot_primary primary "$P" "$XOT_NAMED_PORT"
 outbound_ini "$T/outbound.ini" "$O" "127.0.0.1:$P"
 sed -i "s/^listen = .*/listen = 0.0.0.0:$O [::]:$O/" "$T/outbound.ini"

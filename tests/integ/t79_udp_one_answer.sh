@@ -20,7 +20,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$XOT_INTEG_DIR/lib_outbound.sh"
 test_init
-TOOLS=$(cd "$XOT_INTEG_DIR/../tools" && pwd)
 FAULT=$TOOLS/udpfault.py
 
 # ask NAME PORT ZONE TYPE [ARGS]: one UDP query through udpfault ask; the
@@ -34,17 +33,13 @@ ask() {
 
 # ------------------------------------- 1. a multi-message IXFR over UDP: TC
 Z=udpixfr.test
-B=$(free_port) || fail "no free port"
-P=$(free_port) || fail "no free port"
-O=$(free_port) || fail "no free port"
+free_ports B
 pd=$T/primary
 mkdir -p "$pd"
 "$XOT_INTEG_DIR/gen-zone.sh" "$Z" 50 1 >"$pd/$Z.zone"
 primary_named_conf "$pd" "$B" "$Z" "$Z.zone" >"$pd/named.conf"
 start_named named-primary "$pd" "$B" "$Z" 60
-XOT_PRIMARY_ZONES=$Z start_xot_primary primary "$P" "$B"
-outbound_ini "$T/outbound.ini" "$O" "127.0.0.1:$P"
-start_outbound outbound "$T/outbound.ini" "$O"
+XOT_PRIMARY_ZONES=$Z xot_outbound outbound "$B"
 
 s1=$(soa_serial "$B" "$Z")
 {
@@ -76,8 +71,7 @@ grep -Eq '^dgram src=127.0.0.1 id_ok=1 rcode=0 tc=0 an=1 ' "$T/soa-udp.out" || f
 ok "UDP SOA and an up-to-date IXFR (lone SOA) still come back whole, TC=0"
 
 # ---------------------------- 2. the primary closes mid-message: SERVFAIL
-C=$(free_port) || fail "no free port"
-OC=$(free_port) || fail "no free port"
+free_ports C OC
 bg_start cut-primary python3 "$FAULT" primary --port "$C" --cert "$XOT_CERT" --key "$XOT_KEY" --mode cut --status "$T/cut.status"
 wait_until 10 test -e "$T/cut.status" || fail "udpfault primary (cut) not listening"
 outbound_ini "$T/outbound-cut.ini" "$OC" "127.0.0.1:$C"
@@ -97,8 +91,7 @@ ok "primary cut mid-message, IXFR without EDNS: one SERVFAIL, no OPT"
 alive "$OUT_PID" || fail "outbound (cut) died"
 
 # -------------------------- 3. shutdown deadline with a query in flight
-H=$(free_port) || fail "no free port"
-OH=$(free_port) || fail "no free port"
+free_ports H OH
 bg_start hang-primary python3 "$FAULT" primary --port "$H" --cert "$XOT_CERT" --key "$XOT_KEY" --mode hang --status "$T/hang.status"
 wait_until 10 test -e "$T/hang.status" || fail "udpfault primary (hang) not listening"
 outbound_ini "$T/outbound-hang.ini" "$OH" "127.0.0.1:$H"
@@ -122,8 +115,7 @@ ok "SIGTERM, shutdown-timeout 1: the waiting UDP query got SERVFAIL (EDE 22) and
 # The query came in on 0.0.0.0:OW via 127.0.0.2; a reload moves the listener
 # to another port, so the old socket is retired but kept for the query in
 # flight; SIGTERM then: the SERVFAIL still leaves from 127.0.0.2.
-OW=$(free_port) || fail "no free port"
-OW2=$(free_port) || fail "no free port"
+free_ports OW OW2
 outbound_ini "$T/outbound-reload.ini" "$OW" "127.0.0.1:$H"
 sed -i "s/^log-level = .*/&\nshutdown-timeout = 1/; s/^listen = .*/listen = 0.0.0.0:$OW/" "$T/outbound-reload.ini"
 start_outbound outbound-reload "$T/outbound-reload.ini" "$OW"

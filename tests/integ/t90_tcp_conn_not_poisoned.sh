@@ -16,14 +16,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$XOT_INTEG_DIR/lib_outbound.sh"
 test_init
-TOOLS=$(cd "$XOT_INTEG_DIR/../tools" && pwd)
 
-FP=$(free_port) || fail "no free port"
-O=$(free_port) || fail "no free port"
-start_rvxot rvxot "$FP" --script hang
-PLOG=$T/rvxot.log
-outbound_ini "$T/ob.ini" "$O" "127.0.0.1:$FP" backend-timeout=2
-start_outbound ob "$T/ob.ini" "$O"
+rv_outbound hang backend-timeout=2
 
 python3 "$TOOLS/rvtcp.py" --port "$O" --zone example.test --first-timeout 20 \
 	--until-noerror 20 --pace 0.5 >"$T/client.txt" 2>&1

@@ -16,8 +16,7 @@
 . "$XOT_INTEG_DIR/lib_outbound.sh"
 test_init
 
-DP=$(free_port) || fail "no free port"
-O=$(free_port) || fail "no free port"
+free_ports DP O
 outbound_ini "$T/ob.ini" "$O" "127.0.0.1:$DP" connect-timeout=1
 printf '\n[key %s]\nalgorithm = %s\nsecret = %s\n' "$XOT_TSIG_NAME" "$XOT_TSIG_ALG" "$XOT_TSIG_SECRET" >>"$T/ob.ini"
 start_outbound ob "$T/ob.ini" "$O"

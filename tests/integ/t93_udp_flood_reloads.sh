@@ -12,18 +12,14 @@
 . "$(dirname "$0")/lib.sh"
 . "$XOT_INTEG_DIR/lib_outbound.sh"
 test_init
-TOOLS=$(cd "$XOT_INTEG_DIR/../tools" && pwd)
 
-FP=$(free_port) || fail "no free port"
-O=$(free_port) || fail "no free port"
+free_ports FP O
 start_rvxot rvxot "$FP"
 PLOG=$T/rvxot.log
 ob_cfg() {
 	OUT_LOG_LEVEL=info outbound_ini "$T/ob.ini" "$O" "127.0.0.1:$FP" max-sessions=2 \
 		max-udp-queries=64 queue-timeout=3 connect-timeout="$1"
 }
-# reloads_past N: more than N reloads logged
-reloads_past() { [ "$(grep -c 'reloaded ' "$OUT_LOG")" -gt "$1" ]; }
 ob_cfg 5
 start_outbound ob "$T/ob.ini" "$O"
 
@@ -38,10 +34,7 @@ for round in 1 2 3; do
 	FL=$!
 	for i in $(seq 1 10); do
 		ob_cfg $((5 + (i % 2)))
-		before=$(grep -c 'reloaded ' "$OUT_LOG")
-		kill -HUP "$OUT_PID" 2>/dev/null || fail "proxy gone at reload $i of round $round"
-		wait_until 10 reloads_past "$before" ||
-			fail "reload $i of round $round not logged"
+		ob_hup "reload $i of round $round" ob_reloads
 	done
 	wait "$FL"
 	r=$(cat "$T/flood-$round.txt")

@@ -18,14 +18,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$XOT_INTEG_DIR/lib_outbound.sh"
 test_init
-TOOLS=$(cd "$XOT_INTEG_DIR/../tools" && pwd)
 
-FP=$(free_port) || fail "no free port"
-O=$(free_port) || fail "no free port"
-start_rvxot rvxot "$FP" --script lone
-PLOG=$T/rvxot.log
-outbound_ini "$T/ob.ini" "$O" "127.0.0.1:$FP" max-sessions=1 queue-timeout=10 idle-timeout=60
-start_outbound ob "$T/ob.ini" "$O"
+rv_outbound lone max-sessions=1 queue-timeout=10 idle-timeout=60
 
 python3 "$TOOLS/rvtcp.py" --port "$O" --zone example.test --type IXFR --serial 100 \
 	--first-timeout 20 --hold-file "$T/release-a" >"$T/a.txt" 2>&1 &

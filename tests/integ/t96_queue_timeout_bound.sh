@@ -16,15 +16,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$XOT_INTEG_DIR/lib_outbound.sh"
 test_init
-TOOLS=$(cd "$XOT_INTEG_DIR/../tools" && pwd)
 
-FP=$(free_port) || fail "no free port"
-O=$(free_port) || fail "no free port"
-start_rvxot rvxot "$FP" --script hang
-PLOG=$T/rvxot.log
-outbound_ini "$T/ob.ini" "$O" "127.0.0.1:$FP" max-sessions=1 backend-timeout=60 \
-	queue-timeout=3 connect-timeout=2
-start_outbound ob "$T/ob.ini" "$O"
+rv_outbound hang max-sessions=1 backend-timeout=60 queue-timeout=3 connect-timeout=2
 
 python3 "$TOOLS/rvtcp.py" --port "$O" --zone example.test --first-timeout 90 >"$T/q1.txt" 2>&1 &
 wait_until 15 grep -q '^query 1 .*action=hang' "$PLOG" || fail "query 1 never reached the primary"

@@ -13,14 +13,10 @@
 . "$(dirname "$0")/lib.sh"
 . "$XOT_INTEG_DIR/lib_outbound.sh"
 test_init
-TOOLS=$(cd "$XOT_INTEG_DIR/../tools" && pwd)
 
-FA=$(free_port) || fail "no free port"
-FB=$(free_port) || fail "no free port"
-O=$(free_port) || fail "no free port"
+free_ports FA FB O
 start_rvxot rva "$FA" --default hang
 start_rvxot rvb "$FB"
-changes_past() { [ "$(grep -c 'primaries or TLS settings changed' "$OUT_LOG")" -gt "$1" ]; }
 outbound_ini "$T/ob.ini" "$O" "127.0.0.1:$FA" backend-timeout=4
 start_outbound ob "$T/ob.ini" "$O"
 
@@ -30,8 +26,7 @@ Q=$!
 wait_until 10 grep -q '^query 1 ' "$T/rva.log" || fail "the query never reached primary A"
 ok "the query waits on primary A (hangs)"
 outbound_ini "$T/ob.ini" "$O" "127.0.0.1:$FB" backend-timeout=4
-kill -HUP "$OUT_PID"
-wait_until 10 changes_past 0 || fail "the reload was not logged as a changed section"
+ob_hup "the reload to primary B (a changed section)" ob_changes
 ok "reload: primary A replaced by primary B"
 wait "$Q"
 note "answer: $(tr '\n' ' ' <"$T/q.txt")"

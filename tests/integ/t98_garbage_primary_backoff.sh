@@ -15,15 +15,10 @@
 . "$(dirname "$0")/lib.sh"
 . "$XOT_INTEG_DIR/lib_outbound.sh"
 test_init
-TOOLS=$(cd "$XOT_INTEG_DIR/../tools" && pwd)
 
-FA=$(free_port) || fail "no free port"
-FB=$(free_port) || fail "no free port"
-O=$(free_port) || fail "no free port"
-bg_start fake python3 "$TOOLS/fakexot.py" --port "$FA" --mode garbage --cert "$XOT_CERT" \
-	--key "$XOT_KEY" --zone example.test --status "$T/fake.status"
+free_ports FA FB O
+start_fakexot fake "$FA" garbage
 start_rvxot rvb "$FB"
-wait_until 10 test -e "$T/fake.status" || fail "fakexot not listening"
 outbound_ini "$T/ob.ini" "$O" "127.0.0.1:$FA 127.0.0.1:$FB" backend-timeout=4
 start_outbound ob "$T/ob.ini" "$O"
 

@@ -17,11 +17,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$XOT_INTEG_DIR/lib_outbound.sh"
 test_init
-TOOLS=$(cd "$XOT_INTEG_DIR/../tools" && pwd)
 
-FA=$(free_port) || fail "no free port"
-FB=$(free_port) || fail "no free port"
-O=$(free_port) || fail "no free port"
+free_ports FA FB O
 start_rvxot rva "$FA" --default stall
 start_rvxot rvb "$FB"
 outbound_ini "$T/ob.ini" "$O" "127.0.0.1:$FA 127.0.0.1:$FB"
