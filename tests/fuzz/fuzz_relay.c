@@ -702,13 +702,15 @@ check_client_output(bool cut_ok, bool cut_backend_ok)
 			break;
 		}
 		size_t j = find_backend(be, n_be, bi, f, len, true);
-		/* a local answer that equals a later backend frame is taken as
-		 * the local answer (skipping backend frames is the rare case),
-		 * unless that backend frame may be relayed there (every frame
-		 * skipped is on another connection, its ID was asked on its
-		 * own): a backend may answer with the very SERVFAIL the relay
-		 * would make (seeds servfail-like-local, formerr-like-backend) */
-		if (j < n_be && (j == bi || !is_local_answer_peek(f, len) || may_skip_to(be, bi, j))) {
+		/* a local answer that equals a backend frame is taken as the
+		 * local answer (skipping backend frames is the rare case), unless
+		 * that backend frame may be relayed there (every frame skipped is
+		 * on another connection, its ID was asked on its own): a backend
+		 * may answer with the very SERVFAIL the relay would make (seeds
+		 * servfail-like-local, formerr-like-backend), and a frame the
+		 * relay dropped (an unknown ID) may equal the FORMERR it makes
+		 * later for a query with that ID (seed formerr-like-dropped) */
+		if (j < n_be && (!is_local_answer_peek(f, len) || may_skip_to(be, bi, j))) {
 			check_relayed(be, bi, j, len);
 			bi = j + 1;
 			continue;
