@@ -5,7 +5,7 @@
 #
 # Makes the shared fixtures once (test CA and certificates, TSIG key, zones,
 # one named primary on a random 127.0.0.1 high port), then runs every
-# tests/integ/t[0-9][0-9]_*.sh whose name contains PATTERN (all if none),
+# tests/integ/t[0-9][0-9]_*.sh and t[0-9][0-9][0-9]_*.sh whose name contains PATTERN (all if none),
 # one at a time. Prints one line per test: PASS/FAIL/SKIP, name, seconds;
 # the tail of the logs of a failed test; and finally "N passed, N failed".
 # Exit status 1 if any test failed.
@@ -104,7 +104,7 @@ passed=0
 failed=0
 skipped=0
 failed_names=()
-for t in "$XOT_INTEG_DIR"/t[0-9][0-9]_*.sh; do
+for t in "$XOT_INTEG_DIR"/t[0-9][0-9]_*.sh "$XOT_INTEG_DIR"/t[0-9][0-9][0-9]_*.sh; do
 	[ -e "$t" ] || continue
 	name=$(basename "$t" .sh)
 	if [ -n "$pattern" ] && [[ ! $name =~ $pattern ]]; then
