@@ -19,18 +19,21 @@ proto_name(int type)
 	return type == SOCK_DGRAM ? "UDP" : "TCP";
 }
 
-/* A non-blocking socket of type bound to a (listening, for SOCK_STREAM,
- * with backlog); the fd, or -1 with the reason in err. Nothing is logged. */
+/* A non-blocking socket of set's type bound to a (listening, for
+ * SOCK_STREAM, with the set's backlog); the fd, or -1 with the reason in
+ * err ("listen TCP ADDR: ..."; a set with a service, which the caller
+ * names, says "listen ADDR: ..."). Nothing is logged. */
 static int
-listener_socket(const struct netaddr *a, int type, int backlog, char *err, size_t len)
+listener_socket(const struct listener_set *set, const struct netaddr *a, char *err, size_t len)
 {
 	const struct sockaddr *sa = (const struct sockaddr *)&a->ss;
-	const char *proto = proto_name(type);
+	int type = set->type;
+	const char *proto = set->service != NULL ? "" : type == SOCK_DGRAM ? "UDP " : "TCP ";
 	char text[NETADDR_TEXT_MAX];
 	netaddr_format(sa, text);
 	int fd = socket(sa->sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		snprintf(err, len, "listen %s %s: socket: %s", proto, text, strerror(errno));
+		snprintf(err, len, "listen %s%s: socket: %s", proto, text, strerror(errno));
 		return -1;
 	}
 	int one = 1;
@@ -40,8 +43,8 @@ listener_socket(const struct netaddr *a, int type, int backlog, char *err, size_
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (sa->sa_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, sa, a->len) < 0 || (type == SOCK_STREAM && listen(fd, backlog) < 0)) {
-		snprintf(err, len, "listen %s %s: %s", proto, text, strerror(errno));
+	if (bind(fd, sa, a->len) < 0 || (type == SOCK_STREAM && listen(fd, set->backlog) < 0)) {
+		snprintf(err, len, "listen %s%s: %s", proto, text, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -227,7 +230,7 @@ listener_set_open(struct listener_set *set, const struct netaddr *addrs, size_t 
 {
 	for (size_t i = 0; i < n; i++) {
 		char err[160];
-		int fd = listener_socket(&addrs[i], set->type, set->backlog, err, sizeof(err));
+		int fd = listener_socket(set, &addrs[i], err, sizeof(err));
 		if (fd < 0) {
 			if (set->service != NULL)
 				log_error("%s: %s", set->label, err);
@@ -290,7 +293,7 @@ listener_set_stage(struct listener_set *set, const struct netaddr *want, size_t 
 				st->keep[i] = (int)j;
 		st->n = i + 1;
 		if (st->keep[i] < 0 &&
-		    (st->fd[i] = listener_socket(&want[i], set->type, set->backlog, err, len)) < 0) {
+		    (st->fd[i] = listener_socket(set, &want[i], err, len)) < 0) {
 			listener_set_abort(set);
 			return -1;
 		}
