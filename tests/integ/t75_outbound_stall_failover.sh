@@ -33,6 +33,7 @@ soa_within() {
 	[ "$MS" -lt $(($3 * 1000)) ] || fail "$1, $4: answered after $MS ms, more than $3 s"
 }
 
+in_window=0         # modes whose query during the backoff was checked
 for mode in hang garbage longframe close; do
 	free_ports FP O
 	start_fakexot "fake-$mode" "$FP" "$mode"
@@ -48,16 +49,24 @@ for mode in hang garbage longframe close; do
 	dead_re="primary 127\\.0\\.0\\.1#$FP, .*not tried again for"
 	wait_until 5 grep -Eq "$dead_re" "$OUT_LOG" || { tail -n 5 "$OUT_LOG"; fail "$mode: the first primary was not backed off"; }
 	line=$(grep -E "$dead_re" "$OUT_LOG" | head -n 1)
+	fail_ms=$(date -d "$(cut -d' ' -f1 <<<"$line")" +%s%3N)
 	grep -q 'not tried again for 1 s' <<<"$line" || fail "$mode: first backoff step: $line"
 	ok "$mode: $(cut -d' ' -f3- <<<"$line")"
 
+	# A query sent with less than 300 ms of the 1 s step left may arrive
+	# after it (a loaded machine): then the first primary is rightly tried
+	# again and nothing can be concluded, so such a query is not sent.
 	n=$(grep -c '^query ' "$FLOG")
-	soa_within "$mode" +tcp 2 "query during the backoff"
-	[ "$(grep -c '^query ' "$FLOG")" = "$n" ] || fail "$mode: a query during the backoff reached the first primary"
-	ok "$mode: during the backoff: NOERROR in $MS ms from the second primary"
+	if [ "$(ms_now)" -lt $((fail_ms + 700)) ]; then
+		soa_within "$mode" +tcp 2 "query during the backoff"
+		[ "$(grep -c '^query ' "$FLOG")" = "$n" ] || fail "$mode: a query during the backoff reached the first primary"
+		ok "$mode: during the backoff: NOERROR in $MS ms from the second primary"
+		in_window=$((in_window + 1))
+	else
+		note "$mode: the backoff step was nearly over ($(($(ms_now) - fail_ms)) ms) before a query could be sent: not checked"
+	fi
 
 	# after the 1 s step: the first primary is tried again, by a UDP poll
-	fail_ms=$(date -d "$(cut -d' ' -f1 <<<"$line")" +%s%3N)
 	while [ "$(ms_now)" -lt $((fail_ms + 1300)) ]; do sleep 0.1; done
 	soa_within "$mode" +notcp 10 "UDP poll after the backoff"
 	[ "$(grep -c '^query ' "$FLOG")" -gt "$n" ] || fail "$mode: the UDP poll did not meet the first primary again"
@@ -79,4 +88,5 @@ for mode in hang garbage longframe close; do
 	alive "$OUT_PID" || fail "$mode: outbound proxy died"
 	stop_pid "$OUT_PID" TERM 10 || fail "$mode: outbound proxy exited with status $?"
 done
+[ "$in_window" -ge 1 ] || fail "no mode could send a query inside its 1 s backoff step (machine too slow)"
 pass
