@@ -28,8 +28,9 @@ struct runtime {
 	uint64_t next_conn_id;        /* ids of relays, across all parts */
 	bool stopping;                /* a stop signal came: no new work */
 	/* A part's connection (or UDP query) has gone: a stopping server
-	 * ends once no part has any left. */
-	void (*conn_gone)(struct runtime *rt);
+	 * ends once no part has any left. Called with owner. */
+	void (*conn_gone)(void *owner);
+	void *owner;                  /* the server */
 };
 
 /* One part of the server. Every function may be NULL (nothing to do). */

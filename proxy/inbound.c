@@ -729,7 +729,7 @@ conn_gone(struct inbound *in, const struct sockaddr *group)
 {
 	ipcount_release(&in->per_ip, group);
 	update_accept(in);
-	in->rt->conn_gone(in->rt);
+	in->rt->conn_gone(in->rt->owner);
 }
 
 /* ---- the direction (direction.h) ------------------------------------------- */

@@ -191,7 +191,7 @@ closed(struct relay *r)
 		metrics_conn_closed(MX_OUTBOUND);
 	}
 	free(c);
-	ob->rt->conn_gone(ob->rt);
+	ob->rt->conn_gone(ob->rt->owner);
 }
 
 static const struct relay_hooks outbound_hooks = {

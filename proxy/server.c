@@ -32,11 +32,11 @@ open_count(const struct server *srv)
 
 /* Shutdown ends when the last connection of every part has gone. */
 static void
-conn_gone(struct runtime *rt)
+conn_gone(void *owner)
 {
-	struct server *srv = (struct server *)((char *)rt - offsetof(struct server, rt));
-	if (rt->stopping && open_count(srv) == 0)
-		ev_break(rt->loop, EVBREAK_ALL);
+	struct server *srv = owner;
+	if (srv->rt.stopping && open_count(srv) == 0)
+		ev_break(srv->rt.loop, EVBREAK_ALL);
 }
 
 int
@@ -47,6 +47,7 @@ server_open(struct server *srv, struct ev_loop *loop, struct conf *conf, WOLFSSL
 	srv->rt.conf = conf;
 	srv->rt.tls = tls;
 	srv->rt.conn_gone = conn_gone;
+	srv->rt.owner = srv;
 	for (size_t i = 0; i < SERVER_PARTS; i++) {
 		bool failed = false;
 		srv->part[i] = parts[i]->open(&srv->rt, &failed);
@@ -105,7 +106,7 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	for (size_t i = 0; i < SERVER_PARTS; i++)
 		if (srv->part[i] != NULL && parts[i]->stop != NULL)
 			parts[i]->stop(srv->part[i]);
-	conn_gone(&srv->rt);
+	conn_gone(srv);
 }
 
 /* SIGHUP, first step: every part binds its new listen addresses before

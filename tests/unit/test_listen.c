@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "proxy/privdrop.h"
+#include "proxy/lib/log.h"
 #include "proxy/listener.h"
 #include "unit.h"
 
@@ -131,6 +132,8 @@ connect_to(const struct netaddr *a)
 static void
 test_set_stage_commit(void)
 {
+	enum log_level was = log_threshold;
+	log_threshold = XP_LOG_ERROR;         /* the listening lines */
 	struct ev_loop *loop = ev_loop_new(0);
 	struct netaddr a = free_addr(SOCK_STREAM), b = free_addr(SOCK_STREAM), c = free_addr(SOCK_STREAM);
 	struct listener_set set;
@@ -180,6 +183,7 @@ test_set_stage_commit(void)
 	CU_ASSERT_EQUAL(set.n, 0);
 	CU_ASSERT_TRUE(bindable(&a, SOCK_STREAM) && bindable(&b, SOCK_STREAM));
 	ev_loop_destroy(loop);
+	log_threshold = was;
 }
 
 /* One address that cannot be bound fails the whole stage, nothing left
@@ -187,6 +191,8 @@ test_set_stage_commit(void)
 static void
 test_set_stage_fails_whole(void)
 {
+	enum log_level was = log_threshold;
+	log_threshold = XP_LOG_ERROR;         /* the listening lines */
 	struct ev_loop *loop = ev_loop_new(0);
 	struct netaddr a = free_addr(SOCK_STREAM), b = free_addr(SOCK_STREAM), run = free_addr(SOCK_STREAM), busy;
 	int fb = bound(SOCK_STREAM, 1, &busy);          /* another process's socket */
@@ -217,6 +223,7 @@ test_set_stage_fails_whole(void)
 	listener_set_close(&set);
 	close(fb);
 	ev_loop_destroy(loop);
+	log_threshold = was;
 }
 
 /* A UDP address held by another socket, even one with SO_REUSEADDR, is
@@ -225,6 +232,8 @@ test_set_stage_fails_whole(void)
 static void
 test_set_udp_busy(void)
 {
+	enum log_level was = log_threshold;
+	log_threshold = XP_LOG_ERROR;         /* the listening lines */
 	struct ev_loop *loop = ev_loop_new(0);
 	struct netaddr busy;
 	int fb = bound(SOCK_DGRAM, 1, &busy);
@@ -239,6 +248,7 @@ test_set_udp_busy(void)
 	listener_set_abort(&set);
 	CU_ASSERT_TRUE(bindable(&busy, SOCK_DGRAM));
 	ev_loop_destroy(loop);
+	log_threshold = was;
 }
 
 /* Pausing one set (inbound at max-clients) or its EMFILE backoff leaves
@@ -246,6 +256,8 @@ test_set_udp_busy(void)
 static void
 test_set_pause_is_per_set(void)
 {
+	enum log_level was = log_threshold;
+	log_threshold = XP_LOG_ERROR;         /* the listening lines */
 	struct ev_loop *loop = ev_loop_new(0);
 	struct netaddr a = free_addr(SOCK_STREAM), b = free_addr(SOCK_STREAM);
 	struct listener_set in, out;
@@ -287,6 +299,7 @@ test_set_pause_is_per_set(void)
 	listener_set_close(&in);
 	listener_set_close(&out);
 	ev_loop_destroy(loop);
+	log_threshold = was;
 }
 
 /* ---- privilege drop (forked children; root only) ----------------------- */
