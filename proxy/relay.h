@@ -41,7 +41,8 @@ struct relay_limits {
 };
 
 struct relay_hooks {
-	enum xp_dir direction;       /* logs and metrics; its upstream's name (dir_upstream_label) */
+	enum xp_dir direction;       /* for logs and metrics; the upstream is named
+	                              * after it (dir_upstream_label: backend, primary) */
 	/* The client endpoint finished its handshake; false refuses the session
 	 * (the hook logs why). */
 	bool (*client_ready)(struct relay *r);
@@ -64,8 +65,9 @@ struct relay_hooks {
 	 * at a frame boundary (it may be kept for reuse); the hook must leave
 	 * r->up closed or handed over (fd -1). */
 	void (*upstream_release)(struct relay *r, bool clean);
-	/* Optional. The upstream failed (code, and why in words) before any octet of an answer to
-	 * the queries in flight reached the client. true: the direction has
+	/* Optional. The upstream failed (code: an RF_UPSTREAM or RF_HANDSHAKE
+	 * reason; why: in words) before any octet of an answer to the queries
+	 * in flight reached the client. true: the direction has
 	 * another upstream to try; the relay releases this one as broken, opens
 	 * a new one with upstream_open and sends the unanswered queries again,
 	 * in order. false: SERVFAIL as before. The direction bounds the tries. */
