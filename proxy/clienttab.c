@@ -283,19 +283,3 @@ clienttab_admit(struct clienttab *t, const void *key, size_t len, unsigned max_t
 	*out = e;
 	return CLIENT_ADMIT_OK;
 }
-
-const char *
-clienttab_admit_text(enum client_admit a)
-{
-	switch (a) {
-	case CLIENT_ADMIT_OK:
-		return "ok";
-	case CLIENT_TABLE_FULL:
-		return "transfer limit";
-	case CLIENT_OVER_TRANSFERS:
-		return "transfers per client";
-	case CLIENT_OVER_RATE:
-		return "transfer rate";
-	}
-	return "?";
-}

@@ -136,7 +136,4 @@ enum client_admit clienttab_admit(struct clienttab *t, const void *key, size_t l
                                   unsigned max_transfers, unsigned burst, double per_seconds,
                                   double now, struct client_entry **out);
 
-/* "ok", "transfer limit", "transfers per client", "transfer rate". */
-const char *clienttab_admit_text(enum client_admit a);
-
 #endif

@@ -371,11 +371,9 @@ test_admit(void)
 	clienttab_transfer_end(t, e3, 2);
 	CU_ASSERT_EQUAL(clienttab_admit(t, a.b, a.len, 2, 3, 60, 2, &x), CLIENT_OVER_RATE);
 	CU_ASSERT_EQUAL(clienttab_admit(t, a.b, a.len, 2, 3, 60, 20, &e3), CLIENT_ADMIT_OK);
-	/* b fills the table; both busy: c is refused with "transfer limit". */
+	/* b fills the table; both busy: c is refused (CLIENT_TABLE_FULL). */
 	CU_ASSERT_EQUAL(clienttab_admit(t, b.b, b.len, 0, 0, 0, 21, &e2), CLIENT_ADMIT_OK);
 	CU_ASSERT_EQUAL(clienttab_admit(t, c.b, c.len, 0, 0, 0, 22, &x), CLIENT_TABLE_FULL);
-	CU_ASSERT_STRING_EQUAL(clienttab_admit_text(CLIENT_TABLE_FULL), "transfer limit");
-	CU_ASSERT_STRING_EQUAL(clienttab_admit_text(CLIENT_OVER_RATE), "transfer rate");
 	clienttab_transfer_end(t, e2, 23);
 	CU_ASSERT_EQUAL(clienttab_admit(t, c.b, c.len, 0, 0, 0, 24, &x), CLIENT_ADMIT_OK);
 	CU_ASSERT_FALSE(present(t, &b));
