@@ -472,10 +472,12 @@ udp_bound(struct listener *l)
 }
 
 static void udp_release(struct listener_set *set, int fd);
+static int udp_reclaim(struct listener_set *set, const struct netaddr *addr);
 
 static const struct listener_ops tcp_listener_ops = { .accepted = tcp_accepted };
 static const struct listener_ops udp_listener_ops = {
 	.readable = udp_readable, .bound = udp_bound, .release = udp_release,
+	.reclaim = udp_reclaim,
 };
 
 static int
@@ -528,6 +530,30 @@ udp_release(struct listener_set *set, int fd)
 		log_error("%s: out of memory; closing a UDP socket with queries in flight", g->label);
 	}
 	close(fd);
+}
+
+/* A reload lists addr again while the UDP socket removed from it still
+ * answers a query (listener hook): that socket listens again (binding a
+ * new one would fail: the address is in use). */
+static int
+udp_reclaim(struct listener_set *set, const struct netaddr *addr)
+{
+	struct ob_group *g = set->ctx;
+	char want[NETADDR_TEXT_MAX], have[NETADDR_TEXT_MAX];
+	netaddr_format((const struct sockaddr *)&addr->ss, want);
+	for (size_t i = 0; i < g->n_udp_retired; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		int fd = g->udp_retired[i];
+		if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+			continue;
+		netaddr_format((const struct sockaddr *)&ss, have);
+		if (strcmp(want, have) == 0) {
+			g->udp_retired[i] = g->udp_retired[--g->n_udp_retired];
+			return fd;
+		}
+	}
+	return -1;
 }
 
 /* A UDP query has ended: closes the retired sockets nobody answers through. */
