@@ -292,8 +292,11 @@ listener_set_stage(struct listener_set *set, const struct netaddr *want, size_t 
 			if (same_addr(&want[i], &set->lis[j].addr))
 				st->keep[i] = (int)j;
 		st->n = i + 1;
-		if (st->keep[i] < 0 &&
-		    (st->fd[i] = listener_socket(set, &want[i], err, len)) < 0) {
+		if (st->keep[i] >= 0)
+			continue;
+		if (set->ops->reclaim != NULL)
+			st->fd[i] = set->ops->reclaim(set, &want[i]);
+		if (st->fd[i] < 0 && (st->fd[i] = listener_socket(set, &want[i], err, len)) < 0) {
 			listener_set_abort(set);
 			return -1;
 		}
@@ -306,8 +309,7 @@ listener_set_abort(struct listener_set *set)
 {
 	struct listen_stage *st = &set->stage;
 	for (size_t i = 0; i < st->n; i++)
-		if (st->fd[i] >= 0)
-			close(st->fd[i]);
+		release_fd(set, st->fd[i]);    /* a reclaimed socket goes back to its owner */
 	st->n = 0;
 	st->staged = false;
 }

@@ -49,6 +49,11 @@ struct listener_ops {
 	 * reload, or at close); the hook closes it now or later. Without it
 	 * the set closes it. */
 	void (*release)(struct listener_set *set, int fd);
+	/* Optional: a reload wants addr, which the set no longer listens on;
+	 * a socket still bound to it that release kept (UDP, a query in
+	 * flight), handed back to the set, or -1 (a new one is bound). A
+	 * staged socket that is not committed goes back through release. */
+	int (*reclaim)(struct listener_set *set, const struct netaddr *addr);
 };
 
 struct listener {

@@ -41,6 +41,8 @@ struct ob_group {
 	unsigned backend_timeout, transfer_timeout, queue_timeout;
 	unsigned max_clients, max_udp_queries;     /* local TCP connections, UDP queries */
 	struct pool *pool;
+	struct pool *staged;            /* a reload's new pool, until commit or abort */
+	bool restaged;                  /* a reload staged this group (staged may be NULL: kept) */
 	struct listener_set tcp, udp;   /* the same addresses, TCP and UDP */
 	int *udp_retired;               /* removed UDP sockets that queries in flight */
 	size_t n_udp_retired;           /* still answer through (closed after them) */
@@ -384,15 +386,15 @@ udp_readable(struct listener *l)
 /* ---- groups ------------------------------------------------------------- */
 
 /* A new pool for settings st from section cf: its TLS client context
- * first. NULL (logged) on failure. */
+ * first. NULL on failure, with the reason in err ("outbound NAME: ..."). */
 static struct pool *
 group_pool_new(struct ob_group *g, struct ev_loop *loop, const struct conf_outbound *cf,
-               const struct pool_settings *st)
+               const struct pool_settings *st, char *err, size_t len)
 {
-	char err[TLS_ERR_MAX];
-	WOLFSSL_CTX *ctx = ep_tls_client_ctx_new(cf, err);
+	char why[TLS_ERR_MAX];
+	WOLFSSL_CTX *ctx = ep_tls_client_ctx_new(cf, why);
 	if (ctx == NULL) {
-		log_error("%s: %s", g->label, err);
+		snprintf(err, len, "%s: %s", g->label, why);
 		return NULL;
 	}
 	struct connector *conn = ep_tls_connector_new(ctx, st->n_primary);
@@ -400,26 +402,38 @@ group_pool_new(struct ob_group *g, struct ev_loop *loop, const struct conf_outbo
 	if (pool == NULL) {
 		if (conn != NULL)
 			conn->ops->free(conn);
-		log_error("%s: out of memory", g->label);
+		snprintf(err, len, "%s: out of memory", g->label);
 	}
 	return pool;
 }
 
-/* The settings a group takes from its section (also on reload). A pool
- * whose settings did not change is kept with its idle sessions, tickets
- * and backoff (issue 13 item 8); a changed one is replaced: the old pool
- * drains, its waiting queries move to the new one. Nothing here points
- * into cf afterwards (everything is copied). */
+/* The pool g needs for section cf: *pool is a new one when the primaries
+ * or TLS settings changed (or g has none yet), NULL when g's pool is kept.
+ * Returns 0, or -1 with the reason in err (the new pool cannot be built). */
 static int
-group_configure(struct ob_group *g, struct ev_loop *loop, const struct conf_outbound *cf)
+group_pool_for(struct ob_group *g, struct ev_loop *loop, const struct conf_outbound *cf,
+               struct pool **pool, char *err, size_t len)
 {
 	struct pool_settings st;
+	*pool = NULL;
 	if (pool_settings_of(cf, &st) < 0)
 		log_debug("%s: a TLS file cannot be read; the pool is rebuilt", g->label);
-	if (g->pool == NULL || !pool_settings_equal(&g->pool->settings, &st)) {
-		struct pool *pool = group_pool_new(g, loop, cf, &st);
-		if (pool == NULL)
-			return -1;
+	if (g->pool != NULL && pool_settings_equal(&g->pool->settings, &st))
+		return 0;
+	*pool = group_pool_new(g, loop, cf, &st, err, len);
+	return *pool != NULL ? 0 : -1;
+}
+
+/* The settings a group takes from its section (at start, and at a reload's
+ * commit), with pool from group_pool_for: a pool whose settings did not
+ * change (pool NULL) is kept with its idle sessions, tickets and backoff
+ * (issue 13 item 8); a changed one is replaced: the old pool drains, its
+ * waiting queries move to the new one. Nothing here points into cf
+ * afterwards (everything is copied). Cannot fail. */
+static void
+group_apply(struct ob_group *g, const struct conf_outbound *cf, struct pool *pool)
+{
+	if (pool != NULL) {
 		if (g->pool != NULL) {
 			log_info("%s: primaries or TLS settings changed: new sessions, %u queries waiting "
 			         "moved, %u sessions in use finish", g->label, g->pool->waiting.n,
@@ -441,7 +455,6 @@ group_configure(struct ob_group *g, struct ev_loop *loop, const struct conf_outb
 	g->queue_timeout = cf->queue_timeout;
 	g->max_clients = cf->max_clients;
 	g->max_udp_queries = cf->max_udp_queries;
-	return 0;
 }
 
 /* A UDP socket was just bound for g (listener hook). */
@@ -459,10 +472,12 @@ udp_bound(struct listener *l)
 }
 
 static void udp_release(struct listener_set *set, int fd);
+static int udp_reclaim(struct listener_set *set, const struct netaddr *addr);
 
 static const struct listener_ops tcp_listener_ops = { .accepted = tcp_accepted };
 static const struct listener_ops udp_listener_ops = {
 	.readable = udp_readable, .bound = udp_bound, .release = udp_release,
+	.reclaim = udp_reclaim,
 };
 
 static int
@@ -473,8 +488,13 @@ group_open(struct ob_group *g, struct outbound *ob, const struct conf_outbound *
 	outbound_label(cf->name, g->label, sizeof(g->label));
 	listener_set_init(&g->tcp, ob->rt->loop, g->label, SOCK_STREAM, &tcp_listener_ops, g);
 	listener_set_init(&g->udp, ob->rt->loop, g->label, SOCK_DGRAM, &udp_listener_ops, g);
-	if (group_configure(g, ob->rt->loop, cf) < 0)
+	char err[TLS_ERR_MAX + 96];
+	struct pool *pool;
+	if (group_pool_for(g, ob->rt->loop, cf, &pool, err, sizeof(err)) < 0) {
+		log_error("%s", err);
 		return -1;
+	}
+	group_apply(g, cf, pool);
 	if (listener_set_open(&g->tcp, cf->listen, cf->n_listen) < 0 ||
 	    listener_set_open(&g->udp, cf->listen, cf->n_listen) < 0)
 		return -1;
@@ -510,6 +530,30 @@ udp_release(struct listener_set *set, int fd)
 		log_error("%s: out of memory; closing a UDP socket with queries in flight", g->label);
 	}
 	close(fd);
+}
+
+/* A reload lists addr again while the UDP socket removed from it still
+ * answers a query (listener hook): that socket listens again (binding a
+ * new one would fail: the address is in use). */
+static int
+udp_reclaim(struct listener_set *set, const struct netaddr *addr)
+{
+	struct ob_group *g = set->ctx;
+	char want[NETADDR_TEXT_MAX], have[NETADDR_TEXT_MAX];
+	netaddr_format((const struct sockaddr *)&addr->ss, want);
+	for (size_t i = 0; i < g->n_udp_retired; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		int fd = g->udp_retired[i];
+		if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+			continue;
+		netaddr_format((const struct sockaddr *)&ss, have);
+		if (strcmp(want, have) == 0) {
+			g->udp_retired[i] = g->udp_retired[--g->n_udp_retired];
+			return fd;
+		}
+	}
+	return -1;
 }
 
 /* A UDP query has ended: closes the retired sockets nobody answers through. */
@@ -602,24 +646,37 @@ ob_reload_abort(void *d)
 {
 	struct outbound *ob = d;
 	for (size_t i = 0; i < ob->n_groups; i++) {
-		listener_set_abort(&ob->groups[i].tcp);
-		listener_set_abort(&ob->groups[i].udp);
+		struct ob_group *g = &ob->groups[i];
+		listener_set_abort(&g->tcp);
+		listener_set_abort(&g->udp);
+		if (g->staged != NULL)
+			pool_retire(g->staged, NULL);      /* never used: freed now */
+		g->staged = NULL;
+		g->restaged = false;
 	}
 }
 
-/* SIGHUP, listen addresses of the groups still named in conf: binds the
- * new ones (TCP and UDP) before anything changes; unchanged ones keep
- * their sockets. */
+/* SIGHUP, the groups still named in conf: builds the new pool (TLS
+ * client context) of each group whose primaries or TLS settings changed,
+ * and binds the new listen addresses (TCP and UDP), before anything
+ * changes; unchanged addresses keep their sockets. A group that cannot be
+ * staged fails the whole reload: no group changes. */
 static int
 ob_reload_stage(void *d, const struct conf *conf, char *err, size_t len)
 {
 	struct outbound *ob = d;
 	char why[160];
+	ob_reload_abort(ob);
 	for (size_t i = 0; i < ob->n_groups; i++) {
 		struct ob_group *g = &ob->groups[i];
 		const struct conf_outbound *cf = section_of(g, conf);
 		if (cf == NULL)
 			continue;
+		if (group_pool_for(g, ob->rt->loop, cf, &g->staged, err, len) < 0) {
+			ob_reload_abort(ob);
+			return -1;
+		}
+		g->restaged = true;
 		if (listener_set_stage(&g->tcp, cf->listen, cf->n_listen, why, sizeof(why)) < 0 ||
 		    listener_set_stage(&g->udp, cf->listen, cf->n_listen, why, sizeof(why)) < 0) {
 			snprintf(err, len, "%s: %s", g->label, why);
@@ -645,10 +702,10 @@ ob_reload_commit(void *d, const struct conf *conf)
 	for (size_t i = 0; i < ob->n_groups; i++) {
 		struct ob_group *g = &ob->groups[i];
 		const struct conf_outbound *cf = section_of(g, conf);
-		if (cf != NULL && group_configure(g, ob->rt->loop, cf) < 0) {
-			log_error("reload: outbound settings not applied (see above)");
-			break;
-		}
+		if (cf != NULL && g->restaged)
+			group_apply(g, cf, g->staged);
+		g->staged = NULL;
+		g->restaged = false;
 	}
 	for (size_t i = 0; i < ob->n_groups; i++) {
 		listener_set_commit(&ob->groups[i].tcp);
