@@ -327,7 +327,7 @@ render_connections(struct mbuf *b)
 		mb_printf(b, "xotproxy_connections_open{direction=\"%s\"} %lld\n", dir_text((enum xp_dir)d),
 		          (long long)mx.open[d]);
 	family(b, "connections_accepted_total", "counter",
-	       "Client connections accepted, by the local address they arrived on.");
+	       "Client connections accepted, by the address of the listener that accepted them.");
 	for (size_t i = 0; i < mx.n_listeners; i++) {
 		char esc[2 * NETADDR_TEXT_MAX];
 		metrics_escape_label(mx.listeners[i].text, esc, sizeof(esc));
