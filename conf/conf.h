@@ -114,7 +114,7 @@ struct conf_inbound {
 	char *zones_file;                  /* resolved like cert; NULL if none */
 };
 
-/* Lifetime rule (issue 13, B12). A reload (SIGHUP) swaps srv->conf and
+/* Lifetime rule (issue 13, B12). A reload (SIGHUP) swaps rt->conf (proxy/direction.h) and
  * drops the server's reference, which frees the old snapshot at once when
  * nothing else holds one; it happens between any two event-loop callbacks.
  * So anything that outlives the callback in which it read the configuration
@@ -123,7 +123,7 @@ struct conf_inbound {
  * outbound section, a path string, a CA set) must either hold a reference
  * to that snapshot (conf_ref, released with conf_unref when it lets go) or
  * keep a copy of what it needs (inbound tokens copy the TSIG key:
- * policy_signer). Code that only reads srv->conf within one callback needs
+ * policy_signer). Code that only reads rt->conf within one callback needs
  * neither. */
 struct conf {
 	unsigned refs;                     /* conf_ref/conf_unref; 1 when loaded */

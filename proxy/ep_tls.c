@@ -2,6 +2,7 @@
  * record-sized reads and writes, close_notify on graceful close; the layer
  * holds its TCP endpoint (t->tcp), whose descriptor wolfSSL reads and
  * writes. Also the connector a pool opens its sessions through. */
+#include "proxy/lib/container.h"
 #include "ep_tls.h"
 
 #include <errno.h>
@@ -19,7 +20,7 @@
 static const struct ep_tls *
 ep_tls_of_const(const struct endpoint *ep)
 {
-	return (const struct ep_tls *)(const void *)((const char *)ep - offsetof(struct ep_tls, ep));
+	return container_of(ep, const struct ep_tls, ep);
 }
 
 /* Maps a wolfSSL result to an endpoint result, recording what it waits on. */
@@ -242,7 +243,7 @@ struct tls_connector {
 static struct tls_connector *
 tls_connector_of(struct connector *c)
 {
-	return (struct tls_connector *)(void *)((char *)c - offsetof(struct tls_connector, c));
+	return container_of(c, struct tls_connector, c);
 }
 
 static struct endpoint *

@@ -1,5 +1,6 @@
 /* ep_udp.c - a UDP query as a relay endpoint (outbound SOA polls and IXFR
  * over UDP): one datagram in, exactly one datagram out. */
+#include "proxy/lib/container.h"
 #include "ep_udp.h"
 
 #include <errno.h>
@@ -298,7 +299,7 @@ send_answer(struct ep_udp *u)
 static struct ep_udp *
 ep_udp_of(struct endpoint *ep)
 {
-	return (struct ep_udp *)(void *)((char *)ep - offsetof(struct ep_udp, ep));
+	return container_of(ep, struct ep_udp, ep);
 }
 
 static enum io_result

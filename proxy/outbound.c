@@ -398,7 +398,7 @@ group_pool_new(struct ob_group *g, struct ev_loop *loop, const struct conf_outbo
 		return NULL;
 	}
 	struct connector *conn = ep_tls_connector_new(ctx, st->n_primary);
-	struct pool *pool = conn != NULL ? pool_new(loop, cf->name, st, conn) : NULL;
+	struct pool *pool = conn != NULL ? pool_new(loop, g->label, st, conn) : NULL;
 	if (pool == NULL) {
 		if (conn != NULL)
 			conn->ops->free(conn);

@@ -11,6 +11,7 @@
  *   idle     in its primary's idle list, OPEN, read by the pool (idle_poll).
  * A waiter given an idle session takes over its connection (adopt_idle):
  * a pointer moves, no TLS state. */
+#include "proxy/lib/container.h"
 #include "pool.h"
 
 #include <stdio.h>
@@ -52,13 +53,13 @@ static const struct endpoint_ops session_ops;
 static struct pool_session *
 session_of(struct endpoint *ep)
 {
-	return (struct pool_session *)(void *)((char *)ep - offsetof(struct pool_session, ep));
+	return container_of(ep, struct pool_session, ep);
 }
 
 static struct pool_session *
 session_of_link(struct fifo_node *n)
 {
-	return (struct pool_session *)(void *)((char *)n - offsetof(struct pool_session, link));
+	return container_of(n, struct pool_session, link);
 }
 
 struct endpoint *
@@ -731,7 +732,7 @@ pool_settings_equal(const struct pool_settings *a, const struct pool_settings *b
 /* ---- the pool ------------------------------------------------------------- */
 
 struct pool *
-pool_new(struct ev_loop *loop, const char *name, const struct pool_settings *st,
+pool_new(struct ev_loop *loop, const char *label, const struct pool_settings *st,
          struct connector *conn)
 {
 	struct pool *p = calloc(1, sizeof(*p));
@@ -743,10 +744,7 @@ pool_new(struct ev_loop *loop, const char *name, const struct pool_settings *st,
 	p->settings = *st;
 	ev_timer_init(&p->wake, wake_waiters, 0, 0);
 	p->wake.data = p;
-	if (name[0] != '\0')
-		snprintf(p->label, sizeof(p->label), "outbound %s", name);
-	else
-		snprintf(p->label, sizeof(p->label), "outbound");
+	snprintf(p->label, sizeof(p->label), "%s", label);
 	p->n_primaries = st->n_primary;
 	for (size_t i = 0; i < st->n_primary; i++) {
 		p->primaries[i].addr = st->primary[i];

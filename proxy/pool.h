@@ -71,11 +71,11 @@ struct pool {
 	ev_timer wake;                   /* serves the waiters outside any relay step */
 };
 
-/* A pool for an outbound section named name ("" unnamed) with settings st
+/* A pool for the outbound group its logs call label ("outbound NAME") with settings st
  * (copied), opening its connections through conn (ep_tls_connector_new;
  * server i of the connector is primary i), which it takes over when it
  * succeeds. NULL on ENOMEM. */
-struct pool *pool_new(struct ev_loop *loop, const char *name, const struct pool_settings *st,
+struct pool *pool_new(struct ev_loop *loop, const char *label, const struct pool_settings *st,
                       struct connector *conn);
 
 /* The group lets go (reload or stop): idle sessions are closed now, the

@@ -361,7 +361,7 @@ make_pool(uint8_t pick)
 	fc->c.ops = &fz_connector_ops;
 	struct pool_settings st;
 	settings(pick, &st);
-	struct pool *p = pool_new(loop, "fuzz", &st, &fc->c);
+	struct pool *p = pool_new(loop, "outbound fuzz", &st, &fc->c);
 	if (p == NULL)
 		abort();
 	fc->pool = p;

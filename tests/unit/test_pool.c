@@ -60,7 +60,7 @@ two_dead_primaries(struct ev_loop *loop)
 	char err[TLS_ERR_MAX];
 	WOLFSSL_CTX *ctx = tls_client_ctx_new(&auth, err);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
-	struct pool *p = pool_new(loop, "t", &st, ep_tls_connector_new(ctx, st.n_primary));
+	struct pool *p = pool_new(loop, "outbound t", &st, ep_tls_connector_new(ctx, st.n_primary));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	return p;
 }
@@ -151,7 +151,7 @@ test_retire_to_successor(void)
 	st.connect_timeout = 6;                 /* changed: a new pool */
 	char err[TLS_ERR_MAX];
 	struct tls_client_auth auth = { .pins = (const uint8_t (*)[32])st.pins, .n_pins = 1 };
-	struct pool *fresh = pool_new(loop, "t", &st, ep_tls_connector_new(tls_client_ctx_new(&auth, err), st.n_primary));
+	struct pool *fresh = pool_new(loop, "outbound t", &st, ep_tls_connector_new(tls_client_ctx_new(&auth, err), st.n_primary));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(fresh);
 	pool_retire(old, fresh);
 	CU_ASSERT_EQUAL(fresh->waiting.n, 1);   /* moved */
@@ -269,13 +269,13 @@ test_episode(void)
 	st.primary[1] = p->settings.primary[0];     /* the same two, swapped */
 	char err[TLS_ERR_MAX];
 	struct tls_client_auth auth = { .pins = (const uint8_t (*)[32])st.pins, .n_pins = 1 };
-	struct pool *q = pool_new(loop, "t", &st, ep_tls_connector_new(tls_client_ctx_new(&auth, err), st.n_primary));
+	struct pool *q = pool_new(loop, "outbound t", &st, ep_tls_connector_new(tls_client_ctx_new(&auth, err), st.n_primary));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(q);
 	CU_ASSERT_EQUAL(pool_episode_open(&e, p), 0);
 	CU_ASSERT_TRUE(pool_episode_retry(&e, q, A0));   /* failed in p, judged in q */
 	CU_ASSERT_EQUAL(pool_episode_open(&e, q), 1u << 1);
 	st.n_primary = 1;                           /* only the other primary */
-	struct pool *r = pool_new(loop, "t", &st, ep_tls_connector_new(tls_client_ctx_new(&auth, err), st.n_primary));
+	struct pool *r = pool_new(loop, "outbound t", &st, ep_tls_connector_new(tls_client_ctx_new(&auth, err), st.n_primary));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	CU_ASSERT_EQUAL(pool_episode_open(&e, r), 0);
 	CU_ASSERT_TRUE(pool_episode_retry(&e, r, A0));   /* r has not A0: its one primary is tried */
