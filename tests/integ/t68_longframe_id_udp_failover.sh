@@ -51,7 +51,9 @@ dig +notcp +norec +time=20 +tries=1 @127.0.0.1 -p "$O" example.test SOA >"$T/udp
 ms=$(($(ms_now) - t0))
 grep -q '^longframe-id ' "$FLOG" || fail "UDP: the first primary never sent its long frame (not exercised)"
 [ "$(dig_status "$T/udp.txt")" = NOERROR ] || fail "UDP: $(dig_status "$T/udp.txt") after $ms ms"
-[ "$ms" -lt 8000 ] || fail "UDP: answered after $ms ms (backend-timeout 3 s): no failover within it"
+# Bounds: the faults answer at transfer-timeout (30 s) or not at all; the
+# proxy needs backend-timeout (3 s) plus set-up, slow under a loaded CI.
+[ "$ms" -lt 15000 ] || fail "UDP: answered after $ms ms (backend-timeout 3 s): no failover within it"
 ok "UDP: NOERROR in $ms ms from the second primary after the first stalled mid-frame"
 grep -Eq "primary 127\\.0\\.0\\.1#$FP, .*not tried again for" "$OUT_LOG" || fail "UDP: the first primary was not backed off"
 ok "UDP: the first primary is backed off"
@@ -82,7 +84,7 @@ python3 "$TOOLS/rvtcp.py" --port "$O" --zone example.test --first-timeout 20 >"$
 ms=$(($(ms_now) - t0))
 grep -q '^shorthdr ' "$FLOG" || fail "TCP short header: the first primary never sent it (not exercised)"
 grep -q '^answer 1 .*rcode=NOERROR' "$T/short.txt" || fail "TCP short header: $(xargs <"$T/short.txt") after $ms ms"
-[ "$ms" -lt 8000 ] || fail "TCP short header: answered after $ms ms (backend-timeout 3 s)"
+[ "$ms" -lt 15000 ] || fail "TCP short header: answered after $ms ms (backend-timeout 3 s, transfer-timeout 30 s)"
 ok "TCP, header incomplete: NOERROR in $ms ms from the second primary"
 alive "$OUT_PID" || fail "outbound proxy died"
 stop_pid "$OUT_PID" || true
@@ -103,7 +105,7 @@ wait_until 10 bash -c "[ \$(grep -c 'reloaded ' '$OUT_LOG') -gt $n ]" || fail "r
 wait "$DIG" || fail "reload: no answer ($(tail -n 2 "$T/reload.txt" | xargs))"
 ms=$(($(ms_now) - t0))
 [ "$(dig_status "$T/reload.txt")" = NOERROR ] || fail "reload: $(dig_status "$T/reload.txt") after $ms ms"
-[ "$ms" -lt 8000 ] || fail "reload: answered after $ms ms"
+[ "$ms" -lt 15000 ] || fail "reload: answered after $ms ms"
 ok "reload during the stall: NOERROR in $ms ms"
 alive "$OUT_PID" || fail "outbound proxy died"
 stop_pid "$OUT_PID" || true

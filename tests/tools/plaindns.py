@@ -85,6 +85,7 @@ def cmd_tcp(a):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     if a.rcvbuf:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, a.rcvbuf)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 1024)   # see xottls.connect_tls
     s.settimeout(a.timeout)
     s.connect(("127.0.0.1", a.port))
     s.sendall(struct.pack("!H", len(q)) + q)

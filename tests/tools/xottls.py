@@ -43,13 +43,18 @@ def client_context(ca=None, cert=None, key=None):
 def connect_tls(host, port, timeout, ca=None, hostname="xot.test", cert=None, key=None,
                 rcvbuf=0, source=None):
     """A TLS socket to HOST#PORT with ALPN dot selected, TCP_NODELAY on.
-    RCVBUF is set before connect (the window scale is fixed then); SOURCE
-    is the local address. Raises Failed when ALPN dot is not selected, and
+    RCVBUF is set before connect (the window scale is fixed then), and
+    with it a small MSS (TCP_MAXSEG 1024): a client that stops reading must
+    stall the proxy's writes, and on loopback (MSS 65483) the proxy's send
+    buffer autotunes to 2 x cwnd x MSS, megabytes, enough to take a whole
+    2.8 MB test zone while this client reads nothing. SOURCE is the local
+    address. Raises Failed when ALPN dot is not selected, and
     ssl.SSLError / OSError as the connect or handshake fails."""
     ctx = client_context(ca, cert, key)
     raw = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     if rcvbuf:
         raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 1024)
     if source:
         raw.bind((source, 0))
     raw.settimeout(timeout)
