@@ -153,12 +153,17 @@ port_busy() {
 	return 1
 }
 
-# free_port: print a port in 20000-60000 that is free for TCP and UDP and
-# was not handed out before in this run.
+# free_port: print a port that is free for TCP and UDP and was not handed
+# out before in this run. Ports come from below the kernel's ephemeral range (ip_local_port_range,
+# 32768 by default): a port picked in that range can be taken by any
+# outgoing connection (a client's, the proxy's to its backend) between the
+# pick and the bind; a CI run with three suites side by side saw it.
+EPHEMERAL_LOW=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+[ "${EPHEMERAL_LOW:-0}" -gt 12000 ] 2>/dev/null || EPHEMERAL_LOW=32768
 free_port() {
 	local p i used=${XOT_RUN:-/tmp}/ports
 	for ((i = 0; i < 200; i++)); do
-		p=$((20000 + RANDOM % 40001))
+		p=$((10000 + RANDOM % (EPHEMERAL_LOW - 10000)))
 		grep -qx "$p" "$used" 2>/dev/null && continue
 		port_busy "$p" && continue
 		echo "$p" >>"$used"
