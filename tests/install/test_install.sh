@@ -212,15 +212,22 @@ awk -F '\t' 'NF != 6 { print "line " NR ": " NF " fields"; bad = 1 } END { exit 
 awk -F '\t' '{ print $1, $2 }' "$T/dump.log" | sort -u >"$T/keys.table"
 n=$(wc -l <"$T/keys.table")
 [ "$n" -ge 40 ] || fail "xotproxy --dump-keys lists only $n keys"
-awk '
+# man_section(LINE): the config section a ".Sh" heading of xotproxy.conf(5)
+# documents ("" for the other headings); both awk programs below use it.
+MAN_SECTION_AWK='
+	function man_section(l,    h) {
+		h = substr(l, 5); gsub(/"/, "", h)
+		if (h == "GLOBAL SECTION") return "global"
+		if (h == "INBOUND SECTION") return "inbound"
+		if (h == "KEY SECTIONS") return "key"
+		if (h == "ACL SECTIONS") return "acl"
+		if (h == "ZONE SECTIONS") return "zone"
+		if (h == "OUTBOUND SECTIONS") return "outbound"
+		return ""
+	}'
+awk "$MAN_SECTION_AWK"'
 	/^\.Sh / {
-		h = substr($0, 5); gsub(/"/, "", h); sec = ""
-		if (h == "GLOBAL SECTION") sec = "global"
-		else if (h == "INBOUND SECTION") sec = "inbound"
-		else if (h == "KEY SECTIONS") sec = "key"
-		else if (h == "ACL SECTIONS") sec = "acl"
-		else if (h == "ZONE SECTIONS") sec = "zone"
-		else if (h == "OUTBOUND SECTIONS") sec = "outbound"
+		sec = man_section($0)
 	}
 	sec != "" && /^\.It Ic [a-z0-9-]+ No =/ { print sec, $3 }' "$MAN5" | sort -u >"$T/keys.man"
 diff -u "$T/keys.table" "$T/keys.man" >"$T/keys.log" ||
@@ -228,18 +235,12 @@ diff -u "$T/keys.table" "$T/keys.man" >"$T/keys.log" ||
 # Each item's text, macros dropped (".Ql 127.0.0.1:53 ." -> "127.0.0.1:53 ."),
 # must hold "Default: VALUE" with the table's default, followed by a space,
 # a period or the end.
-awk -F '\t' -v man="$MAN5" '
+awk -F '\t' -v man="$MAN5" "$MAN_SECTION_AWK"'
 	function flush() { if (key != "") text[sec SUBSEP key] = item; key = "" }
 	BEGIN {
 		while ((getline l < man) > 0) {
 			if (l ~ /^\.Sh /) {
-				flush(); h = substr(l, 5); gsub(/"/, "", h); sec = ""
-				if (h == "GLOBAL SECTION") sec = "global"
-				else if (h == "INBOUND SECTION") sec = "inbound"
-				else if (h == "KEY SECTIONS") sec = "key"
-				else if (h == "ACL SECTIONS") sec = "acl"
-				else if (h == "ZONE SECTIONS") sec = "zone"
-				else if (h == "OUTBOUND SECTIONS") sec = "outbound"
+				flush(); sec = man_section(l)
 			} else if (l ~ /^\.It Ic [a-z0-9-]+ No =/) {
 				flush(); split(l, w, " "); key = w[3]; item = ""
 			} else if (key != "") {
