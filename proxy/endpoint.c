@@ -77,6 +77,18 @@ endpoint_close(struct endpoint *ep, bool graceful)
 	ep->state = EP_CLOSED;
 }
 
+/* A lower layer's operation ended in r: a failure is the layer's too, with
+ * the lower one's reason (text and code). */
+static enum io_result
+lower_result(struct endpoint *ep, const struct endpoint *lo, enum io_result r)
+{
+	if (r == IO_EOF || r == IO_ERR) {
+		memcpy(ep->err, lo->err, sizeof(ep->err));
+		ep->err_code = lo->err_code;
+	}
+	return r;
+}
+
 enum io_result
 endpoint_lower_handshake(struct endpoint *ep)
 {
@@ -84,11 +96,7 @@ endpoint_lower_handshake(struct endpoint *ep)
 	lo->hs_blk = 0;
 	enum io_result r = endpoint_handshake(lo);
 	ep->hs_blk = lo->hs_blk;
-	if (r == IO_EOF || r == IO_ERR) {
-		memcpy(ep->err, lo->err, sizeof(ep->err));
-		ep->err_code = lo->err_code;
-	}
-	return r;
+	return lower_result(ep, lo, r);
 }
 
 enum io_result
@@ -98,11 +106,7 @@ endpoint_lower_readv(struct endpoint *ep, const struct iovec *iov, int cnt, size
 	lo->rd_blk = 0;
 	enum io_result r = lo->ops->readv(lo, iov, cnt, got);
 	ep->rd_blk = lo->rd_blk;
-	if (r == IO_EOF || r == IO_ERR) {
-		memcpy(ep->err, lo->err, sizeof(ep->err));
-		ep->err_code = lo->err_code;
-	}
-	return r;
+	return lower_result(ep, lo, r);
 }
 
 enum io_result
@@ -112,11 +116,7 @@ endpoint_lower_write(struct endpoint *ep, const uint8_t *buf, size_t len, size_t
 	lo->wr_blk = 0;
 	enum io_result r = lo->ops->write(lo, buf, len, put);
 	ep->wr_blk = lo->wr_blk;
-	if (r == IO_EOF || r == IO_ERR) {
-		memcpy(ep->err, lo->err, sizeof(ep->err));
-		ep->err_code = lo->err_code;
-	}
-	return r;
+	return lower_result(ep, lo, r);
 }
 
 enum io_result

@@ -102,11 +102,13 @@ ep_tcp_connect(struct endpoint *ep, struct ev_loop *loop, const struct netaddr *
 	              owner);
 	if (fd < 0) {
 		snprintf(ep->err, sizeof(ep->err), "socket: %s", strerror(errno));
+		ep->err_code = RSN_UP_CONNECT;
 		return -1;
 	}
 	ep_tcp_nodelay(fd);
 	if (source != NULL && bind(fd, (const struct sockaddr *)&source->ss, source->len) < 0) {
 		snprintf(ep->err, sizeof(ep->err), "bind to the source address: %s", strerror(errno));
+		ep->err_code = RSN_UP_CONNECT;
 		endpoint_close(ep, false);
 		return -1;
 	}

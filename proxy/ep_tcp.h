@@ -9,7 +9,8 @@ extern const struct endpoint_ops ep_tcp_ops;
 
 /* Starts a non-blocking connect to `to`, from `source` when not NULL (its
  * port 0: any); the handshake step completes it. Returns 0, or -1 with the
- * reason in ep->err (ep->fd is then -1). */
+ * reason in ep->err and ep->err_code RSN_UP_CONNECT (ep->fd is then -1);
+ * a connect that fails later does the same in the handshake step. */
 int ep_tcp_connect(struct endpoint *ep, struct ev_loop *loop, const struct netaddr *to,
                    const struct netaddr *source, void (*on_event)(void *), void *owner);
 

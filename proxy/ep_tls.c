@@ -183,7 +183,7 @@ ep_tls_client_init(struct ep_tls *t, struct ev_loop *loop, WOLFSSL_CTX *ctx,
 	t->ssl = NULL;
 	if (ep_tcp_connect(&t->tcp, NULL, to, NULL, NULL, NULL) < 0) {
 		memcpy(t->ep.err, t->tcp.err, sizeof(t->ep.err));
-		t->ep.err_code = RSN_UP_CONNECT;
+		t->ep.err_code = t->tcp.err_code;
 		return -1;
 	}
 	t->ssl = tls_client_session_new(ctx, t->tcp.fd, resume);

@@ -28,12 +28,13 @@ listener_socket(const struct listener_set *set, const struct netaddr *a, char *e
 {
 	const struct sockaddr *sa = (const struct sockaddr *)&a->ss;
 	int type = set->type;
-	const char *proto = set->service != NULL ? "" : type == SOCK_DGRAM ? "UDP " : "TCP ";
+	const char *proto = set->service != NULL ? "" : proto_name(type);
+	const char *sep = set->service != NULL ? "" : " ";
 	char text[NETADDR_TEXT_MAX];
 	netaddr_format(sa, text);
 	int fd = socket(sa->sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		snprintf(err, len, "listen %s%s: socket: %s", proto, text, strerror(errno));
+		snprintf(err, len, "listen %s%s%s: socket: %s", proto, sep, text, strerror(errno));
 		return -1;
 	}
 	int one = 1;
@@ -44,7 +45,7 @@ listener_socket(const struct listener_set *set, const struct netaddr *a, char *e
 	if (sa->sa_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (bind(fd, sa, a->len) < 0 || (type == SOCK_STREAM && listen(fd, set->backlog) < 0)) {
-		snprintf(err, len, "listen %s%s: %s", proto, text, strerror(errno));
+		snprintf(err, len, "listen %s%s%s: %s", proto, sep, text, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -173,18 +174,9 @@ listener_accept(struct listener *l)
 	}
 }
 
-static void
-io_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct listener *l = w->data;
-	if (l->set->type == SOCK_DGRAM)
-		l->set->ops->readable(l);
-	else
-		listener_accept(l);
-}
-
-/* Takes what is queued on a listener about to go (peers that came before
- * the reload). */
+/* Takes what is queued on l now: a batch of connections, or of datagrams
+ * (the owner reads them). Also run on a listener about to go at a reload,
+ * for the peers that came before it. */
 static void
 drain(struct listener *l)
 {
@@ -192,6 +184,12 @@ drain(struct listener *l)
 		l->set->ops->readable(l);
 	else
 		listener_accept(l);
+}
+
+static void
+io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	drain(w->data);
 }
 
 /* ---- binding ------------------------------------------------------------------ */
